@@ -1,0 +1,20 @@
+//! SeaORM entities: one module per table of `migration/`.
+//!
+//! Entities are the persistence shape only; the GraphQL types and the domain types are separate,
+//! so renaming a column never changes the API.
+
+pub mod coupon;
+pub mod customer;
+pub mod idempotency_key;
+pub mod job_lease;
+pub mod order;
+pub mod order_coupon;
+pub mod order_line;
+pub mod order_number_counter;
+pub mod order_shipping_group;
+pub mod points_ledger;
+pub mod product;
+pub mod product_option;
+pub mod seller;
+pub mod shipment;
+pub mod tender;

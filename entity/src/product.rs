@@ -1,0 +1,20 @@
+//! `products`: A product of one seller.
+
+use sea_orm::entity::prelude::*;
+
+/// A product of one seller.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "products")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub seller_id: i64,
+    pub name: String,
+    pub created_at: DateTimeUtc,
+}
+
+/// No relations are declared: the repository layer joins explicitly and batches loads.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

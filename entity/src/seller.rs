@@ -1,0 +1,22 @@
+//! `sellers`: A merchant (판매자) and its shipping settings; orders copy them at checkout.
+
+use sea_orm::entity::prelude::*;
+
+/// A merchant (판매자) and its shipping settings; orders copy them at checkout.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "sellers")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub name: String,
+    pub base_shipping_fee: i64,
+    pub free_shipping_threshold: i64,
+    pub return_fee: i64,
+    pub created_at: DateTimeUtc,
+}
+
+/// No relations are declared: the repository layer joins explicitly and batches loads.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

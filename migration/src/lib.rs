@@ -1,0 +1,19 @@
+//! Schema migrations of the OMS database, run by `oms migrate` and on every `oms serve` start.
+//!
+//! The same migrations run on SQLite (the embedded default) and on PostgreSQL (production).
+//! Money columns are `BIGINT` counts of won; statuses are stored as their SCREAMING_CASE names
+//! and parsed into the domain's enums by the repository layer.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_orders;
+
+/// The ordered list of migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_orders::Migration)]
+    }
+}

@@ -1,0 +1,28 @@
+//! The application state every request and job shares.
+
+use std::sync::Arc;
+
+use crate::auth::TokenKeys;
+use crate::clock::Clock;
+use crate::config::{JobArgs, LimitArgs};
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+/// Database, clock, token keys, limits, metrics.
+#[derive(Clone)]
+pub struct App {
+    /// The database.
+    pub db: Db,
+    /// The time source (manual in tests).
+    pub clock: Arc<dyn Clock>,
+    /// Signs and checks bearer tokens.
+    pub keys: TokenKeys,
+    /// Request limits.
+    pub limits: LimitArgs,
+    /// SYSTEM job settings.
+    pub jobs: JobArgs,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// This process's name in job leases (unique per replica).
+    pub instance_id: String,
+}

@@ -1,0 +1,153 @@
+//! Configuration: command-line flags with environment-variable fallbacks, validated once at
+//! start. Every flag's `--help` text says what it does and what the default is.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// The JWT secret used when none is configured. Fine for a laptop demo, never for production;
+/// the server logs a warning when it runs with it.
+pub const DEV_JWT_SECRET: &str = "oms-dev-secret-change-me";
+
+/// Where the database is and how to reach it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://oms.db?mode=rwc` (the default, a file in the working directory,
+    /// created on first start) or `postgres://user@host:5432/dbname`.
+    #[arg(
+        long,
+        env = "OMS_DATABASE_URL",
+        default_value = "sqlite://oms.db?mode=rwc"
+    )]
+    pub database_url: String,
+
+    /// Maximum connections in the pool.
+    #[arg(long, env = "OMS_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+}
+
+/// The secret that signs bearer tokens.
+#[derive(Debug, Clone, Args)]
+pub struct AuthArgs {
+    /// HMAC secret for signing and checking bearer tokens (JWT, HS256). Set it in production;
+    /// the default is a published development secret.
+    #[arg(long, env = "OMS_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
+    pub jwt_secret: String,
+}
+
+/// Everything `oms serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "OMS_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// Seed a demo marketplace (sellers, products, customers, orders in every status) when the
+    /// database has no orders yet, and print ready-made tokens.
+    #[arg(long, env = "OMS_DEMO")]
+    pub demo: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub jobs: JobArgs,
+
+    /// Folder holding GraphiQL's npm packages (`npm ci --prefix web` installs them into
+    /// `web/node_modules`); served under `/graphiql/assets/`.
+    #[arg(long, env = "OMS_GRAPHIQL_ASSETS", default_value = "web/node_modules")]
+    pub graphiql_assets: PathBuf,
+
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "OMS_LOG_JSON")]
+    pub log_json: bool,
+}
+
+/// Limits that protect the server from expensive or malicious requests.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Deepest nesting of fields a query may have.
+    #[arg(long, env = "OMS_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+
+    /// Highest complexity (fields counted, lists multiplied by their page size) of a query.
+    #[arg(long, env = "OMS_MAX_COMPLEXITY", default_value_t = 20_000)]
+    pub max_complexity: usize,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "OMS_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest page (`first` / `last`) of a connection.
+    #[arg(long, env = "OMS_MAX_PAGE_SIZE", default_value_t = 100)]
+    pub max_page_size: usize,
+
+    /// Time a request may take before it is stopped, in milliseconds.
+    #[arg(long, env = "OMS_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
+    /// How long nested-field loaders gather keys before one batched query, in microseconds.
+    /// Longer batches more reliably on a busy machine; every nesting level waits this once.
+    #[arg(long, env = "OMS_LOADER_DELAY_US", default_value_t = 2_000)]
+    pub loader_delay_us: u64,
+
+    /// Turn introspection off (GraphiQL's docs pane needs it on).
+    #[arg(long, env = "OMS_DISABLE_INTROSPECTION")]
+    pub disable_introspection: bool,
+}
+
+impl LimitArgs {
+    /// The per-request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_timeout_ms)
+    }
+}
+
+impl Default for LimitArgs {
+    fn default() -> Self {
+        LimitArgs {
+            max_depth: 12,
+            max_complexity: 20_000,
+            max_body_bytes: 256 * 1024,
+            max_page_size: 100,
+            request_timeout_ms: 10_000,
+            loader_delay_us: 2_000,
+            disable_introspection: false,
+        }
+    }
+}
+
+/// The SYSTEM job runner.
+#[derive(Debug, Clone, Args)]
+pub struct JobArgs {
+    /// Seconds between runs of the SYSTEM jobs (automatic purchase confirmation, ...).
+    /// 0 turns the periodic runner off (jobs still run with the `runSystemJobs` mutation).
+    #[arg(long, env = "OMS_JOB_INTERVAL_SECS", default_value_t = 60)]
+    pub job_interval_secs: u64,
+
+    /// Days after delivery after which the SYSTEM confirms the purchase (구매확정).
+    #[arg(long, env = "OMS_AUTO_CONFIRM_DAYS", default_value_t = 8)]
+    pub auto_confirm_days: i64,
+
+    /// Hours a bank-transfer order waits for its deposit (입금 기한).
+    #[arg(long, env = "OMS_DEPOSIT_DEADLINE_HOURS", default_value_t = 72)]
+    pub deposit_deadline_hours: i64,
+}
+
+impl Default for JobArgs {
+    fn default() -> Self {
+        JobArgs {
+            job_interval_secs: 60,
+            auto_confirm_days: 8,
+            deposit_deadline_hours: 72,
+        }
+    }
+}

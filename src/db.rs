@@ -1,0 +1,122 @@
+//! Connecting to the database: SQLite with the durability money needs (WAL,
+//! `synchronous=FULL`, foreign keys) or PostgreSQL; migrations; a count of SQL statements; and
+//! write transactions that never collide on SQLite.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, TransactionTrait,
+};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// The database handle shared by every request.
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    /// SQLite allows one writer; taking this lock before `BEGIN` queues writers in the process
+    /// instead of failing one of them with "database is locked".
+    sqlite_writer: Arc<Mutex<()>>,
+    statements: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Db({:?})", self.conn.get_database_backend())
+    }
+}
+
+impl Db {
+    /// Connects to `url` (SQLite or PostgreSQL) with a pool of at most `max_connections`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
+        let mut opts = ConnectOptions::new(url.to_owned());
+        opts.max_connections(max_connections)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Full)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10))
+            });
+        let mut conn = Database::connect(opts).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Db {
+            conn,
+            sqlite_writer: Arc::new(Mutex::new(())),
+            statements,
+        })
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    /// True when every migration is applied (for `/readyz`).
+    pub async fn migrations_applied(&self) -> Result<bool, DbErr> {
+        Ok(Migrator::get_pending_migrations(&self.conn)
+            .await?
+            .is_empty())
+    }
+
+    /// A cheap round trip (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// The connection for reads.
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// SQLite or PostgreSQL.
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// SQL statements executed through this handle since it was opened.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    /// Begins a write transaction. Dropping it without [`WriteTxn::commit`] rolls it back.
+    pub async fn write(&self) -> Result<WriteTxn<'_>, DbErr> {
+        let guard = match self.backend() {
+            DatabaseBackend::Sqlite => Some(self.sqlite_writer.lock().await),
+            DatabaseBackend::Postgres | DatabaseBackend::MySql => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+}
+
+/// A write transaction (and, on SQLite, the process's writer lock).
+pub struct WriteTxn<'a> {
+    txn: DatabaseTransaction,
+    _guard: Option<MutexGuard<'a, ()>>,
+}
+
+impl WriteTxn<'_> {
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTxn<'_> {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}

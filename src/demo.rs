@@ -1,0 +1,289 @@
+//! The demo marketplace `oms serve --demo` seeds into an empty database: three sellers with
+//! Korean names and their shipping settings, products with options and stock, customers with
+//! points, coupons, and a few dozen orders in every line status and both payment methods —
+//! all placed and moved through the same services the API uses.
+
+use chrono::{Duration, Utc};
+use entity::{coupon, customer, product, product_option, seller};
+use sea_orm::Set;
+
+use crate::app::App;
+use crate::domain::actor::{Actor, Role};
+use crate::domain::money::Won;
+use crate::domain::order::{LineStep, PaymentMethod};
+use crate::error::ServiceError;
+use crate::repo;
+use crate::service::orders::{self, LineSelection, PlaceOrder, PlaceOrderLine, StepRequest};
+
+/// An option: name, unit price, instant discount per unit.
+type DemoOption = (&'static str, i64, i64);
+
+struct DemoSeller {
+    name: &'static str,
+    base_fee: i64,
+    free_threshold: i64,
+    return_fee: i64,
+    products: &'static [(&'static str, &'static [DemoOption])],
+}
+
+const SELLERS: [DemoSeller; 3] = [
+    DemoSeller {
+        name: "한빛패션",
+        base_fee: 3000,
+        free_threshold: 50000,
+        return_fee: 3000,
+        products: &[
+            (
+                "오버핏 코튼 셔츠",
+                &[
+                    ("S / 화이트", 29900, 0),
+                    ("M / 화이트", 29900, 0),
+                    ("L / 블랙", 29900, 0),
+                ],
+            ),
+            (
+                "와이드 데님 팬츠",
+                &[
+                    ("28", 45000, 5000),
+                    ("30", 45000, 5000),
+                    ("32", 45000, 5000),
+                ],
+            ),
+            ("린넨 셋업 (상의)", &[("M", 39000, 0), ("L", 39000, 0)]),
+        ],
+    },
+    DemoSeller {
+        name: "바른생활가전",
+        base_fee: 0,
+        free_threshold: 0,
+        return_fee: 5000,
+        products: &[
+            (
+                "무선 핸디 청소기",
+                &[("그레이", 129000, 10000), ("화이트", 129000, 10000)],
+            ),
+            ("전기 주전자 1.7L", &[("기본", 32000, 0)]),
+        ],
+    },
+    DemoSeller {
+        name: "초록식품",
+        base_fee: 2500,
+        free_threshold: 30000,
+        return_fee: 2500,
+        products: &[
+            (
+                "제주 감귤 5kg",
+                &[("로얄과", 27900, 0), ("가정용", 19900, 0)],
+            ),
+            ("유기농 현미 4kg", &[("기본", 18000, 1000)]),
+        ],
+    },
+];
+
+const CUSTOMERS: [(&str, &str, i64); 4] = [
+    ("김민지", "minji@example.com", 12000),
+    ("이서준", "seojun@example.com", 3000),
+    ("박지우", "jiwoo@example.com", 0),
+    ("최예린", "yerin@example.com", 50000),
+];
+
+/// Seeds the demo when there are no orders yet. Returns whether it seeded.
+pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
+    if !repo::catalog::no_orders(app.db.conn()).await? {
+        tracing::info!("database already has orders; demo data not seeded");
+        return Ok(false);
+    }
+    let now = Utc::now();
+    let db = app.db.conn();
+    let mut options: Vec<i64> = Vec::new();
+    for s in &SELLERS {
+        let seller_id = repo::catalog::insert_seller(
+            db,
+            seller::ActiveModel {
+                name: Set(s.name.to_owned()),
+                base_shipping_fee: Set(s.base_fee),
+                free_shipping_threshold: Set(s.free_threshold),
+                return_fee: Set(s.return_fee),
+                created_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .await?;
+        for (product_name, opts) in s.products {
+            let product_id = repo::catalog::insert_product(
+                db,
+                product::ActiveModel {
+                    seller_id: Set(seller_id),
+                    name: Set((*product_name).to_owned()),
+                    created_at: Set(now),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            for (name, price, discount) in *opts {
+                options.push(
+                    repo::catalog::insert_option(
+                        db,
+                        product_option::ActiveModel {
+                            product_id: Set(product_id),
+                            name: Set((*name).to_owned()),
+                            price: Set(*price),
+                            stock: Set(500),
+                            instant_discount: Set(*discount),
+                            ..Default::default()
+                        },
+                    )
+                    .await?,
+                );
+            }
+        }
+    }
+    let mut customers = Vec::new();
+    for (i, (name, email, points)) in CUSTOMERS.iter().enumerate() {
+        customers.push(
+            repo::catalog::insert_customer(
+                db,
+                customer::ActiveModel {
+                    name: Set((*name).to_owned()),
+                    email: Set((*email).to_owned()),
+                    points_balance: Set(*points),
+                    refund_bank: Set((i % 2 == 0).then(|| "국민은행".to_owned())),
+                    refund_account_number: Set((i % 2 == 0).then(|| format!("123-45-67890{i}"))),
+                    refund_account_holder: Set((i % 2 == 0).then(|| (*name).to_owned())),
+                    created_at: Set(now),
+                    ..Default::default()
+                },
+            )
+            .await?,
+        );
+    }
+    for (code, name, amount, min) in [
+        ("WELCOME5000", "신규가입 5,000원 할인", 5000, 30000),
+        ("SALE10000", "주말 특가 10,000원 할인", 10000, 80000),
+    ] {
+        repo::catalog::insert_coupon(
+            db,
+            coupon::ActiveModel {
+                code: Set(code.to_owned()),
+                name: Set(name.to_owned()),
+                amount: Set(amount),
+                min_purchase: Set(min),
+            },
+        )
+        .await?;
+    }
+
+    // 36 orders: each walks as far along the lifecycle as its index says, so every line status
+    // appears, with both payment methods, coupons and points mixed in.
+    let stops = [
+        LineStep::ConfirmDeposit,
+        LineStep::ConfirmOrder,
+        LineStep::Ship,
+        LineStep::MarkDelivered,
+        LineStep::ConfirmPurchase,
+    ];
+    for n in 0..36usize {
+        let customer = customers[n % customers.len()];
+        let method = if n % 3 == 0 {
+            PaymentMethod::BankTransfer
+        } else {
+            PaymentMethod::Card
+        };
+        let first = options[n % options.len()];
+        let second = options[(n * 7 + 3) % options.len()];
+        let mut lines = vec![PlaceOrderLine {
+            option_id: first,
+            quantity: 1 + (n % 3) as i64,
+            line_discount: None,
+        }];
+        if n % 2 == 0 && second != first {
+            lines.push(PlaceOrderLine {
+                option_id: second,
+                quantity: 1,
+                line_discount: None,
+            });
+        }
+        let request = PlaceOrder {
+            customer_id: Some(customer),
+            lines,
+            coupon_code: (n % 5 == 0).then(|| "WELCOME5000".to_owned()),
+            coupon_terms: None,
+            points: Won::new(if n % 4 == 1 { 1000 } else { 0 }),
+            payment_method: method,
+        };
+        let placed = match orders::place_order(app, Actor::Operator, None, request).await {
+            Ok(p) => p,
+            // A cart below a coupon's minimum, say: skip it, the demo needs no particular order.
+            Err(ServiceError::User(e)) => {
+                tracing::debug!(error = %e.message, "demo order skipped");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(order) = repo::orders::order_by_id(db, placed.order_id, false).await? else {
+            continue;
+        };
+        let depth = n % 6; // 0: unpaid or just paid … 5: purchase confirmed
+        for step in stops
+            .iter()
+            .copied()
+            .take(depth + usize::from(method == PaymentMethod::Card && depth > 0))
+        {
+            if step == LineStep::ConfirmDeposit && method == PaymentMethod::Card {
+                continue;
+            }
+            let lines = repo::orders::lines_of_orders(db, &[order.id], None).await?;
+            let (from, _) = step.transition();
+            // Each seller ships its own parcel.
+            let mut sellers: Vec<i64> = lines.iter().map(|l| l.seller_id).collect();
+            sellers.dedup();
+            for seller in sellers {
+                let ids: Vec<i64> = lines
+                    .iter()
+                    .filter(|l| l.seller_id == seller && l.status == from.as_str())
+                    .map(|l| l.id)
+                    .collect();
+                if ids.is_empty() {
+                    continue;
+                }
+                orders::step_lines(
+                    app,
+                    Actor::Operator,
+                    step,
+                    None,
+                    StepRequest {
+                        selection: LineSelection::Lines(ids),
+                        tracking: (step == LineStep::Ship).then(|| {
+                            (
+                                "CJ대한통운".to_owned(),
+                                format!("5{:011}", order.id * 10 + seller),
+                            )
+                        }),
+                        expected_version: None,
+                    },
+                )
+                .await?;
+            }
+        }
+    }
+    tracing::info!("demo marketplace seeded: 3 sellers, 4 customers, 36 orders");
+    Ok(true)
+}
+
+/// Prints ready-made tokens and GraphiQL links for the demo's people.
+pub fn print_tokens(app: &App, listen: std::net::SocketAddr) {
+    let ttl = Duration::days(30);
+    let people = [
+        (Role::Operator, "ops", "운영자 (operator)"),
+        (Role::Analyst, "analyst", "분석가 (analyst)"),
+        (Role::Seller, "1", "한빛패션 (seller 1)"),
+        (Role::Customer, "1", "김민지 (customer 1)"),
+    ];
+    println!("\nDemo tokens (paste into GraphiQL's Headers tab as {{\"Authorization\": \"Bearer <token>\"}}, or open the link):");
+    for (role, subject, who) in people {
+        if let Ok(token) = app.keys.issue(role, subject, ttl) {
+            println!("  {who}:\n    http://{listen}/graphiql?token={token}");
+        }
+    }
+    println!();
+}

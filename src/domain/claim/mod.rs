@@ -1,0 +1,32 @@
+//! The claim state machine (취소·반품·교환, `claims.md`) as data: pure Rust, no database, HTTP
+//! or GraphQL types, no I/O.
+//!
+//! - [`ClaimStatus`], [`ClaimAction`], [`HoldState`] and the other enums: the vocabulary
+//!   (`status.rs`).
+//! - [`TRANSITIONS`] and [`OPENINGS`]: the contract's tables as `static` slices of rows, and the lookups
+//!   [`decide`], [`open`] and [`available_actions`] that read them (`table.rs`).
+//! - [`docs::render_markdown`]: the same tables as Markdown and Mermaid, checked in as
+//!   `docs/claim-transitions.md` (`docs.rs`).
+//!
+//! The service layer loads a claim, builds its [`ClaimFacts`], asks [`decide`], and persists
+//! the [`Transition`] (status, hold, effects) with its timeline event in one transaction. A
+//! [`Refusal`] names the status, the action and what is allowed instead.
+
+pub mod docs;
+mod status;
+mod table;
+
+#[cfg(test)]
+mod tests;
+
+pub use status::{
+    hold_blocks, ActionKind, ClaimAction, ClaimStatus, ClaimType, Fault, HoldReason, HoldState,
+    LineStatus, Reason,
+};
+pub use table::{
+    available_actions, decide, matching_opening, matching_row, open, opening_hold,
+    rejection_sources, role_code, Actors, ClaimFacts, Completion, ConvertedClaim, Effect,
+    FaultRule, Goods, Guard, HoldChange, HoldGuard, Opening, OpeningFacts, OpeningRefusal,
+    OpeningRow, OpeningTarget, ReasonRule, RefundFacts, RefundGuard, Refusal, RejectionCode, Row,
+    Settlement, StatusSet, Target, Transition, OPENINGS, ROLES, TRANSITIONS,
+};

@@ -1,0 +1,335 @@
+//! Orders as the domain sees them: line and order statuses, payment methods, order numbers,
+//! and which lifecycle step is allowed from which line status.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+/// Status of the active units of an order line (주문상품 상태), `domain.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LineStatus {
+    /// 입금대기: a bank-transfer order waits for its deposit.
+    AwaitingPayment,
+    /// 결제완료: paid; the seller has not confirmed yet.
+    Paid,
+    /// 상품준비중: the seller is preparing the shipment.
+    Preparing,
+    /// 배송중: shipped.
+    Shipped,
+    /// 배송완료: delivered.
+    Delivered,
+    /// 구매확정: the customer accepted the goods.
+    PurchaseConfirmed,
+    /// 취소완료: every unit cancelled.
+    Cancelled,
+    /// 반품완료: every unit returned (some may have been cancelled).
+    Returned,
+}
+
+impl LineStatus {
+    /// Every status, in the order a line moves through them.
+    pub const ALL: [LineStatus; 8] = [
+        LineStatus::AwaitingPayment,
+        LineStatus::Paid,
+        LineStatus::Preparing,
+        LineStatus::Shipped,
+        LineStatus::Delivered,
+        LineStatus::PurchaseConfirmed,
+        LineStatus::Cancelled,
+        LineStatus::Returned,
+    ];
+
+    /// The stored and API name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            LineStatus::AwaitingPayment => "AWAITING_PAYMENT",
+            LineStatus::Paid => "PAID",
+            LineStatus::Preparing => "PREPARING",
+            LineStatus::Shipped => "SHIPPED",
+            LineStatus::Delivered => "DELIVERED",
+            LineStatus::PurchaseConfirmed => "PURCHASE_CONFIRMED",
+            LineStatus::Cancelled => "CANCELLED",
+            LineStatus::Returned => "RETURNED",
+        }
+    }
+
+    /// True when no unit of the line is active any more.
+    pub const fn is_closed(self) -> bool {
+        match self {
+            LineStatus::Cancelled | LineStatus::Returned => true,
+            LineStatus::AwaitingPayment
+            | LineStatus::Paid
+            | LineStatus::Preparing
+            | LineStatus::Shipped
+            | LineStatus::Delivered
+            | LineStatus::PurchaseConfirmed => false,
+        }
+    }
+}
+
+impl fmt::Display for LineStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored name that is not one of the enum's values: the database holds something this
+/// version of the code does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown {kind} `{value}`")]
+pub struct UnknownName {
+    /// What was being parsed.
+    pub kind: &'static str,
+    /// The text found.
+    pub value: String,
+}
+
+macro_rules! parse_by_name {
+    ($ty:ty, $kind:literal) => {
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <$ty>::ALL
+                    .into_iter()
+                    .find(|v| v.as_str() == s)
+                    .ok_or_else(|| UnknownName {
+                        kind: $kind,
+                        value: s.to_owned(),
+                    })
+            }
+        }
+    };
+}
+
+parse_by_name!(LineStatus, "line status");
+
+/// The order's status: where its least advanced active line is, or how it closed.
+///
+/// It is derived from the lines by [`order_status`] and stored so that orders can be filtered
+/// by it in SQL.
+pub type OrderStatus = LineStatus;
+
+/// The status an order shows for its lines: the least advanced status among active lines;
+/// when no line is active, RETURNED if any line was returned, else CANCELLED.
+pub fn order_status(lines: impl IntoIterator<Item = LineStatus>) -> OrderStatus {
+    let mut least_active: Option<LineStatus> = None;
+    let mut any_returned = false;
+    for status in lines {
+        if status.is_closed() {
+            any_returned |= status == LineStatus::Returned;
+        } else {
+            least_active = Some(least_active.map_or(status, |s| s.min(status)));
+        }
+    }
+    match least_active {
+        Some(status) => status,
+        None if any_returned => LineStatus::Returned,
+        None => LineStatus::Cancelled,
+    }
+}
+
+/// How the cash part of an order is paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PaymentMethod {
+    /// 카드: charged at checkout; refunds are partial cancels at the gateway.
+    Card,
+    /// 무통장입금 / 가상계좌: the order waits for a deposit before its deadline.
+    BankTransfer,
+}
+
+impl PaymentMethod {
+    /// Both methods.
+    pub const ALL: [PaymentMethod; 2] = [PaymentMethod::Card, PaymentMethod::BankTransfer];
+
+    /// The stored and API name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PaymentMethod::Card => "CARD",
+            PaymentMethod::BankTransfer => "BANK_TRANSFER",
+        }
+    }
+
+    /// The status a new order's lines start in.
+    pub const fn initial_line_status(self) -> LineStatus {
+        match self {
+            PaymentMethod::Card => LineStatus::Paid,
+            PaymentMethod::BankTransfer => LineStatus::AwaitingPayment,
+        }
+    }
+}
+parse_by_name!(PaymentMethod, "payment method");
+
+/// The kind of a tender (one payment of an order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TenderMethod {
+    /// A card payment.
+    Card,
+    /// A bank transfer (deposit).
+    BankTransfer,
+    /// Points (적립금) used as a tender.
+    Points,
+}
+
+impl TenderMethod {
+    /// Every tender method.
+    pub const ALL: [TenderMethod; 3] = [
+        TenderMethod::Card,
+        TenderMethod::BankTransfer,
+        TenderMethod::Points,
+    ];
+
+    /// The stored and API name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TenderMethod::Card => "CARD",
+            TenderMethod::BankTransfer => "BANK_TRANSFER",
+            TenderMethod::Points => "POINTS",
+        }
+    }
+}
+parse_by_name!(TenderMethod, "tender method");
+
+impl From<PaymentMethod> for TenderMethod {
+    fn from(m: PaymentMethod) -> Self {
+        match m {
+            PaymentMethod::Card => TenderMethod::Card,
+            PaymentMethod::BankTransfer => TenderMethod::BankTransfer,
+        }
+    }
+}
+
+/// Whether a tender's money has arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TenderStatus {
+    /// The money was taken (card charged, deposit confirmed, points spent).
+    Paid,
+    /// A bank transfer not deposited yet.
+    AwaitingDeposit,
+}
+
+impl TenderStatus {
+    /// Every tender status.
+    pub const ALL: [TenderStatus; 2] = [TenderStatus::Paid, TenderStatus::AwaitingDeposit];
+
+    /// The stored and API name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TenderStatus::Paid => "PAID",
+            TenderStatus::AwaitingDeposit => "AWAITING_DEPOSIT",
+        }
+    }
+}
+parse_by_name!(TenderStatus, "tender status");
+
+/// An order-side lifecycle step (not a claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LineStep {
+    /// `confirmDeposit`: the bank transfer arrived.
+    ConfirmDeposit,
+    /// `confirmOrder`: the seller accepts the order and prepares it.
+    ConfirmOrder,
+    /// `shipLines`: the seller hands the parcel to a courier.
+    Ship,
+    /// `markDelivered`: the courier delivered it.
+    MarkDelivered,
+    /// `confirmPurchase`: the customer (or the SYSTEM after N days) accepts the goods.
+    ConfirmPurchase,
+}
+
+impl LineStep {
+    /// The GraphQL mutation that performs the step.
+    pub const fn mutation_name(self) -> &'static str {
+        match self {
+            LineStep::ConfirmDeposit => "confirmDeposit",
+            LineStep::ConfirmOrder => "confirmOrder",
+            LineStep::Ship => "shipLines",
+            LineStep::MarkDelivered => "markDelivered",
+            LineStep::ConfirmPurchase => "confirmPurchase",
+        }
+    }
+
+    /// The single (from, to) pair of the step: the line lifecycle of `domain.md` as data.
+    pub const fn transition(self) -> (LineStatus, LineStatus) {
+        match self {
+            LineStep::ConfirmDeposit => (LineStatus::AwaitingPayment, LineStatus::Paid),
+            LineStep::ConfirmOrder => (LineStatus::Paid, LineStatus::Preparing),
+            LineStep::Ship => (LineStatus::Preparing, LineStatus::Shipped),
+            LineStep::MarkDelivered => (LineStatus::Shipped, LineStatus::Delivered),
+            LineStep::ConfirmPurchase => (LineStatus::Delivered, LineStatus::PurchaseConfirmed),
+        }
+    }
+}
+
+/// A human-readable order number, `YYYYMMDD-NNNNNN`: the day it was placed (UTC) and a per-day
+/// sequence drawn from the database, so it is unique across replicas and sorts by time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OrderNumber(String);
+
+impl OrderNumber {
+    /// The number for the `sequence`-th order of the day of `placed_at`.
+    pub fn new(placed_at: DateTime<Utc>, sequence: i64) -> Self {
+        OrderNumber(format!("{}-{sequence:06}", placed_at.format("%Y%m%d")))
+    }
+
+    /// The counter key: the day part.
+    pub fn day_key(placed_at: DateTime<Utc>) -> String {
+        placed_at.format("%Y%m%d").to_string()
+    }
+
+    /// The number as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OrderNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_status_is_the_least_advanced_active_line() {
+        use LineStatus::*;
+        assert_eq!(order_status([Delivered, Preparing, Cancelled]), Preparing);
+        assert_eq!(order_status([Cancelled, Returned]), Returned);
+        assert_eq!(order_status([Cancelled, Cancelled]), Cancelled);
+        assert_eq!(order_status([PurchaseConfirmed]), PurchaseConfirmed);
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for s in LineStatus::ALL {
+            assert_eq!(s.as_str().parse::<LineStatus>().ok(), Some(s));
+        }
+        assert!("SHIPPING".parse::<LineStatus>().is_err());
+    }
+
+    #[test]
+    fn order_numbers_sort_by_day_then_sequence() {
+        let day = DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        assert_eq!(OrderNumber::new(day, 123).as_str(), "20261124-000123");
+        assert!(OrderNumber::new(day, 9) < OrderNumber::new(day, 10));
+    }
+
+    #[test]
+    fn each_step_moves_one_status_forward() {
+        for step in [
+            LineStep::ConfirmDeposit,
+            LineStep::ConfirmOrder,
+            LineStep::Ship,
+            LineStep::MarkDelivered,
+            LineStep::ConfirmPurchase,
+        ] {
+            let (from, to) = step.transition();
+            assert!(from < to, "{step:?}");
+        }
+    }
+}

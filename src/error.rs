@@ -1,0 +1,228 @@
+//! The error policy, in one place.
+//!
+//! Business refusals become `userErrors` with a stable [`UserErrorCode`] and a message a person
+//! can act on; the request changes nothing. Authentication, authorization and malformed input
+//! become GraphQL errors with `extensions.code`. Everything else is `INTERNAL`, logged with its
+//! detail and shown to the client without SQL or stack traces.
+
+use async_graphql::resolver_utils::EnumType;
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+use sea_orm::{DbErr, RuntimeErr};
+
+use crate::domain::checkout::CheckoutError;
+use crate::domain::order::UnknownName;
+
+/// The stable code of a business refusal. Clients switch on these; never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UserErrorCode {
+    /// The object does not exist or is not visible to the caller (no existence leak).
+    NotFound,
+    /// An option id that is not in the catalogue.
+    UnknownOption,
+    /// A coupon code that does not exist.
+    UnknownCoupon,
+    /// A quantity below 1.
+    InvalidQuantity,
+    /// A line discount below zero or above the line's price.
+    InvalidLineDiscount,
+    /// An amount (coupon, points) below zero.
+    InvalidAmount,
+    /// Not enough stock for the quantity asked (재고 부족).
+    OutOfStock,
+    /// More points than the customer's balance.
+    PointsExceedBalance,
+    /// More points than are left to pay after the coupon.
+    PointsExceedTotal,
+    /// The order's items do not reach the coupon's minimum purchase.
+    CouponMinimumNotMet,
+    /// A coupon larger than the order's items.
+    CouponExceedsOrder,
+    /// The lines are not in the status this step starts from.
+    LineStatusNotAllowed,
+    /// The lines of one shipment must belong to one seller and one order.
+    MixedShipment,
+    /// Only bank-transfer orders wait for a deposit.
+    NotAwaitingDeposit,
+    /// `expectedVersion` did not match: the object moved on.
+    StaleVersion,
+    /// The idempotency key was used before with another input.
+    IdempotencyKeyReused,
+    /// The caller may not set this field (e.g. a customer setting a line discount).
+    FieldNotAllowed,
+}
+
+/// A business refusal: a code, the input field it is about, and a message.
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject, serde::Serialize, serde::Deserialize)]
+pub struct UserError {
+    /// Stable, machine-readable code.
+    pub code: UserErrorCode,
+    /// Path of the input field the error is about, e.g. `["input", "lines", "0", "quantity"]`.
+    pub field: Option<Vec<String>>,
+    /// What went wrong and what to do instead.
+    pub message: String,
+}
+
+impl UserErrorCode {
+    /// The SCREAMING_CASE name clients see.
+    pub fn name(self) -> &'static str {
+        Self::items()
+            .iter()
+            .find(|item| item.value == self)
+            .map(|item| item.name)
+            .unwrap_or("UNKNOWN")
+    }
+}
+
+impl UserError {
+    /// A refusal about `field` (a path below `input`).
+    pub fn new(code: UserErrorCode, field: &[&str], message: impl Into<String>) -> Self {
+        let mut path = vec!["input".to_owned()];
+        path.extend(field.iter().map(|s| (*s).to_owned()));
+        UserError {
+            code,
+            field: Some(path),
+            message: message.into(),
+        }
+    }
+
+    /// A refusal that is about no single field.
+    pub fn general(code: UserErrorCode, message: impl Into<String>) -> Self {
+        UserError {
+            code,
+            field: None,
+            message: message.into(),
+        }
+    }
+
+    /// "Not found" for an object the caller may not see or that does not exist.
+    pub fn not_found(field: &[&str], what: &str) -> Self {
+        UserError::new(UserErrorCode::NotFound, field, format!("{what} not found"))
+    }
+}
+
+/// Everything a service call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A business refusal; becomes `userErrors`.
+    #[error("{}", .0.message)]
+    User(UserError),
+    /// No valid bearer token.
+    #[error(
+        "authentication required: send `Authorization: Bearer <token>` (`oms token` issues one)"
+    )]
+    Unauthenticated,
+    /// The caller's role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Input that cannot be parsed (a malformed id, an out-of-range page size).
+    #[error("{0}")]
+    BadInput(String),
+    /// A database failure.
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+    /// The database holds a value this code does not understand.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+impl From<UserError> for ServiceError {
+    fn from(e: UserError) -> Self {
+        ServiceError::User(e)
+    }
+}
+
+impl From<UnknownName> for ServiceError {
+    fn from(e: UnknownName) -> Self {
+        ServiceError::Corrupt(e.to_string())
+    }
+}
+
+impl From<CheckoutError> for UserError {
+    fn from(e: CheckoutError) -> Self {
+        let message = e.to_string();
+        let line_field = |line: usize, field: &str| -> Vec<String> {
+            vec![
+                "input".into(),
+                "lines".into(),
+                line.to_string(),
+                field.into(),
+            ]
+        };
+        let (code, field) = match e {
+            CheckoutError::NoLines => (
+                UserErrorCode::InvalidQuantity,
+                Some(vec!["input".into(), "lines".into()]),
+            ),
+            CheckoutError::QuantityNotPositive { line } => (
+                UserErrorCode::InvalidQuantity,
+                Some(line_field(line, "quantity")),
+            ),
+            CheckoutError::InvalidLineDiscount { line } => (
+                UserErrorCode::InvalidLineDiscount,
+                Some(line_field(line, "lineDiscount")),
+            ),
+            CheckoutError::MissingShippingSettings { line } => (
+                UserErrorCode::UnknownOption,
+                Some(line_field(line, "optionId")),
+            ),
+            CheckoutError::InvalidCoupon => (
+                UserErrorCode::InvalidAmount,
+                Some(vec!["input".into(), "coupon".into()]),
+            ),
+            CheckoutError::CouponExceedsOrder { .. } => (
+                UserErrorCode::CouponExceedsOrder,
+                Some(vec!["input".into(), "coupon".into()]),
+            ),
+            CheckoutError::CouponMinimumNotMet { .. } => (
+                UserErrorCode::CouponMinimumNotMet,
+                Some(vec!["input".into(), "coupon".into()]),
+            ),
+            CheckoutError::NegativePoints => (
+                UserErrorCode::InvalidAmount,
+                Some(vec!["input".into(), "points".into()]),
+            ),
+            CheckoutError::PointsExceedBalance { .. } => (
+                UserErrorCode::PointsExceedBalance,
+                Some(vec!["input".into(), "points".into()]),
+            ),
+            CheckoutError::PointsExceedTotal { .. } => (
+                UserErrorCode::PointsExceedTotal,
+                Some(vec!["input".into(), "points".into()]),
+            ),
+        };
+        UserError {
+            code,
+            field,
+            message,
+        }
+    }
+}
+
+/// True when a database error is a unique-constraint violation (two writers raced for the
+/// same key), on SQLite or PostgreSQL.
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    let runtime = match e {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    runtime
+        .as_database_error()
+        .is_some_and(|d| d.is_unique_violation())
+}
+
+/// The GraphQL error for a service failure that is not a `userErrors` refusal. Internal detail
+/// is logged here and never sent.
+pub fn to_graphql_error(e: ServiceError) -> async_graphql::Error {
+    let (code, message) = match &e {
+        ServiceError::User(u) => ("BAD_USER_INPUT", u.message.clone()),
+        ServiceError::Unauthenticated => ("UNAUTHENTICATED", e.to_string()),
+        ServiceError::Forbidden(m) => ("FORBIDDEN", m.clone()),
+        ServiceError::BadInput(m) => ("BAD_USER_INPUT", m.clone()),
+        ServiceError::Db(_) | ServiceError::Corrupt(_) => {
+            tracing::error!(error = %e, "internal error");
+            ("INTERNAL", "internal error; it has been logged".to_owned())
+        }
+    };
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+}

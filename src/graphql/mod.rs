@@ -1,0 +1,102 @@
+//! The GraphQL API: schema, context helpers, and the mapping of service results.
+//!
+//! Resolvers are thin: parse, authorize, call a service, map the result.
+
+pub mod ids;
+pub mod loaders;
+pub mod mutation;
+pub mod query;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_graphql::{Context, EmptySubscription, Schema};
+use sea_orm::DbErr;
+
+use crate::app::App;
+use crate::domain::actor::Actor;
+use crate::error::{to_graphql_error, ServiceError};
+use loaders::Loaders;
+
+/// The schema type.
+pub type OmsSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+
+/// Who is calling: the actor of the bearer token, if any.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer(pub Option<Actor>);
+
+/// Builds the schema with the configured limits.
+pub fn build_schema(app: &App) -> OmsSchema {
+    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .data(app.clone())
+        .limit_depth(app.limits.max_depth)
+        .limit_complexity(app.limits.max_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(16);
+    if app.limits.disable_introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema (`oms schema`, and the checked-in `schema.graphql`).
+pub fn sdl() -> String {
+    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// Request-scoped data to attach to each GraphQL request.
+pub fn request_data(app: &App, actor: Option<Actor>) -> (Viewer, Loaders) {
+    let scope = match actor {
+        Some(Actor::Seller(id)) => Some(id),
+        _ => None,
+    };
+    (
+        Viewer(actor),
+        Loaders::new(
+            app.db.clone(),
+            scope,
+            std::time::Duration::from_micros(app.limits.loader_delay_us),
+        ),
+    )
+}
+
+pub(crate) fn app<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a App> {
+    ctx.data::<App>()
+}
+
+pub(crate) fn viewer(ctx: &Context<'_>) -> Option<Actor> {
+    ctx.data_opt::<Viewer>().and_then(|v| v.0)
+}
+
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
+    ctx.data::<Loaders>()
+}
+
+/// The caller, or UNAUTHENTICATED.
+pub(crate) fn require_actor(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
+    viewer(ctx).ok_or_else(|| to_graphql_error(ServiceError::Unauthenticated))
+}
+
+/// The caller, if it may change things; ANALYSTs get FORBIDDEN.
+pub(crate) fn require_writer(ctx: &Context<'_>) -> async_graphql::Result<Actor> {
+    let actor = require_actor(ctx)?;
+    if actor.may_write() {
+        Ok(actor)
+    } else {
+        Err(to_graphql_error(ServiceError::Forbidden(
+            "an ANALYST reads everything and changes nothing".into(),
+        )))
+    }
+}
+
+/// Maps a loader's database failure to INTERNAL.
+pub(crate) fn load<T>(r: Result<T, Arc<DbErr>>) -> async_graphql::Result<T> {
+    r.map_err(|e| to_graphql_error(ServiceError::Db(DbErr::Custom(e.to_string()))))
+}
+
+/// Maps a stored value the code does not understand to INTERNAL.
+pub(crate) fn corrupt(e: crate::domain::order::UnknownName) -> async_graphql::Error {
+    to_graphql_error(ServiceError::from(e))
+}

@@ -1,0 +1,367 @@
+//! The mutation root: placing orders and moving their lines. Each mutation takes one input
+//! object (with an optional `idempotencyKey` and, where an order exists, `expectedVersion`) and
+//! returns a payload with the order and `userErrors`.
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
+
+use super::ids::{parse, Kind};
+use super::types::enums::PaymentMethod;
+use super::types::order::Order;
+use super::types::payloads::{OrderPayload, RunSystemJobsPayload, SystemJobRun};
+use super::{app, require_writer};
+use crate::domain::actor::Actor;
+use crate::domain::checkout::CouponTerms;
+use crate::domain::money::Won;
+use crate::domain::order::LineStep;
+use crate::error::{to_graphql_error, ServiceError};
+use crate::repo;
+use crate::service::jobs::{self, Job};
+use crate::service::orders::{
+    self, LineSelection, OrderChanged, PlaceOrder, PlaceOrderLine, StepRequest,
+};
+
+/// The mutation root.
+pub struct Mutation;
+
+/// A cart line.
+#[derive(InputObject)]
+pub struct PlaceOrderLineInput {
+    /// The product option (`ProductOption.id`).
+    pub option_id: ID,
+    /// Units, at least 1.
+    pub quantity: i32,
+    /// OPERATOR only: the line discount to apply instead of the option's instant discount.
+    pub line_discount: Option<Won>,
+}
+
+/// Ad-hoc coupon terms (OPERATOR only).
+#[derive(InputObject)]
+pub struct CouponTermsInput {
+    /// The discount.
+    pub amount: Won,
+    /// The order net it requires (최소주문금액).
+    pub min_purchase: Won,
+}
+
+/// Input of `placeOrder`.
+#[derive(InputObject)]
+pub struct PlaceOrderInput {
+    /// OPERATOR only: the customer to order for. A customer orders for itself.
+    pub customer_id: Option<ID>,
+    /// The cart: one entry per option.
+    pub lines: Vec<PlaceOrderLineInput>,
+    /// A coupon code (쿠폰).
+    pub coupon_code: Option<String>,
+    /// OPERATOR only: ad-hoc coupon terms (with `couponCode` as a label).
+    pub coupon: Option<CouponTermsInput>,
+    /// Points to use (적립금), at most the balance and what is left to pay after the coupon.
+    #[graphql(default)]
+    pub points: Option<Won>,
+    /// Card (paid at once) or bank transfer (waits for the deposit).
+    pub payment_method: PaymentMethod,
+    /// Makes retries safe: the same key and input return the first result.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `confirmDeposit`.
+#[derive(InputObject)]
+pub struct ConfirmDepositInput {
+    /// The order.
+    pub order_number: String,
+    /// Refuse with STALE_VERSION unless the order is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `confirmOrder` and `confirmPurchase`.
+#[derive(InputObject)]
+pub struct OrderLinesInput {
+    /// The order.
+    pub order_number: String,
+    /// Only these lines (default: every line the caller may act on that is in the starting
+    /// status).
+    pub line_ids: Option<Vec<ID>>,
+    /// Refuse with STALE_VERSION unless the order is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `shipLines`.
+#[derive(InputObject)]
+pub struct ShipLinesInput {
+    /// Lines of one order and one seller, all PREPARING.
+    pub line_ids: Vec<ID>,
+    /// The courier (택배사).
+    pub courier: String,
+    /// 운송장 번호.
+    pub tracking_number: String,
+    /// Refuse with STALE_VERSION unless the order is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `markDelivered`.
+#[derive(InputObject)]
+pub struct MarkDeliveredInput {
+    /// SHIPPED lines of one order.
+    pub line_ids: Vec<ID>,
+    /// Refuse with STALE_VERSION unless the order is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// A SYSTEM job that can be run on demand.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum SystemJob {
+    /// 구매확정: confirm purchases whose days after delivery have passed.
+    AutoConfirmPurchase,
+}
+
+impl From<SystemJob> for Job {
+    fn from(j: SystemJob) -> Job {
+        match j {
+            SystemJob::AutoConfirmPurchase => Job::AutoConfirmPurchase,
+        }
+    }
+}
+
+impl From<Job> for SystemJob {
+    fn from(j: Job) -> SystemJob {
+        match j {
+            Job::AutoConfirmPurchase => SystemJob::AutoConfirmPurchase,
+        }
+    }
+}
+
+/// Input of `runSystemJobs`.
+#[derive(InputObject)]
+pub struct RunSystemJobsInput {
+    /// The jobs to run now (default: all).
+    pub jobs: Option<Vec<SystemJob>>,
+}
+
+fn line_ids(ids: &[ID]) -> Result<Vec<i64>, ServiceError> {
+    ids.iter().map(|id| parse(id, Kind::OrderLine)).collect()
+}
+
+/// Turns a service result into a payload: refusals into `userErrors`, faults into errors.
+async fn order_payload(
+    ctx: &Context<'_>,
+    result: Result<OrderChanged, ServiceError>,
+) -> Result<OrderPayload> {
+    match result {
+        Ok(changed) => {
+            let order = repo::orders::order_by_id(app(ctx)?.db.conn(), changed.order_id, false)
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?;
+            Ok(OrderPayload {
+                order: order.map(Order),
+                user_errors: Vec::new(),
+            })
+        }
+        Err(ServiceError::User(e)) => Ok(OrderPayload {
+            order: None,
+            user_errors: vec![e],
+        }),
+        Err(e) => Err(to_graphql_error(e)),
+    }
+}
+
+async fn step(
+    ctx: &Context<'_>,
+    step: LineStep,
+    key: Option<String>,
+    selection: Result<LineSelection, ServiceError>,
+    tracking: Option<(String, String)>,
+    expected_version: Option<i32>,
+) -> Result<OrderPayload> {
+    let actor = require_writer(ctx)?;
+    let selection = selection.map_err(to_graphql_error)?;
+    let result = orders::step_lines(
+        app(ctx)?,
+        actor,
+        step,
+        key,
+        StepRequest {
+            selection,
+            tracking,
+            expected_version,
+        },
+    )
+    .await;
+    order_payload(ctx, result).await
+}
+
+fn selection(order_number: String, ids: Option<Vec<ID>>) -> Result<LineSelection, ServiceError> {
+    Ok(match ids {
+        Some(ids) => LineSelection::Lines(line_ids(&ids)?),
+        None => LineSelection::WholeOrder(order_number),
+    })
+}
+
+#[Object]
+impl Mutation {
+    /// Places an order (주문): prices it as `money.md` says, reserves stock, spends points.
+    /// CUSTOMER for itself, OPERATOR for any customer.
+    async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<OrderPayload> {
+        let actor = require_writer(ctx)?;
+        let customer_id = input
+            .customer_id
+            .as_ref()
+            .map(|id| parse(id, Kind::Customer))
+            .transpose()
+            .map_err(to_graphql_error)?;
+        let lines = input
+            .lines
+            .iter()
+            .map(|l| {
+                Ok(PlaceOrderLine {
+                    option_id: parse(&l.option_id, Kind::ProductOption)?,
+                    quantity: i64::from(l.quantity),
+                    line_discount: l.line_discount,
+                })
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()
+            .map_err(to_graphql_error)?;
+        let request = PlaceOrder {
+            customer_id,
+            lines,
+            coupon_code: input.coupon_code,
+            coupon_terms: input.coupon.map(|c| CouponTerms {
+                amount: c.amount,
+                min_purchase: c.min_purchase,
+            }),
+            points: input.points.unwrap_or(Won::ZERO),
+            payment_method: input.payment_method.into(),
+        };
+        let result = orders::place_order(app(ctx)?, actor, input.idempotency_key, request).await;
+        order_payload(ctx, result).await
+    }
+
+    /// 입금확인: the bank transfer of an order arrived; its lines become PAID. OPERATOR.
+    async fn confirm_deposit(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmDepositInput,
+    ) -> Result<OrderPayload> {
+        step(
+            ctx,
+            LineStep::ConfirmDeposit,
+            input.idempotency_key,
+            Ok(LineSelection::WholeOrder(input.order_number)),
+            None,
+            input.expected_version,
+        )
+        .await
+    }
+
+    /// 주문확인: the seller accepts PAID lines and starts preparing them (PREPARING).
+    /// SELLER (its own lines) or OPERATOR.
+    async fn confirm_order(
+        &self,
+        ctx: &Context<'_>,
+        input: OrderLinesInput,
+    ) -> Result<OrderPayload> {
+        step(
+            ctx,
+            LineStep::ConfirmOrder,
+            input.idempotency_key,
+            selection(input.order_number, input.line_ids),
+            None,
+            input.expected_version,
+        )
+        .await
+    }
+
+    /// 발송처리: PREPARING lines of one seller leave in one parcel (SHIPPED). SELLER or OPERATOR.
+    async fn ship_lines(&self, ctx: &Context<'_>, input: ShipLinesInput) -> Result<OrderPayload> {
+        let courier = input.courier.trim().to_owned();
+        let tracking = input.tracking_number.trim().to_owned();
+        if courier.is_empty() || tracking.is_empty() {
+            return Err(to_graphql_error(ServiceError::BadInput(
+                "courier and trackingNumber must not be empty".into(),
+            )));
+        }
+        step(
+            ctx,
+            LineStep::Ship,
+            input.idempotency_key,
+            line_ids(&input.line_ids).map(LineSelection::Lines),
+            Some((courier, tracking)),
+            input.expected_version,
+        )
+        .await
+    }
+
+    /// 배송완료: SHIPPED lines were delivered (DELIVERED). SELLER or OPERATOR (the courier's
+    /// tracking events do this as SYSTEM).
+    async fn mark_delivered(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkDeliveredInput,
+    ) -> Result<OrderPayload> {
+        step(
+            ctx,
+            LineStep::MarkDelivered,
+            input.idempotency_key,
+            line_ids(&input.line_ids).map(LineSelection::Lines),
+            None,
+            input.expected_version,
+        )
+        .await
+    }
+
+    /// 구매확정: the customer accepts DELIVERED lines (PURCHASE_CONFIRMED); no customer-fault
+    /// claim after this. CUSTOMER (its own orders) or OPERATOR.
+    async fn confirm_purchase(
+        &self,
+        ctx: &Context<'_>,
+        input: OrderLinesInput,
+    ) -> Result<OrderPayload> {
+        step(
+            ctx,
+            LineStep::ConfirmPurchase,
+            input.idempotency_key,
+            selection(input.order_number, input.line_ids),
+            None,
+            input.expected_version,
+        )
+        .await
+    }
+
+    /// Runs SYSTEM jobs now instead of waiting for the timer (safe with several replicas: each
+    /// job runs under a lease). OPERATOR.
+    async fn run_system_jobs(
+        &self,
+        ctx: &Context<'_>,
+        input: RunSystemJobsInput,
+    ) -> Result<RunSystemJobsPayload> {
+        let actor = require_writer(ctx)?;
+        if actor != Actor::Operator {
+            return Err(to_graphql_error(ServiceError::Forbidden(
+                "only an OPERATOR can run SYSTEM jobs".into(),
+            )));
+        }
+        let list: Vec<Job> = match input.jobs {
+            Some(jobs) => jobs.into_iter().map(Job::from).collect(),
+            None => Job::ALL.to_vec(),
+        };
+        let outcomes = jobs::run(app(ctx)?, &list)
+            .await
+            .map_err(to_graphql_error)?;
+        Ok(RunSystemJobsPayload {
+            runs: outcomes
+                .into_iter()
+                .map(|o| SystemJobRun {
+                    job: o.job.into(),
+                    ran: o.ran,
+                    processed: o.processed,
+                })
+                .collect(),
+        })
+    }
+}

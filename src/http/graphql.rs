@@ -1,0 +1,506 @@
+//! GraphQL over HTTP, following the GraphQL-over-HTTP specification (the `graphql-http`
+//! audits pass with zero errors): content negotiation between `application/json` and
+//! `application/graphql-response+json`, 415 for a POST that is not JSON, 400 for malformed
+//! parameters, 400 (graphql-response+json) or 200 (json) for documents that do not parse or
+//! validate, 405 for a mutation sent by GET, and the configured body, depth, complexity and time
+//! limits with refusals that name the limit. The stock async-graphql-axum extractor gets several
+//! of these wrong, hence this handler. WebSocket upgrades on `GET /graphql` go to
+//! async-graphql-axum's graphql-transport-ws service.
+
+use std::time::Instant;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{ServerError, Variables};
+use async_graphql_axum::GraphQLSubscription;
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use tower::ServiceExt;
+
+use super::HttpState;
+use crate::domain::actor::Actor;
+use crate::graphql::request_data;
+
+const JSON: &str = "application/json; charset=utf-8";
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
+
+/// The response media type the client accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepts {
+    /// `application/graphql-response+json`: request errors are 4xx.
+    GraphqlResponse,
+    /// `application/json` (legacy): request errors are 200.
+    Json,
+}
+
+impl Accepts {
+    fn content_type(self) -> &'static str {
+        match self {
+            Accepts::GraphqlResponse => GRAPHQL_RESPONSE,
+            Accepts::Json => JSON,
+        }
+    }
+}
+
+/// A GraphQL request's parameters, before parsing the document.
+struct Params {
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+}
+
+fn error_body(message: &str, code: &str) -> Value {
+    json!({"errors": [{"message": message, "extensions": {"code": code}}]})
+}
+
+fn reply(status: StatusCode, content_type: &str, body: impl ToString) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static(JSON)),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn bad_request(message: &str) -> Response {
+    reply(
+        StatusCode::BAD_REQUEST,
+        JSON,
+        error_body(message, "BAD_REQUEST"),
+    )
+}
+
+/// Picks the response type from `Accept`, in the client's order; none listed means JSON.
+fn negotiate(headers: &HeaderMap) -> Option<Accepts> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Accepts::Json);
+    };
+    if accept.trim().is_empty() {
+        return Some(Accepts::Json);
+    }
+    for entry in accept.split(',') {
+        let mut parts = entry.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let charset_ok = parts.all(|p| {
+            p.split_once('=').is_none_or(|(k, v)| {
+                !k.trim().eq_ignore_ascii_case("charset") || v.trim().eq_ignore_ascii_case("utf-8")
+            })
+        });
+        if !charset_ok {
+            continue;
+        }
+        match media.as_str() {
+            "application/graphql-response+json" => return Some(Accepts::GraphqlResponse),
+            "application/json" | "application/*" | "*/*" => return Some(Accepts::Json),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn params_from_json(value: Value) -> Result<Params, &'static str> {
+    let Value::Object(mut obj) = value else {
+        return Err(if value.is_array() {
+            "batched requests are not supported; send one operation per request"
+        } else {
+            "the request body must be a JSON object"
+        });
+    };
+    let query = match obj.remove("query") {
+        Some(Value::String(q)) => q,
+        None | Some(Value::Null) => return Err("the `query` parameter is missing"),
+        Some(_) => return Err("the `query` parameter must be a string"),
+    };
+    let operation_name = match obj.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s),
+        Some(_) => return Err("the `operationName` parameter must be a string"),
+    };
+    let variables = match obj.remove("variables") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(v)) => Some(v),
+        Some(_) => return Err("the `variables` parameter must be an object"),
+    };
+    match obj.remove("extensions") {
+        None | Some(Value::Null) | Some(Value::Object(_)) => {}
+        Some(_) => return Err("the `extensions` parameter must be an object"),
+    }
+    Ok(Params {
+        query,
+        operation_name,
+        variables,
+    })
+}
+
+fn params_from_query_string(raw: &str) -> Result<Params, &'static str> {
+    let mut obj = Map::new();
+    for (k, v) in form_urlencoded_pairs(raw) {
+        let value = match k.as_str() {
+            "variables" | "extensions" => serde_json::from_str(&v)
+                .map_err(|_| "`variables` and `extensions` must be JSON objects")?,
+            _ => Value::String(v),
+        };
+        obj.insert(k, value);
+    }
+    params_from_json(Value::Object(obj))
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs (a URL's query string).
+fn form_urlencoded_pairs(raw: &str) -> Vec<(String, String)> {
+    fn decode(s: &str) -> String {
+        let bytes = s.as_bytes();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = bytes
+                        .get(i + 1..i + 3)
+                        .and_then(|h| std::str::from_utf8(h).ok());
+                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                        Some(b) => {
+                            out.push(b);
+                            i += 2;
+                        }
+                        None => out.push(b'%'),
+                    }
+                }
+                b => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    raw.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// The caller from `Authorization: Bearer ...`; `Err` for a token that does not verify.
+fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<Actor>, Box<Response>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    match token.map(|t| state.app.keys.verify(t)) {
+        Some(Ok(actor)) => Ok(Some(actor)),
+        Some(Err(e)) => Err(Box::new(reply(
+            StatusCode::UNAUTHORIZED,
+            JSON,
+            error_body(&e.to_string(), "UNAUTHENTICATED"),
+        ))),
+        None => Err(Box::new(reply(
+            StatusCode::UNAUTHORIZED,
+            JSON,
+            error_body(
+                "the Authorization header must be `Bearer <token>`",
+                "UNAUTHENTICATED",
+            ),
+        ))),
+    }
+}
+
+/// `GET /graphql`: a WebSocket upgrade for subscriptions, or a query in the URL.
+pub async fn get(State(state): State<HttpState>, req: Request) -> Response {
+    let upgrade = req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if upgrade {
+        return match GraphQLSubscription::new(state.schema.clone())
+            .oneshot(req)
+            .await
+        {
+            Ok(resp) => resp.into_response(),
+            Err(never) => match never {},
+        };
+    }
+    let Some(accepts) = negotiate(req.headers()) else {
+        return not_acceptable();
+    };
+    let params = match params_from_query_string(req.uri().query().unwrap_or_default()) {
+        Ok(p) => p,
+        Err(m) => return bad_request(m),
+    };
+    execute(&state, req.headers(), Method::GET, accepts, params).await
+}
+
+/// `POST /graphql`: a JSON body.
+pub async fn post(State(state): State<HttpState>, req: Request) -> Response {
+    let Some(accepts) = negotiate(req.headers()) else {
+        return not_acceptable();
+    };
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            let mut parts = ct.split(';').map(str::trim);
+            parts
+                .next()
+                .is_some_and(|m| m.eq_ignore_ascii_case("application/json"))
+                && parts.all(|p| {
+                    p.split_once('=').is_none_or(|(k, v)| {
+                        !k.trim().eq_ignore_ascii_case("charset")
+                            || v.trim().eq_ignore_ascii_case("utf-8")
+                    })
+                })
+        });
+    if !is_json {
+        return reply(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            JSON,
+            error_body(
+                "send the request as `Content-Type: application/json`",
+                "UNSUPPORTED_MEDIA_TYPE",
+            ),
+        );
+    }
+    let limit = state.app.limits.max_body_bytes;
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        return reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            JSON,
+            error_body(
+                &format!("the request body exceeds the limit of {limit} bytes (--max-body-bytes)"),
+                "PAYLOAD_TOO_LARGE",
+            ),
+        );
+    };
+    let value: Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => return bad_request(&format!("the request body is not valid JSON: {e}")),
+    };
+    let params = match params_from_json(value) {
+        Ok(p) => p,
+        Err(m) => return bad_request(m),
+    };
+    execute(&state, &parts.headers, Method::POST, accepts, params).await
+}
+
+fn not_acceptable() -> Response {
+    reply(
+        StatusCode::NOT_ACCEPTABLE,
+        JSON,
+        error_body(
+            "accept `application/graphql-response+json` or `application/json`",
+            "NOT_ACCEPTABLE",
+        ),
+    )
+}
+
+/// A response for errors that stopped the request before execution: no `data` key; 400 for
+/// graphql-response+json, 200 for legacy JSON clients.
+fn request_errors(accepts: Accepts, errors: Vec<Value>) -> Response {
+    let status = match accepts {
+        Accepts::GraphqlResponse => StatusCode::BAD_REQUEST,
+        Accepts::Json => StatusCode::OK,
+    };
+    reply(status, accepts.content_type(), json!({ "errors": errors }))
+}
+
+/// Rewrites async-graphql's limit messages so a refusal names the limit and its value.
+fn explain_limits(state: &HttpState, e: &mut ServerError) {
+    let limits = &state.app.limits;
+    let (message, code) = match e.message.as_str() {
+        "Query is nested too deep." => (
+            format!(
+                "the query is nested deeper than the limit of {} (--max-depth)",
+                limits.max_depth
+            ),
+            "QUERY_TOO_DEEP",
+        ),
+        "Query is too complex." => (
+            format!(
+                "the query is more complex than the limit of {} (--max-complexity)",
+                limits.max_complexity
+            ),
+            "QUERY_TOO_COMPLEX",
+        ),
+        _ => return,
+    };
+    e.message = message;
+    let mut ext = e.extensions.take().unwrap_or_default();
+    ext.set("code", code);
+    e.extensions = Some(ext);
+}
+
+async fn execute(
+    state: &HttpState,
+    headers: &HeaderMap,
+    method: Method,
+    accepts: Accepts,
+    params: Params,
+) -> Response {
+    let started = Instant::now();
+    let operation = params.operation_name.clone();
+    let observe = |outcome: &str| {
+        state.app.metrics.observe(
+            operation.as_deref(),
+            outcome,
+            started.elapsed().as_secs_f64(),
+        )
+    };
+    let actor = match authenticate(state, headers) {
+        Ok(a) => a,
+        Err(resp) => {
+            observe("refused");
+            return *resp;
+        }
+    };
+
+    // Parse first: to answer syntax errors as request errors, and to refuse mutations by GET
+    // before anything runs.
+    let doc = match async_graphql::parser::parse_query(&params.query) {
+        Ok(doc) => doc,
+        Err(e) => {
+            observe("refused");
+            let err = ServerError::from(e);
+            let mut v = serde_json::to_value(&err).unwrap_or(Value::Null);
+            if let Value::Object(o) = &mut v {
+                o.insert("extensions".into(), json!({"code": "GRAPHQL_PARSE_FAILED"}));
+            }
+            return request_errors(accepts, vec![v]);
+        }
+    };
+    if method == Method::GET {
+        let op_type = match &doc.operations {
+            DocumentOperations::Single(op) => Some(op.node.ty),
+            DocumentOperations::Multiple(ops) => match &params.operation_name {
+                Some(name) => ops.get(name.as_str()).map(|op| op.node.ty),
+                None if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+                None => None,
+            },
+        };
+        if matches!(
+            op_type,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
+            observe("refused");
+            let mut resp = reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                JSON,
+                error_body(
+                    "mutations and subscriptions cannot be sent by GET; use POST",
+                    "METHOD_NOT_ALLOWED",
+                ),
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+    }
+
+    let mut request = async_graphql::Request::new(params.query);
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(vars) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(vars)));
+    }
+    let (viewer, loaders) = request_data(&state.app, actor);
+    request = request.data(viewer).data(loaders);
+
+    let timeout = state.app.limits.request_timeout();
+    let Ok(mut response) = tokio::time::timeout(timeout, state.schema.execute(request)).await
+    else {
+        observe("refused");
+        return reply(
+            StatusCode::GATEWAY_TIMEOUT,
+            JSON,
+            error_body(
+                &format!(
+                    "the request took longer than the limit of {} ms (--request-timeout-ms)",
+                    timeout.as_millis()
+                ),
+                "TIMEOUT",
+            ),
+        );
+    };
+    for e in &mut response.errors {
+        explain_limits(state, e);
+    }
+    // Validation and variable errors carry no path and produce no data: they are request
+    // errors. Field errors always have a path.
+    let request_error = !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if request_error {
+        observe("refused");
+        let errors = response
+            .errors
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+                if let Value::Object(o) = &mut v {
+                    if !o.contains_key("extensions") {
+                        o.insert(
+                            "extensions".into(),
+                            json!({"code": "GRAPHQL_VALIDATION_FAILED"}),
+                        );
+                    }
+                }
+                v
+            })
+            .collect();
+        return request_errors(accepts, errors);
+    }
+    observe(if response.errors.is_empty() {
+        "ok"
+    } else {
+        "error"
+    });
+    // Serialized straight from the response so fields keep the order the query asked for.
+    let body = serde_json::to_string(&response)
+        .unwrap_or_else(|_| error_body("internal error", "INTERNAL").to_string());
+    reply(StatusCode::OK, accepts.content_type(), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode_percent_and_plus() {
+        let pairs = form_urlencoded_pairs("query=%7B+a%20%7D&x=1%2");
+        assert_eq!(pairs[0], ("query".into(), "{ a }".into()));
+        assert_eq!(pairs[1], ("x".into(), "1%2".into()));
+    }
+
+    #[test]
+    fn accept_negotiation_follows_the_clients_order() {
+        let mut h = HeaderMap::new();
+        assert_eq!(negotiate(&h), Some(Accepts::Json));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/graphql-response+json, application/json"),
+        );
+        assert_eq!(negotiate(&h), Some(Accepts::GraphqlResponse));
+        h.insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+        assert_eq!(negotiate(&h), None);
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/json; charset=iso-8859-1, */*"),
+        );
+        assert_eq!(negotiate(&h), Some(Accepts::Json));
+    }
+}

@@ -1,0 +1,40 @@
+//! The HTTP surface: `/graphql` (GraphQL over HTTP and WebSocket subscriptions), `/graphiql`,
+//! `/healthz`, `/readyz` and `/metrics`.
+
+mod graphiql;
+mod graphql;
+mod ops;
+
+use std::path::Path;
+
+use axum::routing::get;
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::app::App;
+use crate::graphql::{build_schema, OmsSchema};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    /// The application.
+    pub app: App,
+    /// The executable schema.
+    pub schema: OmsSchema,
+}
+
+/// The router, as the binary serves it and the tests call it.
+pub fn router(app: App, graphiql_assets: &Path) -> Router {
+    let schema = build_schema(&app);
+    let state = HttpState { app, schema };
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .merge(graphiql::router(graphiql_assets))
+        .with_state(state)
+        .layer(CatchPanicLayer::custom(ops::panic_response))
+        .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,60 @@
+//! Operations endpoints: liveness, readiness and Prometheus metrics; the answer to a panic.
+
+use std::any::Any;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, Response, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::json;
+
+use super::HttpState;
+
+/// `/healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `/readyz`: the database answers and every migration is applied.
+pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
+    let db = &state.app.db;
+    let reachable = db.ping().await.is_ok();
+    let migrated = reachable && db.migrations_applied().await.unwrap_or(false);
+    let status = if reachable && migrated {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({ "database": reachable, "migrations": migrated })),
+    )
+}
+
+/// `/metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.app.metrics.render(),
+    )
+}
+
+/// A panic inside a handler: logged, answered with a plain INTERNAL error.
+pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
+    let detail = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_default();
+    tracing::error!(panic = %detail, "handler panicked");
+    let body = json!({"errors": [{"message": "internal error; it has been logged", "extensions": {"code": "INTERNAL"}}]});
+    Response::builder()
+        .status(StatusCode::INTERNAL_SERVER_ERROR)
+        .header(header::CONTENT_TYPE, "application/json; charset=utf-8")
+        .body(Body::from(body.to_string()))
+        .unwrap_or_default()
+}

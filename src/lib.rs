@@ -1,0 +1,115 @@
+//! The OMS server: orders, claims (취소·교환·반품) and refunds for marketplaces, over GraphQL.
+//!
+//! `main.rs` is the command line; this crate builds the application so that the binary and the
+//! tests run the very same router.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod repo;
+pub mod service;
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::auth::TokenKeys;
+use crate::clock::SystemClock;
+use crate::config::{ServeArgs, DEV_JWT_SECRET};
+use crate::db::Db;
+use crate::metrics::Metrics;
+
+/// Runs the server until SIGTERM or Ctrl-C: connects, migrates, seeds the demo if asked,
+/// starts the SYSTEM job runner, and serves HTTP with graceful shutdown.
+pub async fn serve(args: ServeArgs) -> Result<(), String> {
+    init_tracing(args.log_json);
+    if args.auth.jwt_secret == DEV_JWT_SECRET {
+        tracing::warn!(
+            "using the published development JWT secret; set OMS_JWT_SECRET in production"
+        );
+    }
+    let db = Db::connect(
+        &args.database.database_url,
+        args.database.database_max_connections,
+    )
+    .await
+    .map_err(|e| format!("cannot open {}: {e}", args.database.database_url))?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    let app = App {
+        db,
+        clock: Arc::new(SystemClock),
+        keys: TokenKeys::new(&args.auth.jwt_secret),
+        limits: args.limits.clone(),
+        jobs: args.jobs.clone(),
+        metrics: Metrics::new(),
+        instance_id: format!(
+            "{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_millis()
+        ),
+    };
+    if args.demo {
+        demo::seed_if_empty(&app)
+            .await
+            .map_err(|e| format!("demo seeding failed: {e}"))?;
+        demo::print_tokens(&app, args.listen);
+    }
+    if args.jobs.job_interval_secs > 0 {
+        let interval = std::time::Duration::from_secs(args.jobs.job_interval_secs);
+        tokio::spawn(service::jobs::run_forever(app.clone(), interval));
+    }
+    let router = http::router(app, &args.graphiql_assets);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    tracing::info!(address = %args.listen, "serving GraphQL at /graphql and GraphiQL at /graphiql");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

@@ -1,0 +1,93 @@
+//! `oms`: the order management server and its tools.
+
+use std::process::ExitCode;
+
+use chrono::Duration;
+use clap::{Parser, Subcommand};
+use oms::auth::TokenKeys;
+use oms::config::{AuthArgs, DatabaseArgs, ServeArgs};
+use oms::db::Db;
+use oms::domain::actor::Role;
+
+/// Order management for marketplaces: orders, cancellations, exchanges and returns (취교반)
+/// over GraphQL, on SQLite (default) or PostgreSQL.
+#[derive(Parser)]
+#[command(name = "oms", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve(Box<ServeArgs>),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Issue a bearer token.
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// The role: customer, seller, operator or analyst.
+    #[arg(long, value_parser = parse_role)]
+    role: Role,
+    /// Whom the token speaks for: the customer or seller id, or a staff member's name.
+    #[arg(long)]
+    subject: String,
+    /// Days the token stays valid.
+    #[arg(long, default_value_t = 30)]
+    days: i64,
+    #[command(flatten)]
+    auth: AuthArgs,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "customer" => Ok(Role::Customer),
+        "seller" => Ok(Role::Seller),
+        "operator" => Ok(Role::Operator),
+        "analyst" => Ok(Role::Analyst),
+        _ => Err(format!(
+            "unknown role `{s}`: use customer, seller, operator or analyst"
+        )),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => oms::serve(*args).await,
+        Command::Migrate(db) => migrate(db).await,
+        Command::Schema => {
+            print!("{}", oms::graphql::sdl());
+            Ok(())
+        }
+        Command::Token(t) => TokenKeys::new(&t.auth.jwt_secret)
+            .issue(t.role, &t.subject, Duration::days(t.days))
+            .map(|token| println!("{token}"))
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("oms: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(args: DatabaseArgs) -> Result<(), String> {
+    let db = Db::connect(&args.database_url, args.database_max_connections)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", args.database_url))?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    println!("migrations applied");
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Persistence: every SQL statement the server runs is built here, with SeaORM.
+//!
+//! Functions take any connection or transaction, so services decide the transaction
+//! boundaries and the repository never commits on its own.
+
+pub mod catalog;
+pub mod idempotency;
+pub mod jobs;
+pub mod orders;

@@ -1,0 +1,7 @@
+//! Use cases: one function per action. Each loads what it needs, asks `domain` what to do,
+//! and persists the answer in one transaction. Resolvers and jobs call these; nothing else
+//! changes the database.
+
+pub mod idempotency;
+pub mod jobs;
+pub mod orders;

@@ -1,0 +1,674 @@
+//! Placing orders and moving their lines: deposit, seller confirmation, shipping, delivery and
+//! purchase confirmation.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{order, order_coupon, order_line, order_shipping_group, shipment, tender};
+use sea_orm::{ConnectionTrait, Set};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::domain::actor::Actor;
+use crate::domain::checkout::{price_checkout, CartLine, CouponTerms, ShippingSettings};
+use crate::domain::money::Won;
+use crate::domain::order::{
+    order_status, LineStatus, LineStep, OrderNumber, PaymentMethod, TenderMethod, TenderStatus,
+};
+use crate::error::{ServiceError, UserError, UserErrorCode};
+use crate::repo;
+use crate::service::idempotency::Idempotency;
+
+/// One line of a `placeOrder` request.
+#[derive(Debug, Clone)]
+pub struct PlaceOrderLine {
+    /// The product option.
+    pub option_id: i64,
+    /// Units.
+    pub quantity: i64,
+    /// An explicit line discount (OPERATOR only); otherwise the option's instant discount.
+    pub line_discount: Option<Won>,
+}
+
+/// A `placeOrder` request.
+#[derive(Debug, Clone)]
+pub struct PlaceOrder {
+    /// The customer (OPERATOR only; a customer orders for itself).
+    pub customer_id: Option<i64>,
+    /// The cart.
+    pub lines: Vec<PlaceOrderLine>,
+    /// A coupon by code.
+    pub coupon_code: Option<String>,
+    /// Ad-hoc coupon terms (OPERATOR only, e.g. a goodwill discount on a phone order).
+    pub coupon_terms: Option<CouponTerms>,
+    /// Points to use.
+    pub points: Won,
+    /// Card or bank transfer.
+    pub payment_method: PaymentMethod,
+}
+
+/// What a successful order-side mutation returns: the order it touched.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct OrderChanged {
+    /// The order.
+    pub order_id: i64,
+}
+
+/// Places an order: prices it (`money.md`), reserves stock, spends points, and stores the
+/// order with its lines, tenders, coupon and shipping groups — all or nothing.
+pub async fn place_order(
+    app: &App,
+    actor: Actor,
+    key: Option<String>,
+    input: PlaceOrder,
+) -> Result<OrderChanged, ServiceError> {
+    let customer_id = match actor {
+        Actor::Customer(id) => {
+            if input.customer_id.is_some_and(|c| c != id) {
+                return Err(UserError::new(
+                    UserErrorCode::FieldNotAllowed,
+                    &["customerId"],
+                    "customers place orders for themselves; leave customerId out",
+                )
+                .into());
+            }
+            id
+        }
+        Actor::Operator => input.customer_id.ok_or_else(|| {
+            ServiceError::BadInput("an OPERATOR placing an order must name the customerId".into())
+        })?,
+        Actor::Seller(_) | Actor::Analyst | Actor::System => {
+            return Err(ServiceError::Forbidden(
+                "only a CUSTOMER or an OPERATOR can place orders".into(),
+            ))
+        }
+    };
+    if !matches!(actor, Actor::Operator) {
+        if let Some(i) = input.lines.iter().position(|l| l.line_discount.is_some()) {
+            return Err(UserError::new(
+                UserErrorCode::FieldNotAllowed,
+                &["lines", &i.to_string(), "lineDiscount"],
+                "only an OPERATOR can set a line discount; the seller's instant discount applies by itself",
+            )
+            .into());
+        }
+        if input.coupon_terms.is_some() {
+            return Err(UserError::new(
+                UserErrorCode::FieldNotAllowed,
+                &["coupon"],
+                "only an OPERATOR can give ad-hoc coupon terms; use couponCode",
+            )
+            .into());
+        }
+    }
+    let idem = Idempotency::new(actor, key, "placeOrder", &(customer_id, &input));
+    let now = app.clock.now();
+    let txn = app.db.write().await?;
+    if let Some(prev) = idem.replay(&*txn).await? {
+        return Ok(prev);
+    }
+
+    let customer = repo::catalog::customers_by_ids(&*txn, &[customer_id])
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| UserError::not_found(&["customerId"], "customer"))?;
+
+    for (i, l) in input.lines.iter().enumerate() {
+        if l.quantity < 1 || l.quantity > i64::from(u32::MAX) {
+            return Err(UserError::new(
+                UserErrorCode::InvalidQuantity,
+                &["lines", &i.to_string(), "quantity"],
+                format!("quantity must be at least 1, got {}", l.quantity),
+            )
+            .into());
+        }
+    }
+    let option_ids: Vec<i64> = input.lines.iter().map(|l| l.option_id).collect();
+    let options = repo::catalog::options_with_products(&*txn, &option_ids).await?;
+    let mut cart = Vec::with_capacity(input.lines.len());
+    for (i, l) in input.lines.iter().enumerate() {
+        let o = options.get(&l.option_id).ok_or_else(|| {
+            UserError::new(
+                UserErrorCode::UnknownOption,
+                &["lines", &i.to_string(), "optionId"],
+                format!("product option {} does not exist", l.option_id),
+            )
+        })?;
+        let quantity = u32::try_from(l.quantity).unwrap_or(u32::MAX);
+        cart.push(CartLine {
+            seller_id: o.product.seller_id,
+            unit_price: Won::new(o.option.price),
+            quantity,
+            line_discount: l
+                .line_discount
+                .unwrap_or(Won::new(o.option.instant_discount).times(quantity)),
+        });
+    }
+    let seller_ids: Vec<i64> = {
+        let mut ids: Vec<i64> = cart.iter().map(|l| l.seller_id).collect();
+        ids.dedup();
+        ids
+    };
+    let sellers: HashMap<i64, ShippingSettings> = repo::catalog::sellers_by_ids(&*txn, &seller_ids)
+        .await?
+        .into_iter()
+        .map(|s| {
+            (
+                s.id,
+                ShippingSettings {
+                    base_fee: Won::new(s.base_shipping_fee),
+                    free_threshold: Won::new(s.free_shipping_threshold),
+                    return_fee: Won::new(s.return_fee),
+                },
+            )
+        })
+        .collect();
+    let (coupon_code, coupon) = match (&input.coupon_code, input.coupon_terms) {
+        (Some(code), None) => {
+            let c = repo::catalog::coupon(&*txn, code).await?.ok_or_else(|| {
+                UserError::new(
+                    UserErrorCode::UnknownCoupon,
+                    &["couponCode"],
+                    format!("coupon `{code}` does not exist"),
+                )
+            })?;
+            (
+                Some(c.code),
+                Some(CouponTerms {
+                    amount: Won::new(c.amount),
+                    min_purchase: Won::new(c.min_purchase),
+                }),
+            )
+        }
+        (code, Some(terms)) => (
+            Some(code.clone().unwrap_or_else(|| "MANUAL".into())),
+            Some(terms),
+        ),
+        (None, None) => (None, None),
+    };
+    let priced = price_checkout(
+        &cart,
+        |s| sellers.get(&s).copied(),
+        coupon,
+        input.points,
+        Won::new(customer.points_balance),
+    )
+    .map_err(UserError::from)?;
+
+    // Reserve stock line by line; the first shortfall rolls everything back.
+    for (i, l) in input.lines.iter().enumerate() {
+        if !repo::catalog::take_stock(&*txn, l.option_id, l.quantity).await? {
+            let on_hand = options
+                .get(&l.option_id)
+                .map(|o| o.option.stock)
+                .unwrap_or(0);
+            return Err(UserError::new(
+                UserErrorCode::OutOfStock,
+                &["lines", &i.to_string(), "quantity"],
+                format!(
+                    "not enough stock of option {}: {} asked, {} on hand",
+                    l.option_id, l.quantity, on_hand
+                ),
+            )
+            .into());
+        }
+    }
+
+    let day = OrderNumber::day_key(now);
+    let sequence = repo::orders::next_order_sequence(&*txn, &day).await?;
+    let number = OrderNumber::new(now, sequence);
+    let method = input.payment_method;
+    let line_status = method.initial_line_status();
+    let status = order_status(std::iter::once(line_status));
+    let amount_due = match method {
+        PaymentMethod::Card => Won::ZERO,
+        PaymentMethod::BankTransfer => priced.cash_total,
+    };
+    let order_id = repo::orders::insert_order(
+        &*txn,
+        order::ActiveModel {
+            order_number: Set(number.as_str().to_owned()),
+            customer_id: Set(customer_id),
+            status: Set(status.as_str().to_owned()),
+            payment_method: Set(method.as_str().to_owned()),
+            items_net: Set(priced.items_net.amount()),
+            coupon_amount: Set(priced.coupon.amount()),
+            points_used: Set(priced.points.amount()),
+            shipping_total: Set(priced.shipping_total.amount()),
+            cash_total: Set(priced.cash_total.amount()),
+            amount_due: Set(amount_due.amount()),
+            deposit_deadline: Set(match method {
+                PaymentMethod::Card => None,
+                PaymentMethod::BankTransfer => {
+                    Some(now + Duration::hours(app.jobs.deposit_deadline_hours))
+                }
+            }),
+            deposited_at: Set(None),
+            placed_at: Set(now),
+            updated_at: Set(now),
+            version: Set(1),
+            ..Default::default()
+        },
+    )
+    .await?;
+
+    if priced.points.is_positive()
+        && !repo::catalog::spend_points(&*txn, customer_id, order_id, priced.points.amount(), now)
+            .await?
+    {
+        return Err(UserError::new(
+            UserErrorCode::PointsExceedBalance,
+            &["points"],
+            "the points balance changed while ordering; try again",
+        )
+        .into());
+    }
+
+    let groups = priced
+        .shipping_fees
+        .iter()
+        .filter_map(|(seller, fee)| {
+            let s = sellers.get(seller)?;
+            Some(order_shipping_group::ActiveModel {
+                order_id: Set(order_id),
+                seller_id: Set(*seller),
+                base_fee: Set(s.base_fee.amount()),
+                free_threshold: Set(s.free_threshold.amount()),
+                return_fee: Set(s.return_fee.amount()),
+                shipping_fee: Set(fee.amount()),
+                ..Default::default()
+            })
+        })
+        .collect();
+    let lines = input
+        .lines
+        .iter()
+        .zip(&cart)
+        .zip(&priced.lines)
+        .enumerate()
+        .filter_map(|(i, ((req, cart_line), alloc))| {
+            let o = options.get(&req.option_id)?;
+            Some(order_line::ActiveModel {
+                order_id: Set(order_id),
+                line_no: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
+                seller_id: Set(cart_line.seller_id),
+                product_id: Set(o.product.id),
+                option_id: Set(o.option.id),
+                product_name: Set(o.product.name.clone()),
+                option_name: Set(o.option.name.clone()),
+                unit_price: Set(cart_line.unit_price.amount()),
+                quantity: Set(i32::try_from(cart_line.quantity).unwrap_or(i32::MAX)),
+                line_discount: Set(cart_line.line_discount.amount()),
+                bundle_id: Set(None),
+                net: Set(alloc.net.amount()),
+                coupon_share: Set(alloc.coupon.amount()),
+                points_share: Set(alloc.points.amount()),
+                cash_share: Set(alloc.cash.amount()),
+                status: Set(line_status.as_str().to_owned()),
+                cancelled_quantity: Set(0),
+                returned_quantity: Set(0),
+                claimed_quantity: Set(0),
+                shipment_id: Set(None),
+                shipped_at: Set(None),
+                delivered_at: Set(None),
+                confirmed_at: Set(None),
+                ..Default::default()
+            })
+        })
+        .collect();
+    let mut tenders = Vec::new();
+    if priced.cash_total.is_positive() {
+        let (status, paid_at) = match method {
+            PaymentMethod::Card => (TenderStatus::Paid, Some(now)),
+            PaymentMethod::BankTransfer => (TenderStatus::AwaitingDeposit, None),
+        };
+        tenders.push(tender::ActiveModel {
+            order_id: Set(order_id),
+            method: Set(TenderMethod::from(method).as_str().to_owned()),
+            amount: Set(priced.cash_total.amount()),
+            status: Set(status.as_str().to_owned()),
+            refunded_amount: Set(0),
+            gateway_reference: Set(match method {
+                PaymentMethod::Card => Some(format!("sim-charge-{}", number.as_str())),
+                PaymentMethod::BankTransfer => None,
+            }),
+            paid_at: Set(paid_at),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+    if priced.points.is_positive() {
+        tenders.push(tender::ActiveModel {
+            order_id: Set(order_id),
+            method: Set(TenderMethod::Points.as_str().to_owned()),
+            amount: Set(priced.points.amount()),
+            status: Set(TenderStatus::Paid.as_str().to_owned()),
+            refunded_amount: Set(0),
+            gateway_reference: Set(None),
+            paid_at: Set(Some(now)),
+            created_at: Set(now),
+            ..Default::default()
+        });
+    }
+    let coupon_row = coupon_code.map(|code| order_coupon::ActiveModel {
+        order_id: Set(order_id),
+        code: Set(code),
+        amount: Set(priced.coupon.amount()),
+        min_purchase: Set(coupon.map(|c| c.min_purchase.amount()).unwrap_or(0)),
+        restored: Set(false),
+        ..Default::default()
+    });
+    repo::orders::insert_order_parts(&*txn, groups, lines, tenders, coupon_row).await?;
+
+    let result = OrderChanged { order_id };
+    idem.remember(&*txn, &result, now).await?;
+    txn.commit().await?;
+    tracing::info!(order = %number, customer = customer_id, "order placed");
+    Ok(result)
+}
+
+/// Which lines a lifecycle step applies to.
+#[derive(Debug, Clone)]
+pub enum LineSelection {
+    /// Every line of the order the caller may act on (for a seller: its own) that is in the
+    /// step's starting status.
+    WholeOrder(String),
+    /// These lines (all of one order).
+    Lines(Vec<i64>),
+}
+
+/// The parameters of a lifecycle step.
+#[derive(Debug, Clone)]
+pub struct StepRequest {
+    /// The lines.
+    pub selection: LineSelection,
+    /// Courier and tracking number, for `shipLines`.
+    pub tracking: Option<(String, String)>,
+    /// The order's version the caller saw.
+    pub expected_version: Option<i32>,
+}
+
+/// Who may perform a step: the actors of `domain.md` ("Actors").
+fn may_perform(step: LineStep, actor: Actor) -> bool {
+    match step {
+        LineStep::ConfirmDeposit => matches!(actor, Actor::Operator | Actor::System),
+        LineStep::ConfirmOrder | LineStep::Ship | LineStep::MarkDelivered => {
+            matches!(actor, Actor::Seller(_) | Actor::Operator | Actor::System)
+        }
+        LineStep::ConfirmPurchase => {
+            matches!(actor, Actor::Customer(_) | Actor::Operator | Actor::System)
+        }
+    }
+}
+
+/// The seller whose lines an actor is limited to, if any.
+pub fn seller_scope(actor: Actor) -> Option<i64> {
+    match actor {
+        Actor::Seller(id) => Some(id),
+        Actor::Customer(_) | Actor::Operator | Actor::Analyst | Actor::System => None,
+    }
+}
+
+/// True when the actor may see the order at all.
+pub async fn can_see_order(
+    db: &impl ConnectionTrait,
+    actor: Actor,
+    o: &order::Model,
+) -> Result<bool, ServiceError> {
+    Ok(match actor {
+        Actor::Customer(id) => o.customer_id == id,
+        Actor::Seller(id) => repo::orders::seller_in_order(db, o.id, id).await?,
+        Actor::Operator | Actor::Analyst | Actor::System => true,
+    })
+}
+
+/// Performs one lifecycle step on some lines of one order, in one transaction.
+pub async fn step_lines(
+    app: &App,
+    actor: Actor,
+    step: LineStep,
+    key: Option<String>,
+    req: StepRequest,
+) -> Result<OrderChanged, ServiceError> {
+    if !may_perform(step, actor) {
+        return Err(ServiceError::Forbidden(format!(
+            "{} cannot be done by a {:?}",
+            step.mutation_name(),
+            actor.role()
+        )));
+    }
+    let idem = Idempotency::new(actor, key, step.mutation_name(), &req);
+    let now = app.clock.now();
+    let txn = app.db.write().await?;
+    if let Some(prev) = idem.replay(&*txn).await? {
+        return Ok(prev);
+    }
+    let (from, to) = step.transition();
+
+    // Find and lock the order, whichever way the lines were named.
+    let (order, selected) = match &req.selection {
+        LineSelection::WholeOrder(number) => {
+            let o = repo::orders::order_by_number(&*txn, number, true)
+                .await?
+                .ok_or_else(|| UserError::not_found(&["orderNumber"], "order"))?;
+            (o, None)
+        }
+        LineSelection::Lines(ids) => {
+            if ids.is_empty() {
+                return Err(ServiceError::BadInput(
+                    "lineIds must name at least one line".into(),
+                ));
+            }
+            let lines = repo::orders::lines_by_ids(&*txn, ids).await?;
+            let orders: HashSet<i64> = lines.iter().map(|l| l.order_id).collect();
+            if lines.len() != ids.iter().collect::<HashSet<_>>().len() || orders.len() != 1 {
+                return Err(if orders.len() > 1 {
+                    UserError::new(
+                        UserErrorCode::MixedShipment,
+                        &["lineIds"],
+                        "the lines must all belong to one order",
+                    )
+                } else {
+                    UserError::not_found(&["lineIds"], "order line")
+                }
+                .into());
+            }
+            let order_id = lines.first().map(|l| l.order_id).unwrap_or_default();
+            let o = repo::orders::order_by_id(&*txn, order_id, true)
+                .await?
+                .ok_or_else(|| UserError::not_found(&["lineIds"], "order line"))?;
+            (o, Some(ids.clone()))
+        }
+    };
+    if !can_see_order(&*txn, actor, &order).await? {
+        return Err(UserError::not_found(&[], "order").into());
+    }
+    if let Some(v) = req.expected_version {
+        if v != order.version {
+            return Err(UserError::new(
+                UserErrorCode::StaleVersion,
+                &["expectedVersion"],
+                format!(
+                    "order {} is at version {}, not {v}; reload it and try again",
+                    order.order_number, order.version
+                ),
+            )
+            .into());
+        }
+    }
+    let scope = seller_scope(actor);
+    let all_lines = repo::orders::lines_of_orders(&*txn, &[order.id], None).await?;
+    let visible: Vec<&order_line::Model> = all_lines
+        .iter()
+        .filter(|l| scope.is_none_or(|s| l.seller_id == s))
+        .collect();
+    let targets: Vec<&order_line::Model> = match &selected {
+        Some(ids) => {
+            let found: Vec<&order_line::Model> = visible
+                .iter()
+                .copied()
+                .filter(|l| ids.contains(&l.id))
+                .collect();
+            if found.len() != ids.len() {
+                return Err(UserError::not_found(&["lineIds"], "order line").into());
+            }
+            if let Some(bad) = found.iter().find(|l| l.status != from.as_str()) {
+                return Err(step_refusal(step, bad, from).into());
+            }
+            found
+        }
+        None => visible
+            .iter()
+            .copied()
+            .filter(|l| l.status == from.as_str())
+            .collect(),
+    };
+    if targets.is_empty() {
+        return Err(UserError::new(
+            UserErrorCode::LineStatusNotAllowed,
+            &[],
+            format!(
+                "{}: no line of order {} is {}; it applies to {} lines only",
+                step.mutation_name(),
+                order.order_number,
+                from,
+                from
+            ),
+        )
+        .into());
+    }
+    if let Some(busy) = targets
+        .iter()
+        .find(|l| l.claimed_quantity > 0 && matches!(step, LineStep::ConfirmPurchase))
+    {
+        return Err(UserError::new(
+            UserErrorCode::LineStatusNotAllowed,
+            &["lineIds"],
+            format!(
+                "line {} has units in an open claim; its purchase is confirmed when the claim closes",
+                busy.line_no
+            ),
+        )
+        .into());
+    }
+    let target_ids: Vec<i64> = targets.iter().map(|l| l.id).collect();
+
+    let mut set = order_line::ActiveModel {
+        status: Set(to.as_str().to_owned()),
+        ..Default::default()
+    };
+    let mut order_set = order::ActiveModel::default();
+    match step {
+        LineStep::ConfirmDeposit => {
+            repo::orders::mark_transfer_deposited(&*txn, order.id, now).await?;
+            order_set.amount_due = Set(0);
+            order_set.deposited_at = Set(Some(now));
+        }
+        LineStep::ConfirmOrder => {}
+        LineStep::Ship => {
+            let sellers: HashSet<i64> = targets.iter().map(|l| l.seller_id).collect();
+            if sellers.len() != 1 {
+                return Err(UserError::new(
+                    UserErrorCode::MixedShipment,
+                    &["lineIds"],
+                    "one shipment carries the lines of one seller; ship each seller's lines separately",
+                )
+                .into());
+            }
+            let (courier, tracking) = req.tracking.clone().ok_or_else(|| {
+                ServiceError::BadInput("shipLines needs a courier and a tracking number".into())
+            })?;
+            let shipment_id = repo::orders::insert_shipment(
+                &*txn,
+                shipment::ActiveModel {
+                    order_id: Set(order.id),
+                    seller_id: Set(targets.first().map(|l| l.seller_id).unwrap_or_default()),
+                    courier: Set(courier),
+                    tracking_number: Set(tracking),
+                    shipped_at: Set(now),
+                    delivered_at: Set(None),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            set.shipment_id = Set(Some(shipment_id));
+            set.shipped_at = Set(Some(now));
+        }
+        LineStep::MarkDelivered => {
+            set.delivered_at = Set(Some(now));
+            let shipments: Vec<i64> = targets.iter().filter_map(|l| l.shipment_id).collect();
+            repo::orders::mark_shipments_delivered(&*txn, &shipments, now).await?;
+        }
+        LineStep::ConfirmPurchase => {
+            set.confirmed_at = Set(Some(now));
+        }
+    }
+    repo::orders::update_lines(&*txn, &target_ids, set).await?;
+    let statuses = all_lines.iter().map(|l| {
+        if target_ids.contains(&l.id) {
+            to
+        } else {
+            l.status.parse().unwrap_or(LineStatus::Cancelled)
+        }
+    });
+    order_set.status = Set(order_status(statuses).as_str().to_owned());
+    repo::orders::update_order(&*txn, order.id, order_set, now).await?;
+
+    let result = OrderChanged { order_id: order.id };
+    idem.remember(&*txn, &result, now).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+fn step_refusal(step: LineStep, line: &order_line::Model, from: LineStatus) -> UserError {
+    UserError::new(
+        UserErrorCode::LineStatusNotAllowed,
+        &["lineIds"],
+        format!(
+            "{}: line {} is {}; this step applies to {} lines only",
+            step.mutation_name(),
+            line.line_no,
+            line.status,
+            from
+        ),
+    )
+}
+
+/// Confirms the purchase of every delivered line whose confirmation is due (SYSTEM job).
+/// Returns how many lines were confirmed.
+pub async fn auto_confirm_purchases(app: &App) -> Result<u64, ServiceError> {
+    let now = app.clock.now();
+    let cutoff: DateTime<Utc> = now - Duration::days(app.jobs.auto_confirm_days);
+    let mut confirmed = 0;
+    loop {
+        let due = repo::orders::lines_due_for_confirmation(app.db.conn(), cutoff, 200).await?;
+        if due.is_empty() {
+            return Ok(confirmed);
+        }
+        let mut by_order: HashMap<i64, Vec<i64>> = HashMap::new();
+        for l in &due {
+            by_order.entry(l.order_id).or_default().push(l.id);
+        }
+        for (_order_id, line_ids) in by_order {
+            match step_lines(
+                app,
+                Actor::System,
+                LineStep::ConfirmPurchase,
+                None,
+                StepRequest {
+                    selection: LineSelection::Lines(line_ids.clone()),
+                    tracking: None,
+                    expected_version: None,
+                },
+            )
+            .await
+            {
+                Ok(_) => confirmed += line_ids.len() as u64,
+                // Another replica or a customer got there first: nothing to do.
+                Err(ServiceError::User(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}

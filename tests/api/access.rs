@@ -1,0 +1,133 @@
+//! Who sees and does what: every query and mutation against every role, and the two halves of
+//! a two-seller order.
+
+use oms::domain::actor::Role;
+use serde_json::{json, Value};
+
+use crate::harness::{gid, Backend, TestApp};
+use crate::on_both;
+use crate::orders::PLACE;
+
+/// What a call came to, in one word.
+fn outcome(root: &str, body: &Value) -> String {
+    if let Some(code) = body["errors"][0]["extensions"]["code"].as_str() {
+        return code.to_owned();
+    }
+    let data = &body["data"][root];
+    if data.is_null() {
+        return "null".into();
+    }
+    if let Some(code) = data["userErrors"][0]["code"].as_str() {
+        return code.to_owned();
+    }
+    if data.get("edges").is_some() && data["edges"].as_array().is_some_and(|e| e.is_empty()) {
+        return "empty".into();
+    }
+    "ok".into()
+}
+
+/// Every operation of the schema, called by every role on an order of customer A and seller A.
+async fn role_matrix(t: TestApp) {
+    let sa = t.seller("판매자A", 3000, 50000, 3000).await;
+    let sb = t.seller("판매자B", 3000, 50000, 3000).await;
+    let opt = t.option(sa, 10000, 100).await;
+    let ca = t.customer(0).await;
+    let cb = t.customer(0).await;
+    let ops = t.operator();
+    let place = |c: i64| json!({"input": {"customerId": gid("Customer", c), "lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "BANK_TRANSFER"}});
+    let d = t.gql(&ops, PLACE, place(ca)).await;
+    let number = d["placeOrder"]["order"]["orderNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let line = d["placeOrder"]["order"]["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let order_id = d["placeOrder"]["order"]["id"].as_str().unwrap().to_owned();
+
+    let roles: Vec<(&str, Option<String>)> = vec![
+        ("anonymous", None),
+        ("customer A", Some(t.token(Role::Customer, &ca.to_string()))),
+        ("customer B", Some(t.token(Role::Customer, &cb.to_string()))),
+        ("seller A", Some(t.token(Role::Seller, &sa.to_string()))),
+        ("seller B", Some(t.token(Role::Seller, &sb.to_string()))),
+        ("operator", Some(ops.clone())),
+        ("analyst", Some(t.token(Role::Analyst, "analyst"))),
+    ];
+    // (root field, document, variables, expected outcome per role in the order above)
+    let u = "UNAUTHENTICATED";
+    let f = "FORBIDDEN";
+    let matrix: Vec<(&str, String, Value, [&str; 7])> = vec![
+        ("viewer", "{ viewer { role } }".into(), json!({}), ["null", "ok", "ok", "ok", "ok", "ok", "ok"]),
+        ("order", "query($n: String!) { order(orderNumber: $n) { orderNumber } }".into(), json!({"n": number}), [u, "ok", "null", "ok", "null", "ok", "ok"]),
+        ("orders", "{ orders(first: 5) { edges { node { orderNumber } } } }".into(), json!({}), [u, "ok", "empty", "ok", "empty", "ok", "ok"]),
+        ("node", "query($id: ID!) { node(id: $id) { id } }".into(), json!({"id": order_id}), [u, "ok", "null", "ok", "null", "ok", "ok"]),
+        ("sellers", "{ sellers { name } }".into(), json!({}), [u, "ok", "ok", "ok", "ok", "ok", "ok"]),
+        ("products", "{ products { name } }".into(), json!({}), [u, "ok", "ok", "ok", "ok", "ok", "ok"]),
+        ("placeOrder", PLACE.into(), place(ca), [u, "ok", "FIELD_NOT_ALLOWED", f, f, "ok", f]),
+        ("confirmOrder", "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } order { id } } }".into(), json!({"n": number}), [u, f, f, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", "LINE_STATUS_NOT_ALLOWED", f]),
+        ("shipLines", "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"1\"}) { userErrors { code } order { id } } }".into(), json!({"l": [line]}), [u, f, f, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", "LINE_STATUS_NOT_ALLOWED", f]),
+        ("markDelivered", "mutation($l: [ID!]!) { markDelivered(input: {lineIds: $l}) { userErrors { code } order { id } } }".into(), json!({"l": [line]}), [u, f, f, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", "LINE_STATUS_NOT_ALLOWED", f]),
+        ("confirmPurchase", "mutation($n: String!) { confirmPurchase(input: {orderNumber: $n}) { userErrors { code } order { id } } }".into(), json!({"n": number}), [u, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", f, f, "LINE_STATUS_NOT_ALLOWED", f]),
+        ("runSystemJobs", "mutation { runSystemJobs(input: {}) { runs { ran } } }".into(), json!({}), [u, f, f, f, f, "ok", f]),
+        ("confirmDeposit", "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } order { status } } }".into(), json!({"n": number}), [u, f, f, f, f, "ok", f]),
+    ];
+    for (root, doc, vars, expected) in &matrix {
+        for ((who, token), want) in roles.iter().zip(expected.iter()) {
+            let (_, body) = t.post(token.as_deref(), doc, vars.clone()).await;
+            assert_eq!(&outcome(root, &body), want, "{root} as {who}: {body}");
+        }
+    }
+}
+on_both!(matrix, role_matrix);
+
+/// A two-seller order shows each seller its half and no order-wide money; a customer's token
+/// cannot reach another customer's objects by id.
+async fn two_seller_order_halves(t: TestApp) {
+    let sa = t.seller("판매자A", 3000, 50000, 3000).await;
+    let sb = t.seller("판매자B", 2500, 30000, 2500).await;
+    let oa = t.option(sa, 10000, 10).await;
+    let ob = t.option(sb, 20000, 10).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let d = t
+        .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", oa), "quantity": 1}, {"optionId": gid("ProductOption", ob), "quantity": 1}], "paymentMethod": "CARD"}}))
+        .await;
+    let number = d["placeOrder"]["order"]["orderNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q = "query($n: String!) { order(orderNumber: $n) { totalAmount tenders { amount } lines { productName seller { id } } shippingGroups { shippingFee } customer { name email } } }";
+    let seller_a = t.token(Role::Seller, &sa.to_string());
+    let d = t.gql(&seller_a, q, json!({"n": number})).await;
+    let o = &d["order"];
+    assert_eq!(o["lines"].as_array().unwrap().len(), 1);
+    assert_eq!(o["lines"][0]["seller"]["id"], gid("Seller", sa));
+    assert_eq!(o["shippingGroups"], json!([{"shippingFee": 3000}]));
+    assert!(o["totalAmount"].is_null());
+    assert_eq!(o["tenders"], json!([]));
+    assert!(o["customer"]["email"].is_null());
+    let d = t.gql(&customer, q, json!({"n": number})).await;
+    assert_eq!(d["order"]["lines"].as_array().unwrap().len(), 2);
+    assert_eq!(d["order"]["totalAmount"], 10000 + 3000 + 20000 + 2500);
+    assert_eq!(d["order"]["customer"]["email"], "c@example.com");
+    // The other seller's line by global id: not found, not forbidden.
+    let line_b = t
+        .gql(
+            &customer,
+            "query($n: String!) { order(orderNumber: $n) { lines { id } } }",
+            json!({"n": number}),
+        )
+        .await["order"]["lines"][1]["id"]
+        .clone();
+    let d = t
+        .gql(
+            &seller_a,
+            "query($id: ID!) { node(id: $id) { id } }",
+            json!({"id": line_b}),
+        )
+        .await;
+    assert!(d["node"].is_null());
+}
+on_both!(halves, two_seller_order_halves);

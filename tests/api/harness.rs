@@ -1,0 +1,268 @@
+//! A real server per test: a fresh SQLite file or a fresh PostgreSQL database, migrated, with
+//! a manual clock; requests go through the real router (`oms::http::router`).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use chrono::{Duration, TimeZone, Utc};
+use entity::{customer, product, product_option, seller};
+use http_body_util::BodyExt;
+use oms::app::App;
+use oms::auth::TokenKeys;
+use oms::clock::ManualClock;
+use oms::config::{JobArgs, LimitArgs};
+use oms::db::Db;
+use oms::domain::actor::Role;
+use oms::metrics::Metrics;
+use oms::repo;
+use sea_orm::{ConnectionTrait, Database, Set};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub app: App,
+    pub router: Router,
+    pub clock: ManualClock,
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+fn unique_name() -> String {
+    format!(
+        "oms_test_{}_{}_{}",
+        std::process::id(),
+        Utc::now().timestamp_micros(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+impl TestApp {
+    /// A fresh app on `backend`, or `None` when PostgreSQL is not configured
+    /// (`OMS_TEST_POSTGRES_URL` unset).
+    pub async fn new(backend: Backend) -> Option<TestApp> {
+        Self::with_limits(backend, LimitArgs::default()).await
+    }
+
+    pub async fn with_limits(backend: Backend, limits: LimitArgs) -> Option<TestApp> {
+        let url = match backend {
+            Backend::Sqlite => {
+                let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
+                format!("sqlite://{}?mode=rwc", path.display())
+            }
+            Backend::Postgres => {
+                let admin = std::env::var("OMS_TEST_POSTGRES_URL").ok()?;
+                let name = unique_name();
+                let conn = Database::connect(&admin)
+                    .await
+                    .expect("connect to OMS_TEST_POSTGRES_URL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(b, _)| b.to_owned())
+                    .unwrap_or(admin);
+                format!("{base}/{name}")
+            }
+        };
+        let db = Db::connect(&url, 8).await.expect("connect");
+        db.migrate().await.expect("migrate");
+        let clock = ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 24, 9, 0, 0)
+                .single()
+                .expect("time"),
+        );
+        let app = App {
+            db,
+            clock: Arc::new(clock.clone()),
+            keys: TokenKeys::new("test-secret"),
+            limits,
+            jobs: JobArgs::default(),
+            metrics: Metrics::new(),
+            instance_id: unique_name(),
+        };
+        let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
+        Some(TestApp { app, router, clock })
+    }
+
+    pub fn token(&self, role: Role, subject: &str) -> String {
+        self.app
+            .keys
+            .issue(role, subject, Duration::days(1))
+            .expect("token")
+    }
+
+    pub fn operator(&self) -> String {
+        self.token(Role::Operator, "ops")
+    }
+
+    /// POSTs a GraphQL request; returns the status and the JSON body.
+    pub async fn post(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/graphql-response+json");
+        if let Some(t) = token {
+            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.send(req.body(Body::from(body)).expect("request"))
+            .await
+    }
+
+    /// Sends any request through the router.
+    pub async fn send(&self, req: Request<Body>) -> (StatusCode, Value) {
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router answers");
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.expect("body").to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, value)
+    }
+
+    /// A GraphQL request that must not fail at the HTTP or GraphQL-error level; returns `data`.
+    pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
+        let (status, body) = self.post(Some(token), query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    pub async fn seller(&self, name: &str, base_fee: i64, free: i64, return_fee: i64) -> i64 {
+        repo::catalog::insert_seller(
+            self.app.db.conn(),
+            seller::ActiveModel {
+                name: Set(name.to_owned()),
+                base_shipping_fee: Set(base_fee),
+                free_shipping_threshold: Set(free),
+                return_fee: Set(return_fee),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("seller")
+    }
+
+    /// A product with one option; returns the option id.
+    pub async fn option(&self, seller: i64, price: i64, stock: i64) -> i64 {
+        let db = self.app.db.conn();
+        let product = repo::catalog::insert_product(
+            db,
+            product::ActiveModel {
+                seller_id: Set(seller),
+                name: Set(format!("상품 {price}")),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("product");
+        repo::catalog::insert_option(
+            db,
+            product_option::ActiveModel {
+                product_id: Set(product),
+                name: Set("기본".to_owned()),
+                price: Set(price),
+                stock: Set(stock),
+                instant_discount: Set(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("option")
+    }
+
+    pub async fn customer(&self, points: i64) -> i64 {
+        repo::catalog::insert_customer(
+            self.app.db.conn(),
+            customer::ActiveModel {
+                name: Set("테스트 고객".to_owned()),
+                email: Set("c@example.com".to_owned()),
+                points_balance: Set(points),
+                refund_bank: Set(None),
+                refund_account_number: Set(None),
+                refund_account_holder: Set(None),
+                created_at: Set(Utc::now()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("customer")
+    }
+
+    pub async fn stock(&self, option: i64) -> i64 {
+        use sea_orm::EntityTrait;
+        product_option::Entity::find_by_id(option)
+            .one(self.app.db.conn())
+            .await
+            .expect("query")
+            .expect("option")
+            .stock
+    }
+
+    pub async fn points(&self, customer: i64) -> i64 {
+        use sea_orm::EntityTrait;
+        customer::Entity::find_by_id(customer)
+            .one(self.app.db.conn())
+            .await
+            .expect("query")
+            .expect("customer")
+            .points_balance
+    }
+
+    pub async fn order_count(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        entity::order::Entity::find()
+            .count(self.app.db.conn())
+            .await
+            .expect("count")
+    }
+}
+
+pub fn gid(kind: &str, id: i64) -> String {
+    format!("gid://oms/{kind}/{id}")
+}
+
+/// Defines a test that runs on SQLite and (when configured) on PostgreSQL.
+#[macro_export]
+macro_rules! on_both {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let t = TestApp::new(Backend::Sqlite).await.expect("sqlite");
+                ($body)(t).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(t) = TestApp::new(Backend::Postgres).await else {
+                    eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+                    return;
+                };
+                ($body)(t).await;
+            }
+        }
+    };
+}

@@ -1,0 +1,9 @@
+//! The API tests: one binary, a real router per test, on SQLite and on PostgreSQL
+//! (`OMS_TEST_POSTGRES_URL`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod harness;
+mod orders;
+mod protocol;

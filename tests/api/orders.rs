@@ -1,0 +1,301 @@
+//! Placing orders and walking them through their lifecycle.
+
+use oms::domain::actor::Role;
+use serde_json::{json, Value};
+
+use crate::harness::{gid, Backend, TestApp};
+use crate::on_both;
+
+pub const PLACE: &str = r#"mutation Place($input: PlaceOrderInput!) {
+  placeOrder(input: $input) {
+    order { id orderNumber status version totalAmount cashTotal amountDue
+      lines { id lineNumber net couponShare pointsShare cashShare status seller { id } }
+      shippingGroups { seller { id } shippingFee } tenders { method amount status } }
+    userErrors { code field message }
+  }
+}"#;
+
+pub const STEP_FIELDS: &str = "order { status version lines { id status } shipments { courier trackingNumber } } userErrors { code field message }";
+
+/// Every vector of `tests/vectors/refunds.json` placed through the API comes out to the won:
+/// line allocations and shipping fees.
+async fn vectors_price_to_the_won(t: TestApp) {
+    let cases: Vec<Value> = serde_json::from_str(include_str!("../vectors/refunds.json")).unwrap();
+    let ops = t.operator();
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let order = &case["order"];
+        let mut sellers = std::collections::HashMap::new();
+        for g in order["groups"].as_array().unwrap() {
+            let id = t
+                .seller(
+                    g["seller"].as_str().unwrap(),
+                    g["baseFee"].as_i64().unwrap(),
+                    g["freeThreshold"].as_i64().unwrap(),
+                    g["returnFee"].as_i64().unwrap(),
+                )
+                .await;
+            sellers.insert(g["seller"].as_str().unwrap().to_owned(), id);
+        }
+        let points = order["points"].as_i64().unwrap_or(0);
+        let customer = t.customer(points).await;
+        let mut lines = Vec::new();
+        for l in order["lines"].as_array().unwrap() {
+            let seller = sellers[l["seller"].as_str().unwrap()];
+            let option = t
+                .option(seller, l["unitPrice"].as_i64().unwrap(), 100)
+                .await;
+            lines.push(json!({
+                "optionId": gid("ProductOption", option),
+                "quantity": l["quantity"],
+                "lineDiscount": l.get("lineDiscount").cloned().unwrap_or(json!(0)),
+            }));
+        }
+        let mut input = json!({
+            "customerId": gid("Customer", customer),
+            "lines": lines,
+            "points": points,
+            "paymentMethod": order["method"],
+        });
+        if let Some(c) = order.get("coupon").filter(|c| !c.is_null()) {
+            input["couponCode"] = json!("VECTOR");
+            input["coupon"] = json!({"amount": c["amount"], "minPurchase": c["minPurchase"]});
+        }
+        let data = t.gql(&ops, PLACE, json!({ "input": input })).await;
+        let payload = &data["placeOrder"];
+        assert_eq!(payload["userErrors"], json!([]), "{name}");
+        let got = &payload["order"];
+        let expected = &case["expected"];
+        for (line, want) in got["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(expected["allocations"].as_array().unwrap())
+        {
+            assert_eq!(line["couponShare"], want["coupon"], "{name} coupon");
+            assert_eq!(line["pointsShare"], want["points"], "{name} points");
+            assert_eq!(line["cashShare"], want["cash"], "{name} cash");
+        }
+        for group in got["shippingGroups"].as_array().unwrap() {
+            let seller_gid = group["seller"]["id"].as_str().unwrap();
+            let (label, _) = sellers
+                .iter()
+                .find(|(_, id)| gid("Seller", **id) == seller_gid)
+                .unwrap();
+            assert_eq!(
+                group["shippingFee"], expected["shippingFees"][label],
+                "{name} fee of {label}"
+            );
+        }
+    }
+}
+on_both!(vectors, vectors_price_to_the_won);
+
+/// A card order from cart to purchase confirmation, each step by the actor who does it; a
+/// bank-transfer order waits for its deposit; the SYSTEM confirms purchases after N days.
+async fn lifecycle(t: TestApp) {
+    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
+    let opt = t.option(s, 20000, 10).await;
+    let c = t.customer(5000).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let ops = t.operator();
+
+    let data = t
+        .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "points": 1000, "paymentMethod": "CARD"}}))
+        .await;
+    let order = &data["placeOrder"]["order"];
+    assert_eq!(order["status"], "PAID");
+    assert_eq!(order["totalAmount"], 43000);
+    assert_eq!(order["cashTotal"], 42000);
+    assert_eq!(
+        order["tenders"],
+        json!([{"method": "CARD", "amount": 42000, "status": "PAID"}, {"method": "POINTS", "amount": 1000, "status": "PAID"}])
+    );
+    assert_eq!(t.stock(opt).await, 8);
+    assert_eq!(t.points(c).await, 4000);
+    let number = order["orderNumber"].as_str().unwrap().to_owned();
+    assert!(number.starts_with("20261124-"), "{number}");
+    let line = order["lines"][0]["id"].as_str().unwrap().to_owned();
+
+    let confirm = format!(
+        "mutation($n: String!) {{ confirmOrder(input: {{orderNumber: $n}}) {{ {STEP_FIELDS} }} }}"
+    );
+    let d = t.gql(&seller, &confirm, json!({"n": number})).await;
+    assert_eq!(d["confirmOrder"]["order"]["status"], "PREPARING");
+
+    let ship = format!("mutation($l: [ID!]!) {{ shipLines(input: {{lineIds: $l, courier: \"CJ대한통운\", trackingNumber: \"512345678901\"}}) {{ {STEP_FIELDS} }} }}");
+    let d = t.gql(&seller, &ship, json!({"l": [line]})).await;
+    assert_eq!(d["shipLines"]["order"]["status"], "SHIPPED");
+    assert_eq!(
+        d["shipLines"]["order"]["shipments"][0]["trackingNumber"],
+        "512345678901"
+    );
+
+    // Shipping again is refused with the status named, and changes nothing.
+    let d = t.gql(&seller, &ship, json!({"l": [line]})).await;
+    assert_eq!(
+        d["shipLines"]["userErrors"][0]["code"],
+        "LINE_STATUS_NOT_ALLOWED"
+    );
+    assert!(d["shipLines"]["userErrors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("SHIPPED"));
+
+    let deliver = format!(
+        "mutation($l: [ID!]!) {{ markDelivered(input: {{lineIds: $l}}) {{ {STEP_FIELDS} }} }}"
+    );
+    let d = t.gql(&seller, &deliver, json!({"l": [line]})).await;
+    assert_eq!(d["markDelivered"]["order"]["status"], "DELIVERED");
+
+    let purchase = format!("mutation($n: String!) {{ confirmPurchase(input: {{orderNumber: $n}}) {{ {STEP_FIELDS} }} }}");
+    let d = t.gql(&customer, &purchase, json!({"n": number})).await;
+    assert_eq!(
+        d["confirmPurchase"]["order"]["status"],
+        "PURCHASE_CONFIRMED"
+    );
+
+    // Bank transfer: waits for the deposit; only staff confirm it.
+    let d = t
+        .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "BANK_TRANSFER"}}))
+        .await;
+    let o = &d["placeOrder"]["order"];
+    assert_eq!(o["status"], "AWAITING_PAYMENT");
+    assert_eq!(o["amountDue"], 23000);
+    let number2 = o["orderNumber"].as_str().unwrap().to_owned();
+    let line2 = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    let deposit = "mutation($n: String!, $v: Int) { confirmDeposit(input: {orderNumber: $n, expectedVersion: $v}) { order { status amountDue tenders { status } } userErrors { code } } }";
+    let (_, body) = t.post(Some(&seller), deposit, json!({"n": number2})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let d = t.gql(&ops, deposit, json!({"n": number2, "v": 7})).await;
+    assert_eq!(
+        d["confirmDeposit"]["userErrors"][0]["code"],
+        "STALE_VERSION"
+    );
+    let d = t.gql(&ops, deposit, json!({"n": number2, "v": 1})).await;
+    assert_eq!(d["confirmDeposit"]["order"]["status"], "PAID");
+    assert_eq!(d["confirmDeposit"]["order"]["amountDue"], 0);
+    assert_eq!(d["confirmDeposit"]["order"]["tenders"][0]["status"], "PAID");
+
+    // Automatic purchase confirmation: not before the configured days, then yes.
+    t.gql(&ops, &confirm, json!({"n": number2})).await;
+    t.gql(&ops, &ship, json!({"l": [line2]})).await;
+    t.gql(&ops, &deliver, json!({"l": [line2]})).await;
+    let run = "mutation { runSystemJobs(input: {}) { runs { job ran processed } } }";
+    let d = t.gql(&ops, run, json!({})).await;
+    assert_eq!(d["runSystemJobs"]["runs"][0]["processed"], 0);
+    t.clock
+        .advance(chrono::Duration::days(8) + chrono::Duration::minutes(1));
+    let d = t.gql(&ops, run, json!({})).await;
+    assert_eq!(
+        d["runSystemJobs"]["runs"][0],
+        json!({"job": "AUTO_CONFIRM_PURCHASE", "ran": true, "processed": 1})
+    );
+    let d = t.gql(&customer, "query($n: String!) { order(orderNumber: $n) { status lines { purchaseConfirmedAt } } }", json!({"n": number2})).await;
+    assert_eq!(d["order"]["status"], "PURCHASE_CONFIRMED");
+}
+on_both!(lifecycle_walk, lifecycle);
+
+/// Every refusal of `placeOrder` names its code and leaves no trace: no order, no stock taken,
+/// no points spent.
+async fn refusals_leave_no_trace(t: TestApp) {
+    let s = t.seller("초록식품", 2500, 30000, 2500).await;
+    let opt = t.option(s, 10000, 3).await;
+    let c = t.customer(1000).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let ops = t.operator();
+    let line = |q: i64| json!([{"optionId": gid("ProductOption", opt), "quantity": q}]);
+    let cases: Vec<(&str, Value)> = vec![
+        (
+            "OUT_OF_STOCK",
+            json!({"lines": line(4), "paymentMethod": "CARD"}),
+        ),
+        (
+            "INVALID_QUANTITY",
+            json!({"lines": line(0), "paymentMethod": "CARD"}),
+        ),
+        (
+            "UNKNOWN_OPTION",
+            json!({"lines": [{"optionId": gid("ProductOption", 999), "quantity": 1}], "paymentMethod": "CARD"}),
+        ),
+        (
+            "POINTS_EXCEED_BALANCE",
+            json!({"lines": line(1), "points": 2000, "paymentMethod": "CARD"}),
+        ),
+        (
+            "UNKNOWN_COUPON",
+            json!({"lines": line(1), "couponCode": "NOPE", "paymentMethod": "CARD"}),
+        ),
+        (
+            "FIELD_NOT_ALLOWED",
+            json!({"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1, "lineDiscount": 500}], "paymentMethod": "CARD"}),
+        ),
+    ];
+    for (code, input) in cases {
+        let d = t.gql(&customer, PLACE, json!({"input": input})).await;
+        assert_eq!(d["placeOrder"]["userErrors"][0]["code"], code, "{d}");
+        assert!(d["placeOrder"]["order"].is_null());
+    }
+    let staff: Vec<(&str, Value)> = vec![
+        (
+            "COUPON_MINIMUM_NOT_MET",
+            json!({"lines": line(1), "couponCode": "X", "coupon": {"amount": 1000, "minPurchase": 20000}}),
+        ),
+        (
+            "COUPON_EXCEEDS_ORDER",
+            json!({"lines": line(1), "couponCode": "X", "coupon": {"amount": 10001, "minPurchase": 0}}),
+        ),
+        (
+            "POINTS_EXCEED_TOTAL",
+            json!({"lines": line(1), "couponCode": "X", "coupon": {"amount": 9500, "minPurchase": 0}, "points": 600}),
+        ),
+    ];
+    for (code, mut input) in staff {
+        input["customerId"] = json!(gid("Customer", c));
+        input["paymentMethod"] = json!("CARD");
+        let d = t.gql(&ops, PLACE, json!({"input": input})).await;
+        assert_eq!(d["placeOrder"]["userErrors"][0]["code"], code, "{d}");
+    }
+    // Two lines of the same option: the second takes the stock over the edge, and the first
+    // line's reservation is rolled back with it.
+    let d = t
+        .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}, {"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}}))
+        .await;
+    assert_eq!(d["placeOrder"]["userErrors"][0]["code"], "OUT_OF_STOCK");
+    assert_eq!(
+        d["placeOrder"]["userErrors"][0]["field"],
+        json!(["input", "lines", "1", "quantity"])
+    );
+    assert_eq!(t.order_count().await, 0);
+    assert_eq!(t.stock(opt).await, 3);
+    assert_eq!(t.points(c).await, 1000);
+}
+on_both!(refusals, refusals_leave_no_trace);
+
+/// A replay with the same idempotency key returns the first order and takes nothing twice;
+/// the same key with another input is refused.
+async fn idempotent_place_order(t: TestApp) {
+    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 5).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let input = json!({"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD", "idempotencyKey": "cart-42"});
+    let first = t.gql(&customer, PLACE, json!({"input": input})).await;
+    let again = t.gql(&customer, PLACE, json!({"input": input})).await;
+    assert_eq!(
+        first["placeOrder"]["order"]["orderNumber"],
+        again["placeOrder"]["order"]["orderNumber"]
+    );
+    assert_eq!(t.stock(opt).await, 4);
+    assert_eq!(t.order_count().await, 1);
+    let mut other = input.clone();
+    other["lines"][0]["quantity"] = json!(2);
+    let d = t.gql(&customer, PLACE, json!({"input": other})).await;
+    assert_eq!(
+        d["placeOrder"]["userErrors"][0]["code"],
+        "IDEMPOTENCY_KEY_REUSED"
+    );
+    assert_eq!(t.stock(opt).await, 4);
+}
+on_both!(idempotency, idempotent_place_order);

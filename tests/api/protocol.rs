@@ -1,0 +1,233 @@
+//! GraphQL over HTTP, limits, statement counts, operations endpoints and the checked-in schema.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use oms::config::LimitArgs;
+use oms::domain::actor::Role;
+use serde_json::json;
+
+use crate::harness::{gid, Backend, TestApp};
+use crate::on_both;
+use crate::orders::PLACE;
+
+#[test]
+fn schema_file_is_current() {
+    let file = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"))
+        .unwrap_or_default();
+    let sdl = oms::graphql::sdl();
+    if file != sdl && std::env::var_os("UPDATE_SCHEMA").is_some() {
+        std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql"), &sdl).unwrap();
+        return;
+    }
+    assert!(file == sdl, "schema.graphql is stale: run `cargo run -- schema > schema.graphql` (or UPDATE_SCHEMA=1 cargo test)");
+}
+
+/// A page of orders with lines, tenders, shipments, groups and sellers costs the same number
+/// of statements for 5 orders as for 50.
+async fn no_n_plus_one(t: TestApp) {
+    let s1 = t.seller("A", 3000, 50000, 3000).await;
+    let s2 = t.seller("B", 3000, 50000, 3000).await;
+    let o1 = t.option(s1, 10000, 1000).await;
+    let o2 = t.option(s2, 10000, 1000).await;
+    let c = t.customer(100000).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let ops = t.operator();
+    for i in 0..55 {
+        let d = t
+            .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", o1), "quantity": 1}, {"optionId": gid("ProductOption", o2), "quantity": 2}], "points": 100, "paymentMethod": "CARD"}}))
+            .await;
+        if i % 2 == 0 {
+            let line = d["placeOrder"]["order"]["lines"][0]["id"].clone();
+            let n = d["placeOrder"]["order"]["orderNumber"].clone();
+            t.gql(&ops, "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": n})).await;
+            t.gql(&ops, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"9\"}) { userErrors { code } } }", json!({"l": [line]})).await;
+        }
+    }
+    let q = "query($n: Int!) { orders(first: $n) { edges { node { orderNumber customer { name } lines { productName seller { name } } tenders { amount } shipments { trackingNumber seller { name } } shippingGroups { shippingFee } coupon { code } } } } }";
+    let mut counts = Vec::new();
+    for n in [5, 50] {
+        let before = t.app.db.statement_count();
+        let d = t.gql(&ops, q, json!({"n": n})).await;
+        counts.push(t.app.db.statement_count() - before);
+        assert_eq!(d["orders"]["edges"].as_array().unwrap().len(), n as usize);
+    }
+    eprintln!("statements per orders page (5, 50): {counts:?}");
+    assert_eq!(
+        counts[0], counts[1],
+        "statements grew with the page size: {counts:?}"
+    );
+    assert!(counts[1] <= 8, "{counts:?}");
+}
+// Batching is time-based (the loaders gather keys for `loader_delay_us`); a generous window
+// keeps the count independent of how busy the test machine is.
+mod statement_counts {
+    use super::*;
+    fn limits() -> LimitArgs {
+        LimitArgs {
+            loader_delay_us: 50_000,
+            ..LimitArgs::default()
+        }
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        no_n_plus_one(
+            TestApp::with_limits(Backend::Sqlite, limits())
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(t) = TestApp::with_limits(Backend::Postgres, limits()).await else {
+            eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+            return;
+        };
+        no_n_plus_one(t).await;
+    }
+}
+
+/// Keyset pagination walks every order once, forwards and backwards.
+async fn pagination(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let o = t.option(s, 1000, 100).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    for _ in 0..7 {
+        t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", o), "quantity": 1}], "paymentMethod": "CARD"}})).await;
+        t.clock.advance(chrono::Duration::seconds(1));
+    }
+    let q = "query($a: String, $b: String, $f: Int, $l: Int) { orders(first: $f, after: $a, last: $l, before: $b, orderBy: {field: ORDER_NUMBER, direction: ASC}) { totalCount edges { node { orderNumber } } pageInfo { hasNextPage hasPreviousPage endCursor startCursor } } }";
+    let mut seen = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let d = t.gql(&customer, q, json!({"f": 3, "a": after})).await;
+        let page = &d["orders"];
+        assert_eq!(page["totalCount"], 7);
+        seen.extend(
+            page["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"]["orderNumber"].as_str().unwrap().to_owned()),
+        );
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(seen, sorted);
+    assert_eq!(seen.len(), 7);
+    let d = t.gql(&customer, q, json!({"l": 2})).await;
+    let last: Vec<&str> = d["orders"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["orderNumber"].as_str().unwrap())
+        .collect();
+    assert_eq!(last, vec![seen[5].as_str(), seen[6].as_str()]);
+    assert_eq!(d["orders"]["pageInfo"]["hasPreviousPage"], true);
+    // Page size over the cap is refused with the limit named.
+    let (_, body) = t.post(Some(&customer), q, json!({"f": 101})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("100"));
+}
+on_both!(pages, pagination);
+
+#[tokio::test]
+async fn http_protocol_and_limits() {
+    let limits = LimitArgs {
+        max_depth: 4,
+        max_body_bytes: 2000,
+        ..LimitArgs::default()
+    };
+    let t = TestApp::with_limits(Backend::Sqlite, limits).await.unwrap();
+    let ops = t.operator();
+    // Too deep: refused before running, naming the limit.
+    let (status, body) = t
+        .post(
+            Some(&ops),
+            "{ orders { edges { node { lines { seller { name } } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP",
+        "{body}"
+    );
+    assert!(body.get("data").is_none());
+    // Too large a body.
+    let big = "x".repeat(3000);
+    let (status, body) = t
+        .post(
+            Some(&ops),
+            &format!("{{ viewer {{ role }} }} # {big}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("2000"));
+    // A mutation by GET is refused and not run.
+    let req = Request::get(
+        "/graphql?query=mutation%7BrunSystemJobs(input%3A%7B%7D)%7Bruns%7Bran%7D%7D%7D",
+    )
+    .header(header::AUTHORIZATION, format!("Bearer {ops}"))
+    .body(Body::empty())
+    .unwrap();
+    let (status, _) = t.send(req).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    // POST without a JSON content type.
+    let req = Request::post("/graphql")
+        .body(Body::from("{\"query\":\"{viewer{role}}\"}"))
+        .unwrap();
+    assert_eq!(t.send(req).await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A forged token.
+    let (status, body) = t
+        .post(Some("not.a.token"), "{ viewer { role } }", json!({}))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+    // Batches are refused.
+    let req = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("[{\"query\":\"{viewer{role}}\"}]"))
+        .unwrap();
+    assert_eq!(t.send(req).await.0, StatusCode::BAD_REQUEST);
+    // Operations endpoints.
+    assert_eq!(
+        t.send(Request::get("/healthz").body(Body::empty()).unwrap())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (status, body) = t
+        .send(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::OK,
+            json!({"database": true, "migrations": true})
+        )
+    );
+    let (_, metrics) = t
+        .send(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await;
+    assert!(
+        metrics
+            .as_str()
+            .unwrap()
+            .contains("oms_graphql_requests_total{operation=\"anonymous\",outcome=\"refused\"}"),
+        "{metrics}"
+    );
+}

@@ -268,7 +268,10 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
             }
         }
     }
-    tracing::info!(orders = placed_count, "demo marketplace seeded: 3 sellers, 4 customers");
+    tracing::info!(
+        orders = placed_count,
+        "demo marketplace seeded: 3 sellers, 4 customers"
+    );
     Ok(true)
 }
 

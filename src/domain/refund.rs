@@ -1017,7 +1017,8 @@ mod tests {
     use serde::Deserialize;
     use serde_json::{json, Value};
 
-    use super::super::money::{largest_remainder, unit_share};
+    use super::super::checkout::{price_checkout, CartLine, CouponTerms, ShippingSettings};
+    use super::super::money::unit_share;
     use super::*;
 
     fn w(amount: i64) -> Won {
@@ -1346,58 +1347,78 @@ mod tests {
         10 + i64::try_from(index).unwrap()
     }
 
-    /// `money.md`, "At checkout", steps 1–4.
+    /// `money.md`, "At checkout", steps 1–4, through the checkout module itself. Coupon and
+    /// points are capped as refcalc caps them (checkout would refuse more); the coupon's
+    /// minimum never changes an allocation, so it goes to the ledger only.
     fn checkout(sc: &Scenario) -> OrderLedger {
-        let nets: Vec<Won> = sc
+        let cart: Vec<CartLine> = sc
             .lines
             .iter()
-            .map(|l| w(l.unit_price).times(l.quantity) - w(l.line_discount))
+            .map(|l| CartLine {
+                seller_id: seller_id(l.seller),
+                unit_price: w(l.unit_price),
+                quantity: l.quantity,
+                line_discount: w(l.line_discount),
+            })
             .collect();
-        let total_net: Won = nets.iter().sum();
+        let total_net: Won = cart
+            .iter()
+            .map(|l| l.unit_price.times(l.quantity) - l.line_discount)
+            .sum();
         let coupon = sc
             .coupon
             .map(|(amount, min)| (w(amount).min(total_net), w(min)));
-        let coupons = largest_remainder(coupon.map_or(Won::ZERO, |c| c.0), &nets);
-        let pays: Vec<Won> = nets.iter().zip(&coupons).map(|(n, c)| *n - *c).collect();
-        let points = w(sc.points).min(pays.iter().sum());
-        let points = largest_remainder(points, &pays);
-        let lines: Vec<LineMoney> = sc
-            .lines
+        let coupon_amount = coupon.map_or(Won::ZERO, |c| c.0);
+        let points = w(sc.points).min(total_net - coupon_amount);
+        let settings = |seller: i64| {
+            let g = sc
+                .groups
+                .get(usize::try_from(seller - seller_id(0)).ok()?)?;
+            Some(ShippingSettings {
+                base_fee: w(g.base_fee),
+                free_threshold: w(g.free_threshold),
+                return_fee: w(g.return_fee),
+            })
+        };
+        let priced = price_checkout(
+            &cart,
+            settings,
+            coupon.map(|(amount, _)| CouponTerms {
+                amount,
+                min_purchase: Won::ZERO,
+            }),
+            points,
+            points,
+        )
+        .expect("generated carts are valid checkouts");
+        let lines: Vec<LineMoney> = cart
             .iter()
+            .zip(&priced.lines)
             .enumerate()
-            .map(|(i, l)| LineMoney {
+            .map(|(i, (c, a))| LineMoney {
                 id: line_id(i),
-                seller: seller_id(l.seller),
-                quantity: l.quantity,
+                seller: c.seller_id,
+                quantity: c.quantity,
                 closed: 0,
-                net: nets[i],
-                coupon: coupons[i],
-                points: points[i],
-                cash: pays[i] - points[i],
+                net: a.net,
+                coupon: a.coupon,
+                points: a.points,
+                cash: a.cash,
             })
             .collect();
-        let groups = sc
-            .groups
-            .iter()
-            .enumerate()
-            .map(|(g, sg)| {
-                let net: Won = lines
-                    .iter()
-                    .filter(|l| l.seller == seller_id(g))
-                    .map(|l| l.net)
-                    .sum();
-                let fee = if net >= w(sg.free_threshold) {
-                    Won::ZERO
-                } else {
-                    w(sg.base_fee)
-                };
-                GroupMoney::at_checkout(
-                    seller_id(g),
-                    w(sg.base_fee),
-                    w(sg.free_threshold),
-                    w(sg.return_fee),
-                    fee,
-                )
+        // In the scenario's group order, which the ledger's other helpers index by.
+        let groups = (0..sc.groups.len())
+            .filter_map(|g| {
+                let seller = seller_id(g);
+                let s = settings(seller)?;
+                let (_, fee) = priced.shipping_fees.iter().find(|(id, _)| *id == seller)?;
+                Some(GroupMoney::at_checkout(
+                    seller,
+                    s.base_fee,
+                    s.free_threshold,
+                    s.return_fee,
+                    *fee,
+                ))
             })
             .collect();
         OrderLedger {

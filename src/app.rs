@@ -6,6 +6,7 @@ use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{JobArgs, LimitArgs};
 use crate::db::Db;
+use crate::gateway::PaymentGateway;
 use crate::metrics::Metrics;
 
 /// Database, clock, token keys, limits, metrics.
@@ -23,6 +24,8 @@ pub struct App {
     pub jobs: JobArgs,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// The payment gateway refunds go through.
+    pub gateway: Arc<dyn PaymentGateway>,
     /// This process's name in job leases (unique per replica).
     pub instance_id: String,
 }

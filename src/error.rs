@@ -50,6 +50,22 @@ pub enum UserErrorCode {
     IdempotencyKeyReused,
     /// The caller may not set this field (e.g. a customer setting a line discount).
     FieldNotAllowed,
+    /// No claim of this kind can be opened on these units (their line status, the seller mix).
+    ClaimNotAllowed,
+    /// The action does not apply to this claim in its status or hold state, for this actor.
+    ClaimActionNotAllowed,
+    /// Outside the claim window (반품·교환 기간).
+    ClaimWindowClosed,
+    /// More units than are claimable now (some may be in another claim).
+    NotEnoughUnits,
+    /// A concurrent request changed the claim first.
+    ClaimConflict,
+    /// The claim already has a hold (pending or in force).
+    ClaimAlreadyHeld,
+    /// An exchange for an option at another price: return and order anew.
+    PriceDifferenceNotSupported,
+    /// A fee payment that is not exactly the fee due.
+    FeeAmountMismatch,
 }
 
 /// A business refusal: a code, the input field it is about, and a message.

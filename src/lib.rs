@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod gateway;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
@@ -51,6 +52,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         limits: args.limits.clone(),
         jobs: args.jobs.clone(),
         metrics: Metrics::new(),
+        gateway: Arc::new(gateway::SimulatedGateway::default()),
         instance_id: format!(
             "{}-{}",
             std::process::id(),

@@ -3,6 +3,9 @@
 //! Entities are the persistence shape only; the GraphQL types and the domain types are separate,
 //! so renaming a column never changes the API.
 
+pub mod claim;
+pub mod claim_event;
+pub mod claim_item;
 pub mod coupon;
 pub mod customer;
 pub mod idempotency_key;
@@ -15,6 +18,8 @@ pub mod order_shipping_group;
 pub mod points_ledger;
 pub mod product;
 pub mod product_option;
+pub mod refund;
+pub mod refund_part;
 pub mod seller;
 pub mod shipment;
 pub mod tender;

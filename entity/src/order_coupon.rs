@@ -14,6 +14,12 @@ pub struct Model {
     pub amount: i64,
     pub min_purchase: i64,
     pub restored: bool,
+    /// A coupon clawback has applied (once per order).
+    pub clawed: bool,
+    /// What the clawback took in cash, less what later claims gave back.
+    pub claw_pool_cash: i64,
+    /// What the clawback took in points, less what later claims gave back.
+    pub claw_pool_points: i64,
 }
 
 /// No relations are declared: the repository layer joins explicitly and batches loads.

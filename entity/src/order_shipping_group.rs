@@ -14,6 +14,12 @@ pub struct Model {
     pub free_threshold: i64,
     pub return_fee: i64,
     pub shipping_fee: i64,
+    /// Shipping the customer really paid in cash (money.md): refunded once.
+    pub ship_paid_cash: i64,
+    /// Shipping paid in points (an initial-shipping charge taken from points).
+    pub ship_paid_points: i64,
+    /// The initial-shipping charge has applied (once per group).
+    pub free_broken_charged: bool,
 }
 
 /// No relations are declared: the repository layer joins explicitly and batches loads.

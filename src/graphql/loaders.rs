@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    customer, order_coupon, order_line, order_shipping_group, product_option, seller, shipment,
-    tender,
+    claim, claim_event, claim_item, customer, order_coupon, order_line, order_shipping_group,
+    product_option, refund, refund_part, seller, shipment, tender,
 };
 use sea_orm::DbErr;
 
@@ -22,6 +22,13 @@ pub struct Loaders {
     pub lines: DataLoader<ByOrder>,
     /// Sellers by id.
     pub sellers: DataLoader<Catalog>,
+    /// What hangs off claims.
+    pub claims: DataLoader<ByClaim>,
+}
+
+/// Loads things that hang off claims.
+pub struct ByClaim {
+    db: Db,
 }
 
 /// Loads things that hang off orders.
@@ -47,7 +54,8 @@ impl Loaders {
                 tokio::spawn,
             )
             .delay(delay),
-            sellers: DataLoader::new(Catalog { db }, tokio::spawn).delay(delay),
+            sellers: DataLoader::new(Catalog { db: db.clone() }, tokio::spawn).delay(delay),
+            claims: DataLoader::new(ByClaim { db }, tokio::spawn).delay(delay),
         }
     }
 }
@@ -178,5 +186,107 @@ impl Loader<OptionsOf> for Catalog {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let rows = repo::catalog::options_of_products(self.db.conn(), &ids).await?;
         Ok(group(rows, |r| OptionsOf(r.product_id)))
+    }
+}
+
+/// Key: the claims of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimsOf(pub i64);
+/// Key: the items of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ItemsOf(pub i64);
+/// Key: the timeline of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EventsOf(pub i64);
+/// Key: the refund of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RefundOf(pub i64);
+/// Key: the refund parts of a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PartsOf(pub i64);
+/// Key: a claim by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimId(pub i64);
+/// Key: the claims covering an order line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClaimsOfLine(pub i64);
+
+impl Loader<ClaimsOf> for ByOrder {
+    type Value = Vec<claim::Model>;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[ClaimsOf]) -> Result<HashMap<ClaimsOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::claims::claims_of_orders(self.db.conn(), &ids, self.seller_scope).await?;
+        Ok(group(rows, |r| ClaimsOf(r.order_id)))
+    }
+}
+
+impl Loader<ItemsOf> for ByClaim {
+    type Value = Vec<claim_item::Model>;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[ItemsOf]) -> Result<HashMap<ItemsOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::claims::items_of_claims(self.db.conn(), &ids).await?;
+        Ok(group(rows, |r| ItemsOf(r.claim_id)))
+    }
+}
+
+impl Loader<EventsOf> for ByClaim {
+    type Value = Vec<claim_event::Model>;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[EventsOf]) -> Result<HashMap<EventsOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::claims::events_of_claims(self.db.conn(), &ids).await?;
+        Ok(group(rows, |r| EventsOf(r.claim_id)))
+    }
+}
+
+impl Loader<RefundOf> for ByClaim {
+    type Value = refund::Model;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[RefundOf]) -> Result<HashMap<RefundOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::claims::refunds_of_claims(self.db.conn(), &ids).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (RefundOf(r.claim_id), r))
+            .collect())
+    }
+}
+
+impl Loader<PartsOf> for ByClaim {
+    type Value = Vec<refund_part::Model>;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[PartsOf]) -> Result<HashMap<PartsOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::claims::parts_of_claims(self.db.conn(), &ids).await?;
+        Ok(group(rows, |r| PartsOf(r.claim_id)))
+    }
+}
+
+impl Loader<ClaimId> for ByClaim {
+    type Value = claim::Model;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[ClaimId]) -> Result<HashMap<ClaimId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::claims::claims_by_ids(self.db.conn(), &ids).await?;
+        Ok(rows.into_iter().map(|r| (ClaimId(r.id), r)).collect())
+    }
+}
+
+impl Loader<ClaimsOfLine> for ByClaim {
+    type Value = Vec<claim::Model>;
+    type Error = Arc<DbErr>;
+    async fn load(
+        &self,
+        keys: &[ClaimsOfLine],
+    ) -> Result<HashMap<ClaimsOfLine, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let pairs = repo::claims::claims_of_lines(self.db.conn(), &ids).await?;
+        let mut map: HashMap<ClaimsOfLine, Vec<claim::Model>> = HashMap::new();
+        for (line, c) in pairs {
+            map.entry(ClaimsOfLine(line)).or_default().push(c);
+        }
+        Ok(map)
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Resolvers are thin: parse, authorize, call a service, map the result.
 
+pub mod claims;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
@@ -19,7 +20,15 @@ use crate::error::{to_graphql_error, ServiceError};
 use loaders::Loaders;
 
 /// The schema type.
-pub type OmsSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+pub type OmsSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The query root: orders and catalogue, and claims.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Query(query::OrderQuery, claims::ClaimQuery);
+
+/// The mutation root: order-side mutations, and one mutation per claim action.
+#[derive(async_graphql::MergedObject, Default)]
+pub struct Mutation(mutation::OrderMutation, claims::ClaimMutation);
 
 /// Who is calling: the actor of the bearer token, if any.
 #[derive(Debug, Clone, Copy)]
@@ -27,7 +36,7 @@ pub struct Viewer(pub Option<Actor>);
 
 /// Builds the schema with the configured limits.
 pub fn build_schema(app: &App) -> OmsSchema {
-    let mut builder = Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .data(app.clone())
         .limit_depth(app.limits.max_depth)
         .limit_complexity(app.limits.max_complexity)
@@ -41,7 +50,7 @@ pub fn build_schema(app: &App) -> OmsSchema {
 
 /// The SDL of the schema (`oms schema`, and the checked-in `schema.graphql`).
 pub fn sdl() -> String {
-    Schema::build(query::Query, mutation::Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .finish()
         .sdl()
 }

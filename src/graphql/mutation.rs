@@ -20,8 +20,9 @@ use crate::service::orders::{
     self, LineSelection, OrderChanged, PlaceOrder, PlaceOrderLine, StepRequest,
 };
 
-/// The mutation root.
-pub struct Mutation;
+/// Order and catalogue mutation fields.
+#[derive(Default)]
+pub struct OrderMutation;
 
 /// A cart line.
 #[derive(InputObject)]
@@ -119,12 +120,15 @@ pub struct MarkDeliveredInput {
 pub enum SystemJob {
     /// 구매확정: confirm purchases whose days after delivery have passed.
     AutoConfirmPurchase,
+    /// 환불: send due refund parts to the payment gateway (retries with backoff).
+    PayRefunds,
 }
 
 impl From<SystemJob> for Job {
     fn from(j: SystemJob) -> Job {
         match j {
             SystemJob::AutoConfirmPurchase => Job::AutoConfirmPurchase,
+            SystemJob::PayRefunds => Job::PayRefunds,
         }
     }
 }
@@ -133,6 +137,7 @@ impl From<Job> for SystemJob {
     fn from(j: Job) -> SystemJob {
         match j {
             Job::AutoConfirmPurchase => SystemJob::AutoConfirmPurchase,
+            Job::PayRefunds => SystemJob::PayRefunds,
         }
     }
 }
@@ -204,7 +209,7 @@ fn selection(order_number: String, ids: Option<Vec<ID>>) -> Result<LineSelection
 }
 
 #[Object]
-impl Mutation {
+impl OrderMutation {
     /// Places an order (주문): prices it as `money.md` says, reserves stock, spends points.
     /// CUSTOMER for itself, OPERATOR for any customer.
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<OrderPayload> {

@@ -16,8 +16,9 @@ use crate::repo;
 use crate::repo::orders::{Cursor, OrderFilter, OrderSort};
 use crate::service::orders::can_see_order;
 
-/// The query root.
-pub struct Query;
+/// Order and catalogue query fields.
+#[derive(Default)]
+pub struct OrderQuery;
 
 /// Who the bearer token speaks for.
 #[derive(SimpleObject)]
@@ -152,7 +153,7 @@ fn bad(msg: String) -> async_graphql::Error {
 }
 
 #[Object]
-impl Query {
+impl OrderQuery {
     /// Who the bearer token speaks for; null without a token.
     async fn viewer(&self, ctx: &Context<'_>) -> Option<ViewerInfo> {
         let actor = viewer(ctx)?;

@@ -223,3 +223,21 @@ pub async fn no_orders(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     use sea_orm::PaginatorTrait;
     Ok(entity::order::Entity::find().count(db).await? == 0)
 }
+
+/// Stores a customer's refund account (환불계좌).
+pub async fn set_refund_account(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    bank: String,
+    number: String,
+    holder: String,
+) -> Result<(), DbErr> {
+    customer::Entity::update_many()
+        .col_expr(customer::Column::RefundBank, Expr::value(bank))
+        .col_expr(customer::Column::RefundAccountNumber, Expr::value(number))
+        .col_expr(customer::Column::RefundAccountHolder, Expr::value(holder))
+        .filter(customer::Column::Id.eq(customer_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -4,6 +4,7 @@
 //! boundaries and the repository never commits on its own.
 
 pub mod catalog;
+pub mod claims;
 pub mod idempotency;
 pub mod jobs;
 pub mod orders;

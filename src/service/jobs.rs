@@ -7,23 +7,26 @@ use chrono::Duration;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::repo;
-use crate::service::orders;
+use crate::service::{orders, refunds};
 
 /// A SYSTEM job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     /// 구매확정: confirms purchases N days after delivery.
     AutoConfirmPurchase,
+    /// 환불: sends due refund parts to the payment gateway.
+    PayRefunds,
 }
 
 impl Job {
     /// Every job, in the order a run takes them.
-    pub const ALL: [Job; 1] = [Job::AutoConfirmPurchase];
+    pub const ALL: [Job; 2] = [Job::AutoConfirmPurchase, Job::PayRefunds];
 
     /// The lease name.
     pub const fn name(self) -> &'static str {
         match self {
             Job::AutoConfirmPurchase => "AUTO_CONFIRM_PURCHASE",
+            Job::PayRefunds => "PAY_REFUNDS",
         }
     }
 }
@@ -62,6 +65,7 @@ pub async fn run(app: &App, jobs: &[Job]) -> Result<Vec<JobOutcome>, ServiceErro
         }
         let result = match job {
             Job::AutoConfirmPurchase => orders::auto_confirm_purchases(app).await,
+            Job::PayRefunds => refunds::pay_due(app).await,
         };
         repo::jobs::release(app.db.conn(), job.name(), &app.instance_id).await?;
         outcomes.push(JobOutcome {

@@ -2,6 +2,8 @@
 //! and persists the answer in one transaction. Resolvers and jobs call these; nothing else
 //! changes the database.
 
+pub mod claims;
 pub mod idempotency;
 pub mod jobs;
 pub mod orders;
+pub mod refunds;

@@ -11,12 +11,14 @@ use serde::{Deserialize, Serialize};
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::checkout::{price_checkout, CartLine, CouponTerms, ShippingSettings};
+use crate::domain::claim::ClaimAction;
 use crate::domain::money::Won;
 use crate::domain::order::{
     order_status, LineStatus, LineStep, OrderNumber, PaymentMethod, TenderMethod, TenderStatus,
 };
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
+use crate::service::claims;
 use crate::service::idempotency::Idempotency;
 
 /// One line of a `placeOrder` request.
@@ -277,6 +279,9 @@ pub async fn place_order(
                 free_threshold: Set(s.free_threshold.amount()),
                 return_fee: Set(s.return_fee.amount()),
                 shipping_fee: Set(fee.amount()),
+                ship_paid_cash: Set(fee.amount()),
+                ship_paid_points: Set(0),
+                free_broken_charged: Set(false),
                 ..Default::default()
             })
         })
@@ -357,6 +362,9 @@ pub async fn place_order(
         amount: Set(priced.coupon.amount()),
         min_purchase: Set(coupon.map(|c| c.min_purchase.amount()).unwrap_or(0)),
         restored: Set(false),
+        clawed: Set(false),
+        claw_pool_cash: Set(0),
+        claw_pool_points: Set(0),
         ..Default::default()
     });
     repo::orders::insert_order_parts(&*txn, groups, lines, tenders, coupon_row).await?;
@@ -567,6 +575,25 @@ pub async fn step_lines(
         }
         LineStep::ConfirmOrder => {}
         LineStep::Ship => {
+            // Shipping wins over an open cancel request: the request is rejected (SHIPPED).
+            let seller = targets.first().map(|l| l.seller_id).unwrap_or_default();
+            for number in
+                repo::claims::claims_on_lines_in_status(&*txn, &target_ids, "CANCEL_REQUESTED")
+                    .await?
+            {
+                let request = claims::ActRequest {
+                    claim_number: number,
+                    ..Default::default()
+                };
+                claims::act_in(
+                    &*txn,
+                    Actor::Seller(seller),
+                    ClaimAction::ShippedOverCancel,
+                    &request,
+                    now,
+                )
+                .await?;
+            }
             let sellers: HashSet<i64> = targets.iter().map(|l| l.seller_id).collect();
             if sellers.len() != 1 {
                 return Err(UserError::new(

@@ -131,3 +131,155 @@ async fn two_seller_order_halves(t: TestApp) {
     assert!(d["node"].is_null());
 }
 on_both!(halves, two_seller_order_halves);
+
+/// Every claim query and mutation, called by anonymous, analyst and other-tenant callers on a
+/// claim of customer A and seller A: refused or not found, and the claim unchanged.
+async fn claim_tenancy(t: TestApp) {
+    use crate::claims::{claim_call, deliver};
+    let sa = t.seller("판매자A", 3000, 50000, 3000).await;
+    let sb = t.seller("판매자B", 3000, 50000, 3000).await;
+    let opt = t.option(sa, 10000, 100).await;
+    let ca = t.customer(0).await;
+    let cb = t.customer(0).await;
+    let customer_a = t.token(Role::Customer, &ca.to_string());
+    let d = t.gql(&customer_a, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await;
+    let number = d["placeOrder"]["order"]["orderNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let line = d["placeOrder"]["order"]["lines"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let d = claim_call(&t, &customer_a, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
+
+    let outsiders: Vec<(&str, Option<String>, &str)> = vec![
+        ("anonymous", None, "UNAUTHENTICATED"),
+        ("analyst", Some(t.token(Role::Analyst, "a")), "FORBIDDEN"),
+        (
+            "customer B",
+            Some(t.token(Role::Customer, &cb.to_string())),
+            "NOT_FOUND",
+        ),
+        (
+            "seller B",
+            Some(t.token(Role::Seller, &sb.to_string())),
+            "NOT_FOUND",
+        ),
+    ];
+    let items = json!([{"lineId": line, "quantity": 1}]);
+    let on_claim = json!({"claimNumber": claim});
+    let mutations: Vec<(&str, &str, Value)> = vec![
+        (
+            "requestCancel",
+            "RequestCancelInput",
+            json!({"orderNumber": number, "items": items}),
+        ),
+        (
+            "sellerCancel",
+            "SellerCancelInput",
+            json!({"orderNumber": number, "items": items}),
+        ),
+        (
+            "requestReturn",
+            "RequestReturnInput",
+            json!({"orderNumber": number, "items": items, "reason": "DEFECTIVE"}),
+        ),
+        (
+            "requestExchange",
+            "RequestExchangeInput",
+            json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", opt)}], "reason": "DEFECTIVE"}),
+        ),
+        ("approveClaim", "ApproveClaimInput", on_claim.clone()),
+        ("rejectClaim", "CourierInput", on_claim.clone()),
+        ("approveRejection", "ClaimActionInput", on_claim.clone()),
+        ("declineRejection", "ClaimActionInput", on_claim.clone()),
+        ("withdrawClaim", "ClaimActionInput", on_claim.clone()),
+        (
+            "markCollected",
+            "CourierInput",
+            json!({"claimNumber": claim, "courier": "CJ", "trackingNumber": "1"}),
+        ),
+        (
+            "holdClaim",
+            "HoldClaimInput",
+            json!({"claimNumber": claim, "reason": "INSPECTION"}),
+        ),
+        ("approveHold", "ClaimActionInput", on_claim.clone()),
+        ("declineHold", "ClaimActionInput", on_claim.clone()),
+        ("releaseHold", "ClaimActionInput", on_claim.clone()),
+        (
+            "reshipExchange",
+            "CourierInput",
+            json!({"claimNumber": claim, "courier": "CJ", "trackingNumber": "1"}),
+        ),
+        ("completeReturn", "CompleteReturnInput", on_claim.clone()),
+        ("completeExchange", "ClaimActionInput", on_claim.clone()),
+        ("refundExchange", "ClaimActionInput", on_claim.clone()),
+        (
+            "convertClaim",
+            "ConvertClaimInput",
+            json!({"claimNumber": claim, "replacements": [{"lineId": line, "optionId": gid("ProductOption", opt)}]}),
+        ),
+        ("waiveClaimFee", "ClaimActionInput", on_claim.clone()),
+        ("retryRefund", "ClaimActionInput", on_claim.clone()),
+        (
+            "resolveRefundManually",
+            "ResolveRefundManuallyInput",
+            json!({"claimNumber": claim, "reference": "X"}),
+        ),
+        (
+            "setRefundAccount",
+            "SetRefundAccountInput",
+            json!({"claimNumber": claim, "bank": "B", "accountNumber": "1", "holder": "H"}),
+        ),
+    ];
+    for (name, input_type, input) in &mutations {
+        let doc = format!("mutation($input: {input_type}!) {{ {name}(input: $input) {{ claim {{ claimNumber }} userErrors {{ code }} }} }}");
+        for (who, token, want) in &outsiders {
+            let (_, body) = t
+                .post(token.as_deref(), &doc, json!({"input": input}))
+                .await;
+            assert_eq!(outcome(name, &body), *want, "{name} as {who}: {body}");
+        }
+    }
+    let q = "query($n: String!) { claim(claimNumber: $n) { status version } }";
+    for (who, token, want) in &outsiders {
+        let (_, body) = t.post(token.as_deref(), q, json!({"n": claim})).await;
+        let expected = if *want == "UNAUTHENTICATED" {
+            "UNAUTHENTICATED"
+        } else if *who == "analyst" {
+            "ok"
+        } else {
+            "null"
+        };
+        assert_eq!(outcome("claim", &body), expected, "claim as {who}: {body}");
+        let (_, body) = t
+            .post(
+                token.as_deref(),
+                "{ claims(first: 5) { edges { node { claimNumber } } } }",
+                json!({}),
+            )
+            .await;
+        let expected = if *want == "UNAUTHENTICATED" {
+            "UNAUTHENTICATED"
+        } else if *who == "analyst" {
+            "ok"
+        } else {
+            "empty"
+        };
+        assert_eq!(
+            outcome("claims", &body),
+            expected,
+            "claims as {who}: {body}"
+        );
+    }
+    let d = t.gql(&customer_a, q, json!({"n": claim})).await;
+    assert_eq!(
+        d["claim"],
+        json!({"status": "RETURN_REQUESTED", "version": 1})
+    );
+}
+on_both!(claims_tenancy, claim_tenancy);

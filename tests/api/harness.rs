@@ -31,6 +31,7 @@ pub enum Backend {
 }
 
 pub struct TestApp {
+    pub gateway: Arc<oms::gateway::SimulatedGateway>,
     pub app: App,
     pub router: Router,
     pub clock: ManualClock,
@@ -55,6 +56,11 @@ impl TestApp {
     }
 
     pub async fn with_limits(backend: Backend, limits: LimitArgs) -> Option<TestApp> {
+        // Internal errors are logged, never sent: show them in a failing test's output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("oms=warn")
+            .try_init();
         let url = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
@@ -83,7 +89,9 @@ impl TestApp {
                 .single()
                 .expect("time"),
         );
+        let gateway = Arc::new(oms::gateway::SimulatedGateway::default());
         let app = App {
+            gateway: gateway.clone(),
             db,
             clock: Arc::new(clock.clone()),
             keys: TokenKeys::new("test-secret"),
@@ -93,7 +101,12 @@ impl TestApp {
             instance_id: unique_name(),
         };
         let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
-        Some(TestApp { app, router, clock })
+        Some(TestApp {
+            gateway,
+            app,
+            router,
+            clock,
+        })
     }
 
     pub fn token(&self, role: Role, subject: &str) -> String {
@@ -183,6 +196,30 @@ impl TestApp {
             product_option::ActiveModel {
                 product_id: Set(product),
                 name: Set("기본".to_owned()),
+                price: Set(price),
+                stock: Set(stock),
+                instant_discount: Set(0),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("option")
+    }
+
+    /// Another option of the product of `option`, at `price`.
+    pub async fn sibling_option(&self, option: i64, price: i64, stock: i64) -> i64 {
+        use sea_orm::EntityTrait;
+        let product = product_option::Entity::find_by_id(option)
+            .one(self.app.db.conn())
+            .await
+            .expect("query")
+            .expect("option")
+            .product_id;
+        repo::catalog::insert_option(
+            self.app.db.conn(),
+            product_option::ActiveModel {
+                product_id: Set(product),
+                name: Set(format!("옵션 {price}")),
                 price: Set(price),
                 stock: Set(stock),
                 instant_discount: Set(0),

@@ -3,6 +3,7 @@
 use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
+use crate::claims::place_case;
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
 
@@ -21,54 +22,12 @@ pub const STEP_FIELDS: &str = "order { status version lines { id status } shipme
 /// line allocations and shipping fees.
 async fn vectors_price_to_the_won(t: TestApp) {
     let cases: Vec<Value> = serde_json::from_str(include_str!("../vectors/refunds.json")).unwrap();
-    let ops = t.operator();
     for case in cases {
         let name = case["name"].as_str().unwrap();
-        let order = &case["order"];
-        let mut sellers = std::collections::HashMap::new();
-        for g in order["groups"].as_array().unwrap() {
-            let id = t
-                .seller(
-                    g["seller"].as_str().unwrap(),
-                    g["baseFee"].as_i64().unwrap(),
-                    g["freeThreshold"].as_i64().unwrap(),
-                    g["returnFee"].as_i64().unwrap(),
-                )
-                .await;
-            sellers.insert(g["seller"].as_str().unwrap().to_owned(), id);
-        }
-        let points = order["points"].as_i64().unwrap_or(0);
-        let customer = t.customer(points).await;
-        let mut lines = Vec::new();
-        for l in order["lines"].as_array().unwrap() {
-            let seller = sellers[l["seller"].as_str().unwrap()];
-            let option = t
-                .option(seller, l["unitPrice"].as_i64().unwrap(), 100)
-                .await;
-            lines.push(json!({
-                "optionId": gid("ProductOption", option),
-                "quantity": l["quantity"],
-                "lineDiscount": l.get("lineDiscount").cloned().unwrap_or(json!(0)),
-            }));
-        }
-        let mut input = json!({
-            "customerId": gid("Customer", customer),
-            "lines": lines,
-            "points": points,
-            "paymentMethod": order["method"],
-        });
-        if let Some(c) = order.get("coupon").filter(|c| !c.is_null()) {
-            input["couponCode"] = json!("VECTOR");
-            input["coupon"] = json!({"amount": c["amount"], "minPurchase": c["minPurchase"]});
-        }
-        let data = t.gql(&ops, PLACE, json!({ "input": input })).await;
-        let payload = &data["placeOrder"];
-        assert_eq!(payload["userErrors"], json!([]), "{name}");
-        let got = &payload["order"];
+        let placed = place_case(&t, &case).await;
         let expected = &case["expected"];
-        for (line, want) in got["lines"]
-            .as_array()
-            .unwrap()
+        let lines = placed.order["lines"].as_array().unwrap();
+        for (line, want) in lines
             .iter()
             .zip(expected["allocations"].as_array().unwrap())
         {
@@ -76,9 +35,10 @@ async fn vectors_price_to_the_won(t: TestApp) {
             assert_eq!(line["pointsShare"], want["points"], "{name} points");
             assert_eq!(line["cashShare"], want["cash"], "{name} cash");
         }
-        for group in got["shippingGroups"].as_array().unwrap() {
+        for group in placed.order["shippingGroups"].as_array().unwrap() {
             let seller_gid = group["seller"]["id"].as_str().unwrap();
-            let (label, _) = sellers
+            let (label, _) = placed
+                .sellers
                 .iter()
                 .find(|(_, id)| gid("Seller", **id) == seller_gid)
                 .unwrap();

@@ -2,6 +2,8 @@
 //! column rename never changes the schema.
 
 pub mod catalog;
+pub mod claim;
+pub mod claim_enums;
 pub mod enums;
 pub mod order;
 pub mod payloads;

@@ -182,6 +182,20 @@ impl Order {
         )
     }
 
+    /// Claims on this order the viewer may see (a seller: its own), oldest first.
+    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<super::claim::Claim>> {
+        Ok(load(
+            loaders(ctx)?
+                .lines
+                .load_one(crate::graphql::loaders::ClaimsOf(self.0.id))
+                .await,
+        )?
+        .unwrap_or_default()
+        .into_iter()
+        .map(super::claim::Claim)
+        .collect())
+    }
+
     /// Parcels sent for this order.
     async fn shipments(&self, ctx: &Context<'_>) -> Result<Vec<Shipment>> {
         Ok(
@@ -318,6 +332,20 @@ impl OrderLine {
     /// When it was delivered.
     async fn delivered_at(&self) -> Option<DateTime<Utc>> {
         self.0.delivered_at
+    }
+
+    /// Claims covering this line, oldest first.
+    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<super::claim::Claim>> {
+        Ok(load(
+            loaders(ctx)?
+                .claims
+                .load_one(crate::graphql::loaders::ClaimsOfLine(self.0.id))
+                .await,
+        )?
+        .unwrap_or_default()
+        .into_iter()
+        .map(super::claim::Claim)
+        .collect())
     }
 
     /// When the purchase was confirmed (구매확정).

@@ -1,0 +1,87 @@
+//! The payment gateway adapter: card partial cancels and bank-transfer refunds. Every call
+//! carries an idempotency key derived from the claim and the payment, so a retry after a crash
+//! or a timeout never refunds twice.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use futures_util::future::BoxFuture;
+
+use crate::domain::money::Won;
+
+/// A refund the gateway should make.
+#[derive(Debug, Clone)]
+pub struct RefundCall {
+    /// Derived from the claim and the payment; the gateway answers a repeat with the first result.
+    pub idempotency_key: String,
+    /// The original charge's reference (card) or the refund account (bank transfer).
+    pub payment_reference: String,
+    /// The amount to give back.
+    pub amount: Won,
+}
+
+/// Why a gateway call did not succeed. Either way the part stays PENDING and is retried.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GatewayError {
+    /// The gateway refused or failed.
+    #[error("gateway declined: {0}")]
+    Declined(String),
+    /// No answer in time: the refund may or may not have happened; the retry with the same key
+    /// finds out.
+    #[error("gateway timed out")]
+    Timeout,
+}
+
+/// A payment gateway.
+pub trait PaymentGateway: Send + Sync + 'static {
+    /// Refunds `call.amount`; returns the gateway's reference.
+    fn refund(&self, call: RefundCall) -> BoxFuture<'_, Result<String, GatewayError>>;
+}
+
+/// The built-in simulated gateway used by the demo and the tests: succeeds, remembers every key
+/// (a repeat returns the first reference and moves no money twice), and fails on request.
+#[derive(Debug, Default)]
+pub struct SimulatedGateway {
+    fail_next: AtomicU32,
+    executed: Mutex<HashMap<String, (String, Won)>>,
+}
+
+impl SimulatedGateway {
+    /// Makes the next `n` calls fail.
+    pub fn fail_next(&self, n: u32) {
+        self.fail_next.store(n, Ordering::SeqCst);
+    }
+
+    /// Money actually refunded per idempotency key (each key at most once).
+    pub fn executed(&self) -> Vec<(String, Won)> {
+        self.executed
+            .lock()
+            .map(|m| m.iter().map(|(k, (_, w))| (k.clone(), *w)).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl PaymentGateway for SimulatedGateway {
+    fn refund(&self, call: RefundCall) -> BoxFuture<'_, Result<String, GatewayError>> {
+        Box::pin(async move {
+            let failing = self
+                .fail_next
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if failing {
+                return Err(GatewayError::Declined("simulated failure".into()));
+            }
+            let mut executed = self
+                .executed
+                .lock()
+                .map_err(|_| GatewayError::Declined("simulator poisoned".into()))?;
+            let reference = executed
+                .entry(call.idempotency_key.clone())
+                .or_insert_with(|| (format!("sim-refund-{}", call.idempotency_key), call.amount))
+                .0
+                .clone();
+            Ok(reference)
+        })
+    }
+}

@@ -1,0 +1,878 @@
+//! Claim queries and mutations: one mutation per action of `claims.md`, each with one input
+//! (an optional `idempotencyKey` and `expectedVersion`) and a payload with the claim, the
+//! affected order lines and `userErrors`.
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+
+use super::ids::{parse, Kind};
+use super::types::claim::Claim;
+use super::types::claim_enums::{ClaimReason, ClaimStatus, ClaimType, HoldReason};
+use super::types::order::OrderLine;
+use super::{app, require_actor, require_writer};
+use crate::domain::actor::Actor;
+use crate::domain::claim::{self as domain, ClaimAction};
+use crate::error::{to_graphql_error, ServiceError, UserError};
+use crate::repo;
+use crate::repo::claims::ClaimFilter;
+use crate::service::claims::{
+    self, ActRequest, ClaimChanged, CollectionMethod as Method, OpenItem, OpenRequest,
+};
+
+/// How returned goods travel back.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum CollectionMethod {
+    /// The seller's courier picks them up (방문 수거).
+    Pickup,
+    /// The customer ships them to the seller (직접 발송).
+    CustomerShips,
+}
+
+/// Units of one line to claim.
+#[derive(InputObject)]
+pub struct ClaimItemInput {
+    /// The order line (`OrderLine.id`).
+    pub line_id: ID,
+    /// Units, at least 1 and at most the line's claimable units.
+    pub quantity: i32,
+}
+
+/// Units of one line to exchange, and what to send instead.
+#[derive(InputObject)]
+pub struct ExchangeItemInput {
+    /// The order line.
+    pub line_id: ID,
+    /// Units.
+    pub quantity: i32,
+    /// Another option of the same product at the same price.
+    pub replacement_option_id: ID,
+}
+
+/// Input of `requestCancel`.
+#[derive(InputObject)]
+pub struct RequestCancelInput {
+    /// The order.
+    pub order_number: String,
+    /// The units (lines of one seller).
+    pub items: Vec<ClaimItemInput>,
+    /// Why (default CHANGE_OF_MIND).
+    pub reason: Option<ClaimReason>,
+    /// The customer's words.
+    pub memo: Option<String>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `sellerCancel` (stock-out, 품절).
+#[derive(InputObject)]
+pub struct SellerCancelInput {
+    /// The order.
+    pub order_number: String,
+    /// The units (the seller's own lines).
+    pub items: Vec<ClaimItemInput>,
+    /// A note.
+    pub memo: Option<String>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `requestReturn`.
+#[derive(InputObject)]
+pub struct RequestReturnInput {
+    /// The order.
+    pub order_number: String,
+    /// The units (lines of one seller).
+    pub items: Vec<ClaimItemInput>,
+    /// Why; decides the fault and the window.
+    pub reason: ClaimReason,
+    /// The customer's words.
+    pub memo: Option<String>,
+    /// Pickup (default) or the customer ships.
+    pub collection_method: Option<CollectionMethod>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `requestExchange`.
+#[derive(InputObject)]
+pub struct RequestExchangeInput {
+    /// The order.
+    pub order_number: String,
+    /// The units and their replacements (lines of one seller).
+    pub items: Vec<ExchangeItemInput>,
+    /// Why; decides the fault, the fee and the window.
+    pub reason: ClaimReason,
+    /// The customer's words.
+    pub memo: Option<String>,
+    /// Pickup (default) or the customer ships.
+    pub collection_method: Option<CollectionMethod>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of the actions that need nothing but the claim.
+#[derive(InputObject)]
+pub struct ClaimActionInput {
+    /// The claim.
+    pub claim_number: String,
+    /// A note for the timeline.
+    pub memo: Option<String>,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `approveClaim`.
+#[derive(InputObject)]
+pub struct ApproveClaimInput {
+    /// The claim.
+    pub claim_number: String,
+    /// Cancel requests: the seller has no stock (a seller-fault cancel, no restock).
+    #[graphql(default)]
+    pub out_of_stock: bool,
+    /// A note for the timeline.
+    pub memo: Option<String>,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of actions that record a courier leg (`markCollected`, `reshipExchange`, and
+/// `rejectClaim` when collected goods are sent back).
+#[derive(InputObject)]
+pub struct CourierInput {
+    /// The claim.
+    pub claim_number: String,
+    /// The courier (택배사).
+    pub courier: Option<String>,
+    /// 운송장 번호.
+    pub tracking_number: Option<String>,
+    /// A note for the timeline.
+    pub memo: Option<String>,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `holdClaim`.
+#[derive(InputObject)]
+pub struct HoldClaimInput {
+    /// The claim.
+    pub claim_number: String,
+    /// Why (not RETURN_FEE_UNPAID, which the SYSTEM places).
+    pub reason: HoldReason,
+    /// A note.
+    pub memo: Option<String>,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `completeReturn`.
+#[derive(InputObject)]
+pub struct CompleteReturnInput {
+    /// The claim.
+    pub claim_number: String,
+    /// Put the goods back in stock (default: yes, but not for DEFECTIVE).
+    pub restock: Option<bool>,
+    /// A note for the timeline.
+    pub memo: Option<String>,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// A replacement for one line.
+#[derive(InputObject)]
+pub struct ReplacementInput {
+    /// The order line.
+    pub line_id: ID,
+    /// The option to send instead.
+    pub option_id: ID,
+}
+
+/// Input of `convertClaim`.
+#[derive(InputObject)]
+pub struct ConvertClaimInput {
+    /// The claim (a return becomes an exchange, an exchange a return).
+    pub claim_number: String,
+    /// Into an exchange: the replacement of every line.
+    pub replacements: Option<Vec<ReplacementInput>>,
+    /// A note for the timeline.
+    pub memo: Option<String>,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `resolveRefundManually`.
+#[derive(InputObject)]
+pub struct ResolveRefundManuallyInput {
+    /// The claim.
+    pub claim_number: String,
+    /// The outside payment's reference.
+    pub reference: String,
+    /// A note.
+    pub memo: Option<String>,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// Input of `setRefundAccount`.
+#[derive(InputObject)]
+pub struct SetRefundAccountInput {
+    /// The claim whose bank-transfer refund waits for an account.
+    pub claim_number: String,
+    /// Bank name.
+    pub bank: String,
+    /// Account number.
+    pub account_number: String,
+    /// Account holder.
+    pub holder: String,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
+/// The result of a claim mutation.
+#[derive(SimpleObject)]
+pub struct ClaimPayload {
+    /// The claim as it is now (for a conversion: the new claim). Null when refused.
+    pub claim: Option<Claim>,
+    /// The order lines the claim covers, as they are now.
+    pub order_lines: Vec<OrderLine>,
+    /// Why the request was refused; empty on success. A refused request changed nothing.
+    pub user_errors: Vec<UserError>,
+}
+
+async fn payload(
+    ctx: &Context<'_>,
+    result: Result<ClaimChanged, ServiceError>,
+) -> Result<ClaimPayload> {
+    match result {
+        Ok(changed) => {
+            let db = app(ctx)?.db.conn();
+            let claim = repo::claims::claims_by_ids(db, &[changed.claim_id])
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?
+                .into_iter()
+                .next();
+            let items = repo::claims::items_of_claims(db, &[changed.claim_id])
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?;
+            let lines = repo::orders::lines_by_ids(
+                db,
+                &items.iter().map(|i| i.line_id).collect::<Vec<_>>(),
+            )
+            .await
+            .map_err(|e| to_graphql_error(e.into()))?;
+            Ok(ClaimPayload {
+                claim: claim.map(Claim),
+                order_lines: lines.into_iter().map(OrderLine).collect(),
+                user_errors: Vec::new(),
+            })
+        }
+        Err(ServiceError::User(e)) => Ok(ClaimPayload {
+            claim: None,
+            order_lines: Vec::new(),
+            user_errors: vec![e],
+        }),
+        Err(e) => Err(to_graphql_error(e)),
+    }
+}
+
+fn items(items: &[ClaimItemInput]) -> Result<Vec<OpenItem>> {
+    items
+        .iter()
+        .map(|i| {
+            Ok(OpenItem {
+                line_id: parse(&i.line_id, Kind::OrderLine).map_err(to_graphql_error)?,
+                quantity: i64::from(i.quantity),
+                replacement_option_id: None,
+            })
+        })
+        .collect()
+}
+
+fn method(m: Option<CollectionMethod>) -> Method {
+    match m {
+        Some(CollectionMethod::CustomerShips) => Method::CustomerShips,
+        Some(CollectionMethod::Pickup) | None => Method::Pickup,
+    }
+}
+
+fn tracking(courier: Option<String>, number: Option<String>) -> Option<(String, String)> {
+    let courier = courier
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())?;
+    let number = number
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())?;
+    Some((courier, number))
+}
+
+async fn opening(ctx: &Context<'_>, key: Option<String>, req: OpenRequest) -> Result<ClaimPayload> {
+    let actor = require_writer(ctx)?;
+    let result = claims::open_claim(app(ctx)?, actor, key, req).await;
+    payload(ctx, result).await
+}
+
+async fn acting(
+    ctx: &Context<'_>,
+    action: ClaimAction,
+    key: Option<String>,
+    req: ActRequest,
+) -> Result<ClaimPayload> {
+    let actor = require_writer(ctx)?;
+    let result = claims::act(app(ctx)?, actor, action, key, req).await;
+    payload(ctx, result).await
+}
+
+fn simple(i: ClaimActionInput) -> (Option<String>, ActRequest) {
+    (
+        i.idempotency_key,
+        ActRequest {
+            claim_number: i.claim_number,
+            expected_version: i.expected_version,
+            memo: i.memo,
+            ..Default::default()
+        },
+    )
+}
+
+fn courier(i: CourierInput) -> (Option<String>, ActRequest) {
+    (
+        i.idempotency_key,
+        ActRequest {
+            claim_number: i.claim_number,
+            expected_version: i.expected_version,
+            memo: i.memo,
+            tracking: tracking(i.courier, i.tracking_number),
+            ..Default::default()
+        },
+    )
+}
+
+/// Claim queries.
+#[derive(Default)]
+pub struct ClaimQuery;
+
+/// Filters of `claims`; all given filters must hold.
+#[derive(InputObject, Default)]
+pub struct ClaimFilterInput {
+    /// Cancel, return or exchange.
+    pub r#type: Option<ClaimType>,
+    /// A status.
+    pub status: Option<ClaimStatus>,
+    /// On hold (pending or in force), or not.
+    pub held: Option<bool>,
+    /// One seller's claims.
+    pub seller_id: Option<ID>,
+    /// A reason.
+    pub reason: Option<ClaimReason>,
+    /// Requested at or after.
+    pub requested_from: Option<DateTime<Utc>>,
+    /// Requested before.
+    pub requested_to: Option<DateTime<Utc>>,
+}
+
+/// A page of claims, newest first.
+#[derive(SimpleObject)]
+pub struct ClaimConnection {
+    /// The claims with their cursors.
+    pub edges: Vec<ClaimEdge>,
+    /// Paging information.
+    pub page_info: super::query::PageInfo,
+}
+
+/// A claim and its cursor.
+#[derive(SimpleObject)]
+pub struct ClaimEdge {
+    /// Opaque position; pass to `after`.
+    pub cursor: String,
+    /// The claim.
+    pub node: Claim,
+}
+
+#[Object]
+impl ClaimQuery {
+    /// One claim by number; null when it does not exist or the caller may not see it.
+    async fn claim(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "클레임 번호, e.g. `20261124-000123-C1`.")] claim_number: String,
+    ) -> Result<Option<Claim>> {
+        let actor = require_actor(ctx)?;
+        let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &claim_number)
+            .await
+            .map_err(|e| to_graphql_error(e.into()))?;
+        Ok(c.filter(|c| visible(actor, c)).map(Claim))
+    }
+
+    /// Claims the caller may see, newest first: a customer its own, a seller its own, staff all.
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size (at most the server's maximum).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Filters; all must hold.")] filter: Option<ClaimFilterInput>,
+    ) -> Result<ClaimConnection> {
+        let actor = require_actor(ctx)?;
+        let app = app(ctx)?;
+        let max = app.limits.max_page_size;
+        let first = first.unwrap_or(20);
+        if first < 0 || first as usize > max {
+            return Err(to_graphql_error(ServiceError::BadInput(format!(
+                "`first` must be between 0 and {max} (the maximum page size); got {first}"
+            ))));
+        }
+        let f = filter.unwrap_or_default();
+        let mut filter = ClaimFilter {
+            seller_id: f
+                .seller_id
+                .as_ref()
+                .map(|id| parse(id, Kind::Seller))
+                .transpose()
+                .map_err(to_graphql_error)?,
+            customer_id: None,
+            claim_type: f
+                .r#type
+                .map(|t| domain::ClaimType::from(t).as_str().to_owned()),
+            status: f
+                .status
+                .map(|s| domain::ClaimStatus::from(s).as_str().to_owned()),
+            reason: f
+                .reason
+                .map(|r| domain::Reason::from(r).as_str().to_owned()),
+            held: f.held,
+            requested_from: f.requested_from,
+            requested_to: f.requested_to,
+        };
+        match actor {
+            Actor::Customer(id) => filter.customer_id = Some(id),
+            Actor::Seller(id) => {
+                if filter.seller_id.is_some_and(|s| s != id) {
+                    filter.seller_id = Some(-1);
+                } else {
+                    filter.seller_id = Some(id);
+                }
+            }
+            Actor::Operator | Actor::Analyst | Actor::System => {}
+        }
+        let before = match after {
+            Some(c) => Some(
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(&c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .ok_or_else(|| {
+                        to_graphql_error(ServiceError::BadInput(format!(
+                            "`{c}` is not a cursor of this list"
+                        )))
+                    })?,
+            ),
+            None => None,
+        };
+        let mut rows = repo::claims::page_claims(app.db.conn(), &filter, before, first as u64 + 1)
+            .await
+            .map_err(|e| to_graphql_error(e.into()))?;
+        let more = rows.len() > first as usize;
+        rows.truncate(first as usize);
+        let edges: Vec<ClaimEdge> = rows
+            .into_iter()
+            .map(|c| ClaimEdge {
+                cursor: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.id.to_string()),
+                node: Claim(c),
+            })
+            .collect();
+        Ok(ClaimConnection {
+            page_info: super::query::PageInfo {
+                has_next_page: more,
+                has_previous_page: before.is_some(),
+                start_cursor: edges.first().map(|e| e.cursor.clone()),
+                end_cursor: edges.last().map(|e| e.cursor.clone()),
+            },
+            edges,
+        })
+    }
+}
+
+/// Whether the actor may see the claim.
+pub fn visible(actor: Actor, c: &entity::claim::Model) -> bool {
+    match actor {
+        Actor::Customer(id) => c.customer_id == id,
+        Actor::Seller(id) => c.seller_id == id,
+        Actor::Operator | Actor::Analyst | Actor::System => true,
+    }
+}
+
+/// Claim mutations.
+#[derive(Default)]
+pub struct ClaimMutation;
+
+#[Object]
+impl ClaimMutation {
+    /// 취소 요청: cancel units before they ship. Approved at once while PAID (or by an
+    /// OPERATOR); a CUSTOMER's request on PREPARING lines waits for the seller. CUSTOMER,
+    /// OPERATOR.
+    async fn request_cancel(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestCancelInput,
+    ) -> Result<ClaimPayload> {
+        let req = OpenRequest {
+            action: ClaimAction::RequestCancel,
+            order_number: input.order_number,
+            items: items(&input.items)?,
+            reason: input
+                .reason
+                .map_or(domain::Reason::ChangeOfMind, Into::into),
+            memo: input.memo,
+            collection_method: Method::CustomerShips,
+        };
+        opening(ctx, input.idempotency_key, req).await
+    }
+
+    /// 판매자 취소: the seller cancels PAID or PREPARING units it cannot supply (품절); seller
+    /// fault, no restock. SELLER, OPERATOR.
+    async fn seller_cancel(
+        &self,
+        ctx: &Context<'_>,
+        input: SellerCancelInput,
+    ) -> Result<ClaimPayload> {
+        let req = OpenRequest {
+            action: ClaimAction::SellerCancel,
+            order_number: input.order_number,
+            items: items(&input.items)?,
+            reason: domain::Reason::OutOfStock,
+            memo: input.memo,
+            collection_method: Method::CustomerShips,
+        };
+        opening(ctx, input.idempotency_key, req).await
+    }
+
+    /// 반품 신청: return delivered units for a refund (SHIPPED too for seller-fault reasons).
+    /// CUSTOMER, OPERATOR.
+    async fn request_return(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestReturnInput,
+    ) -> Result<ClaimPayload> {
+        let req = OpenRequest {
+            action: ClaimAction::RequestReturn,
+            order_number: input.order_number,
+            items: items(&input.items)?,
+            reason: input.reason.into(),
+            memo: input.memo,
+            collection_method: method(input.collection_method),
+        };
+        opening(ctx, input.idempotency_key, req).await
+    }
+
+    /// 교환 신청: exchange delivered units for another option of the same product at the same
+    /// price; the replacement is reserved. A customer-fault exchange is held until its round-trip
+    /// fee is paid or waived. CUSTOMER, OPERATOR.
+    async fn request_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestExchangeInput,
+    ) -> Result<ClaimPayload> {
+        let items = input
+            .items
+            .iter()
+            .map(|i| {
+                Ok(OpenItem {
+                    line_id: parse(&i.line_id, Kind::OrderLine).map_err(to_graphql_error)?,
+                    quantity: i64::from(i.quantity),
+                    replacement_option_id: Some(
+                        parse(&i.replacement_option_id, Kind::ProductOption)
+                            .map_err(to_graphql_error)?,
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let req = OpenRequest {
+            action: ClaimAction::RequestExchange,
+            order_number: input.order_number,
+            items,
+            reason: input.reason.into(),
+            memo: input.memo,
+            collection_method: method(input.collection_method),
+        };
+        opening(ctx, input.idempotency_key, req).await
+    }
+
+    /// 승인: approve a request (cancel: refund; return/exchange: book the pickup or tell the
+    /// customer where to ship). SELLER, OPERATOR.
+    async fn approve_claim(
+        &self,
+        ctx: &Context<'_>,
+        input: ApproveClaimInput,
+    ) -> Result<ClaimPayload> {
+        let req = ActRequest {
+            claim_number: input.claim_number,
+            expected_version: input.expected_version,
+            memo: input.memo,
+            out_of_stock: input.out_of_stock,
+            ..Default::default()
+        };
+        acting(ctx, ClaimAction::Approve, input.idempotency_key, req).await
+    }
+
+    /// 거부: refuse the claim. A SELLER's rejection of collected goods waits for an OPERATOR;
+    /// collected goods are sent back (give the courier and tracking number). SELLER, OPERATOR.
+    async fn reject_claim(&self, ctx: &Context<'_>, input: CourierInput) -> Result<ClaimPayload> {
+        let (key, req) = courier(input);
+        acting(ctx, ClaimAction::Reject, key, req).await
+    }
+
+    /// 거부 승인: an OPERATOR confirms a seller's rejection of collected goods.
+    async fn approve_rejection(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::ApproveRejection, key, req).await
+    }
+
+    /// 거부 반려: an OPERATOR overrules a seller's rejection; the claim goes back to where it was.
+    async fn decline_rejection(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::DeclineRejection, key, req).await
+    }
+
+    /// 철회: the customer takes the claim back (before its goods are collected). CUSTOMER.
+    async fn withdraw_claim(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::Withdraw, key, req).await
+    }
+
+    /// 수거 완료: the goods are back, with the collection's courier and tracking number.
+    /// SELLER, OPERATOR (the courier's tracking events do it as SYSTEM).
+    async fn mark_collected(&self, ctx: &Context<'_>, input: CourierInput) -> Result<ClaimPayload> {
+        let (key, req) = courier(input);
+        acting(ctx, ClaimAction::MarkCollected, key, req).await
+    }
+
+    /// 보류: pause the claim. An OPERATOR's hold, and a SELLER's before collection, take effect
+    /// at once; a SELLER's on collected goods waits for an OPERATOR.
+    async fn hold_claim(&self, ctx: &Context<'_>, input: HoldClaimInput) -> Result<ClaimPayload> {
+        let req = ActRequest {
+            claim_number: input.claim_number,
+            expected_version: input.expected_version,
+            hold_reason: Some(input.reason.into()),
+            memo: input.memo,
+            ..Default::default()
+        };
+        acting(ctx, ClaimAction::HoldClaim, input.idempotency_key, req).await
+    }
+
+    /// 보류 승인: an OPERATOR puts a seller's pending hold into force.
+    async fn approve_hold(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::ApproveHold, key, req).await
+    }
+
+    /// 보류 반려: an OPERATOR drops a seller's pending hold.
+    async fn decline_hold(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::DeclineHold, key, req).await
+    }
+
+    /// 보류 해제: end a hold (not the fee hold). OPERATOR; SELLER for its own hold.
+    async fn release_hold(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::ReleaseHold, key, req).await
+    }
+
+    /// 재배송: send the replacement (again, when one was lost), with courier and tracking.
+    /// SELLER, OPERATOR.
+    async fn reship_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: CourierInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = courier(input);
+        acting(ctx, ClaimAction::ReshipExchange, key, req).await
+    }
+
+    /// 반품 완료: close a collected return: price the refund, close the units, restock unless
+    /// told not to (default: not for DEFECTIVE). SELLER, OPERATOR.
+    async fn complete_return(
+        &self,
+        ctx: &Context<'_>,
+        input: CompleteReturnInput,
+    ) -> Result<ClaimPayload> {
+        let req = ActRequest {
+            claim_number: input.claim_number,
+            expected_version: input.expected_version,
+            memo: input.memo,
+            restock: input.restock,
+            ..Default::default()
+        };
+        acting(ctx, ClaimAction::CompleteReturn, input.idempotency_key, req).await
+    }
+
+    /// 교환 완료: the replacement was delivered. SELLER, OPERATOR (SYSTEM on delivery).
+    async fn complete_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::CompleteExchange, key, req).await
+    }
+
+    /// 교환 환불: the seller cannot deliver the replacement; refund as a seller-fault return.
+    /// SELLER, OPERATOR.
+    async fn refund_exchange(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::RefundExchange, key, req).await
+    }
+
+    /// 전환: turn a return into an exchange (give the replacements) or an exchange into a
+    /// return; the new claim starts as requested and carries the collection if the goods are back.
+    async fn convert_claim(
+        &self,
+        ctx: &Context<'_>,
+        input: ConvertClaimInput,
+    ) -> Result<ClaimPayload> {
+        let actor = require_writer(ctx)?;
+        let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &input.claim_number)
+            .await
+            .map_err(|e| to_graphql_error(e.into()))?;
+        let Some(c) = c.filter(|c| visible(actor, c)) else {
+            return Ok(ClaimPayload {
+                claim: None,
+                order_lines: Vec::new(),
+                user_errors: vec![UserError::not_found(&["claimNumber"], "claim")],
+            });
+        };
+        let action = if c.claim_type == domain::ClaimType::Return.as_str() {
+            ClaimAction::ConvertToExchange
+        } else {
+            ClaimAction::ConvertToReturn
+        };
+        let replacements = input
+            .replacements
+            .unwrap_or_default()
+            .iter()
+            .map(|r| {
+                Ok((
+                    parse(&r.line_id, Kind::OrderLine)?,
+                    parse(&r.option_id, Kind::ProductOption)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, ServiceError>>()
+            .map_err(to_graphql_error)?;
+        let req = ActRequest {
+            claim_number: input.claim_number,
+            expected_version: input.expected_version,
+            memo: input.memo,
+            replacements,
+            ..Default::default()
+        };
+        acting(ctx, action, input.idempotency_key, req).await
+    }
+
+    /// 배송비 면제: the seller forgoes the fee (an exchange's round trip, or a return's fee due).
+    /// SELLER, OPERATOR.
+    async fn waive_claim_fee(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::WaiveClaimFee, key, req).await
+    }
+
+    /// 환불 재시도: send the FAILED refund parts to the gateway again. OPERATOR.
+    async fn retry_refund(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let (key, req) = simple(input);
+        acting(ctx, ClaimAction::RetryRefund, key, req).await
+    }
+
+    /// 수동 환불 처리: mark the FAILED refund parts paid outside the system. OPERATOR.
+    async fn resolve_refund_manually(
+        &self,
+        ctx: &Context<'_>,
+        input: ResolveRefundManuallyInput,
+    ) -> Result<ClaimPayload> {
+        let req = ActRequest {
+            claim_number: input.claim_number,
+            expected_version: input.expected_version,
+            memo: input.memo,
+            reference: Some(input.reference),
+            ..Default::default()
+        };
+        acting(
+            ctx,
+            ClaimAction::ResolveRefundManually,
+            input.idempotency_key,
+            req,
+        )
+        .await
+    }
+
+    /// 환불계좌 등록: give the account a bank-transfer refund waits for; the refund proceeds.
+    /// CUSTOMER, OPERATOR.
+    async fn set_refund_account(
+        &self,
+        ctx: &Context<'_>,
+        input: SetRefundAccountInput,
+    ) -> Result<ClaimPayload> {
+        let req = ActRequest {
+            claim_number: input.claim_number,
+            expected_version: input.expected_version,
+            refund_account: Some((input.bank, input.account_number, input.holder)),
+            ..Default::default()
+        };
+        acting(
+            ctx,
+            ClaimAction::SetRefundAccount,
+            input.idempotency_key,
+            req,
+        )
+        .await
+    }
+}

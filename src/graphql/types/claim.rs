@@ -1,0 +1,553 @@
+//! Claims as the API shows them: status, hold, items, collection, refund with its parts, the
+//! timeline, and the actions the viewer may take now (drawn from the transition table).
+
+use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use entity::{claim, claim_event, claim_item, refund, refund_part};
+
+use super::claim_enums::{ClaimAction, ClaimReason, ClaimStatus, ClaimType, Fault, HoldReason};
+use super::enums::Role as RoleEnum;
+use super::order::{Order, OrderLine, Seller};
+use crate::domain::actor::Role;
+use crate::domain::claim::{self as domain, ActionKind, ClaimFacts, RefundFacts, Settlement};
+use crate::domain::money::Won;
+use crate::error::{to_graphql_error, ServiceError};
+use crate::graphql::ids::{to_id, Kind};
+use crate::graphql::loaders::{ClaimId, EventsOf, ItemsOf, PartsOf, RefundOf, SellerId};
+use crate::graphql::{load, loaders, viewer};
+use crate::service::claims::stored_deductions;
+
+fn corrupt(what: &str, value: &str) -> async_graphql::Error {
+    to_graphql_error(ServiceError::Corrupt(format!("unknown {what} `{value}`")))
+}
+
+fn role_of(name: &str) -> Role {
+    match name {
+        "CUSTOMER" => Role::Customer,
+        "SELLER" => Role::Seller,
+        "OPERATOR" => Role::Operator,
+        "ANALYST" => Role::Analyst,
+        _ => Role::System,
+    }
+}
+
+/// A claim (클레임): a cancel, return or exchange over units of one seller's lines.
+pub struct Claim(pub claim::Model);
+
+impl Claim {
+    fn status_of(&self) -> Result<domain::ClaimStatus> {
+        domain::ClaimStatus::parse(&self.0.status)
+            .ok_or_else(|| corrupt("claim status", &self.0.status))
+    }
+
+    fn hold_state(&self) -> domain::HoldState {
+        let reason = self
+            .0
+            .hold_reason
+            .as_deref()
+            .and_then(domain::HoldReason::parse)
+            .unwrap_or(domain::HoldReason::Other);
+        let by = role_of(self.0.hold_by.as_deref().unwrap_or("SYSTEM"));
+        match self.0.hold_phase.as_str() {
+            "HELD" => domain::HoldState::Held { reason, by },
+            "HOLD_PENDING" => domain::HoldState::Pending { reason, by },
+            _ => domain::HoldState::None,
+        }
+    }
+}
+
+/// A claim's hold (보류).
+#[derive(SimpleObject)]
+pub struct Hold {
+    /// `HELD` (in force) or `HOLD_PENDING` (a seller's hold on collected goods waiting for an
+    /// operator).
+    pub phase: String,
+    /// Why.
+    pub reason: HoldReason,
+    /// Who placed it.
+    pub placed_by: RoleEnum,
+    /// The note given with it.
+    pub memo: Option<String>,
+}
+
+/// A courier leg: collection, reshipment or re-delivery.
+#[derive(SimpleObject)]
+pub struct CourierLeg {
+    /// The courier (택배사).
+    pub courier: String,
+    /// 운송장 번호.
+    pub tracking_number: String,
+}
+
+fn leg(courier: &Option<String>, number: &Option<String>) -> Option<CourierLeg> {
+    Some(CourierLeg {
+        courier: courier.clone()?,
+        tracking_number: number.clone()?,
+    })
+}
+
+#[Object]
+impl Claim {
+    /// Global ID.
+    pub async fn id(&self) -> ID {
+        ID(format!("gid://oms/Claim/{}", self.0.id))
+    }
+
+    /// 클레임 번호: the order number and the claim's sequence in it, e.g. `20261124-000123-C1`.
+    async fn claim_number(&self) -> &str {
+        &self.0.claim_number
+    }
+
+    /// Cancel, return or exchange.
+    async fn r#type(&self) -> Result<ClaimType> {
+        Ok(domain::ClaimType::parse(&self.0.claim_type)
+            .ok_or_else(|| corrupt("claim type", &self.0.claim_type))?
+            .into())
+    }
+
+    /// Where the claim is.
+    async fn status(&self) -> Result<ClaimStatus> {
+        Ok(self.status_of()?.into())
+    }
+
+    /// Why it was made.
+    async fn reason(&self) -> Result<ClaimReason> {
+        Ok(domain::Reason::parse(&self.0.reason)
+            .ok_or_else(|| corrupt("reason", &self.0.reason))?
+            .into())
+    }
+
+    /// The customer's words.
+    async fn memo(&self) -> Option<&str> {
+        self.0.memo.as_deref()
+    }
+
+    /// Who caused it (귀책), decided when it was requested (a cancel's is fixed).
+    async fn fault(&self) -> Result<Fault> {
+        let f = domain::Fault::ALL
+            .into_iter()
+            .find(|f| f.as_str() == self.0.fault)
+            .ok_or_else(|| corrupt("fault", &self.0.fault))?;
+        Ok(f.into())
+    }
+
+    /// The hold, if any.
+    async fn hold(&self) -> Option<Hold> {
+        let state = self.hold_state();
+        Some(Hold {
+            phase: state.phase_str().to_owned(),
+            reason: state.reason()?.into(),
+            placed_by: state.placed_by()?.into(),
+            memo: self.0.hold_memo.clone(),
+        })
+    }
+
+    /// The order.
+    async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
+        let app = crate::graphql::app(ctx)?;
+        Ok(
+            crate::repo::orders::order_by_id(app.db.conn(), self.0.order_id, false)
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?
+                .map(Order),
+        )
+    }
+
+    /// The seller whose lines it covers.
+    async fn seller(&self, ctx: &Context<'_>) -> Result<Option<Seller>> {
+        Ok(load(
+            loaders(ctx)?
+                .sellers
+                .load_one(SellerId(self.0.seller_id))
+                .await,
+        )?
+        .map(Seller))
+    }
+
+    /// The units claimed, per line.
+    async fn items(&self, ctx: &Context<'_>) -> Result<Vec<ClaimItemView>> {
+        Ok(
+            load(loaders(ctx)?.claims.load_one(ItemsOf(self.0.id)).await)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(ClaimItemView)
+                .collect(),
+        )
+    }
+
+    /// `PICKUP` (the seller's courier collects, 방문 수거) or `CUSTOMER_SHIPS` (직접 발송).
+    async fn collection_method(&self) -> &str {
+        &self.0.collection_method
+    }
+
+    /// The collection's courier and tracking number (booked pickup, or recorded on collection).
+    async fn collection(&self) -> Option<CourierLeg> {
+        leg(&self.0.collection_courier, &self.0.collection_tracking)
+    }
+
+    /// True when the claim came from a conversion with the goods already back: it counts as
+    /// collected.
+    async fn carries_collection(&self) -> bool {
+        self.0.carries_collection
+    }
+
+    /// The replacement's shipment (재배송), for exchanges.
+    async fn reshipment(&self) -> Option<CourierLeg> {
+        leg(&self.0.reship_courier, &self.0.reship_tracking)
+    }
+
+    /// The original sent back to the customer after a rejection of collected goods.
+    async fn redelivery(&self) -> Option<CourierLeg> {
+        leg(&self.0.redelivery_courier, &self.0.redelivery_tracking)
+    }
+
+    /// Why it was rejected when the table knows (`SHIPPED`, `NOT_RECEIVED`).
+    async fn rejection_code(&self) -> Option<&str> {
+        self.0.rejection_code.as_deref()
+    }
+
+    /// Whether the returned goods went back into stock.
+    async fn restocked(&self) -> Option<bool> {
+        self.0.restock
+    }
+
+    /// The claim this one was converted from.
+    async fn converted_from(&self, ctx: &Context<'_>) -> Result<Option<Claim>> {
+        let Some(id) = self.0.converted_from_id else {
+            return Ok(None);
+        };
+        Ok(load(loaders(ctx)?.claims.load_one(ClaimId(id)).await)?.map(Claim))
+    }
+
+    /// The claim this one was converted into.
+    async fn converted_to(&self, ctx: &Context<'_>) -> Result<Option<Claim>> {
+        let Some(id) = self.0.converted_to_id else {
+            return Ok(None);
+        };
+        Ok(load(loaders(ctx)?.claims.load_one(ClaimId(id)).await)?.map(Claim))
+    }
+
+    /// 교환 배송비: the round trip a customer-fault exchange costs (0 when waived or seller
+    /// fault).
+    async fn exchange_fee(&self) -> Won {
+        Won::new(self.0.exchange_fee)
+    }
+
+    /// Fees the customer has paid for this claim.
+    async fn fee_paid(&self) -> Won {
+        Won::new(self.0.fee_paid)
+    }
+
+    /// Which policy decided fault and fees, and its output, as JSON.
+    async fn policy_decision(&self) -> &str {
+        &self.0.policy_decision
+    }
+
+    /// The refund, once the claim's units are closed and priced.
+    async fn refund(&self, ctx: &Context<'_>) -> Result<Option<Refund>> {
+        Ok(
+            load(loaders(ctx)?.claims.load_one(RefundOf(self.0.id)).await)?
+                .map(|r| Refund(r, self.0.id)),
+        )
+    }
+
+    /// One event per transition, oldest first (who, what, from, to, when).
+    async fn timeline(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEventView>> {
+        Ok(
+            load(loaders(ctx)?.claims.load_one(EventsOf(self.0.id)).await)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(ClaimEventView)
+                .collect(),
+        )
+    }
+
+    /// The mutations the viewer may take now, from the transition table (draw buttons from
+    /// these). Empty for analysts.
+    async fn available_actions(&self, ctx: &Context<'_>) -> Result<Vec<ClaimAction>> {
+        let Some(actor) = viewer(ctx) else {
+            return Ok(Vec::new());
+        };
+        let parts =
+            load(loaders(ctx)?.claims.load_one(PartsOf(self.0.id)).await)?.unwrap_or_default();
+        let has = |s: &str| parts.iter().any(|p| p.method != "POINTS" && p.status == s);
+        let facts = ClaimFacts {
+            status: self.status_of()?,
+            hold: self.hold_state(),
+            carries_collection: self.0.carries_collection,
+            rejected_from: self
+                .0
+                .rejected_from
+                .as_deref()
+                .and_then(domain::ClaimStatus::parse),
+            refund: RefundFacts {
+                failed: has("FAILED"),
+                account_required: has("ACCOUNT_REQUIRED"),
+                pending: has("PENDING"),
+            },
+            settlement: Settlement::InPlace,
+        };
+        Ok(domain::available_actions(&facts, actor.role())
+            .into_iter()
+            .filter(|a| a.kind() == ActionKind::Mutation)
+            .map(ClaimAction::from)
+            .collect())
+    }
+
+    /// Increases with every transition; pass it as `expectedVersion`.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// When it was requested.
+    async fn requested_at(&self) -> DateTime<Utc> {
+        self.0.requested_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// When it reached a terminal status.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+}
+
+/// Units of one line in a claim.
+pub struct ClaimItemView(pub claim_item::Model);
+
+#[Object(name = "ClaimItem")]
+impl ClaimItemView {
+    /// The line.
+    async fn line(&self, ctx: &Context<'_>) -> Result<Option<OrderLine>> {
+        let app = crate::graphql::app(ctx)?;
+        Ok(
+            crate::repo::orders::lines_by_ids(app.db.conn(), &[self.0.line_id])
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?
+                .into_iter()
+                .next()
+                .map(OrderLine),
+        )
+    }
+
+    /// The line's global ID.
+    async fn line_id(&self) -> ID {
+        to_id(Kind::OrderLine, self.0.line_id)
+    }
+
+    /// Units claimed.
+    async fn quantity(&self) -> i32 {
+        self.0.quantity
+    }
+
+    /// Exchanges: the option sent instead.
+    async fn replacement_option_id(&self) -> Option<ID> {
+        self.0
+            .replacement_option_id
+            .map(|o| to_id(Kind::ProductOption, o))
+    }
+}
+
+/// One transition of a claim.
+pub struct ClaimEventView(pub claim_event::Model);
+
+#[Object(name = "ClaimEvent")]
+impl ClaimEventView {
+    /// The claim's version after this transition.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Who: CUSTOMER, SELLER, OPERATOR or SYSTEM.
+    async fn actor(&self) -> RoleEnum {
+        role_of(&self.0.actor_role).into()
+    }
+
+    /// What happened.
+    async fn action(&self) -> Result<ClaimAction> {
+        Ok(domain::ClaimAction::parse(&self.0.action)
+            .ok_or_else(|| corrupt("claim action", &self.0.action))?
+            .into())
+    }
+
+    /// The status before (null for the event that opened the claim).
+    async fn from_status(&self) -> Option<ClaimStatus> {
+        self.0
+            .from_status
+            .as_deref()
+            .and_then(domain::ClaimStatus::parse)
+            .map(Into::into)
+    }
+
+    /// The status after.
+    async fn to_status(&self) -> Result<ClaimStatus> {
+        Ok(domain::ClaimStatus::parse(&self.0.to_status)
+            .ok_or_else(|| corrupt("claim status", &self.0.to_status))?
+            .into())
+    }
+
+    /// Details as JSON (reason, tracking, refund figures, memo).
+    async fn payload(&self) -> &str {
+        &self.0.payload
+    }
+
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A deduction from a refund (차감).
+#[derive(SimpleObject)]
+pub struct RefundDeduction {
+    /// `INITIAL_SHIPPING` (무료배송 조건 미달), `RETURN_SHIPPING` (반품 배송비) or
+    /// `COUPON_CLAWBACK` (쿠폰 최소주문금액 미달).
+    pub kind: String,
+    /// Amount.
+    pub amount: Won,
+}
+
+/// A claim's refund, priced once when its units closed (`money.md`).
+pub struct Refund(pub refund::Model, pub i64);
+
+#[Object]
+impl Refund {
+    /// Cash shares of the claimed units.
+    async fn items_cash(&self) -> Won {
+        Won::new(self.0.items_cash)
+    }
+
+    /// Points shares of the claimed units.
+    async fn items_points(&self) -> Won {
+        Won::new(self.0.items_points)
+    }
+
+    /// Shipping refunded (the group's paid shipping, once nothing of it ships).
+    async fn shipping_refund(&self) -> Won {
+        Won::new(self.0.shipping_refund_cash + self.0.shipping_refund_points)
+    }
+
+    /// Coupon shares given back after an earlier clawback.
+    async fn clawback_returned(&self) -> Won {
+        Won::new(self.0.clawback_returned_cash + self.0.clawback_returned_points)
+    }
+
+    /// An exchange fee paid before a conversion, credited to this refund.
+    async fn credit(&self) -> Won {
+        Won::new(self.0.credit)
+    }
+
+    /// Deductions in the order they applied.
+    async fn deductions(&self) -> Vec<RefundDeduction> {
+        stored_deductions(&self.0)
+            .into_iter()
+            .map(|(kind, amount)| RefundDeduction {
+                kind: serde_json::to_value(kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                amount,
+            })
+            .collect()
+    }
+
+    /// What the deductions exceed: owed by the customer (0 once paid or waived).
+    async fn fee_due(&self) -> Won {
+        Won::new(self.0.fee_due)
+    }
+
+    /// Cash refunded to payments.
+    async fn cash(&self) -> Won {
+        Won::new(self.0.cash)
+    }
+
+    /// Points restored.
+    async fn points(&self) -> Won {
+        Won::new(self.0.points)
+    }
+
+    /// Before a bank transfer's deposit: what the amount due was lowered by instead of cash.
+    async fn due_reduced(&self) -> Won {
+        Won::new(self.0.due_reduced)
+    }
+
+    /// True when the order coupon went back to the customer.
+    async fn coupon_restored(&self) -> bool {
+        self.0.coupon_restored
+    }
+
+    /// `SUCCEEDED` when every part has, else `FAILED`, `ACCOUNT_REQUIRED` or `PENDING` (the
+    /// most urgent of its parts).
+    async fn status(&self, ctx: &Context<'_>) -> Result<String> {
+        let parts = load(loaders(ctx)?.claims.load_one(PartsOf(self.1)).await)?.unwrap_or_default();
+        let any = |s: &str| parts.iter().any(|p| p.status == s);
+        Ok(if any("FAILED") {
+            "FAILED"
+        } else if any("ACCOUNT_REQUIRED") {
+            "ACCOUNT_REQUIRED"
+        } else if any("PENDING") {
+            "PENDING"
+        } else {
+            "SUCCEEDED"
+        }
+        .to_owned())
+    }
+
+    /// Its movements: points restored, and cash back to each payment.
+    async fn parts(&self, ctx: &Context<'_>) -> Result<Vec<RefundPart>> {
+        Ok(load(loaders(ctx)?.claims.load_one(PartsOf(self.1)).await)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(RefundPart)
+            .collect())
+    }
+}
+
+/// One movement of a refund.
+pub struct RefundPart(pub refund_part::Model);
+
+#[Object]
+impl RefundPart {
+    /// `POINTS`, `CARD` or `BANK_TRANSFER`.
+    async fn method(&self) -> &str {
+        &self.0.method
+    }
+
+    /// Amount.
+    async fn amount(&self) -> Won {
+        Won::new(self.0.amount)
+    }
+
+    /// `PENDING`, `SUCCEEDED`, `FAILED` (after its retries) or `ACCOUNT_REQUIRED`.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+
+    /// The gateway's reference (or the outside reference when resolved manually).
+    async fn gateway_reference(&self) -> Option<&str> {
+        self.0.gateway_reference.as_deref()
+    }
+
+    /// Gateway attempts so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+
+    /// The last gateway error.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+
+    /// True when an operator marked it paid outside the system.
+    async fn manual(&self) -> bool {
+        self.0.manual
+    }
+
+    /// The idempotency key sent to the gateway (derived from the claim and the payment).
+    async fn idempotency_key(&self) -> &str {
+        &self.0.idempotency_key
+    }
+}

@@ -1,0 +1,74 @@
+//! Paying refunds out: the SYSTEM job that sends PENDING cash parts to the payment gateway,
+//! retries failures with backoff, and completes a `*_REFUNDING` claim when its last part
+//! succeeds. The gateway is called outside any transaction with the part's idempotency key, so
+//! a crash between its answer and the commit is repaired by the next attempt, which gets the
+//! same answer and moves no money twice.
+
+use chrono::Duration;
+use entity::refund_part;
+use sea_orm::Set;
+
+use crate::app::App;
+use crate::domain::money::Won;
+use crate::error::ServiceError;
+use crate::gateway::RefundCall;
+use crate::repo;
+use crate::service::claims;
+
+/// Attempts before a part is FAILED and shown to operators.
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// Sends every due part to the gateway once. Returns how many succeeded.
+pub async fn pay_due(app: &App) -> Result<u64, ServiceError> {
+    let now = app.clock.now();
+    let due = repo::claims::parts_due(app.db.conn(), now, 100).await?;
+    let mut succeeded = 0;
+    for part in due {
+        let reference = match part.tender_id {
+            Some(t) => repo::claims::tender_by_id(app.db.conn(), t)
+                .await?
+                .and_then(|t| t.gateway_reference)
+                .unwrap_or_else(|| format!("tender-{t}")),
+            None => String::new(),
+        };
+        let call = RefundCall {
+            idempotency_key: part.idempotency_key.clone(),
+            payment_reference: reference,
+            amount: Won::new(part.amount),
+        };
+        let answer = app.gateway.refund(call).await;
+        let now = app.clock.now();
+        let set = match &answer {
+            Ok(reference) => refund_part::ActiveModel {
+                status: Set("SUCCEEDED".into()),
+                gateway_reference: Set(Some(reference.clone())),
+                attempts: Set(part.attempts + 1),
+                last_error: Set(None),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+            Err(e) => {
+                let attempts = part.attempts + 1;
+                let failed = attempts >= MAX_ATTEMPTS;
+                refund_part::ActiveModel {
+                    status: Set(if failed { "FAILED" } else { "PENDING" }.into()),
+                    attempts: Set(attempts),
+                    last_error: Set(Some(e.to_string())),
+                    next_attempt_at: Set(Some(now + Duration::seconds(1 << attempts.min(12)))),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+            }
+        };
+        let txn = app.db.write().await?;
+        repo::claims::update_part(&*txn, part.id, set).await?;
+        txn.commit().await?;
+        if answer.is_ok() {
+            succeeded += 1;
+            claims::complete_refunded(app, part.claim_id).await?;
+        } else {
+            tracing::warn!(part = part.id, "refund attempt failed; will retry");
+        }
+    }
+    Ok(succeeded)
+}

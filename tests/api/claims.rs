@@ -1,0 +1,546 @@
+//! Claims through the API: the seed's paths, refunds to the won for every vector, and the
+//! refund job with a failing gateway.
+
+use std::collections::HashMap;
+
+use oms::domain::actor::Role;
+use serde_json::{json, Value};
+
+use crate::harness::{gid, Backend, TestApp};
+use crate::on_both;
+use crate::orders::PLACE;
+
+pub const CLAIM_FIELDS: &str = "claim { claimNumber type status version fault reason hold { phase reason placedBy } availableActions rejectionCode collection { courier trackingNumber } exchangeFee carriesCollection convertedTo { claimNumber status hold { reason } } refund { cash points shippingRefund clawbackReturned dueReduced feeDue couponRestored status deductions { kind amount } parts { method amount status attempts manual } } timeline { action fromStatus toStatus actor } } orderLines { id status activeQuantity cancelledQuantity returnedQuantity claimedQuantity } userErrors { code field message }";
+
+/// An order of a vector case, placed through the API.
+pub struct Placed {
+    pub number: String,
+    /// Line label (`L1`) → global id.
+    pub lines: HashMap<String, String>,
+    /// Seller label (`S1`) → seller id.
+    pub sellers: HashMap<String, i64>,
+    pub customer: i64,
+    /// The `placeOrder` payload's order.
+    pub order: Value,
+}
+
+/// Places the order of a `refunds.json` case as an OPERATOR (line discounts and coupon terms
+/// as the case gives them).
+pub async fn place_case(t: &TestApp, case: &Value) -> Placed {
+    let order = &case["order"];
+    let mut sellers = HashMap::new();
+    for g in order["groups"].as_array().unwrap() {
+        let label = g["seller"].as_str().unwrap().to_owned();
+        let id = t
+            .seller(
+                &label,
+                g["baseFee"].as_i64().unwrap(),
+                g["freeThreshold"].as_i64().unwrap(),
+                g["returnFee"].as_i64().unwrap(),
+            )
+            .await;
+        sellers.insert(label, id);
+    }
+    let points = order["points"].as_i64().unwrap_or(0);
+    let customer = t.customer(points).await;
+    let mut lines = Vec::new();
+    for l in order["lines"].as_array().unwrap() {
+        let seller = sellers[l["seller"].as_str().unwrap()];
+        let option = t
+            .option(seller, l["unitPrice"].as_i64().unwrap(), 100)
+            .await;
+        lines.push(json!({"optionId": gid("ProductOption", option), "quantity": l["quantity"], "lineDiscount": l.get("lineDiscount").cloned().unwrap_or(json!(0))}));
+    }
+    let mut input = json!({"customerId": gid("Customer", customer), "lines": lines, "points": points, "paymentMethod": order["method"]});
+    if let Some(c) = order.get("coupon").filter(|c| !c.is_null()) {
+        input["couponCode"] = json!("VECTOR");
+        input["coupon"] = json!({"amount": c["amount"], "minPurchase": c["minPurchase"]});
+    }
+    let data = t.gql(&t.operator(), PLACE, json!({ "input": input })).await;
+    assert_eq!(
+        data["placeOrder"]["userErrors"],
+        json!([]),
+        "{}",
+        case["name"]
+    );
+    let placed = data["placeOrder"]["order"].clone();
+    let labels = order["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned());
+    let ids = placed["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["id"].as_str().unwrap().to_owned());
+    Placed {
+        number: placed["orderNumber"].as_str().unwrap().to_owned(),
+        lines: labels.zip(ids).collect(),
+        sellers,
+        customer,
+        order: placed,
+    }
+}
+
+/// Moves lines to DELIVERED (confirm, ship, deliver) as an operator.
+pub async fn deliver(t: &TestApp, number: &str, line_ids: &[String]) {
+    let ops = t.operator();
+    for id in line_ids {
+        let d = t.gql(&ops, "mutation($n: String!, $l: [ID!]) { confirmOrder(input: {orderNumber: $n, lineIds: $l}) { userErrors { code message } } }", json!({"n": number, "l": [id]})).await;
+        assert_eq!(d["confirmOrder"]["userErrors"], json!([]));
+        let d = t.gql(&ops, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ대한통운\", trackingNumber: \"1\"}) { userErrors { code message } } }", json!({"l": [id]})).await;
+        assert_eq!(d["shipLines"]["userErrors"], json!([]));
+        let d = t.gql(&ops, "mutation($l: [ID!]!) { markDelivered(input: {lineIds: $l}) { userErrors { code message } } }", json!({"l": [id]})).await;
+        assert_eq!(d["markDelivered"]["userErrors"], json!([]));
+    }
+}
+
+/// Calls a claim mutation; returns its payload.
+pub async fn claim_call(t: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
+    let doc = format!(
+        "mutation($input: {}!) {{ {mutation}(input: $input) {{ {CLAIM_FIELDS} }} }}",
+        input_type(mutation)
+    );
+    t.gql(token, &doc, json!({ "input": input })).await[mutation].clone()
+}
+
+fn input_type(mutation: &str) -> &'static str {
+    match mutation {
+        "requestCancel" => "RequestCancelInput",
+        "sellerCancel" => "SellerCancelInput",
+        "requestReturn" => "RequestReturnInput",
+        "requestExchange" => "RequestExchangeInput",
+        "approveClaim" => "ApproveClaimInput",
+        "rejectClaim" | "markCollected" | "reshipExchange" => "CourierInput",
+        "holdClaim" => "HoldClaimInput",
+        "completeReturn" => "CompleteReturnInput",
+        "convertClaim" => "ConvertClaimInput",
+        "resolveRefundManually" => "ResolveRefundManuallyInput",
+        "setRefundAccount" => "SetRefundAccountInput",
+        _ => "ClaimActionInput",
+    }
+}
+
+pub async fn run_refund_job(t: &TestApp) -> Value {
+    t.gql(
+        &t.operator(),
+        "mutation { runSystemJobs(input: {jobs: [PAY_REFUNDS]}) { runs { job ran processed } } }",
+        json!({}),
+    )
+    .await
+}
+
+/// Every case of `refunds.json` but L (it needs `payClaimFee`): the order placed, the lines
+/// moved, the claims filed and closed through the API; each refund equals the vector's.
+async fn vectors_refund_to_the_won(t: TestApp) {
+    let cases: Vec<Value> = serde_json::from_str(include_str!("../vectors/refunds.json")).unwrap();
+    for case in cases
+        .iter()
+        .filter(|c| c["name"] != "L-exchange-fee-credited-to-the-converted-return")
+    {
+        let name = case["name"].as_str().unwrap();
+        let p = place_case(&t, case).await;
+        let claims = case["claims"].as_array().unwrap();
+        // Lines that some claim returns are delivered first; cancelled lines stay PAID.
+        let mut returned: Vec<String> = Vec::new();
+        for c in claims.iter().filter(|c| c["type"] == "RETURN") {
+            for it in c["items"].as_array().unwrap() {
+                let id = p.lines[it["line"].as_str().unwrap()].clone();
+                if !returned.contains(&id) {
+                    returned.push(id);
+                }
+            }
+        }
+        deliver(&t, &p.number, &returned).await;
+        let customer = t.token(Role::Customer, &p.customer.to_string());
+        for (i, (c, want)) in claims
+            .iter()
+            .zip(case["expected"]["refunds"].as_array().unwrap())
+            .enumerate()
+        {
+            let items: Vec<Value> = c["items"].as_array().unwrap().iter().map(|it| json!({"lineId": p.lines[it["line"].as_str().unwrap()], "quantity": it["quantity"]})).collect();
+            let seller_label = case["order"]["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["id"] == c["items"][0]["line"])
+                .unwrap()["seller"]
+                .as_str()
+                .unwrap();
+            let seller = t.token(Role::Seller, &p.sellers[seller_label].to_string());
+            let payload = match (c["type"].as_str().unwrap(), c["fault"].as_str().unwrap()) {
+                ("CANCEL", "CUSTOMER") => {
+                    claim_call(
+                        &t,
+                        &customer,
+                        "requestCancel",
+                        json!({"orderNumber": p.number, "items": items}),
+                    )
+                    .await
+                }
+                ("CANCEL", _) => {
+                    claim_call(
+                        &t,
+                        &seller,
+                        "sellerCancel",
+                        json!({"orderNumber": p.number, "items": items}),
+                    )
+                    .await
+                }
+                (_, fault) => {
+                    let reason = if fault == "CUSTOMER" {
+                        "CHANGE_OF_MIND"
+                    } else {
+                        "DEFECTIVE"
+                    };
+                    let d = claim_call(
+                        &t,
+                        &customer,
+                        "requestReturn",
+                        json!({"orderNumber": p.number, "items": items, "reason": reason}),
+                    )
+                    .await;
+                    assert_eq!(d["userErrors"], json!([]), "{name} claim {i}");
+                    let n = d["claim"]["claimNumber"].clone();
+                    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+                    claim_call(
+                        &t,
+                        &seller,
+                        "markCollected",
+                        json!({"claimNumber": n, "courier": "CJ대한통운", "trackingNumber": "R1"}),
+                    )
+                    .await;
+                    let d =
+                        claim_call(&t, &seller, "completeReturn", json!({"claimNumber": n})).await;
+                    if c.get("fee").and_then(Value::as_str) == Some("WAIVED") {
+                        assert_eq!(d["claim"]["status"], "RETURN_AWAITING_FEE", "{name}");
+                        claim_call(&t, &seller, "waiveClaimFee", json!({"claimNumber": n})).await
+                    } else {
+                        d
+                    }
+                }
+            };
+            assert_eq!(payload["userErrors"], json!([]), "{name} claim {i}");
+            let r = &payload["claim"]["refund"];
+            for field in [
+                "points",
+                "shippingRefund",
+                "feeDue",
+                "couponRestored",
+                "clawbackReturned",
+                "dueReduced",
+            ] {
+                assert_eq!(r[field], want[field], "{name} claim {i}: {field}");
+            }
+            assert_eq!(r["cash"], want["cash"], "{name} claim {i}: cash");
+            assert_eq!(
+                r["deductions"], want["deductions"],
+                "{name} claim {i}: deductions"
+            );
+        }
+        run_refund_job(&t).await;
+    }
+}
+on_both!(refund_vectors, vectors_refund_to_the_won);
+
+/// Cancel after payment: refunding until the gateway confirms; cancel before the deposit:
+/// done at once, the amount due lowered; a cancel request overtaken by shipping.
+async fn cancels(t: TestApp) {
+    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
+    let opt = t.option(s, 20000, 10).await;
+    let c = t.customer(2000).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let place = |method: &str, points: i64| json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "points": points, "paymentMethod": method}});
+
+    let o = t.gql(&customer, PLACE, place("CARD", 1000)).await["placeOrder"]["order"].clone();
+    let line = o["lines"][0]["id"].clone();
+    let d = claim_call(
+        &t,
+        &customer,
+        "requestCancel",
+        json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(d["claim"]["status"], "CANCEL_REFUNDING", "{d}");
+    let refund = &d["claim"]["refund"];
+    assert_eq!(
+        (
+            refund["cash"].clone(),
+            refund["points"].clone(),
+            refund["shippingRefund"].clone()
+        ),
+        (json!(39000 + 3000), json!(1000), json!(3000))
+    );
+    assert_eq!(refund["status"], "PENDING");
+    assert_eq!(d["orderLines"][0]["status"], "CANCELLED");
+    assert_eq!(t.stock(opt).await, 10);
+    assert_eq!(t.points(c).await, 2000);
+    run_refund_job(&t).await;
+    let n = d["claim"]["claimNumber"].as_str().unwrap();
+    let q = "query($n: String!) { claim(claimNumber: $n) { status refund { status parts { method status } } timeline { action fromStatus toStatus } } }";
+    let after = t.gql(&customer, q, json!({"n": n})).await;
+    assert_eq!(after["claim"]["status"], "CANCEL_COMPLETED");
+    assert_eq!(after["claim"]["refund"]["status"], "SUCCEEDED");
+    assert_eq!(after["claim"]["timeline"].as_array().unwrap().len(), 2);
+    assert_eq!(t.gateway.executed().len(), 1);
+    // Running the job again pays nothing twice.
+    run_refund_job(&t).await;
+    assert_eq!(t.gateway.executed().len(), 1);
+
+    // Before the deposit: no cash moves; the amount due shrinks; points come back.
+    let o =
+        t.gql(&customer, PLACE, place("BANK_TRANSFER", 500)).await["placeOrder"]["order"].clone();
+    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
+    assert_eq!(d["claim"]["refund"]["cash"], 0);
+    assert!(d["claim"]["refund"]["dueReduced"].as_i64().unwrap() > 0);
+    let due = t
+        .gql(
+            &customer,
+            "query($n: String!) { order(orderNumber: $n) { amountDue } }",
+            json!({"n": o["orderNumber"]}),
+        )
+        .await;
+    assert_eq!(
+        due["order"]["amountDue"].as_i64().unwrap(),
+        o["amountDue"].as_i64().unwrap() - d["claim"]["refund"]["dueReduced"].as_i64().unwrap()
+    );
+
+    // PREPARING: the customer asks, the seller decides; shipping overtakes a request.
+    let o = t.gql(&customer, PLACE, place("CARD", 0)).await["placeOrder"]["order"].clone();
+    let number = o["orderNumber"].clone();
+    t.gql(
+        &seller,
+        "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }",
+        json!({"n": number}),
+    )
+    .await;
+    let line = o["lines"][0]["id"].clone();
+    let d = claim_call(
+        &t,
+        &customer,
+        "requestCancel",
+        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(d["claim"]["status"], "CANCEL_REQUESTED");
+    assert_eq!(d["orderLines"][0]["claimedQuantity"], 1);
+    assert_eq!(d["claim"]["availableActions"], json!(["WITHDRAW"]));
+    // The same unit cannot be claimed twice.
+    let again = claim_call(
+        &t,
+        &customer,
+        "requestCancel",
+        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 2}]}),
+    )
+    .await;
+    assert_eq!(again["userErrors"][0]["code"], "NOT_ENOUGH_UNITS");
+    let d = t.gql(&seller, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"9\"}) { order { status claims { status rejectionCode timeline { action } } } userErrors { code } } }", json!({"l": [line]})).await;
+    let claim = &d["shipLines"]["order"]["claims"][0];
+    assert_eq!(claim["status"], "CANCEL_REJECTED");
+    assert_eq!(claim["rejectionCode"], "SHIPPED");
+    // Once shipped, a cancel is refused with the suggestion of a return.
+    let d = claim_call(
+        &t,
+        &customer,
+        "requestCancel",
+        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(d["userErrors"][0]["code"], "CLAIM_NOT_ALLOWED");
+    assert!(
+        d["userErrors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("requestReturn"),
+        "{d}"
+    );
+}
+on_both!(cancel_paths, cancels);
+
+/// A return collected and completed; another rejected after collection with an operator's
+/// approval; a third converted into an exchange that is held for its fee, waived, reshipped and
+/// completed.
+async fn returns_and_exchanges(t: TestApp) {
+    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
+    let m = t.option(s, 30000, 10).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let ops = t.operator();
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", m), "quantity": 3}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let number = o["orderNumber"].as_str().unwrap().to_owned();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    deliver(&t, &number, std::slice::from_ref(&line)).await;
+
+    // Return 1 unit, customer's fault: collected, completed, the return fee deducted.
+    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let n1 = d["claim"]["claimNumber"].clone();
+    assert_eq!(d["claim"]["status"], "RETURN_REQUESTED");
+    let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n1})).await;
+    assert_eq!(d["claim"]["status"], "RETURN_COLLECTING");
+    assert!(
+        d["claim"]["collection"]["trackingNumber"].is_string(),
+        "pickup booked: {d}"
+    );
+    let d = claim_call(&t, &seller, "completeReturn", json!({"claimNumber": n1})).await;
+    assert_eq!(d["userErrors"][0]["code"], "CLAIM_ACTION_NOT_ALLOWED");
+    assert!(d["userErrors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("RETURN_COLLECTING"));
+    claim_call(
+        &t,
+        &seller,
+        "markCollected",
+        json!({"claimNumber": n1, "courier": "CJ대한통운", "trackingNumber": "R-1"}),
+    )
+    .await;
+    let d = claim_call(&t, &seller, "completeReturn", json!({"claimNumber": n1})).await;
+    assert_eq!(d["claim"]["status"], "RETURN_REFUNDING", "{d}");
+    // 90000 → 60000 stays above the free-shipping threshold: only the return fee comes off.
+    assert_eq!(
+        d["claim"]["refund"]["deductions"],
+        json!([{"kind": "RETURN_SHIPPING", "amount": 3000}])
+    );
+    assert_eq!(d["claim"]["refund"]["cash"], 27000);
+    assert_eq!(d["orderLines"][0]["returnedQuantity"], 1);
+    assert_eq!(t.stock(m).await, 8);
+    run_refund_job(&t).await;
+
+    // Return rejected after collection by the seller: waits for an operator.
+    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE", "collectionMethod": "CUSTOMER_SHIPS"})).await;
+    let n2 = d["claim"]["claimNumber"].clone();
+    assert_eq!(d["claim"]["fault"], "SELLER");
+    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n2})).await;
+    claim_call(
+        &t,
+        &seller,
+        "markCollected",
+        json!({"claimNumber": n2, "courier": "우체국", "trackingNumber": "R-2"}),
+    )
+    .await;
+    let d = claim_call(&t, &seller, "rejectClaim", json!({"claimNumber": n2, "courier": "CJ대한통운", "trackingNumber": "BACK-2", "memo": "고객 과실 파손"})).await;
+    assert_eq!(d["claim"]["status"], "RETURN_REJECT_PENDING");
+    let d = claim_call(&t, &seller, "approveRejection", json!({"claimNumber": n2})).await;
+    assert_eq!(d["userErrors"][0]["code"], "CLAIM_ACTION_NOT_ALLOWED");
+    let d = claim_call(&t, &ops, "approveRejection", json!({"claimNumber": n2})).await;
+    assert_eq!(d["claim"]["status"], "RETURN_REJECTED");
+    assert_eq!(d["orderLines"][0]["claimedQuantity"], 0);
+
+    // Return converted into an exchange (another option, same price): held for its fee.
+    let l = t.option(s, 30000, 0).await; // another product: refused
+    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "SIZE_OR_OPTION_CHANGE"})).await;
+    let n3 = d["claim"]["claimNumber"].clone();
+    let d = claim_call(&t, &customer, "convertClaim", json!({"claimNumber": n3, "replacements": [{"lineId": line, "optionId": gid("ProductOption", l)}]})).await;
+    assert_eq!(d["userErrors"][0]["code"], "CLAIM_NOT_ALLOWED", "{d}");
+    let product = t
+        .gql(
+            &ops,
+            "query($id: ID!) { node(id: $id) { ... on ProductOption { id } } }",
+            json!({"id": gid("ProductOption", m)}),
+        )
+        .await;
+    assert!(product["node"].is_object());
+    let other = t.sibling_option(m, 30000, 5).await;
+    let d = claim_call(&t, &customer, "convertClaim", json!({"claimNumber": n3, "replacements": [{"lineId": line, "optionId": gid("ProductOption", other)}]})).await;
+    assert_eq!(d["userErrors"], json!([]), "{d}");
+    assert_eq!(d["claim"]["type"], "EXCHANGE");
+    assert_eq!(d["claim"]["status"], "EXCHANGE_REQUESTED");
+    assert_eq!(d["claim"]["exchangeFee"], 6000);
+    assert_eq!(d["claim"]["hold"]["reason"], "RETURN_FEE_UNPAID");
+    assert_eq!(t.stock(other).await, 4);
+    let n4 = d["claim"]["claimNumber"].clone();
+    let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n4})).await;
+    assert_eq!(d["userErrors"][0]["code"], "CLAIM_ACTION_NOT_ALLOWED");
+    let d = claim_call(&t, &seller, "waiveClaimFee", json!({"claimNumber": n4})).await;
+    assert!(d["claim"]["hold"].is_null(), "{d}");
+    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n4})).await;
+    claim_call(
+        &t,
+        &seller,
+        "markCollected",
+        json!({"claimNumber": n4, "courier": "CJ대한통운", "trackingNumber": "X-1"}),
+    )
+    .await;
+    let d = claim_call(
+        &t,
+        &seller,
+        "reshipExchange",
+        json!({"claimNumber": n4, "courier": "CJ대한통운", "trackingNumber": "X-2"}),
+    )
+    .await;
+    assert_eq!(d["claim"]["status"], "EXCHANGE_RESHIPPING");
+    let d = claim_call(&t, &seller, "completeExchange", json!({"claimNumber": n4})).await;
+    assert_eq!(d["claim"]["status"], "EXCHANGE_COMPLETED");
+    assert_eq!(d["orderLines"][0]["claimedQuantity"], 0);
+    assert_eq!(d["orderLines"][0]["activeQuantity"], 2);
+    let statuses: Vec<Value> = d["claim"]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["toStatus"].clone())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            json!("EXCHANGE_REQUESTED"),
+            json!("EXCHANGE_REQUESTED"),
+            json!("EXCHANGE_COLLECTING"),
+            json!("EXCHANGE_COLLECTED"),
+            json!("EXCHANGE_RESHIPPING"),
+            json!("EXCHANGE_COMPLETED")
+        ]
+    );
+}
+on_both!(return_exchange_paths, returns_and_exchanges);
+
+/// A card refund that keeps failing: retried with backoff, FAILED after its attempts, retried
+/// by an operator, then resolved by hand; nothing paid twice.
+async fn failing_refund(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 10).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let ops = t.operator();
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let n = d["claim"]["claimNumber"].clone();
+    t.gateway.fail_next(100);
+    for _ in 0..8 {
+        run_refund_job(&t).await;
+        t.clock.advance(chrono::Duration::hours(2));
+    }
+    let q = "query($n: String!) { claim(claimNumber: $n) { status availableActions refund { status parts { status attempts } } } }";
+    let d = t.gql(&ops, q, json!({"n": n})).await;
+    assert_eq!(
+        d["claim"]["refund"]["parts"][0],
+        json!({"status": "FAILED", "attempts": 8})
+    );
+    assert_eq!(d["claim"]["status"], "CANCEL_REFUNDING");
+    assert!(d["claim"]["availableActions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("RETRY_REFUND")));
+    let d = claim_call(&t, &ops, "retryRefund", json!({"claimNumber": n})).await;
+    assert_eq!(d["claim"]["refund"]["parts"][0]["status"], "PENDING");
+    run_refund_job(&t).await;
+    t.clock.advance(chrono::Duration::hours(2));
+    for _ in 0..7 {
+        run_refund_job(&t).await;
+        t.clock.advance(chrono::Duration::hours(2));
+    }
+    let d = claim_call(
+        &t,
+        &ops,
+        "resolveRefundManually",
+        json!({"claimNumber": n, "reference": "BANK-OUT-1", "memo": "계좌 송금"}),
+    )
+    .await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
+    assert_eq!(d["claim"]["refund"]["parts"][0]["manual"], true);
+    assert!(t.gateway.executed().is_empty());
+}
+on_both!(refund_failures, failing_refund);

@@ -9,10 +9,12 @@ use sea_orm::Set;
 
 use crate::app::App;
 use crate::domain::actor::{Actor, Role};
+use crate::domain::claim::{ClaimAction, HoldReason, Reason};
 use crate::domain::money::Won;
-use crate::domain::order::{LineStep, PaymentMethod};
+use crate::domain::order::{LineStatus, LineStep, PaymentMethod};
 use crate::error::ServiceError;
 use crate::repo;
+use crate::service::claims;
 use crate::service::orders::{self, LineSelection, PlaceOrder, PlaceOrderLine, StepRequest};
 
 /// An option: name, unit price, instant discount per unit.
@@ -173,7 +175,7 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         .await?;
     }
 
-    // 36 orders: each walks as far along the lifecycle as its index says, so every line status
+    // 54 orders: each walks as far along the lifecycle as its index says, so every line status
     // appears, with both payment methods, coupons and points mixed in.
     let stops = [
         LineStep::ConfirmDeposit,
@@ -183,7 +185,7 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         LineStep::ConfirmPurchase,
     ];
     let mut placed_count = 0;
-    for n in 0..36usize {
+    for n in 0..54usize {
         let customer = customers[n % customers.len()];
         let method = if n % 3 == 0 {
             PaymentMethod::BankTransfer
@@ -225,15 +227,16 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         let Some(order) = repo::orders::order_by_id(db, placed.order_id, false).await? else {
             continue;
         };
-        let depth = n % 6; // 0: unpaid or just paid … 5: purchase confirmed
-        for step in stops
-            .iter()
-            .copied()
-            .take(depth + usize::from(method == PaymentMethod::Card && depth > 0))
-        {
-            if step == LineStep::ConfirmDeposit && method == PaymentMethod::Card {
-                continue;
-            }
+        // The status this order is left in, independent of its payment method so every status
+        // appears with both (0 awaiting payment … 5 purchase confirmed), delivered ones weighted
+        // up so the demo claims find lines to claim.
+        let target: usize = [0, 1, 2, 3, 4, 4, 4, 4, 5][(n / 3) % 9];
+        let (skip, depth) = match method {
+            PaymentMethod::BankTransfer => (0, target),
+            // A card order starts PAID: no deposit step.
+            PaymentMethod::Card => (1, target.saturating_sub(1)),
+        };
+        for step in stops.iter().copied().skip(skip).take(depth) {
             let lines = repo::orders::lines_of_orders(db, &[order.id], None).await?;
             let (from, _) = step.transition();
             // Each seller ships its own parcel.
@@ -272,7 +275,197 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         orders = placed_count,
         "demo marketplace seeded: 3 sellers, 4 customers"
     );
+    seed_claims(app).await?;
     Ok(true)
+}
+
+/// One demo claim: which line status it starts from, how it opens, and the actions after.
+struct DemoClaim {
+    line: LineStatus,
+    open: ClaimAction,
+    reason: Reason,
+    then: &'static [ClaimAction],
+}
+
+/// Claims in every kind of state, filed and moved through the claim service like any client's.
+const DEMO_CLAIMS: [DemoClaim; 12] = [
+    DemoClaim {
+        line: LineStatus::AwaitingPayment,
+        open: ClaimAction::RequestCancel,
+        reason: Reason::OrderedByMistake,
+        then: &[],
+    },
+    DemoClaim {
+        line: LineStatus::Paid,
+        open: ClaimAction::RequestCancel,
+        reason: Reason::ChangeOfMind,
+        then: &[],
+    },
+    DemoClaim {
+        line: LineStatus::Paid,
+        open: ClaimAction::SellerCancel,
+        reason: Reason::OutOfStock,
+        then: &[],
+    },
+    DemoClaim {
+        line: LineStatus::Preparing,
+        open: ClaimAction::RequestCancel,
+        reason: Reason::ChangeOfMind,
+        then: &[],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::ChangeOfMind,
+        then: &[],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::Defective,
+        then: &[ClaimAction::Approve],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::SizeOrOptionChange,
+        then: &[ClaimAction::Approve, ClaimAction::MarkCollected],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::ChangeOfMind,
+        then: &[
+            ClaimAction::Approve,
+            ClaimAction::MarkCollected,
+            ClaimAction::CompleteReturn,
+        ],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::WrongItemDelivered,
+        then: &[
+            ClaimAction::Approve,
+            ClaimAction::MarkCollected,
+            ClaimAction::Reject,
+        ],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::ChangeOfMind,
+        then: &[ClaimAction::Withdraw],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::Defective,
+        then: &[
+            ClaimAction::Approve,
+            ClaimAction::MarkCollected,
+            ClaimAction::HoldClaim,
+        ],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestReturn,
+        reason: Reason::ChangeOfMind,
+        then: &[ClaimAction::ConvertToExchange],
+    },
+];
+
+async fn seed_claims(app: &App) -> Result<(), ServiceError> {
+    let db = app.db.conn();
+    let mut used: Vec<i64> = Vec::new();
+    for demo in &DEMO_CLAIMS {
+        // The first unused order with a line in the wanted status.
+        let orders = repo::orders::page_orders(
+            db,
+            &repo::orders::OrderFilter::default(),
+            repo::orders::OrderSort::PlacedAt,
+            false,
+            None,
+            100,
+        )
+        .await?;
+        let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+        let lines = repo::orders::lines_of_orders(db, &ids, None).await?;
+        let Some(line) = lines.iter().find(|l| {
+            l.status == demo.line.as_str() && l.claimed_quantity == 0 && !used.contains(&l.order_id)
+        }) else {
+            continue;
+        };
+        used.push(line.order_id);
+        let Some(order) = orders.iter().find(|o| o.id == line.order_id) else {
+            continue;
+        };
+        let actor = match demo.open {
+            ClaimAction::SellerCancel => Actor::Seller(line.seller_id),
+            _ => Actor::Customer(order.customer_id),
+        };
+        let opened = claims::open_claim(
+            app,
+            actor,
+            None,
+            claims::OpenRequest {
+                action: demo.open,
+                order_number: order.order_number.clone(),
+                items: vec![claims::OpenItem {
+                    line_id: line.id,
+                    quantity: 1,
+                    replacement_option_id: None,
+                }],
+                reason: demo.reason,
+                memo: Some("데모 클레임".into()),
+                collection_method: claims::CollectionMethod::Pickup,
+            },
+        )
+        .await?;
+        let Some(claim) = repo::claims::claims_by_ids(db, &[opened.claim_id])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        for &action in demo.then {
+            let (actor, mut req) = match action {
+                ClaimAction::Withdraw => (
+                    Actor::Customer(order.customer_id),
+                    claims::ActRequest::default(),
+                ),
+                ClaimAction::ConvertToExchange => (
+                    Actor::Customer(order.customer_id),
+                    claims::ActRequest {
+                        replacements: vec![(line.id, line.option_id)],
+                        ..Default::default()
+                    },
+                ),
+                ClaimAction::HoldClaim => (
+                    Actor::Operator,
+                    claims::ActRequest {
+                        hold_reason: Some(HoldReason::Inspection),
+                        ..Default::default()
+                    },
+                ),
+                _ => (
+                    Actor::Seller(line.seller_id),
+                    claims::ActRequest {
+                        tracking: Some(("CJ대한통운".into(), format!("R{}", claim.id))),
+                        ..Default::default()
+                    },
+                ),
+            };
+            req.claim_number = claim.claim_number.clone();
+            req.memo = Some("데모".into());
+            claims::act(app, actor, action, None, req).await?;
+        }
+    }
+    // Pay the demo's refunds, so completed claims show completed refunds.
+    crate::service::refunds::pay_due(app).await?;
+    tracing::info!(claims = used.len(), "demo claims seeded");
+    Ok(())
 }
 
 /// Prints ready-made tokens and GraphiQL links for the demo's people.

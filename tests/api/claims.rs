@@ -544,3 +544,52 @@ async fn failing_refund(t: TestApp) {
     assert!(t.gateway.executed().is_empty());
 }
 on_both!(refund_failures, failing_refund);
+
+/// Ten concurrent requests over the same units: exactly one claim wins, the others are clean
+/// refusals (NOT_ENOUGH_UNITS or CLAIM_CONFLICT), never a database error; ten concurrent
+/// approvals with the same expected version: one moves the claim, the rest get STALE_VERSION
+/// or CLAIM_ACTION_NOT_ALLOWED. A replay with the same idempotency key returns the first claim.
+async fn concurrent_requests(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 100).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let number = o["orderNumber"].as_str().unwrap().to_owned();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let input = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 2}], "reason": "CHANGE_OF_MIND"});
+    let calls = (0..10).map(|_| claim_call(&t, &customer, "requestReturn", input.clone()));
+    let results = futures_util::future::join_all(calls).await;
+    let wins = results.iter().filter(|r| r["userErrors"] == json!([])).count();
+    assert_eq!(wins, 1, "{results:?}");
+    for r in results.iter().filter(|r| r["userErrors"] != json!([])) {
+        let code = r["userErrors"][0]["code"].as_str().unwrap();
+        assert!(code == "NOT_ENOUGH_UNITS" || code == "CLAIM_CONFLICT", "{r}");
+    }
+    let winner = results.iter().find(|r| r["userErrors"] == json!([])).unwrap();
+    let n = winner["claim"]["claimNumber"].clone();
+    assert_eq!(winner["orderLines"][0]["claimedQuantity"], 2);
+
+    let approve = json!({"claimNumber": n, "expectedVersion": 1});
+    let results = futures_util::future::join_all((0..10).map(|_| claim_call(&t, &seller, "approveClaim", approve.clone()))).await;
+    assert_eq!(results.iter().filter(|r| r["userErrors"] == json!([])).count(), 1, "{results:?}");
+    for r in results.iter().filter(|r| r["userErrors"] != json!([])) {
+        let code = r["userErrors"][0]["code"].as_str().unwrap();
+        assert!(code == "STALE_VERSION" || code == "CLAIM_ACTION_NOT_ALLOWED", "{r}");
+    }
+
+    // Idempotency: a replay returns the first result and changes nothing.
+    let keyed = json!({"claimNumber": n, "courier": "CJ", "trackingNumber": "K1", "idempotencyKey": "collect-1"});
+    let first = claim_call(&t, &seller, "markCollected", keyed.clone()).await;
+    let again = claim_call(&t, &seller, "markCollected", keyed.clone()).await;
+    assert_eq!(first["claim"]["status"], "RETURN_COLLECTED");
+    assert_eq!(again["claim"]["version"], first["claim"]["version"]);
+    assert_eq!(again["claim"]["timeline"].as_array().unwrap().len(), 3);
+    let mut other = keyed.clone();
+    other["trackingNumber"] = json!("K2");
+    let d = claim_call(&t, &seller, "markCollected", other).await;
+    assert_eq!(d["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED");
+}
+on_both!(concurrency, concurrent_requests);

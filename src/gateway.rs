@@ -37,6 +37,14 @@ pub enum GatewayError {
 pub trait PaymentGateway: Send + Sync + 'static {
     /// Refunds `call.amount`; returns the gateway's reference.
     fn refund(&self, call: RefundCall) -> BoxFuture<'_, Result<String, GatewayError>>;
+
+    /// Charges a claim fee to the customer's card (`payClaimFee`); returns the reference. A
+    /// repeat with the same key charges once.
+    fn charge(
+        &self,
+        idempotency_key: String,
+        amount: Won,
+    ) -> BoxFuture<'_, Result<String, GatewayError>>;
 }
 
 /// The built-in simulated gateway used by the demo and the tests: succeeds, remembers every key
@@ -63,6 +71,17 @@ impl SimulatedGateway {
 }
 
 impl PaymentGateway for SimulatedGateway {
+    fn charge(
+        &self,
+        idempotency_key: String,
+        amount: Won,
+    ) -> BoxFuture<'_, Result<String, GatewayError>> {
+        Box::pin(async move {
+            let _ = amount;
+            Ok(format!("sim-charge-{idempotency_key}"))
+        })
+    }
+
     fn refund(&self, call: RefundCall) -> BoxFuture<'_, Result<String, GatewayError>> {
         Box::pin(async move {
             let failing = self

@@ -16,6 +16,8 @@ pub struct Model {
     pub gateway_reference: Option<String>,
     pub paid_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// For a claim-fee payment (payClaimFee): its claim. None for the order's own payments.
+    pub claim_id: Option<i64>,
 }
 
 /// No relations are declared: the repository layer joins explicitly and batches loads.

@@ -40,6 +40,15 @@ impl MigrationTrait for Migration {
                 .await?;
         }
 
+        // Fee payments (payClaimFee) are tenders of their own, tied to their claim.
+        m.alter_table(
+            Table::alter()
+                .table(Tender::Table)
+                .add_column(big_integer_null(Tender::ClaimId))
+                .take(),
+        )
+        .await?;
+
         m.create_table(
             Table::create()
                 .table(Claim::Table)
@@ -256,6 +265,13 @@ enum Group {
     ShipPaidCash,
     ShipPaidPoints,
     FreeBrokenCharged,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum Tender {
+    #[sea_orm(iden = "tenders")]
+    Table,
+    ClaimId,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

@@ -227,6 +227,19 @@ pub struct ResolveRefundManuallyInput {
     pub idempotency_key: Option<String>,
 }
 
+/// Input of `payClaimFee`.
+#[derive(InputObject)]
+pub struct PayClaimFeeInput {
+    /// The claim: an exchange held for its fee (RETURN_FEE_UNPAID), or a return awaiting its fee.
+    pub claim_number: String,
+    /// Exactly the fee due (anything else: FEE_AMOUNT_MISMATCH). Charged to the card.
+    pub amount: crate::domain::money::Won,
+    /// Refuse with STALE_VERSION unless the claim is at this version.
+    pub expected_version: Option<i32>,
+    /// Makes retries safe.
+    pub idempotency_key: Option<String>,
+}
+
 /// Input of `setRefundAccount`.
 #[derive(InputObject)]
 pub struct SetRefundAccountInput {
@@ -809,6 +822,22 @@ impl ClaimMutation {
             ..Default::default()
         };
         acting(ctx, action, input.idempotency_key, req).await
+    }
+
+    /// 배송비 결제: the customer pays the fee due by card (an exchange's round trip lifts its
+    /// fee hold; a return awaiting its fee completes). CUSTOMER, OPERATOR.
+    async fn pay_claim_fee(
+        &self,
+        ctx: &Context<'_>,
+        input: PayClaimFeeInput,
+    ) -> Result<ClaimPayload> {
+        let req = ActRequest {
+            claim_number: input.claim_number,
+            expected_version: input.expected_version,
+            fee: Some(input.amount),
+            ..Default::default()
+        };
+        acting(ctx, ClaimAction::PayClaimFee, input.idempotency_key, req).await
     }
 
     /// 배송비 면제: the seller forgoes the fee (an exchange's round trip, or a return's fee due).

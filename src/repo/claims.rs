@@ -500,3 +500,39 @@ pub async fn claims_of_lines(
         })
         .collect())
 }
+
+/// Marks a refund's fee due as paid.
+pub async fn settle_refund_fee(db: &impl ConnectionTrait, refund_id: i64) -> Result<(), DbErr> {
+    refund::Entity::update_many()
+        .col_expr(refund::Column::FeeDue, Expr::value(0i64))
+        .filter(refund::Column::Id.eq(refund_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Records a claim-fee payment as a card tender of its own.
+pub async fn insert_fee_tender(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    claim_id: i64,
+    amount: i64,
+    reference: String,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    tender::ActiveModel {
+        order_id: Set(order_id),
+        method: Set("CARD".into()),
+        amount: Set(amount),
+        status: Set("PAID".into()),
+        refunded_amount: Set(0),
+        gateway_reference: Set(Some(reference)),
+        paid_at: Set(Some(now)),
+        created_at: Set(now),
+        claim_id: Set(Some(claim_id)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}

@@ -100,6 +100,8 @@ pub struct ActRequest {
     pub reference: Option<String>,
     /// `setRefundAccount`: bank, account number, holder.
     pub refund_account: Option<(String, String, String)>,
+    /// `payClaimFee`: the amount paid (exactly the fee due).
+    pub fee: Option<Won>,
 }
 
 /// What a claim mutation returns: the claim it touched (for a conversion, the new one).
@@ -972,7 +974,11 @@ async fn persist_refund(
             .filter(|t| t.method != "POINTS" && t.status == "PAID")
             .map(|t| PaymentBalance {
                 id: t.id,
-                role: PaymentRole::Order,
+                role: if t.claim_id.is_some() {
+                    PaymentRole::Fee
+                } else {
+                    PaymentRole::Order
+                },
                 paid: Won::new(t.amount),
                 refunded: Won::new(t.refunded_amount),
                 created: t.id,
@@ -1024,7 +1030,7 @@ pub async fn act(
     if let Some(prev) = idem.replay(&*txn).await? {
         return Ok(prev);
     }
-    let result = act_in(&*txn, actor, action, &req, now).await?;
+    let result = act_in(app, &*txn, actor, action, &req, now).await?;
     idem.remember(&*txn, &result, now).await?;
     txn.commit().await?;
     Ok(result)
@@ -1032,6 +1038,7 @@ pub async fn act(
 
 /// [`act`] inside a transaction the caller owns (shipping over a cancel request).
 pub(crate) async fn act_in(
+    app: &App,
     db: &impl ConnectionTrait,
     actor: Actor,
     action: ClaimAction,
@@ -1217,14 +1224,18 @@ pub(crate) async fn act_in(
                 }
                 payload["waived"] = json!(true);
             }
-            Effect::RefundPaidFee | Effect::CreditPaidFee => {
-                // Fee payments arrive with payClaimFee (money issue); until then no fee is ever
-                // paid, so there is nothing to give back or credit.
+            Effect::RefundPaidFee => {
                 if c.fee_paid > 0 {
-                    return Err(ServiceError::Corrupt(
-                        "a paid claim fee cannot be refunded yet".into(),
-                    ));
+                    refund_paid_fee(db, &order, &c, now).await?;
+                    payload["feeRefunded"] = json!(c.fee_paid);
                 }
+            }
+            // The new claim of a conversion takes the credit (`open_converted`).
+            Effect::CreditPaidFee => {}
+            Effect::RecordFeePayment => {
+                let paid = record_fee_payment(app, db, &order, &c, status, req.fee, now).await?;
+                set.fee_paid = Set(c.fee_paid + paid.amount());
+                payload["feePaid"] = json!(paid);
             }
             Effect::OpenConverted(target) => {
                 let new_id =
@@ -1289,10 +1300,7 @@ pub(crate) async fn act_in(
                 )
                 .await?;
             }
-            Effect::RecordFeePayment
-            | Effect::DecidePolicy
-            | Effect::ReserveReplacement
-            | Effect::HoldWhileFeeUnpaid => {
+            Effect::DecidePolicy | Effect::ReserveReplacement | Effect::HoldWhileFeeUnpaid => {
                 return Err(ServiceError::Corrupt(format!(
                     "effect {} is not available on {}",
                     effect.as_str(),
@@ -1350,30 +1358,7 @@ async fn waive_return_fee(db: &impl ConnectionTrait, c: &claim::Model) -> Result
     else {
         return Ok(());
     };
-    let stored: Vec<StoredDeduction> = serde_json::from_str(&r.deductions).unwrap_or_default();
-    let priced = PricedRefund {
-        seller: c.seller_id,
-        items: Tenders::ZERO,
-        clawback_returned: Tenders::ZERO,
-        shipping_refund: Tenders::ZERO,
-        credit: Won::ZERO,
-        deductions: stored
-            .iter()
-            .map(|d| Deduction {
-                kind: d.kind,
-                amount: Won::new(d.amount),
-                from_cash: Won::new(d.from_cash),
-                from_points: Won::new(d.from_points),
-                as_fee: Won::new(d.as_fee),
-            })
-            .collect(),
-        fee_due: Won::new(r.fee_due),
-        cash: Won::new(r.cash),
-        points: Won::new(r.points),
-        due_reduced: Won::new(r.due_reduced),
-        coupon_restored: r.coupon_restored,
-        effect: Default::default(),
-    };
+    let priced = stored_priced(c, &r);
     let settled = waive_fee(&priced).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
     repo::claims::update_refund_deductions(db, r.id, store_deductions(&settled.deductions)).await?;
     Ok(())
@@ -1561,4 +1546,179 @@ pub async fn complete_refunded(app: &App, claim_id: i64) -> Result<(), ServiceEr
         Ok(_) | Err(ServiceError::User(_)) => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// `payClaimFee`: charges exactly the fee due (an exchange's round trip, or a return's fee due)
+/// to the customer's card through the gateway and records it as a payment of its own. For a
+/// return awaiting its fee, the paid parts of its deductions now count as paid money
+/// (`money.md`: shipping a later claim may refund, a clawback it may give back).
+async fn record_fee_payment(
+    app: &App,
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    c: &claim::Model,
+    status: ClaimStatus,
+    offered: Option<Won>,
+    now: DateTime<Utc>,
+) -> Result<Won, ServiceError> {
+    let stored = repo::claims::refunds_of_claims(db, &[c.id])
+        .await?
+        .into_iter()
+        .next();
+    let due = match (&stored, status) {
+        (Some(r), ClaimStatus::ReturnAwaitingFee) => Won::new(r.fee_due),
+        _ => Won::new(c.exchange_fee - c.fee_paid),
+    };
+    let amount =
+        offered.ok_or_else(|| ServiceError::BadInput("payClaimFee needs the amount".into()))?;
+    if amount != due {
+        return Err(UserError::new(
+            UserErrorCode::FeeAmountMismatch,
+            &["amount"],
+            format!("the fee due is {due}; pay exactly that ({amount} offered)"),
+        )
+        .into());
+    }
+    if let (Some(r), ClaimStatus::ReturnAwaitingFee) = (&stored, status) {
+        let ledger = load_ledger(db, order).await?;
+        let priced = stored_priced(c, r);
+        let settled = money::pay_fee(&ledger, &priced, amount)
+            .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+        if let Some(g) = &settled.effect.group {
+            repo::claims::update_group_ledger(
+                db,
+                order.id,
+                g.seller,
+                g.ship_paid.cash.amount(),
+                g.ship_paid.points.amount(),
+                g.free_broken_charged,
+            )
+            .await?;
+        }
+        if let Some(cc) = &settled.effect.coupon {
+            let restored = repo::orders::coupons_of_orders(db, &[order.id])
+                .await?
+                .first()
+                .is_some_and(|cp| cp.restored);
+            repo::claims::update_coupon_ledger(
+                db,
+                order.id,
+                cc.clawed,
+                cc.claw_pool.cash.amount(),
+                cc.claw_pool.points.amount(),
+                restored,
+            )
+            .await?;
+        }
+        repo::claims::settle_refund_fee(db, r.id).await?;
+    }
+    // The key names the claim and its version: a retry of this very request charges once.
+    let key = format!("{}-fee-v{}", c.claim_number, c.version);
+    let reference = app.gateway.charge(key, amount).await.map_err(|e| {
+        ServiceError::User(UserError::general(
+            UserErrorCode::FeeAmountMismatch,
+            format!("the card was not charged: {e}; try again"),
+        ))
+    })?;
+    repo::claims::insert_fee_tender(db, order.id, c.id, amount.amount(), reference, now).await?;
+    Ok(amount)
+}
+
+fn stored_priced(c: &claim::Model, r: &refund::Model) -> PricedRefund {
+    let stored: Vec<StoredDeduction> = serde_json::from_str(&r.deductions).unwrap_or_default();
+    PricedRefund {
+        seller: c.seller_id,
+        items: Tenders {
+            cash: Won::new(r.items_cash),
+            points: Won::new(r.items_points),
+        },
+        clawback_returned: Tenders {
+            cash: Won::new(r.clawback_returned_cash),
+            points: Won::new(r.clawback_returned_points),
+        },
+        shipping_refund: Tenders {
+            cash: Won::new(r.shipping_refund_cash),
+            points: Won::new(r.shipping_refund_points),
+        },
+        credit: Won::new(r.credit),
+        deductions: stored
+            .iter()
+            .map(|d| Deduction {
+                kind: d.kind,
+                amount: Won::new(d.amount),
+                from_cash: Won::new(d.from_cash),
+                from_points: Won::new(d.from_points),
+                as_fee: Won::new(d.as_fee),
+            })
+            .collect(),
+        fee_due: Won::new(r.fee_due),
+        cash: Won::new(r.cash),
+        points: Won::new(r.points),
+        due_reduced: Won::new(r.due_reduced),
+        coupon_restored: r.coupon_restored,
+        effect: Default::default(),
+    }
+}
+
+/// Gives a paid exchange fee back in full (the exchange ended before its goods travelled):
+/// a refund of the fee alone, routed to the claim's fee payments.
+async fn refund_paid_fee(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    c: &claim::Model,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let refund_id = repo::claims::insert_refund(
+        db,
+        refund::ActiveModel {
+            claim_id: Set(c.id),
+            order_id: Set(order.id),
+            items_cash: Set(0),
+            items_points: Set(0),
+            shipping_refund_cash: Set(0),
+            shipping_refund_points: Set(0),
+            clawback_returned_cash: Set(0),
+            clawback_returned_points: Set(0),
+            credit: Set(c.fee_paid),
+            deductions: Set("[]".into()),
+            fee_due: Set(0),
+            cash: Set(c.fee_paid),
+            points: Set(0),
+            due_reduced: Set(0),
+            coupon_restored: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+    for t in tenders.iter().filter(|t| t.claim_id == Some(c.id)) {
+        let amount = t.amount - t.refunded_amount;
+        if amount <= 0 {
+            continue;
+        }
+        repo::claims::add_refunded(db, t.id, amount).await?;
+        repo::claims::insert_part(
+            db,
+            refund_part::ActiveModel {
+                refund_id: Set(refund_id),
+                claim_id: Set(c.id),
+                tender_id: Set(Some(t.id)),
+                method: Set(t.method.clone()),
+                amount: Set(amount),
+                status: Set("PENDING".into()),
+                idempotency_key: Set(format!("{}-fee-pay{}", c.claim_number, t.id)),
+                gateway_reference: Set(None),
+                attempts: Set(0),
+                last_error: Set(None),
+                next_attempt_at: Set(Some(now)),
+                manual: Set(false),
+                memo: Set(None),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -586,6 +586,7 @@ pub async fn step_lines(
                     ..Default::default()
                 };
                 claims::act_in(
+                    app,
                     &*txn,
                     Actor::Seller(seller),
                     ClaimAction::ShippedOverCancel,

@@ -118,6 +118,7 @@ fn input_type(mutation: &str) -> &'static str {
         "convertClaim" => "ConvertClaimInput",
         "resolveRefundManually" => "ResolveRefundManuallyInput",
         "setRefundAccount" => "SetRefundAccountInput",
+        "payClaimFee" => "PayClaimFeeInput",
         _ => "ClaimActionInput",
     }
 }
@@ -131,8 +132,9 @@ pub async fn run_refund_job(t: &TestApp) -> Value {
     .await
 }
 
-/// Every case of `refunds.json` but L (it needs `payClaimFee`): the order placed, the lines
-/// moved, the claims filed and closed through the API; each refund equals the vector's.
+/// Every case of `refunds.json`: the order placed, the lines moved, the claims filed and closed
+/// through the API (fees paid, waived or left unpaid as the case says; L's credit from an
+/// exchange whose fee was paid, then converted); each refund equals the vector's.
 async fn vectors_refund_to_the_won(t: TestApp) {
     let cases: Vec<Value> = serde_json::from_str(include_str!("../vectors/refunds.json")).unwrap();
     for case in cases
@@ -213,11 +215,32 @@ async fn vectors_refund_to_the_won(t: TestApp) {
                     .await;
                     let d =
                         claim_call(&t, &seller, "completeReturn", json!({"claimNumber": n})).await;
-                    if c.get("fee").and_then(Value::as_str) == Some("WAIVED") {
-                        assert_eq!(d["claim"]["status"], "RETURN_AWAITING_FEE", "{name}");
-                        claim_call(&t, &seller, "waiveClaimFee", json!({"claimNumber": n})).await
-                    } else {
-                        d
+                    match (
+                        d["claim"]["status"].as_str(),
+                        c.get("fee").and_then(Value::as_str),
+                    ) {
+                        (Some("RETURN_AWAITING_FEE"), Some("WAIVED")) => {
+                            claim_call(&t, &seller, "waiveClaimFee", json!({"claimNumber": n}))
+                                .await
+                        }
+                        (Some("RETURN_AWAITING_FEE"), Some("UNPAID")) => d,
+                        (Some("RETURN_AWAITING_FEE"), _) => {
+                            let due = d["claim"]["refund"]["feeDue"].clone();
+                            let paid = claim_call(
+                                &t,
+                                &customer,
+                                "payClaimFee",
+                                json!({"claimNumber": n, "amount": due}),
+                            )
+                            .await;
+                            assert_eq!(
+                                paid["claim"]["status"], "RETURN_COMPLETED",
+                                "{name}: {paid}"
+                            );
+                            // The vector shows the refund as priced, before the payment.
+                            d
+                        }
+                        _ => d,
                     }
                 }
             };
@@ -243,6 +266,65 @@ async fn vectors_refund_to_the_won(t: TestApp) {
     }
 }
 on_both!(refund_vectors, vectors_refund_to_the_won);
+
+/// A customer-fault exchange of `items` (each for its own option again), its round-trip fee
+/// `fee` paid by card, then converted into a return; returns the return's claim number.
+async fn exchange_then_convert(
+    t: &TestApp,
+    customer: &str,
+    number: &str,
+    items: &[Value],
+    fee: i64,
+) -> Value {
+    let q = "query($n: String!) { order(orderNumber: $n) { lines { id optionId } } }";
+    let lines = t.gql(customer, q, json!({"n": number})).await["order"]["lines"].clone();
+    let option_of = |line: &Value| {
+        lines
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["id"] == *line)
+            .unwrap()["optionId"]
+            .clone()
+    };
+    let ex_items: Vec<Value> = items.iter().map(|it| json!({"lineId": it["lineId"], "quantity": it["quantity"], "replacementOptionId": option_of(&it["lineId"])})).collect();
+    let d = claim_call(
+        t,
+        customer,
+        "requestExchange",
+        json!({"orderNumber": number, "items": ex_items, "reason": "SIZE_OR_OPTION_CHANGE"}),
+    )
+    .await;
+    assert_eq!(d["claim"]["hold"]["reason"], "RETURN_FEE_UNPAID", "{d}");
+    assert_eq!(d["claim"]["exchangeFee"], fee);
+    let n = d["claim"]["claimNumber"].clone();
+    let wrong = claim_call(
+        t,
+        customer,
+        "payClaimFee",
+        json!({"claimNumber": n, "amount": fee - 1}),
+    )
+    .await;
+    assert_eq!(wrong["userErrors"][0]["code"], "FEE_AMOUNT_MISMATCH");
+    let paid = claim_call(
+        t,
+        customer,
+        "payClaimFee",
+        json!({"claimNumber": n, "amount": fee}),
+    )
+    .await;
+    assert!(paid["claim"]["hold"].is_null(), "{paid}");
+    let replacements: Vec<Value> = Vec::new();
+    let d = claim_call(
+        t,
+        customer,
+        "convertClaim",
+        json!({"claimNumber": n, "replacements": replacements}),
+    )
+    .await;
+    assert_eq!(d["claim"]["type"], "RETURN", "{d}");
+    d["claim"]["claimNumber"].clone()
+}
 
 /// Cancel after payment: refunding until the gateway confirms; cancel before the deposit:
 /// done at once, the amount due lowered; a cancel request overtaken by shipping.
@@ -562,22 +644,44 @@ async fn concurrent_requests(t: TestApp) {
     let input = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 2}], "reason": "CHANGE_OF_MIND"});
     let calls = (0..10).map(|_| claim_call(&t, &customer, "requestReturn", input.clone()));
     let results = futures_util::future::join_all(calls).await;
-    let wins = results.iter().filter(|r| r["userErrors"] == json!([])).count();
+    let wins = results
+        .iter()
+        .filter(|r| r["userErrors"] == json!([]))
+        .count();
     assert_eq!(wins, 1, "{results:?}");
     for r in results.iter().filter(|r| r["userErrors"] != json!([])) {
         let code = r["userErrors"][0]["code"].as_str().unwrap();
-        assert!(code == "NOT_ENOUGH_UNITS" || code == "CLAIM_CONFLICT", "{r}");
+        assert!(
+            code == "NOT_ENOUGH_UNITS" || code == "CLAIM_CONFLICT",
+            "{r}"
+        );
     }
-    let winner = results.iter().find(|r| r["userErrors"] == json!([])).unwrap();
+    let winner = results
+        .iter()
+        .find(|r| r["userErrors"] == json!([]))
+        .unwrap();
     let n = winner["claim"]["claimNumber"].clone();
     assert_eq!(winner["orderLines"][0]["claimedQuantity"], 2);
 
     let approve = json!({"claimNumber": n, "expectedVersion": 1});
-    let results = futures_util::future::join_all((0..10).map(|_| claim_call(&t, &seller, "approveClaim", approve.clone()))).await;
-    assert_eq!(results.iter().filter(|r| r["userErrors"] == json!([])).count(), 1, "{results:?}");
+    let results = futures_util::future::join_all(
+        (0..10).map(|_| claim_call(&t, &seller, "approveClaim", approve.clone())),
+    )
+    .await;
+    assert_eq!(
+        results
+            .iter()
+            .filter(|r| r["userErrors"] == json!([]))
+            .count(),
+        1,
+        "{results:?}"
+    );
     for r in results.iter().filter(|r| r["userErrors"] != json!([])) {
         let code = r["userErrors"][0]["code"].as_str().unwrap();
-        assert!(code == "STALE_VERSION" || code == "CLAIM_ACTION_NOT_ALLOWED", "{r}");
+        assert!(
+            code == "STALE_VERSION" || code == "CLAIM_ACTION_NOT_ALLOWED",
+            "{r}"
+        );
     }
 
     // Idempotency: a replay returns the first result and changes nothing.

@@ -137,6 +137,10 @@ pub struct JobArgs {
     #[arg(long, env = "OMS_AUTO_CONFIRM_DAYS", default_value_t = 8)]
     pub auto_confirm_days: i64,
 
+    /// Days an exchange may stay held for its unpaid fee before the SYSTEM withdraws it.
+    #[arg(long, env = "OMS_UNPAID_FEE_DAYS", default_value_t = 14)]
+    pub unpaid_fee_days: i64,
+
     /// Hours a bank-transfer order waits for its deposit (입금 기한).
     #[arg(long, env = "OMS_DEPOSIT_DEADLINE_HOURS", default_value_t = 72)]
     pub deposit_deadline_hours: i64,
@@ -147,6 +151,7 @@ impl Default for JobArgs {
         JobArgs {
             job_interval_secs: 60,
             auto_confirm_days: 8,
+            unpaid_fee_days: 14,
             deposit_deadline_hours: 72,
         }
     }

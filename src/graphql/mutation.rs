@@ -122,6 +122,10 @@ pub enum SystemJob {
     AutoConfirmPurchase,
     /// 환불: send due refund parts to the payment gateway (retries with backoff).
     PayRefunds,
+    /// 미입금 취소: cancel bank-transfer orders whose deposit deadline passed.
+    CancelUnpaidOrders,
+    /// 배송비 미결제 철회: withdraw exchanges whose fee stayed unpaid too long.
+    WithdrawUnpaidExchanges,
 }
 
 impl From<SystemJob> for Job {
@@ -129,6 +133,8 @@ impl From<SystemJob> for Job {
         match j {
             SystemJob::AutoConfirmPurchase => Job::AutoConfirmPurchase,
             SystemJob::PayRefunds => Job::PayRefunds,
+            SystemJob::CancelUnpaidOrders => Job::CancelUnpaidOrders,
+            SystemJob::WithdrawUnpaidExchanges => Job::WithdrawUnpaidExchanges,
         }
     }
 }
@@ -138,6 +144,8 @@ impl From<Job> for SystemJob {
         match j {
             Job::AutoConfirmPurchase => SystemJob::AutoConfirmPurchase,
             Job::PayRefunds => SystemJob::PayRefunds,
+            Job::CancelUnpaidOrders => SystemJob::CancelUnpaidOrders,
+            Job::WithdrawUnpaidExchanges => SystemJob::WithdrawUnpaidExchanges,
         }
     }
 }

@@ -536,3 +536,36 @@ pub async fn insert_fee_tender(
     .await?;
     Ok(())
 }
+
+/// Bank-transfer orders whose deposit deadline has passed without a deposit.
+pub async fn orders_past_deposit_deadline(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<entity::order::Model>, DbErr> {
+    use entity::order;
+    order::Entity::find()
+        .filter(order::Column::Status.eq("AWAITING_PAYMENT"))
+        .filter(order::Column::DepositedAt.is_null())
+        .filter(order::Column::DepositDeadline.lte(now))
+        .order_by_asc(order::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Exchanges held for an unpaid fee since before `cutoff`.
+pub async fn unpaid_exchanges_since(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<claim::Model>, DbErr> {
+    claim::Entity::find()
+        .filter(claim::Column::Status.eq("EXCHANGE_REQUESTED"))
+        .filter(claim::Column::HoldReason.eq("RETURN_FEE_UNPAID"))
+        .filter(claim::Column::RequestedAt.lte(cutoff))
+        .order_by_asc(claim::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -7,7 +7,7 @@ use chrono::Duration;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::repo;
-use crate::service::{orders, refunds};
+use crate::service::{claims, orders, refunds};
 
 /// A SYSTEM job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,17 +16,28 @@ pub enum Job {
     AutoConfirmPurchase,
     /// 환불: sends due refund parts to the payment gateway.
     PayRefunds,
+    /// 미입금 취소: cancels bank-transfer orders whose deposit deadline passed.
+    CancelUnpaidOrders,
+    /// 배송비 미결제 철회: withdraws exchanges whose fee stayed unpaid too long.
+    WithdrawUnpaidExchanges,
 }
 
 impl Job {
     /// Every job, in the order a run takes them.
-    pub const ALL: [Job; 2] = [Job::AutoConfirmPurchase, Job::PayRefunds];
+    pub const ALL: [Job; 4] = [
+        Job::AutoConfirmPurchase,
+        Job::PayRefunds,
+        Job::CancelUnpaidOrders,
+        Job::WithdrawUnpaidExchanges,
+    ];
 
     /// The lease name.
     pub const fn name(self) -> &'static str {
         match self {
             Job::AutoConfirmPurchase => "AUTO_CONFIRM_PURCHASE",
             Job::PayRefunds => "PAY_REFUNDS",
+            Job::CancelUnpaidOrders => "CANCEL_UNPAID_ORDERS",
+            Job::WithdrawUnpaidExchanges => "WITHDRAW_UNPAID_EXCHANGES",
         }
     }
 }
@@ -66,6 +77,8 @@ pub async fn run(app: &App, jobs: &[Job]) -> Result<Vec<JobOutcome>, ServiceErro
         let result = match job {
             Job::AutoConfirmPurchase => orders::auto_confirm_purchases(app).await,
             Job::PayRefunds => refunds::pay_due(app).await,
+            Job::CancelUnpaidOrders => claims::cancel_unpaid_orders(app).await,
+            Job::WithdrawUnpaidExchanges => claims::withdraw_unpaid_exchanges(app).await,
         };
         repo::jobs::release(app.db.conn(), job.name(), &app.instance_id).await?;
         outcomes.push(JobOutcome {

@@ -699,3 +699,68 @@ async fn concurrent_requests(t: TestApp) {
     assert_eq!(d["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED");
 }
 on_both!(concurrency, concurrent_requests);
+
+/// The SYSTEM's timers: an unpaid bank transfer is cancelled after its deadline (stock and
+/// points back), and an exchange whose fee stays unpaid is withdrawn after 14 days (its
+/// replacement released).
+async fn system_timers(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 10).await;
+    let c = t.customer(1000).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let ops = t.operator();
+    let run = |job: &'static str| {
+        let ops = ops.clone();
+        let t = &t;
+        async move {
+            let doc = format!(
+                "mutation {{ runSystemJobs(input: {{jobs: [{job}]}}) {{ runs {{ processed }} }} }}"
+            );
+            t.gql(&ops, &doc, json!({})).await["runSystemJobs"]["runs"][0]["processed"].clone()
+        }
+    };
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "points": 1000, "paymentMethod": "BANK_TRANSFER"}})).await["placeOrder"]["order"].clone();
+    assert_eq!(run("CANCEL_UNPAID_ORDERS").await, 0);
+    t.clock.advance(chrono::Duration::hours(73));
+    assert_eq!(run("CANCEL_UNPAID_ORDERS").await, 1);
+    let d = t.gql(&customer, "query($n: String!) { order(orderNumber: $n) { status amountDue claims { status timeline { actor action } } } }", json!({"n": o["orderNumber"]})).await;
+    assert_eq!(d["order"]["status"], "CANCELLED");
+    assert_eq!(d["order"]["amountDue"], 0);
+    assert_eq!(d["order"]["claims"][0]["status"], "CANCEL_COMPLETED");
+    assert_eq!(
+        d["order"]["claims"][0]["timeline"][0],
+        json!({"actor": "SYSTEM", "action": "REQUEST_CANCEL"})
+    );
+    assert_eq!(t.stock(opt).await, 10);
+    assert_eq!(t.points(c).await, 1000);
+
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    deliver(
+        &t,
+        o["orderNumber"].as_str().unwrap(),
+        std::slice::from_ref(&line),
+    )
+    .await;
+    let other = t.sibling_option(opt, 10000, 3).await;
+    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "SIZE_OR_OPTION_CHANGE"})).await;
+    let n = d["claim"]["claimNumber"].clone();
+    assert_eq!(t.stock(other).await, 2);
+    t.clock.advance(chrono::Duration::days(13));
+    assert_eq!(run("WITHDRAW_UNPAID_EXCHANGES").await, 0);
+    t.clock.advance(chrono::Duration::days(2));
+    assert_eq!(run("WITHDRAW_UNPAID_EXCHANGES").await, 1);
+    let d = t
+        .gql(
+            &customer,
+            "query($n: String!) { claim(claimNumber: $n) { status hold { reason } } }",
+            json!({"n": n}),
+        )
+        .await;
+    assert_eq!(
+        d["claim"],
+        json!({"status": "EXCHANGE_WITHDRAWN", "hold": null})
+    );
+    assert_eq!(t.stock(other).await, 3);
+}
+on_both!(timers, system_timers);

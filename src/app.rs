@@ -26,6 +26,8 @@ pub struct App {
     pub metrics: Metrics,
     /// The payment gateway refunds go through.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The secret the courier's tracking webhook must present.
+    pub courier_secret: String,
     /// This process's name in job leases (unique per replica).
     pub instance_id: String,
 }

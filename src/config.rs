@@ -66,6 +66,16 @@ pub struct ServeArgs {
     #[arg(long, env = "OMS_GRAPHIQL_ASSETS", default_value = "web/node_modules")]
     pub graphiql_assets: PathBuf,
 
+    /// Shared secret the courier sends in `X-Courier-Token` with its tracking events
+    /// (`POST /webhooks/courier`). Set it in production; the default is a development secret.
+    #[arg(
+        long,
+        env = "OMS_COURIER_WEBHOOK_SECRET",
+        default_value = "oms-dev-courier-secret",
+        hide_default_value = true
+    )]
+    pub courier_webhook_secret: String,
+
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "OMS_LOG_JSON")]
     pub log_json: bool,

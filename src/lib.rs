@@ -53,6 +53,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         jobs: args.jobs.clone(),
         metrics: Metrics::new(),
         gateway: Arc::new(gateway::SimulatedGateway::default()),
+        courier_secret: args.courier_webhook_secret.clone(),
         instance_id: format!(
             "{}-{}",
             std::process::id(),

@@ -7,6 +7,7 @@ pub mod claim;
 pub mod claim_event;
 pub mod claim_item;
 pub mod coupon;
+pub mod courier_event;
 pub mod customer;
 pub mod idempotency_key;
 pub mod job_lease;

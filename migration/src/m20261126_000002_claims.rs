@@ -49,6 +49,18 @@ impl MigrationTrait for Migration {
         )
         .await?;
 
+        // Courier tracking events already applied: the webhook is idempotent per event id.
+        m.create_table(
+            Table::create()
+                .table(CourierEvent::Table)
+                .col(string(CourierEvent::EventId).primary_key())
+                .col(string(CourierEvent::TrackingNumber))
+                .col(string(CourierEvent::Kind))
+                .col(timestamp_with_time_zone(CourierEvent::ReceivedAt))
+                .take(),
+        )
+        .await?;
+
         m.create_table(
             Table::create()
                 .table(Claim::Table)
@@ -246,6 +258,7 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         for t in [
+            CourierEvent::Table.into_iden(),
             RefundPart::Table.into_iden(),
             Refund::Table.into_iden(),
             ClaimEvent::Table.into_iden(),
@@ -265,6 +278,16 @@ enum Group {
     ShipPaidCash,
     ShipPaidPoints,
     FreeBrokenCharged,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+enum CourierEvent {
+    #[sea_orm(iden = "courier_events")]
+    Table,
+    EventId,
+    TrackingNumber,
+    Kind,
+    ReceivedAt,
 }
 
 #[derive(DeriveIden, Clone, Copy)]

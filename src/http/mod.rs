@@ -1,6 +1,7 @@
 //! The HTTP surface: `/graphql` (GraphQL over HTTP and WebSocket subscriptions), `/graphiql`,
-//! `/healthz`, `/readyz` and `/metrics`.
+//! `/webhooks/courier` (tracking events), `/healthz`, `/readyz` and `/metrics`.
 
+mod courier;
 mod graphiql;
 mod graphql;
 mod ops;
@@ -30,6 +31,10 @@ pub fn router(app: App, graphiql_assets: &Path) -> Router {
     let state = HttpState { app, schema };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route(
+            "/webhooks/courier",
+            axum::routing::post(courier::tracking_event),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

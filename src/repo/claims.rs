@@ -569,3 +569,67 @@ pub async fn unpaid_exchanges_since(
         .all(db)
         .await
 }
+
+/// Records a courier event; false when it was applied before.
+pub async fn record_courier_event(
+    db: &impl ConnectionTrait,
+    event_id: &str,
+    tracking: &str,
+    kind: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    use entity::courier_event;
+    use sea_orm::sea_query::OnConflict;
+    let inserted = courier_event::Entity::insert(courier_event::ActiveModel {
+        event_id: Set(event_id.to_owned()),
+        tracking_number: Set(tracking.to_owned()),
+        kind: Set(kind.to_owned()),
+        received_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(courier_event::Column::EventId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(inserted == 1)
+}
+
+/// Claims whose collection (or reshipment) travels under this tracking number.
+pub async fn claims_by_tracking(
+    db: &impl ConnectionTrait,
+    tracking: &str,
+    reshipment: bool,
+) -> Result<Vec<claim::Model>, DbErr> {
+    let col = if reshipment {
+        claim::Column::ReshipTracking
+    } else {
+        claim::Column::CollectionTracking
+    };
+    claim::Entity::find()
+        .filter(col.eq(tracking))
+        .order_by_asc(claim::Column::Id)
+        .all(db)
+        .await
+}
+
+/// Lines that shipped under this tracking number and are still SHIPPED.
+pub async fn shipped_lines_by_tracking(
+    db: &impl ConnectionTrait,
+    tracking: &str,
+) -> Result<Vec<order_line::Model>, DbErr> {
+    use entity::shipment;
+    let shipments: Vec<i64> = shipment::Entity::find()
+        .filter(shipment::Column::TrackingNumber.eq(tracking))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    order_line::Entity::find()
+        .filter(order_line::Column::ShipmentId.is_in(shipments))
+        .filter(order_line::Column::Status.eq("SHIPPED"))
+        .all(db)
+        .await
+}

@@ -3,6 +3,7 @@
 //! changes the database.
 
 pub mod claims;
+pub mod courier;
 pub mod idempotency;
 pub mod jobs;
 pub mod orders;

@@ -764,3 +764,78 @@ async fn system_timers(t: TestApp) {
     assert_eq!(t.stock(other).await, 3);
 }
 on_both!(timers, system_timers);
+
+async fn courier_post(t: &TestApp, token: &str, body: Value) -> (axum::http::StatusCode, Value) {
+    let req = axum::http::Request::post("/webhooks/courier")
+        .header("content-type", "application/json")
+        .header("x-courier-token", token)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    t.send(req).await
+}
+
+/// The courier's tracking events drive the SYSTEM rows: a parcel delivered marks its lines
+/// DELIVERED, a pickup marks the exchange collected, the replacement's delivery completes it;
+/// a repeated event changes nothing and a wrong secret is refused.
+async fn courier_events(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 10).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let number = o["orderNumber"].clone();
+    let line = o["lines"][0]["id"].clone();
+    t.gql(
+        &seller,
+        "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }",
+        json!({"n": number}),
+    )
+    .await;
+    t.gql(&seller, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ대한통운\", trackingNumber: \"SHIP-1\"}) { userErrors { code } } }", json!({"l": [line]})).await;
+
+    let (status, _) = courier_post(&t, "wrong", json!({"eventId": "e0", "courier": "CJ대한통운", "trackingNumber": "SHIP-1", "event": "DELIVERED"})).await;
+    assert_eq!(status, axum::http::StatusCode::UNAUTHORIZED);
+    let (status, body) = courier_post(&t, "courier-secret", json!({"eventId": "e1", "courier": "CJ대한통운", "trackingNumber": "SHIP-1", "event": "DELIVERED"})).await;
+    assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    assert_eq!(body["linesDelivered"], 1);
+
+    let other = t.sibling_option(opt, 10000, 5).await;
+    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "DEFECTIVE"})).await;
+    assert_eq!(d["userErrors"], json!([]), "{d}");
+    let n = d["claim"]["claimNumber"].clone();
+    let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    let pickup = d["claim"]["collection"]["trackingNumber"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let picked = json!({"eventId": "e2", "courier": "SIM택배", "trackingNumber": pickup, "event": "PICKED_UP"});
+    let (_, body) = courier_post(&t, "courier-secret", picked.clone()).await;
+    assert_eq!(body["claims"][0]["status"], "EXCHANGE_COLLECTED", "{body}");
+    let (_, body) = courier_post(&t, "courier-secret", picked).await;
+    assert_eq!(body["duplicate"], true);
+    claim_call(
+        &t,
+        &seller,
+        "reshipExchange",
+        json!({"claimNumber": n, "courier": "CJ대한통운", "trackingNumber": "RESHIP-1"}),
+    )
+    .await;
+    let (_, body) = courier_post(&t, "courier-secret", json!({"eventId": "e3", "courier": "CJ대한통운", "trackingNumber": "RESHIP-1", "event": "DELIVERED"})).await;
+    assert_eq!(body["claims"][0]["status"], "EXCHANGE_COMPLETED", "{body}");
+    let d = t
+        .gql(
+            &customer,
+            "query($n: String!) { claim(claimNumber: $n) { timeline { action actor } } }",
+            json!({"n": n}),
+        )
+        .await;
+    let system: Vec<&Value> = d["claim"]["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["actor"] == "SYSTEM")
+        .collect();
+    assert_eq!(system.len(), 2, "{d}");
+}
+on_both!(courier, courier_events);

@@ -92,6 +92,7 @@ impl TestApp {
         let gateway = Arc::new(oms::gateway::SimulatedGateway::default());
         let app = App {
             gateway: gateway.clone(),
+            courier_secret: "courier-secret".into(),
             db,
             clock: Arc::new(clock.clone()),
             keys: TokenKeys::new("test-secret"),

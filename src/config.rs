@@ -66,6 +66,16 @@ pub struct ServeArgs {
     #[arg(long, env = "OMS_GRAPHIQL_ASSETS", default_value = "web/node_modules")]
     pub graphiql_assets: PathBuf,
 
+    /// Base URL of an HTTP payment gateway (card partial cancels, transfers, fee charges). Unset:
+    /// the built-in simulated gateway, which always succeeds.
+    #[arg(long, env = "OMS_PAYMENT_GATEWAY_URL")]
+    pub payment_gateway_url: Option<String>,
+
+    /// Milliseconds a payment gateway call may take before it counts as timed out (and is
+    /// retried with the same idempotency key).
+    #[arg(long, env = "OMS_PAYMENT_GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub payment_gateway_timeout_ms: u64,
+
     /// Shared secret the courier sends in `X-Courier-Token` with its tracking events
     /// (`POST /webhooks/courier`). Set it in production; the default is a development secret.
     #[arg(

@@ -104,3 +104,87 @@ impl PaymentGateway for SimulatedGateway {
         })
     }
 }
+
+/// A payment gateway over HTTP: `POST {base}/refunds` and `POST {base}/charges` with JSON
+/// bodies, the idempotency key in the `Idempotency-Key` header, and a timeout per call. A
+/// 2xx answer carries `{"reference": "..."}`; anything else is a decline, no answer in time a
+/// timeout (the retry with the same key finds out what happened).
+#[derive(Debug, Clone)]
+pub struct HttpGateway {
+    base_url: String,
+    client: reqwest::Client,
+}
+
+impl HttpGateway {
+    /// A gateway at `base_url` (e.g. `http://127.0.0.1:9000`) with a per-call timeout.
+    pub fn new(base_url: &str, timeout: std::time::Duration) -> Result<HttpGateway, String> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| format!("cannot build the gateway client: {e}"))?;
+        Ok(HttpGateway {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client,
+        })
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        key: &str,
+        body: serde_json::Value,
+    ) -> Result<String, GatewayError> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header("Idempotency-Key", key)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    GatewayError::Timeout
+                } else {
+                    GatewayError::Declined(e.to_string())
+                }
+            })?;
+        let status = response.status();
+        let answer: serde_json::Value = response.json().await.unwrap_or_default();
+        if !status.is_success() {
+            let reason = answer
+                .get("message")
+                .and_then(|m| m.as_str())
+                .unwrap_or("no reason given");
+            return Err(GatewayError::Declined(format!("HTTP {status}: {reason}")));
+        }
+        answer
+            .get("reference")
+            .and_then(|r| r.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| GatewayError::Declined("the gateway's answer has no reference".into()))
+    }
+}
+
+impl PaymentGateway for HttpGateway {
+    fn refund(&self, call: RefundCall) -> BoxFuture<'_, Result<String, GatewayError>> {
+        Box::pin(async move {
+            let body = serde_json::json!({"paymentReference": call.payment_reference, "amount": call.amount.amount()});
+            self.post("/refunds", &call.idempotency_key, body).await
+        })
+    }
+
+    fn charge(
+        &self,
+        idempotency_key: String,
+        amount: Won,
+    ) -> BoxFuture<'_, Result<String, GatewayError>> {
+        Box::pin(async move {
+            self.post(
+                "/charges",
+                &idempotency_key,
+                serde_json::json!({"amount": amount.amount()}),
+            )
+            .await
+        })
+    }
+}

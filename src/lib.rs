@@ -52,7 +52,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         limits: args.limits.clone(),
         jobs: args.jobs.clone(),
         metrics: Metrics::new(),
-        gateway: Arc::new(gateway::SimulatedGateway::default()),
+        gateway: match &args.payment_gateway_url {
+            Some(url) => Arc::new(gateway::HttpGateway::new(
+                url,
+                std::time::Duration::from_millis(args.payment_gateway_timeout_ms),
+            )?),
+            None => Arc::new(gateway::SimulatedGateway::default()),
+        },
         courier_secret: args.courier_webhook_secret.clone(),
         instance_id: format!(
             "{}-{}",

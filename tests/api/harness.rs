@@ -56,6 +56,22 @@ impl TestApp {
     }
 
     pub async fn with_limits(backend: Backend, limits: LimitArgs) -> Option<TestApp> {
+        Self::build(backend, limits, None).await
+    }
+
+    /// An app whose payment gateway is `gateway` instead of the simulator.
+    pub async fn with_gateway(
+        backend: Backend,
+        gateway: Arc<dyn oms::gateway::PaymentGateway>,
+    ) -> Option<TestApp> {
+        Self::build(backend, LimitArgs::default(), Some(gateway)).await
+    }
+
+    async fn build(
+        backend: Backend,
+        limits: LimitArgs,
+        custom_gateway: Option<Arc<dyn oms::gateway::PaymentGateway>>,
+    ) -> Option<TestApp> {
         // Internal errors are logged, never sent: show them in a failing test's output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
@@ -91,7 +107,7 @@ impl TestApp {
         );
         let gateway = Arc::new(oms::gateway::SimulatedGateway::default());
         let app = App {
-            gateway: gateway.clone(),
+            gateway: custom_gateway.unwrap_or_else(|| gateway.clone()),
             courier_secret: "courier-secret".into(),
             db,
             clock: Arc::new(clock.clone()),

@@ -5,6 +5,7 @@
 
 mod access;
 mod claims;
+mod gateway;
 mod harness;
 mod orders;
 mod protocol;

@@ -1,0 +1,175 @@
+//! The HTTP payment gateway adapter against a small gateway on loopback: idempotency keys,
+//! declines and timeouts, and refunds that are never executed twice — not even when the
+//! process dies between the gateway's answer and the commit.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
+use oms::domain::actor::Role;
+use oms::domain::money::Won;
+use oms::gateway::{GatewayError, HttpGateway, PaymentGateway, RefundCall};
+use serde_json::{json, Value};
+
+use crate::claims::{claim_call, run_refund_job};
+use crate::harness::{gid, Backend, TestApp};
+use crate::orders::PLACE;
+
+/// A loopback gateway: remembers each idempotency key's answer, moves money once per key,
+/// fails the first `fail` calls and sleeps on `slow` calls.
+#[derive(Default)]
+struct FakeGateway {
+    executed: Mutex<HashMap<String, i64>>,
+    calls: AtomicU32,
+    fail: AtomicU32,
+    slow: AtomicU32,
+}
+
+async fn handle(
+    State(g): State<Arc<FakeGateway>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    g.calls.fetch_add(1, Ordering::SeqCst);
+    if g.slow
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+    }
+    if g.fail
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"message": "card issuer unavailable"})),
+        );
+    }
+    let Some(key) = headers.get("idempotency-key").and_then(|k| k.to_str().ok()) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"message": "Idempotency-Key required"})),
+        );
+    };
+    g.executed
+        .lock()
+        .unwrap()
+        .entry(key.to_owned())
+        .or_insert(body["amount"].as_i64().unwrap_or(0));
+    (
+        StatusCode::OK,
+        Json(json!({"reference": format!("pg-{key}")})),
+    )
+}
+
+async fn start() -> (Arc<FakeGateway>, String) {
+    let state = Arc::new(FakeGateway::default());
+    let app = Router::new()
+        .route("/refunds", post(handle))
+        .route("/charges", post(handle))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (state, format!("http://{addr}"))
+}
+
+#[tokio::test]
+async fn adapter_sends_keys_and_maps_failures() {
+    let (fake, url) = start().await;
+    let gw = HttpGateway::new(&url, Duration::from_millis(200)).unwrap();
+    let call = RefundCall {
+        idempotency_key: "C1-pay1".into(),
+        payment_reference: "charge-1".into(),
+        amount: Won::new(1000),
+    };
+    fake.fail.store(1, Ordering::SeqCst);
+    assert!(
+        matches!(gw.refund(call.clone()).await, Err(GatewayError::Declined(m)) if m.contains("502"))
+    );
+    fake.slow.store(1, Ordering::SeqCst);
+    assert!(matches!(
+        gw.refund(call.clone()).await,
+        Err(GatewayError::Timeout)
+    ));
+    let first = gw.refund(call.clone()).await.unwrap();
+    let again = gw.refund(call).await.unwrap();
+    assert_eq!(first, again);
+    assert_eq!(fake.executed.lock().unwrap().len(), 1);
+    assert_eq!(
+        gw.charge("C1-fee-v2".into(), Won::new(6000)).await.unwrap(),
+        "pg-C1-fee-v2"
+    );
+}
+
+/// A card refund through the HTTP gateway: declined twice, then paid once; and a "crash"
+/// between the gateway's answer and the commit (the gateway is called with the part's key, the
+/// result never recorded): the next run gets the same answer and no money moves twice.
+async fn refunds_through_http(backend: Backend) {
+    let (fake, url) = start().await;
+    let gw = Arc::new(HttpGateway::new(&url, Duration::from_secs(2)).unwrap());
+    let Some(t) = TestApp::with_gateway(backend, gw.clone()).await else {
+        return;
+    };
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 10).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let place = json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}});
+
+    let o = t.gql(&customer, PLACE, place.clone()).await["placeOrder"]["order"].clone();
+    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let n = d["claim"]["claimNumber"].clone();
+    fake.fail.store(2, Ordering::SeqCst);
+    run_refund_job(&t).await;
+    t.clock.advance(chrono::Duration::hours(1));
+    run_refund_job(&t).await;
+    t.clock.advance(chrono::Duration::hours(1));
+    run_refund_job(&t).await;
+    let q = "query($n: String!) { claim(claimNumber: $n) { status refund { parts { status attempts idempotencyKey } } } }";
+    let d = t.gql(&customer, q, json!({"n": n})).await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
+    assert_eq!(d["claim"]["refund"]["parts"][0]["attempts"], 3);
+    assert_eq!(fake.executed.lock().unwrap().len(), 1);
+
+    // The crash: the gateway refunds, the process dies before recording it.
+    let o = t.gql(&customer, PLACE, place).await["placeOrder"]["order"].clone();
+    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let n = d["claim"]["claimNumber"].clone();
+    let d = t.gql(&customer, q, json!({"n": n})).await;
+    let key = d["claim"]["refund"]["parts"][0]["idempotencyKey"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gw.refund(RefundCall {
+        idempotency_key: key.clone(),
+        payment_reference: "x".into(),
+        amount: Won::new(13000),
+    })
+    .await
+    .unwrap();
+    let calls_before = fake.calls.load(Ordering::SeqCst);
+    run_refund_job(&t).await;
+    let d = t.gql(&customer, q, json!({"n": n})).await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED");
+    assert_eq!(fake.calls.load(Ordering::SeqCst), calls_before + 1);
+    let executed = fake.executed.lock().unwrap();
+    assert_eq!(executed.len(), 2, "each refund executed once: {executed:?}");
+    assert_eq!(executed[&key], 13000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_through_http_sqlite() {
+    refunds_through_http(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_through_http_postgres() {
+    refunds_through_http(Backend::Postgres).await;
+}

@@ -10,7 +10,7 @@ use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
 use crate::orders::PLACE;
 
-pub const CLAIM_FIELDS: &str = "claim { claimNumber type status version fault reason hold { phase reason placedBy } availableActions rejectionCode collection { courier trackingNumber } exchangeFee carriesCollection convertedTo { claimNumber status hold { reason } } refund { cash points shippingRefund clawbackReturned dueReduced feeDue couponRestored status deductions { kind amount } parts { method amount status attempts manual } } timeline { action fromStatus toStatus actor } } orderLines { id status activeQuantity cancelledQuantity returnedQuantity claimedQuantity } userErrors { code field message }";
+pub const CLAIM_FIELDS: &str = "claim { claimNumber type status version fault reason hold { phase reason placedBy } availableActions rejectionCode collection { courier trackingNumber } redelivery { trackingNumber } exchangeFee carriesCollection convertedTo { claimNumber status hold { reason } } refund { cash points shippingRefund clawbackReturned dueReduced feeDue couponRestored status deductions { kind amount } parts { method amount status attempts manual } } timeline { action fromStatus toStatus actor } } orderLines { id status activeQuantity cancelledQuantity returnedQuantity claimedQuantity } userErrors { code field message }";
 
 /// An order of a vector case, placed through the API.
 pub struct Placed {
@@ -839,3 +839,223 @@ async fn courier_events(t: TestApp) {
     assert_eq!(system.len(), 2, "{d}");
 }
 on_both!(courier, courier_events);
+
+/// The rest of the seed's paths: a cancel request approved and another rejected; a seller's
+/// hold on collected goods approved by an operator and another declined; an exchange rejected
+/// after collection; an exchange refunded for a stock-out; a collection that never arrives;
+/// withdrawals; a bank-transfer refund waiting for its refund account.
+async fn more_paths(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 50).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let ops = t.operator();
+    let order = |qty: i64, method: &'static str| {
+        let customer = customer.clone();
+        let t = &t;
+        async move {
+            let d = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": qty}], "paymentMethod": method}})).await;
+            let o = d["placeOrder"]["order"].clone();
+            (
+                o["orderNumber"].as_str().unwrap().to_owned(),
+                o["lines"][0]["id"].as_str().unwrap().to_owned(),
+            )
+        }
+    };
+    let status = |d: &Value| {
+        d["claim"]["status"]
+            .as_str()
+            .unwrap_or("refused")
+            .to_owned()
+    };
+
+    // Cancel requests on PREPARING: one approved (refund), one rejected (line stays).
+    let (number, line) = order(2, "CARD").await;
+    t.gql(
+        &seller,
+        "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }",
+        json!({"n": number}),
+    )
+    .await;
+    let a = claim_call(
+        &t,
+        &customer,
+        "requestCancel",
+        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}]}),
+    )
+    .await;
+    let d = claim_call(
+        &t,
+        &seller,
+        "approveClaim",
+        json!({"claimNumber": a["claim"]["claimNumber"]}),
+    )
+    .await;
+    assert_eq!(status(&d), "CANCEL_REFUNDING", "{d}");
+    let b = claim_call(
+        &t,
+        &customer,
+        "requestCancel",
+        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}]}),
+    )
+    .await;
+    let d = claim_call(
+        &t,
+        &seller,
+        "rejectClaim",
+        json!({"claimNumber": b["claim"]["claimNumber"], "memo": "이미 포장 완료"}),
+    )
+    .await;
+    assert_eq!(status(&d), "CANCEL_REJECTED");
+    assert_eq!(d["orderLines"][0]["status"], "PREPARING");
+    assert_eq!(d["orderLines"][0]["activeQuantity"], 1);
+
+    // Returns on a delivered order of 6 units.
+    let (number, line) = order(6, "CARD").await;
+    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let open = |reason: &'static str| {
+        let customer = customer.clone();
+        let (t, number, line) = (&t, number.clone(), line.clone());
+        async move {
+            claim_call(t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": reason})).await["claim"]["claimNumber"].clone()
+        }
+    };
+    // A seller's hold on collected goods waits for an operator: approved once, declined once.
+    for (decision, held) in [("approveHold", true), ("declineHold", false)] {
+        let n = open("DEFECTIVE").await;
+        claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+        claim_call(
+            &t,
+            &seller,
+            "markCollected",
+            json!({"claimNumber": n, "courier": "CJ", "trackingNumber": "H"}),
+        )
+        .await;
+        let d = claim_call(
+            &t,
+            &seller,
+            "holdClaim",
+            json!({"claimNumber": n, "reason": "INSPECTION", "memo": "검수 중"}),
+        )
+        .await;
+        assert_eq!(d["claim"]["hold"]["phase"], "HOLD_PENDING", "{d}");
+        // A pending hold blocks nothing: the seller could still complete; the operator decides.
+        let d = claim_call(&t, &ops, decision, json!({"claimNumber": n})).await;
+        assert_eq!(d["claim"]["hold"].is_object(), held, "{decision}: {d}");
+        if held {
+            let d = claim_call(&t, &seller, "completeReturn", json!({"claimNumber": n})).await;
+            assert_eq!(d["userErrors"][0]["code"], "CLAIM_ACTION_NOT_ALLOWED");
+            assert!(
+                d["userErrors"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("held"),
+                "{d}"
+            );
+            let d = claim_call(&t, &ops, "releaseHold", json!({"claimNumber": n})).await;
+            assert!(d["claim"]["hold"].is_null());
+        }
+        let d = claim_call(
+            &t,
+            &seller,
+            "completeReturn",
+            json!({"claimNumber": n, "restock": false}),
+        )
+        .await;
+        assert_eq!(status(&d), "RETURN_REFUNDING", "{d}");
+    }
+    // A collection that never arrives: rejected (NOT_RECEIVED), the units free again.
+    let n = open("CHANGE_OF_MIND").await;
+    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    let d = claim_call(&t, &seller, "rejectClaim", json!({"claimNumber": n})).await;
+    assert_eq!(status(&d), "RETURN_REJECTED");
+    assert_eq!(d["claim"]["rejectionCode"], "NOT_RECEIVED");
+    // Withdrawn before collection.
+    let n = open("CHANGE_OF_MIND").await;
+    let d = claim_call(&t, &customer, "withdrawClaim", json!({"claimNumber": n})).await;
+    assert_eq!(status(&d), "RETURN_WITHDRAWN");
+    assert_eq!(d["orderLines"][0]["claimedQuantity"], 0);
+
+    // Exchanges (seller's fault: no fee): one rejected after collection by an operator, one
+    // refunded because the replacement ran out.
+    let other = t.sibling_option(opt, 10000, 5).await;
+    let exchange = || {
+        let customer = customer.clone();
+        let (t, number, line) = (&t, number.clone(), line.clone());
+        async move {
+            claim_call(t, &customer, "requestExchange", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "WRONG_ITEM_DELIVERED"})).await["claim"]["claimNumber"].clone()
+        }
+    };
+    let n = exchange().await;
+    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    claim_call(
+        &t,
+        &seller,
+        "markCollected",
+        json!({"claimNumber": n, "courier": "CJ", "trackingNumber": "E"}),
+    )
+    .await;
+    let d = claim_call(
+        &t,
+        &ops,
+        "rejectClaim",
+        json!({"claimNumber": n, "courier": "CJ", "trackingNumber": "BACK"}),
+    )
+    .await;
+    assert_eq!(status(&d), "EXCHANGE_REJECTED");
+    assert_eq!(
+        d["claim"]["redelivery"],
+        json!({"trackingNumber": "BACK"}),
+        "the original goes back"
+    );
+    assert_eq!(t.stock(other).await, 5, "reservation released");
+    let n = exchange().await;
+    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    claim_call(
+        &t,
+        &seller,
+        "markCollected",
+        json!({"claimNumber": n, "courier": "CJ", "trackingNumber": "F"}),
+    )
+    .await;
+    let d = claim_call(&t, &seller, "refundExchange", json!({"claimNumber": n})).await;
+    assert_eq!(status(&d), "EXCHANGE_REFUNDING", "{d}");
+    assert_eq!(d["claim"]["refund"]["cash"], 10000);
+    assert_eq!(d["claim"]["refund"]["deductions"], json!([]));
+    assert_eq!(t.stock(other).await, 5);
+    let n = exchange().await;
+    let d = claim_call(&t, &customer, "withdrawClaim", json!({"claimNumber": n})).await;
+    assert_eq!(status(&d), "EXCHANGE_WITHDRAWN");
+
+    // A bank transfer refunded after the deposit waits for the refund account.
+    let (number, line) = order(1, "BANK_TRANSFER").await;
+    t.gql(&ops, "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": number})).await;
+    let d = claim_call(
+        &t,
+        &customer,
+        "requestCancel",
+        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}]}),
+    )
+    .await;
+    assert_eq!(status(&d), "CANCEL_REFUNDING");
+    assert_eq!(d["claim"]["refund"]["status"], "ACCOUNT_REQUIRED");
+    assert!(d["claim"]["availableActions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("SET_REFUND_ACCOUNT")));
+    let n = d["claim"]["claimNumber"].clone();
+    run_refund_job(&t).await;
+    let d = claim_call(&t, &customer, "setRefundAccount", json!({"claimNumber": n, "bank": "국민은행", "accountNumber": "123-45-678", "holder": "테스트 고객"})).await;
+    assert_eq!(d["claim"]["refund"]["status"], "PENDING", "{d}");
+    run_refund_job(&t).await;
+    let d = t
+        .gql(
+            &customer,
+            "query($n: String!) { claim(claimNumber: $n) { status } }",
+            json!({"n": n}),
+        )
+        .await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED");
+}
+on_both!(other_paths, more_paths);

@@ -31,6 +31,8 @@ pub enum Backend {
 }
 
 pub struct TestApp {
+    /// The database URL (for servers started as separate processes).
+    pub url: String,
     pub gateway: Arc<oms::gateway::SimulatedGateway>,
     pub app: App,
     pub router: Router,
@@ -119,6 +121,7 @@ impl TestApp {
         };
         let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
         Some(TestApp {
+            url,
             gateway,
             app,
             router,

@@ -9,3 +9,4 @@ mod gateway;
 mod harness;
 mod orders;
 mod protocol;
+mod replicas;

@@ -46,6 +46,8 @@ async fn start(url: &str) -> (Server, String) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start oms");
+    // Killed and reaped on drop, whatever happens next.
+    let server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..100 {
@@ -55,7 +57,7 @@ async fn start(url: &str) -> (Server, String) {
             .await
             .is_ok_and(|r| r.status().is_success())
         {
-            return (Server(child), base);
+            return (server, base);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

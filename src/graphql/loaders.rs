@@ -290,3 +290,30 @@ impl Loader<ClaimsOfLine> for ByClaim {
         Ok(map)
     }
 }
+
+/// Key: an order line by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LineId(pub i64);
+/// Key: an order by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrderId(pub i64);
+
+impl Loader<LineId> for ByClaim {
+    type Value = order_line::Model;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[LineId]) -> Result<HashMap<LineId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::orders::lines_by_ids(self.db.conn(), &ids).await?;
+        Ok(rows.into_iter().map(|r| (LineId(r.id), r)).collect())
+    }
+}
+
+impl Loader<OrderId> for ByClaim {
+    type Value = entity::order::Model;
+    type Error = Arc<DbErr>;
+    async fn load(&self, keys: &[OrderId]) -> Result<HashMap<OrderId, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let rows = repo::orders::orders_by_ids(self.db.conn(), &ids).await?;
+        Ok(rows.into_iter().map(|r| (OrderId(r.id), r)).collect())
+    }
+}

@@ -231,3 +231,51 @@ async fn http_protocol_and_limits() {
         "{metrics}"
     );
 }
+
+/// A page of claims with items, lines, orders, refunds, parts, timelines and available actions
+/// costs the same number of statements for 6 claims as for 12 (on the demo data; both pages
+/// hold refunds and conversions, so every nested field is loaded in both).
+async fn claims_no_n_plus_one(t: TestApp) {
+    oms::demo::seed_if_empty(&t.app).await.unwrap();
+    let ops = t.operator();
+    let q = "query($n: Int!) { claims(first: $n) { edges { node { claimNumber status availableActions seller { name } order { orderNumber lines { status } } items { quantity line { productName } } refund { cash status parts { status } } timeline { action } convertedTo { claimNumber } } } } }";
+    let mut counts = Vec::new();
+    for n in [6, 12] {
+        let before = t.app.db.statement_count();
+        let d = t.gql(&ops, q, json!({"n": n})).await;
+        counts.push(t.app.db.statement_count() - before);
+        assert_eq!(d["claims"]["edges"].as_array().unwrap().len(), n as usize);
+    }
+    eprintln!("statements per claims page (6, 12): {counts:?}");
+    assert_eq!(
+        counts[0], counts[1],
+        "statements grew with the page size: {counts:?}"
+    );
+}
+
+mod claim_statement_counts {
+    use super::*;
+    fn limits() -> LimitArgs {
+        LimitArgs {
+            loader_delay_us: 50_000,
+            ..LimitArgs::default()
+        }
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        claims_no_n_plus_one(
+            TestApp::with_limits(Backend::Sqlite, limits())
+                .await
+                .unwrap(),
+        )
+        .await;
+    }
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(t) = TestApp::with_limits(Backend::Postgres, limits()).await else {
+            eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+            return;
+        };
+        claims_no_n_plus_one(t).await;
+    }
+}

@@ -13,7 +13,9 @@ use crate::domain::claim::{self as domain, ActionKind, ClaimFacts, RefundFacts, 
 use crate::domain::money::Won;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::graphql::ids::{to_id, Kind};
-use crate::graphql::loaders::{ClaimId, EventsOf, ItemsOf, PartsOf, RefundOf, SellerId};
+use crate::graphql::loaders::{
+    ClaimId, EventsOf, ItemsOf, LineId, OrderId, PartsOf, RefundOf, SellerId,
+};
 use crate::graphql::{load, loaders, viewer};
 use crate::service::claims::stored_deductions;
 
@@ -144,13 +146,13 @@ impl Claim {
 
     /// The order.
     async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
-        let app = crate::graphql::app(ctx)?;
-        Ok(
-            crate::repo::orders::order_by_id(app.db.conn(), self.0.order_id, false)
-                .await
-                .map_err(|e| to_graphql_error(e.into()))?
-                .map(Order),
-        )
+        Ok(load(
+            loaders(ctx)?
+                .claims
+                .load_one(OrderId(self.0.order_id))
+                .await,
+        )?
+        .map(Order))
     }
 
     /// The seller whose lines it covers.
@@ -322,15 +324,7 @@ pub struct ClaimItemView(pub claim_item::Model);
 impl ClaimItemView {
     /// The line.
     async fn line(&self, ctx: &Context<'_>) -> Result<Option<OrderLine>> {
-        let app = crate::graphql::app(ctx)?;
-        Ok(
-            crate::repo::orders::lines_by_ids(app.db.conn(), &[self.0.line_id])
-                .await
-                .map_err(|e| to_graphql_error(e.into()))?
-                .into_iter()
-                .next()
-                .map(OrderLine),
-        )
+        Ok(load(loaders(ctx)?.claims.load_one(LineId(self.0.line_id)).await)?.map(OrderLine))
     }
 
     /// The line's global ID.

@@ -8,4 +8,5 @@ pub mod checkout;
 pub mod claim;
 pub mod money;
 pub mod order;
+pub mod policy;
 pub mod refund;

@@ -20,6 +20,10 @@ use crate::domain::claim::{
 };
 use crate::domain::money::Won;
 use crate::domain::order::{order_status, LineStatus, PaymentMethod};
+use crate::domain::policy::{
+    ClaimFeesInput, ClaimWindowInput, DefaultPolicy, ExchangeRulesInput, OrderLineView, Policy,
+    PolicyItem,
+};
 use crate::domain::refund::{
     self as money, price_refund, route_cash, waive_fee, ClaimItem, ClaimKind, ClaimToPrice,
     CouponMoney, Deduction, DeductionKind, FeeDecision, GroupMoney, LineMoney, OrderLedger,
@@ -392,36 +396,6 @@ fn refund_facts(parts: &[refund_part::Model]) -> RefundFacts {
     }
 }
 
-/// Within the claim window of `claims.md` (the built-in `claim_window`)?
-fn window_open(
-    reason: Reason,
-    fault: Fault,
-    lines: &[&order_line::Model],
-    now: DateTime<Utc>,
-) -> bool {
-    lines.iter().all(|l| {
-        let confirmed = l.confirmed_at.is_some();
-        let from = match (l.delivered_at, reason) {
-            (_, Reason::DeliveryDelayed) => l.shipped_at,
-            (Some(d), _) => Some(d),
-            // A seller-fault return from SHIPPED counts from the shipping time.
-            (None, _) => l.shipped_at,
-        };
-        let Some(from) = from else { return true };
-        let limit = match reason {
-            Reason::Defective | Reason::WrongItemDelivered => from + Duration::days(92),
-            Reason::DeliveryDelayed => l.delivered_at.unwrap_or(now) + Duration::days(7),
-            Reason::ChangeOfMind
-            | Reason::OrderedByMistake
-            | Reason::SizeOrOptionChange
-            | Reason::Other
-            | Reason::OutOfStock => from + Duration::days(7),
-        };
-        // Purchase confirmation closes the customer-fault window early.
-        now <= limit && !(confirmed && fault == Fault::Customer)
-    })
-}
-
 /// Opens a claim on order lines (`requestCancel`, `sellerCancel`, `requestReturn`,
 /// `requestExchange`).
 pub async fn open_claim(
@@ -513,42 +487,35 @@ pub async fn open_claim(
         ClaimAction::RequestReturn => ClaimType::Return,
         _ => ClaimType::Exchange,
     };
-    let fault = match req.action {
-        ClaimAction::RequestCancel => Fault::Customer,
-        ClaimAction::SellerCancel => Fault::Seller,
-        _ => req.reason.default_fault(),
-    };
-    if claim_type != ClaimType::Cancel {
-        let ls: Vec<&order_line::Model> = chosen.iter().map(|(l, _)| *l).collect();
-        if !window_open(req.reason, fault, &ls, now) {
-            return Err(UserError::new(
-                UserErrorCode::ClaimWindowClosed,
-                &["reason"],
-                format!("a {} claim for reason {} is outside its window (7 days after delivery for the customer's reasons, 3 months for defects and wrong items; none after purchase confirmation for the customer's reasons)", claim_type.as_str(), req.reason.as_str()),
+    let picked: Vec<(&order_line::Model, u32)> = chosen
+        .iter()
+        .map(|(l, i)| (*l, u32::try_from(i.quantity).unwrap_or(0)))
+        .collect();
+    // A cancel's fault is fixed (money.md); returns and exchanges ask the seller's policy.
+    let fees = match req.action {
+        ClaimAction::RequestCancel => PolicyFees::cancel(Fault::Customer),
+        ClaimAction::SellerCancel => PolicyFees::cancel(Fault::Seller),
+        _ => {
+            decide_policy(
+                &*txn,
+                &order,
+                seller_id,
+                claim_type,
+                req.reason,
+                &req.memo,
+                req.collection_method,
+                &picked,
+                &lines,
+                now,
+                true,
             )
-            .into());
+            .await?
         }
-    }
-    let group = repo::orders::groups_of_orders(&*txn, &[order.id], Some(seller_id))
-        .await?
-        .into_iter()
-        .next();
-    let return_fee = group.as_ref().map_or(0, |g| g.return_fee);
-    let exchange_fee = if claim_type == ClaimType::Exchange && fault == Fault::Customer {
-        2 * return_fee
-    } else {
-        0
     };
-
-    // The claim as it would be stored; pricing reads its fee decision.
-    let decision = json!({
-        "policy": "DEFAULT",
-        "fault": fault.as_str(),
-        "returnFee": return_fee,
-        "initialShipping": true,
-        "couponClawback": true,
-        "exchangeFee": exchange_fee,
-    });
+    let fault = fees.decision.fault;
+    let return_fee = fees.decision.return_fee.amount();
+    let exchange_fee = fees.decision.exchange_fee.amount();
+    let decision = fees.recorded.clone();
     let existing = repo::claims::claims_of_orders(&*txn, &[order.id], None)
         .await?
         .len();
@@ -581,8 +548,8 @@ pub async fn open_claim(
         converted_to_id: None,
         policy_decision: decision.to_string(),
         return_fee,
-        initial_shipping_applies: true,
-        coupon_clawback_applies: true,
+        initial_shipping_applies: fees.decision.initial_shipping,
+        coupon_clawback_applies: fees.decision.coupon_clawback,
         exchange_fee,
         fee_paid: 0,
         fee_credit: 0,
@@ -1239,7 +1206,7 @@ pub(crate) async fn act_in(
             }
             Effect::OpenConverted(target) => {
                 let new_id =
-                    open_converted(db, actor, &c, &items, &lines, target, req, now).await?;
+                    open_converted(db, actor, &order, &c, &items, &lines, target, req, now).await?;
                 set.converted_to_id = Set(Some(new_id));
                 payload["convertedTo"] = json!(new_id);
                 result_claim = new_id;
@@ -1368,6 +1335,7 @@ async fn waive_return_fee(db: &impl ConnectionTrait, c: &claim::Model) -> Result
 async fn open_converted(
     db: &impl ConnectionTrait,
     actor: Actor,
+    order: &order::Model,
     c: &claim::Model,
     items: &[claim_item::Model],
     lines: &[order_line::Model],
@@ -1377,12 +1345,6 @@ async fn open_converted(
 ) -> Result<i64, ServiceError> {
     let new_type = target.status.claim_type();
     let reason = parse(&c.reason, "reason", Reason::parse)?;
-    let fault = reason.default_fault();
-    let exchange_fee = if new_type == ClaimType::Exchange && fault == Fault::Customer {
-        2 * c.return_fee
-    } else {
-        0
-    };
     let existing = repo::claims::claims_of_orders(db, &[c.order_id], None)
         .await?
         .len();
@@ -1421,8 +1383,39 @@ async fn open_converted(
             .collect();
         reserve_replacements(db, &chosen).await?;
     }
+    // Fees and fault afresh for the new claim; the window was the original's.
+    let picked: Vec<(&order_line::Model, u32)> = items
+        .iter()
+        .filter_map(|i| {
+            lines
+                .iter()
+                .find(|l| l.id == i.line_id)
+                .map(|l| (l, u32::try_from(i.quantity).unwrap_or(0)))
+        })
+        .collect();
+    let method = if c.collection_method == CollectionMethod::Pickup.as_str() {
+        CollectionMethod::Pickup
+    } else {
+        CollectionMethod::CustomerShips
+    };
+    let fees = decide_policy(
+        db,
+        order,
+        c.seller_id,
+        new_type,
+        reason,
+        &c.memo,
+        method,
+        &picked,
+        lines,
+        now,
+        false,
+    )
+    .await?;
+    let fault = fees.decision.fault;
+    let exchange_fee = fees.decision.exchange_fee.amount();
     let hold = crate::domain::claim::opening_hold(target.effects, exchange_fee > 0);
-    let decision = json!({"policy": "DEFAULT", "fault": fault.as_str(), "returnFee": c.return_fee, "exchangeFee": exchange_fee});
+    let decision = fees.recorded;
     let mut row = claim::ActiveModel {
         claim_number: Set(format!(
             "{}-C{}",
@@ -1460,9 +1453,9 @@ async fn open_converted(
         converted_from_id: Set(Some(c.id)),
         converted_to_id: Set(None),
         policy_decision: Set(decision.to_string()),
-        return_fee: Set(c.return_fee),
-        initial_shipping_applies: Set(true),
-        coupon_clawback_applies: Set(true),
+        return_fee: Set(fees.decision.return_fee.amount()),
+        initial_shipping_applies: Set(fees.decision.initial_shipping),
+        coupon_clawback_applies: Set(fees.decision.coupon_clawback),
         exchange_fee: Set(exchange_fee),
         fee_paid: Set(0),
         fee_credit: Set(if target.effects.contains(&Effect::CreditPaidFee) {
@@ -1799,4 +1792,142 @@ pub async fn withdraw_unpaid_exchanges(app: &App) -> Result<u64, ServiceError> {
         }
     }
     Ok(withdrawn)
+}
+
+/// The policy's decision on a return or exchange: fees and fault, and what is recorded.
+struct PolicyFees {
+    decision: crate::domain::policy::FeeDecision,
+    recorded: serde_json::Value,
+}
+
+impl PolicyFees {
+    /// A cancel: fault fixed by `money.md`, no policy asked.
+    fn cancel(fault: Fault) -> PolicyFees {
+        PolicyFees {
+            decision: crate::domain::policy::FeeDecision {
+                fault,
+                return_fee: Won::ZERO,
+                initial_shipping: true,
+                exchange_fee: Won::ZERO,
+                coupon_clawback: true,
+                message: None,
+            },
+            recorded: json!({"policy": "FIXED", "fault": fault.as_str(), "rule": "money.md: a cancel's fault is fixed by its action"}),
+        }
+    }
+}
+
+/// The seller's policy: the built-in default until the plugin host (issue 6) provides one.
+fn policy_for(_seller_id: i64) -> (&'static dyn Policy, &'static str) {
+    (&DefaultPolicy, "DEFAULT")
+}
+
+/// Asks the seller's policy about a return or exchange: `claim_fees` (fault and fees),
+/// `claim_window` (when `check_window`; a conversion keeps the original's window) and, for
+/// exchanges, `exchange_rules`. Refusals are `CLAIM_WINDOW_CLOSED` and `CLAIM_NOT_ALLOWED`.
+#[allow(clippy::too_many_arguments)]
+async fn decide_policy(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    seller_id: i64,
+    claim_type: ClaimType,
+    reason: Reason,
+    memo: &Option<String>,
+    method: CollectionMethod,
+    picked: &[(&order_line::Model, u32)],
+    lines: &[order_line::Model],
+    now: DateTime<Utc>,
+    check_window: bool,
+) -> Result<PolicyFees, ServiceError> {
+    let (policy, name) = policy_for(seller_id);
+    let group = repo::orders::groups_of_orders(db, &[order.id], Some(seller_id))
+        .await?
+        .into_iter()
+        .next();
+    let items: Vec<PolicyItem> = picked
+        .iter()
+        .map(|(l, k)| PolicyItem {
+            line_id: l.id,
+            product_id: l.product_id,
+            option_id: l.option_id,
+            unit_price: Won::new(l.unit_price),
+            quantity: *k,
+            bundle_id: l.bundle_id.clone(),
+        })
+        .collect();
+    let fees_input = ClaimFeesInput {
+        claim_type,
+        reason,
+        memo: memo.clone(),
+        items: items.clone(),
+        base_fee: Won::new(group.as_ref().map_or(0, |g| g.base_fee)),
+        free_threshold: Won::new(group.as_ref().map_or(0, |g| g.free_threshold)),
+        shipping_fee_paid: Won::new(group.as_ref().map_or(0, |g| g.shipping_fee)),
+        return_fee: Won::new(group.as_ref().map_or(0, |g| g.return_fee)),
+        collection_method: method.as_str().to_owned(),
+        delivered_at: picked.iter().filter_map(|(l, _)| l.delivered_at).max(),
+        now,
+    };
+    let decision = policy.claim_fees(&fees_input);
+    if check_window {
+        for (l, _) in picked {
+            let verdict = policy.claim_window(&ClaimWindowInput {
+                claim_type,
+                reason,
+                fault: decision.fault,
+                shipped_at: l.shipped_at,
+                delivered_at: l.delivered_at,
+                purchase_confirmed_at: l.confirmed_at,
+                now,
+            });
+            if !verdict.allowed {
+                return Err(UserError::new(
+                    UserErrorCode::ClaimWindowClosed,
+                    &["reason"],
+                    verdict
+                        .message
+                        .unwrap_or_else(|| "outside the claim window".into()),
+                )
+                .into());
+            }
+        }
+    }
+    let mut recorded = json!({"policy": name, "claimFees": decision});
+    if claim_type == ClaimType::Exchange {
+        let verdict = policy.exchange_rules(&ExchangeRulesInput {
+            reason,
+            fault: decision.fault,
+            order_lines: lines
+                .iter()
+                .filter(|l| l.seller_id == seller_id)
+                .map(|l| OrderLineView {
+                    line_id: l.id,
+                    bundle_id: l.bundle_id.clone(),
+                    active_quantity: u32::try_from(
+                        l.quantity - l.cancelled_quantity - l.returned_quantity,
+                    )
+                    .unwrap_or(0),
+                })
+                .collect(),
+            items,
+            now,
+        });
+        if !verdict.allowed {
+            return Err(UserError::new(
+                UserErrorCode::ClaimNotAllowed,
+                &["items"],
+                format!(
+                    "{}: {}",
+                    verdict.code.as_deref().unwrap_or("EXCHANGE_NOT_ALLOWED"),
+                    verdict
+                        .message
+                        .as_deref()
+                        .unwrap_or("the seller's policy refuses this exchange")
+                ),
+            )
+            .into());
+        }
+        recorded["exchangeRules"] = json!(verdict);
+    }
+    Ok(PolicyFees { decision, recorded })
 }

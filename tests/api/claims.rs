@@ -1059,3 +1059,47 @@ async fn more_paths(t: TestApp) {
     assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED");
 }
 on_both!(other_paths, more_paths);
+
+/// The default policy through the API: windows (CLAIM_WINDOW_CLOSED), replacements at another
+/// price or without stock, and the decision recorded on the claim.
+async fn policy_refusals(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 10).await;
+    let pricier = t.sibling_option(opt, 12000, 5).await;
+    let empty = t.sibling_option(opt, 10000, 0).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let number = o["orderNumber"].as_str().unwrap().to_owned();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let exchange = |option: i64| json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", option)}], "reason": "SIZE_OR_OPTION_CHANGE"});
+    let d = claim_call(&t, &customer, "requestExchange", exchange(pricier)).await;
+    assert_eq!(
+        d["userErrors"][0]["code"], "PRICE_DIFFERENCE_NOT_SUPPORTED",
+        "{d}"
+    );
+    let d = claim_call(&t, &customer, "requestExchange", exchange(empty)).await;
+    assert_eq!(d["userErrors"][0]["code"], "OUT_OF_STOCK", "{d}");
+    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let n = d["claim"]["claimNumber"].clone();
+    let q = "query($n: String!) { claim(claimNumber: $n) { policyDecision } }";
+    let decision: Value = serde_json::from_str(
+        t.gql(&customer, q, json!({"n": n})).await["claim"]["policyDecision"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(decision["policy"], "DEFAULT");
+    assert_eq!(decision["claimFees"]["fault"], "CUSTOMER");
+    assert_eq!(decision["claimFees"]["returnFee"], 3000);
+    claim_call(&t, &customer, "withdrawClaim", json!({"claimNumber": n})).await;
+    t.clock.advance(chrono::Duration::days(8));
+    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    assert_eq!(d["userErrors"][0]["code"], "CLAIM_WINDOW_CLOSED", "{d}");
+    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"})).await;
+    assert_eq!(d["claim"]["status"], "RETURN_REQUESTED", "{d}");
+    assert_eq!(t.stock(empty).await, 0);
+    assert_eq!(t.stock(pricier).await, 5);
+}
+on_both!(policy_paths, policy_refusals);

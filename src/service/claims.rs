@@ -928,8 +928,27 @@ async fn persist_refund(
     if p.points.is_positive() {
         repo::claims::restore_points(db, order.customer_id, order.id, p.points.amount(), now)
             .await?;
-        repo::claims::insert_part(db, part("POINTS", None, p.points, "SUCCEEDED", "points"))
-            .await?;
+        // Counted on the order's points tender: its CHECK keeps restored ≤ used.
+        let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+        let points_tender = tenders.iter().find(|t| t.method == "POINTS").map(|t| t.id);
+        let Some(points_tender) = points_tender else {
+            return Err(ServiceError::Corrupt(format!(
+                "order {} restores points it never used",
+                order.order_number
+            )));
+        };
+        repo::claims::add_refunded(db, points_tender, p.points.amount()).await?;
+        repo::claims::insert_part(
+            db,
+            part(
+                "POINTS",
+                Some(points_tender),
+                p.points,
+                "SUCCEEDED",
+                "points",
+            ),
+        )
+        .await?;
     }
     if p.due_reduced.is_positive() {
         repo::claims::reduce_amount_due(db, order.id, p.due_reduced.amount()).await?;

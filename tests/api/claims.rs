@@ -369,6 +369,12 @@ async fn cancels(t: TestApp) {
     assert_eq!(after["claim"]["refund"]["status"], "SUCCEEDED");
     assert_eq!(after["claim"]["timeline"].as_array().unwrap().len(), 2);
     assert_eq!(t.gateway.executed().len(), 1);
+    // Each tender counts what went back to it: never more than it paid.
+    let tenders = t.gql(&customer, "query($n: String!) { order(orderNumber: $n) { tenders { method amount refundedAmount } } }", json!({"n": o["orderNumber"]})).await;
+    assert_eq!(
+        tenders["order"]["tenders"],
+        json!([{"method": "CARD", "amount": 42000, "refundedAmount": 42000}, {"method": "POINTS", "amount": 1000, "refundedAmount": 1000}])
+    );
     // Running the job again pays nothing twice.
     run_refund_job(&t).await;
     assert_eq!(t.gateway.executed().len(), 1);

@@ -5,6 +5,7 @@
 
 mod access;
 mod claims;
+mod engine_model;
 mod gateway;
 mod harness;
 mod orders;

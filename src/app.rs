@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::TokenKeys;
 use crate::clock::Clock;
 use crate::config::{JobArgs, LimitArgs};
+use crate::courier::CourierAdapter;
 use crate::db::Db;
 use crate::gateway::PaymentGateway;
 use crate::metrics::Metrics;
@@ -26,6 +27,8 @@ pub struct App {
     pub metrics: Metrics,
     /// The payment gateway refunds go through.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The courier that books pickups.
+    pub courier: Arc<dyn CourierAdapter>,
     /// The secret the courier's tracking webhook must present.
     pub courier_secret: String,
     /// This process's name in job leases (unique per replica).

@@ -76,6 +76,11 @@ pub struct ServeArgs {
     #[arg(long, env = "OMS_PAYMENT_GATEWAY_TIMEOUT_MS", default_value_t = 5_000)]
     pub payment_gateway_timeout_ms: u64,
 
+    /// Base URL of an HTTP courier that books pickups (`POST {url}/pickups`). Unset: the
+    /// built-in simulated courier.
+    #[arg(long, env = "OMS_COURIER_URL")]
+    pub courier_url: Option<String>,
+
     /// Shared secret the courier sends in `X-Courier-Token` with its tracking events
     /// (`POST /webhooks/courier`). Set it in production; the default is a development secret.
     #[arg(

@@ -66,6 +66,8 @@ pub enum UserErrorCode {
     PriceDifferenceNotSupported,
     /// A fee payment that is not exactly the fee due.
     FeeAmountMismatch,
+    /// The courier could not book the pickup; nothing changed.
+    CourierUnavailable,
 }
 
 /// A business refusal: a code, the input field it is about, and a message.

@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod courier;
 pub mod db;
 pub mod demo;
 pub mod domain;
@@ -60,6 +61,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             None => Arc::new(gateway::SimulatedGateway::default()),
         },
         courier_secret: args.courier_webhook_secret.clone(),
+        courier: match &args.courier_url {
+            Some(url) => Arc::new(courier::HttpCourier::new(
+                url,
+                std::time::Duration::from_millis(args.payment_gateway_timeout_ms),
+            )?),
+            None => Arc::new(courier::SimulatedCourier),
+        },
         instance_id: format!(
             "{}-{}",
             std::process::id(),

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::app::App;
+use crate::courier::PickupRequest;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{
     decide, open, ClaimAction, ClaimFacts, ClaimStatus, ClaimType, Effect, Fault, HoldReason,
@@ -1156,10 +1157,23 @@ pub(crate) async fn act_in(
             }
             Effect::BookPickup => {
                 if c.collection_method == CollectionMethod::Pickup.as_str() {
-                    // The built-in courier books at once; its tracking events report the pickup.
-                    set.collection_courier = Set(Some("SIM택배".into()));
-                    set.collection_tracking =
-                        Set(Some(format!("PU{}", c.id * 1000 + i64::from(c.version))));
+                    // Keyed by claim and version: a retried approval books once.
+                    let booking = app
+                        .courier
+                        .book_pickup(PickupRequest {
+                            idempotency_key: format!("{}-v{}", c.claim_number, c.version),
+                            claim_number: c.claim_number.clone(),
+                            order_number: order.order_number.clone(),
+                        })
+                        .await
+                        .map_err(|e| {
+                            UserError::general(
+                                UserErrorCode::CourierUnavailable,
+                                format!("{e}; try again, or let the customer ship the goods"),
+                            )
+                        })?;
+                    set.collection_courier = Set(Some(booking.courier));
+                    set.collection_tracking = Set(Some(booking.tracking_number));
                     payload["pickup"] = json!("booked");
                 } else {
                     payload["pickup"] = json!("customer ships to the seller's return address");

@@ -1,6 +1,6 @@
-//! The HTTP payment gateway adapter against a small gateway on loopback: idempotency keys,
-//! declines and timeouts, and refunds that are never executed twice — not even when the
-//! process dies between the gateway's answer and the commit.
+//! The partners' HTTP adapters against small servers on loopback: the payment gateway
+//! (idempotency keys, declines, timeouts, and refunds never executed twice — not even when the
+//! process dies between the gateway's answer and the commit) and the courier's pickup booking.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -172,4 +172,88 @@ async fn refunds_through_http_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refunds_through_http_postgres() {
     refunds_through_http(Backend::Postgres).await;
+}
+
+/// A loopback courier: books pickups, remembering idempotency keys; refuses while `down`.
+#[derive(Default)]
+struct FakeCourier {
+    bookings: Mutex<Vec<String>>,
+    down: AtomicU32,
+}
+
+async fn pickups(
+    State(c): State<Arc<FakeCourier>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    if c.down.load(Ordering::SeqCst) > 0 {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"message": "maintenance"})),
+        );
+    }
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|k| k.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(body["claimNumber"].is_string());
+    c.bookings.lock().unwrap().push(key.clone());
+    (
+        StatusCode::OK,
+        Json(json!({"courier": "CJ대한통운", "trackingNumber": format!("CJ-{key}")})),
+    )
+}
+
+/// Approving a pickup return books it with the HTTP courier; while the courier is down the
+/// approval is refused with COURIER_UNAVAILABLE and changes nothing.
+async fn pickups_through_http(backend: Backend) {
+    let fake = Arc::new(FakeCourier::default());
+    let app = Router::new()
+        .route("/pickups", post(pickups))
+        .with_state(fake.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let courier = Arc::new(oms::courier::HttpCourier::new(&url, Duration::from_secs(2)).unwrap());
+    let Some(t) = TestApp::with_courier(backend, courier).await else {
+        return;
+    };
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 10).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    crate::claims::deliver(
+        &t,
+        o["orderNumber"].as_str().unwrap(),
+        std::slice::from_ref(&line),
+    )
+    .await;
+    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"})).await;
+    let n = d["claim"]["claimNumber"].clone();
+    fake.down.store(1, Ordering::SeqCst);
+    let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    assert_eq!(d["userErrors"][0]["code"], "COURIER_UNAVAILABLE", "{d}");
+    fake.down.store(0, Ordering::SeqCst);
+    let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    assert_eq!(d["claim"]["status"], "RETURN_COLLECTING", "{d}");
+    let key = format!("{}-v1", n.as_str().unwrap());
+    assert_eq!(
+        d["claim"]["collection"],
+        json!({"courier": "CJ대한통운", "trackingNumber": format!("CJ-{key}")})
+    );
+    assert_eq!(*fake.bookings.lock().unwrap(), vec![key]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pickups_through_http_sqlite() {
+    pickups_through_http(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pickups_through_http_postgres() {
+    pickups_through_http(Backend::Postgres).await;
 }

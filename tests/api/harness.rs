@@ -58,7 +58,15 @@ impl TestApp {
     }
 
     pub async fn with_limits(backend: Backend, limits: LimitArgs) -> Option<TestApp> {
-        Self::build(backend, limits, None).await
+        Self::build(backend, limits, None, None).await
+    }
+
+    /// An app whose courier is `courier` instead of the simulator.
+    pub async fn with_courier(
+        backend: Backend,
+        courier: Arc<dyn oms::courier::CourierAdapter>,
+    ) -> Option<TestApp> {
+        Self::build(backend, LimitArgs::default(), None, Some(courier)).await
     }
 
     /// An app whose payment gateway is `gateway` instead of the simulator.
@@ -66,13 +74,14 @@ impl TestApp {
         backend: Backend,
         gateway: Arc<dyn oms::gateway::PaymentGateway>,
     ) -> Option<TestApp> {
-        Self::build(backend, LimitArgs::default(), Some(gateway)).await
+        Self::build(backend, LimitArgs::default(), Some(gateway), None).await
     }
 
     async fn build(
         backend: Backend,
         limits: LimitArgs,
         custom_gateway: Option<Arc<dyn oms::gateway::PaymentGateway>>,
+        custom_courier: Option<Arc<dyn oms::courier::CourierAdapter>>,
     ) -> Option<TestApp> {
         // Internal errors are logged, never sent: show them in a failing test's output.
         let _ = tracing_subscriber::fmt()
@@ -111,6 +120,7 @@ impl TestApp {
         let app = App {
             gateway: custom_gateway.unwrap_or_else(|| gateway.clone()),
             courier_secret: "courier-secret".into(),
+            courier: custom_courier.unwrap_or_else(|| Arc::new(oms::courier::SimulatedCourier)),
             db,
             clock: Arc::new(clock.clone()),
             keys: TokenKeys::new("test-secret"),

@@ -1,0 +1,105 @@
+//! The courier adapter: books the pickup (방문 수거) of a return or exchange when the seller
+//! approves it. Each booking carries an idempotency key derived from the claim and its version,
+//! so a retried approval books once. Tracking events come back through
+//! `POST /webhooks/courier` (`service::courier`).
+
+use futures_util::future::BoxFuture;
+
+/// A pickup to book.
+#[derive(Debug, Clone)]
+pub struct PickupRequest {
+    /// Derived from the claim and its version.
+    pub idempotency_key: String,
+    /// The claim.
+    pub claim_number: String,
+    /// Its order.
+    pub order_number: String,
+}
+
+/// A booked pickup: which courier comes, and the tracking number its events will carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    /// The courier (택배사).
+    pub courier: String,
+    /// 운송장 번호.
+    pub tracking_number: String,
+}
+
+/// Why a booking failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the courier could not book the pickup: {0}")]
+pub struct CourierError(pub String);
+
+/// A courier that books pickups.
+pub trait CourierAdapter: Send + Sync + 'static {
+    /// Books a pickup.
+    fn book_pickup(&self, request: PickupRequest) -> BoxFuture<'_, Result<Booking, CourierError>>;
+}
+
+/// The built-in courier for the demo and the tests: books at once with a tracking number
+/// derived from the idempotency key (so a repeat gets the same one).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SimulatedCourier;
+
+impl CourierAdapter for SimulatedCourier {
+    fn book_pickup(&self, request: PickupRequest) -> BoxFuture<'_, Result<Booking, CourierError>> {
+        Box::pin(async move {
+            Ok(Booking {
+                courier: "SIM택배".into(),
+                tracking_number: format!("PU-{}", request.idempotency_key),
+            })
+        })
+    }
+}
+
+/// A courier over HTTP: `POST {base}/pickups` with `{claimNumber, orderNumber}` and the
+/// `Idempotency-Key` header, answered `{"courier": "...", "trackingNumber": "..."}`.
+#[derive(Debug, Clone)]
+pub struct HttpCourier {
+    base_url: String,
+    client: reqwest::Client,
+}
+
+impl HttpCourier {
+    /// A courier at `base_url` with a per-call timeout.
+    pub fn new(base_url: &str, timeout: std::time::Duration) -> Result<HttpCourier, String> {
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| format!("cannot build the courier client: {e}"))?;
+        Ok(HttpCourier {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client,
+        })
+    }
+}
+
+impl CourierAdapter for HttpCourier {
+    fn book_pickup(&self, request: PickupRequest) -> BoxFuture<'_, Result<Booking, CourierError>> {
+        Box::pin(async move {
+            let response = self
+                .client
+                .post(format!("{}/pickups", self.base_url))
+                .header("Idempotency-Key", &request.idempotency_key)
+                .json(&serde_json::json!({"claimNumber": request.claim_number, "orderNumber": request.order_number}))
+                .send()
+                .await
+                .map_err(|e| CourierError(e.to_string()))?;
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            if !status.is_success() {
+                return Err(CourierError(format!("HTTP {status}")));
+            }
+            let field = |name: &str| body.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+            match (field("courier"), field("trackingNumber")) {
+                (Some(courier), Some(tracking_number)) => Ok(Booking {
+                    courier,
+                    tracking_number,
+                }),
+                _ => Err(CourierError(
+                    "the answer has no courier or trackingNumber".into(),
+                )),
+            }
+        })
+    }
+}

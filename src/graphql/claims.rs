@@ -227,13 +227,25 @@ pub struct ResolveRefundManuallyInput {
     pub idempotency_key: Option<String>,
 }
 
+/// How a claim fee is paid.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum FeePaymentMethod {
+    /// Charged to the card through the payment gateway.
+    Card,
+    /// 무통장입금: recorded now, counted when an operator confirms the deposit.
+    BankTransfer,
+}
+
 /// Input of `payClaimFee`.
 #[derive(InputObject)]
 pub struct PayClaimFeeInput {
     /// The claim: an exchange held for its fee (RETURN_FEE_UNPAID), or a return awaiting its fee.
     pub claim_number: String,
-    /// Exactly the fee due (anything else: FEE_AMOUNT_MISMATCH). Charged to the card.
+    /// Exactly the fee due (anything else: FEE_AMOUNT_MISMATCH).
     pub amount: crate::domain::money::Won,
+    /// CARD (charged at once, default) or BANK_TRANSFER (counts once an OPERATOR confirms it
+    /// with `confirmClaimFeeTransfer`).
+    pub method: Option<FeePaymentMethod>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe.
@@ -824,13 +836,21 @@ impl ClaimMutation {
         acting(ctx, action, input.idempotency_key, req).await
     }
 
-    /// 배송비 결제: the customer pays the fee due by card (an exchange's round trip lifts its
-    /// fee hold; a return awaiting its fee completes). CUSTOMER, OPERATOR.
+    /// 배송비 결제: the customer pays the fee due, by card (charged at once) or by bank transfer
+    /// (counted when an operator confirms it). Paid, an exchange's fee hold lifts and a return
+    /// awaiting its fee completes. CUSTOMER, OPERATOR.
     async fn pay_claim_fee(
         &self,
         ctx: &Context<'_>,
         input: PayClaimFeeInput,
     ) -> Result<ClaimPayload> {
+        if input.method == Some(FeePaymentMethod::BankTransfer) {
+            let actor = require_writer(ctx)?;
+            let result =
+                claims::announce_fee_transfer(app(ctx)?, actor, &input.claim_number, input.amount)
+                    .await;
+            return payload(ctx, result).await;
+        }
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -838,6 +858,24 @@ impl ClaimMutation {
             ..Default::default()
         };
         acting(ctx, ClaimAction::PayClaimFee, input.idempotency_key, req).await
+    }
+
+    /// 입금 확인: the bank transfer announced for a claim fee arrived; the fee counts as paid
+    /// (the fee hold lifts, or the return completes). OPERATOR.
+    async fn confirm_claim_fee_transfer(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimActionInput,
+    ) -> Result<ClaimPayload> {
+        let actor = require_writer(ctx)?;
+        let result = claims::confirm_fee_transfer(
+            app(ctx)?,
+            actor,
+            input.idempotency_key,
+            input.claim_number,
+        )
+        .await;
+        payload(ctx, result).await
     }
 
     /// 배송비 면제: the seller forgoes the fee (an exchange's round trip, or a return's fee due).

@@ -511,23 +511,26 @@ pub async fn settle_refund_fee(db: &impl ConnectionTrait, refund_id: i64) -> Res
     Ok(())
 }
 
-/// Records a claim-fee payment as a card tender of its own.
+/// Records a claim-fee payment as a tender of its own (a card charge, or an announced transfer).
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_fee_tender(
     db: &impl ConnectionTrait,
     order_id: i64,
     claim_id: i64,
+    method: &str,
+    status: &str,
     amount: i64,
-    reference: String,
+    reference: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     tender::ActiveModel {
         order_id: Set(order_id),
-        method: Set("CARD".into()),
+        method: Set(method.to_owned()),
         amount: Set(amount),
-        status: Set("PAID".into()),
+        status: Set(status.to_owned()),
         refunded_amount: Set(0),
-        gateway_reference: Set(Some(reference)),
-        paid_at: Set(Some(now)),
+        gateway_reference: Set(reference),
+        paid_at: Set((status == "PAID").then_some(now)),
         created_at: Set(now),
         claim_id: Set(Some(claim_id)),
         ..Default::default()
@@ -632,4 +635,31 @@ pub async fn shipped_lines_by_tracking(
         .filter(order_line::Column::Status.eq("SHIPPED"))
         .all(db)
         .await
+}
+
+/// The claim's fee transfer waiting for an operator's confirmation, if any.
+pub async fn pending_fee_transfer(
+    db: &impl ConnectionTrait,
+    claim_id: i64,
+) -> Result<Option<tender::Model>, DbErr> {
+    tender::Entity::find()
+        .filter(tender::Column::ClaimId.eq(claim_id))
+        .filter(tender::Column::Status.eq("AWAITING_DEPOSIT"))
+        .one(db)
+        .await
+}
+
+/// Marks an announced fee transfer as arrived.
+pub async fn confirm_fee_transfer(
+    db: &impl ConnectionTrait,
+    tender_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
+    tender::Entity::update_many()
+        .col_expr(tender::Column::Status, Expr::value("PAID"))
+        .col_expr(tender::Column::PaidAt, Expr::value(now))
+        .filter(tender::Column::Id.eq(tender_id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

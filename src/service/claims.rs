@@ -1587,24 +1587,10 @@ async fn record_fee_payment(
     offered: Option<Won>,
     now: DateTime<Utc>,
 ) -> Result<Won, ServiceError> {
-    let stored = repo::claims::refunds_of_claims(db, &[c.id])
-        .await?
-        .into_iter()
-        .next();
-    let due = match (&stored, status) {
-        (Some(r), ClaimStatus::ReturnAwaitingFee) => Won::new(r.fee_due),
-        _ => Won::new(c.exchange_fee - c.fee_paid),
-    };
+    let (due, stored) = fee_due_now(db, c, status).await?;
     let amount =
         offered.ok_or_else(|| ServiceError::BadInput("payClaimFee needs the amount".into()))?;
-    if amount != due {
-        return Err(UserError::new(
-            UserErrorCode::FeeAmountMismatch,
-            &["amount"],
-            format!("the fee due is {due}; pay exactly that ({amount} offered)"),
-        )
-        .into());
-    }
+    check_fee_amount(due, amount)?;
     if let (Some(r), ClaimStatus::ReturnAwaitingFee) = (&stored, status) {
         let ledger = load_ledger(db, order).await?;
         let priced = stored_priced(c, r);
@@ -1638,6 +1624,12 @@ async fn record_fee_payment(
         }
         repo::claims::settle_refund_fee(db, r.id).await?;
     }
+    // A bank transfer the customer announced and an operator now confirms; otherwise the card.
+    let pending = repo::claims::pending_fee_transfer(db, c.id).await?;
+    if let Some(t) = pending.filter(|t| t.amount == amount.amount()) {
+        repo::claims::confirm_fee_transfer(db, t.id, now).await?;
+        return Ok(amount);
+    }
     // The key names the claim and its version: a retry of this very request charges once.
     let key = format!("{}-fee-v{}", c.claim_number, c.version);
     let reference = app.gateway.charge(key, amount).await.map_err(|e| {
@@ -1646,8 +1638,138 @@ async fn record_fee_payment(
             format!("the card was not charged: {e}; try again"),
         ))
     })?;
-    repo::claims::insert_fee_tender(db, order.id, c.id, amount.amount(), reference, now).await?;
+    repo::claims::insert_fee_tender(
+        db,
+        order.id,
+        c.id,
+        "CARD",
+        "PAID",
+        amount.amount(),
+        Some(reference),
+        now,
+    )
+    .await?;
     Ok(amount)
+}
+
+/// The fee a claim owes now: a return's fee due once priced, or the exchange fee not yet paid.
+async fn fee_due_now(
+    db: &impl ConnectionTrait,
+    c: &claim::Model,
+    status: ClaimStatus,
+) -> Result<(Won, Option<refund::Model>), ServiceError> {
+    let stored = repo::claims::refunds_of_claims(db, &[c.id])
+        .await?
+        .into_iter()
+        .next();
+    let due = match (&stored, status) {
+        (Some(r), ClaimStatus::ReturnAwaitingFee) => Won::new(r.fee_due),
+        _ => Won::new(c.exchange_fee - c.fee_paid),
+    };
+    Ok((due, stored))
+}
+
+fn check_fee_amount(due: Won, amount: Won) -> Result<(), ServiceError> {
+    if amount == due && due.is_positive() {
+        return Ok(());
+    }
+    Err(UserError::new(
+        UserErrorCode::FeeAmountMismatch,
+        &["amount"],
+        format!("the fee due is {due}; pay exactly that ({amount} offered)"),
+    )
+    .into())
+}
+
+/// `payClaimFee` by BANK_TRANSFER: records the transfer the customer announces (입금 예정); an
+/// OPERATOR confirms it with `confirmClaimFeeTransfer`, which is when the fee counts as paid.
+pub async fn announce_fee_transfer(
+    app: &App,
+    actor: Actor,
+    claim_number: &str,
+    amount: Won,
+) -> Result<ClaimChanged, ServiceError> {
+    if !matches!(actor, Actor::Customer(_) | Actor::Operator) {
+        return Err(ServiceError::Forbidden(
+            "only the CUSTOMER or an OPERATOR pays a claim fee".into(),
+        ));
+    }
+    let now = app.clock.now();
+    let txn = app.db.write().await?;
+    let Loaded {
+        order,
+        claim: c,
+        parts,
+        ..
+    } = load_claim_for(&*txn, actor, claim_number).await?;
+    let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
+    // Announce only where paying is allowed now.
+    let facts = ClaimFacts {
+        status,
+        hold: stored_hold(&c)?,
+        carries_collection: c.carries_collection,
+        rejected_from: c.rejected_from.as_deref().and_then(ClaimStatus::parse),
+        refund: refund_facts(&parts),
+        settlement: Settlement::InPlace,
+    };
+    decide(&facts, ClaimAction::PayClaimFee, actor.role()).map_err(refusal)?;
+    let (due, _) = fee_due_now(&*txn, &c, status).await?;
+    check_fee_amount(due, amount)?;
+    if repo::claims::pending_fee_transfer(&*txn, c.id)
+        .await?
+        .is_some()
+    {
+        return Err(UserError::general(
+            UserErrorCode::FeeAmountMismatch,
+            "a transfer for this fee is already waiting for confirmation",
+        )
+        .into());
+    }
+    repo::claims::insert_fee_tender(
+        &*txn,
+        order.id,
+        c.id,
+        "BANK_TRANSFER",
+        "AWAITING_DEPOSIT",
+        amount.amount(),
+        None,
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ClaimChanged { claim_id: c.id })
+}
+
+/// `confirmClaimFeeTransfer` (OPERATOR): the announced transfer arrived; the fee is paid.
+pub async fn confirm_fee_transfer(
+    app: &App,
+    actor: Actor,
+    key: Option<String>,
+    claim_number: String,
+) -> Result<ClaimChanged, ServiceError> {
+    if actor != Actor::Operator {
+        return Err(ServiceError::Forbidden(
+            "only an OPERATOR confirms a fee transfer".into(),
+        ));
+    }
+    let c = repo::claims::claim_by_number(app.db.conn(), &claim_number)
+        .await?
+        .ok_or_else(|| UserError::not_found(&["claimNumber"], "claim"))?;
+    let pending = repo::claims::pending_fee_transfer(app.db.conn(), c.id)
+        .await?
+        .ok_or_else(|| {
+            UserError::general(
+                UserErrorCode::FeeAmountMismatch,
+                "no fee transfer is waiting for confirmation on this claim",
+            )
+        })?;
+    let request = ActRequest {
+        claim_number,
+        fee: Some(Won::new(pending.amount)),
+        memo: Some("입금 확인".into()),
+        ..Default::default()
+    };
+    act(app, actor, ClaimAction::PayClaimFee, key, request).await
 }
 
 fn stored_priced(c: &claim::Model, r: &refund::Model) -> PricedRefund {

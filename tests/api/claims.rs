@@ -1109,3 +1109,57 @@ async fn policy_refusals(t: TestApp) {
     assert_eq!(t.stock(pricier).await, 5);
 }
 on_both!(policy_paths, policy_refusals);
+
+/// A claim fee paid by bank transfer: announced by the customer, counted only when an operator
+/// confirms the deposit.
+async fn fee_by_transfer(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 2500).await;
+    let opt = t.option(s, 10000, 10).await;
+    let other = t.sibling_option(opt, 10000, 5).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let ops = t.operator();
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    deliver(
+        &t,
+        o["orderNumber"].as_str().unwrap(),
+        std::slice::from_ref(&line),
+    )
+    .await;
+    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "CHANGE_OF_MIND"})).await;
+    let n = d["claim"]["claimNumber"].clone();
+    assert_eq!(d["claim"]["exchangeFee"], 5000);
+    let d = claim_call(
+        &t,
+        &customer,
+        "payClaimFee",
+        json!({"claimNumber": n, "amount": 5000, "method": "BANK_TRANSFER"}),
+    )
+    .await;
+    assert_eq!(
+        d["claim"]["hold"]["reason"], "RETURN_FEE_UNPAID",
+        "still held until the deposit: {d}"
+    );
+    let (_, body) = t.post(Some(&seller), "mutation($n: String!) { confirmClaimFeeTransfer(input: {claimNumber: $n}) { userErrors { code } } }", json!({"n": n})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let d = claim_call(
+        &t,
+        &ops,
+        "confirmClaimFeeTransfer",
+        json!({"claimNumber": n}),
+    )
+    .await;
+    assert!(d["claim"]["hold"].is_null(), "{d}");
+    let d = t.gql(&customer, "query($n: String!) { claim(claimNumber: $n) { feePaid } order: claim(claimNumber: $n) { order { tenders { method amount status } } } }", json!({"n": n})).await;
+    assert_eq!(d["claim"]["feePaid"], 5000);
+    assert!(
+        d["order"]["order"]["tenders"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"method": "BANK_TRANSFER", "amount": 5000, "status": "PAID"})),
+        "{d}"
+    );
+}
+on_both!(fee_transfer, fee_by_transfer);

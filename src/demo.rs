@@ -288,7 +288,7 @@ struct DemoClaim {
 }
 
 /// Claims in every kind of state, filed and moved through the claim service like any client's.
-const DEMO_CLAIMS: [DemoClaim; 12] = [
+const DEMO_CLAIMS: [DemoClaim; 14] = [
     DemoClaim {
         line: LineStatus::AwaitingPayment,
         open: ClaimAction::RequestCancel,
@@ -373,6 +373,22 @@ const DEMO_CLAIMS: [DemoClaim; 12] = [
         reason: Reason::ChangeOfMind,
         then: &[ClaimAction::ConvertToExchange],
     },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestExchange,
+        reason: Reason::Defective,
+        then: &[
+            ClaimAction::Approve,
+            ClaimAction::MarkCollected,
+            ClaimAction::RefundExchange,
+        ],
+    },
+    DemoClaim {
+        line: LineStatus::Delivered,
+        open: ClaimAction::RequestExchange,
+        reason: Reason::SizeOrOptionChange,
+        then: &[ClaimAction::PayClaimFee, ClaimAction::Approve],
+    },
 ];
 
 async fn seed_claims(app: &App) -> Result<(), ServiceError> {
@@ -414,7 +430,9 @@ async fn seed_claims(app: &App) -> Result<(), ServiceError> {
                 items: vec![claims::OpenItem {
                     line_id: line.id,
                     quantity: 1,
-                    replacement_option_id: None,
+                    // The demo's exchanges ask for the same option again (a fresh unit).
+                    replacement_option_id: (demo.open == ClaimAction::RequestExchange)
+                        .then_some(line.option_id),
                 }],
                 reason: demo.reason,
                 memo: Some("데모 클레임".into()),
@@ -439,6 +457,13 @@ async fn seed_claims(app: &App) -> Result<(), ServiceError> {
                     Actor::Customer(order.customer_id),
                     claims::ActRequest {
                         replacements: vec![(line.id, line.option_id)],
+                        ..Default::default()
+                    },
+                ),
+                ClaimAction::PayClaimFee => (
+                    Actor::Customer(order.customer_id),
+                    claims::ActRequest {
+                        fee: Some(crate::domain::money::Won::new(claim.exchange_fee)),
                         ..Default::default()
                     },
                 ),

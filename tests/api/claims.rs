@@ -1163,3 +1163,88 @@ async fn fee_by_transfer(t: TestApp) {
     );
 }
 on_both!(fee_transfer, fee_by_transfer);
+
+/// A paid exchange fee comes back in full when the exchange is withdrawn before collection;
+/// an exchange converted after collection carries the collection, so the new return's approval
+/// goes straight to RETURN_COLLECTED.
+async fn fee_refund_and_carried_collection(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 10000, 10).await;
+    let other = t.sibling_option(opt, 10000, 5).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let number = o["orderNumber"].as_str().unwrap().to_owned();
+    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let exchange = |reason: &'static str| json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": reason});
+
+    let d = claim_call(&t, &customer, "requestExchange", exchange("CHANGE_OF_MIND")).await;
+    let n = d["claim"]["claimNumber"].clone();
+    claim_call(
+        &t,
+        &customer,
+        "payClaimFee",
+        json!({"claimNumber": n, "amount": 6000}),
+    )
+    .await;
+    let d = claim_call(&t, &customer, "withdrawClaim", json!({"claimNumber": n})).await;
+    assert_eq!(d["claim"]["status"], "EXCHANGE_WITHDRAWN");
+    assert_eq!(d["claim"]["refund"]["cash"], 6000, "{d}");
+    run_refund_job(&t).await;
+    let q = "query($n: String!) { claim(claimNumber: $n) { refund { status parts { method amount status } } order { tenders { method amount refundedAmount } } } }";
+    let d = t.gql(&customer, q, json!({"n": n})).await;
+    assert_eq!(d["claim"]["refund"]["status"], "SUCCEEDED");
+    assert_eq!(
+        d["claim"]["refund"]["parts"],
+        json!([{"method": "CARD", "amount": 6000, "status": "SUCCEEDED"}])
+    );
+    let fee_tender = d["claim"]["order"]["tenders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["amount"] == 6000)
+        .cloned()
+        .unwrap();
+    assert_eq!(fee_tender["refundedAmount"], 6000);
+
+    let d = claim_call(&t, &customer, "requestExchange", exchange("DEFECTIVE")).await;
+    let n = d["claim"]["claimNumber"].clone();
+    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    claim_call(
+        &t,
+        &seller,
+        "markCollected",
+        json!({"claimNumber": n, "courier": "CJ", "trackingNumber": "C-1"}),
+    )
+    .await;
+    let d = claim_call(&t, &seller, "convertClaim", json!({"claimNumber": n})).await;
+    assert_eq!(d["claim"]["type"], "RETURN", "{d}");
+    assert_eq!(d["claim"]["status"], "RETURN_REQUESTED");
+    assert_eq!(d["claim"]["carriesCollection"], true);
+    assert_eq!(d["claim"]["collection"]["trackingNumber"], "C-1");
+    // Carrying a collection, it counts as collected: no withdrawal, approval skips the pickup.
+    let w = claim_call(
+        &t,
+        &customer,
+        "withdrawClaim",
+        json!({"claimNumber": d["claim"]["claimNumber"]}),
+    )
+    .await;
+    assert_eq!(w["userErrors"][0]["code"], "CLAIM_ACTION_NOT_ALLOWED");
+    let d = claim_call(
+        &t,
+        &seller,
+        "approveClaim",
+        json!({"claimNumber": d["claim"]["claimNumber"]}),
+    )
+    .await;
+    assert_eq!(d["claim"]["status"], "RETURN_COLLECTED", "{d}");
+    assert_eq!(
+        t.stock(other).await,
+        5,
+        "the exchange's reservation was released"
+    );
+}
+on_both!(fee_refund_and_conversion, fee_refund_and_carried_collection);

@@ -52,6 +52,8 @@ const SELLERS: [DemoSeller; 3] = [
                 ],
             ),
             ("린넨 셋업 (상의)", &[("M", 39000, 0), ("L", 39000, 0)]),
+            // Cheaper than its return fee: a change-of-mind return leaves a fee due.
+            ("양말 (샘플)", &[("FREE", 2000, 0)]),
         ],
     },
     DemoSeller {
@@ -175,7 +177,7 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         .await?;
     }
 
-    // 54 orders: each walks as far along the lifecycle as its index says, so every line status
+    // 90 orders: each walks as far along the lifecycle as its index says, so every line status
     // appears, with both payment methods, coupons and points mixed in.
     let stops = [
         LineStep::ConfirmDeposit,
@@ -185,12 +187,17 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         LineStep::ConfirmPurchase,
     ];
     let mut placed_count = 0;
-    for n in 0..54usize {
-        let customer = customers[n % customers.len()];
+    for n in 0..90usize {
         let method = if n % 3 == 0 {
             PaymentMethod::BankTransfer
         } else {
             PaymentMethod::Card
+        };
+        // Transfers cycle through the customers on their own, so every customer (with and
+        // without a refund account) has transfer orders in every status.
+        let customer = match method {
+            PaymentMethod::BankTransfer => customers[(n / 3) % customers.len()],
+            PaymentMethod::Card => customers[n % customers.len()],
         };
         let first = options[n % options.len()];
         let second = options[(n * 7 + 3) % options.len()];
@@ -279,122 +286,103 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
     Ok(true)
 }
 
-/// One demo claim: which line status it starts from, how it opens, and the actions after.
+/// One demo claim: which line it takes (status, optionally a product), how it opens, the
+/// actions after, and whether it must stay refunding: then it takes a bank-transfer order of a
+/// customer with no refund account, so its refund waits (ACCOUNT_REQUIRED) until one is given.
 struct DemoClaim {
+    line: LineStatus,
+    product: Option<&'static str>,
+    open: ClaimAction,
+    reason: Reason,
+    then: &'static [ClaimAction],
+    late: bool,
+}
+
+const fn claim(
     line: LineStatus,
     open: ClaimAction,
     reason: Reason,
     then: &'static [ClaimAction],
+) -> DemoClaim {
+    DemoClaim {
+        line,
+        product: None,
+        open,
+        reason,
+        then,
+        late: false,
+    }
 }
 
-/// Claims in every kind of state, filed and moved through the claim service like any client's.
-const DEMO_CLAIMS: [DemoClaim; 14] = [
-    DemoClaim {
-        line: LineStatus::AwaitingPayment,
-        open: ClaimAction::RequestCancel,
-        reason: Reason::OrderedByMistake,
-        then: &[],
-    },
-    DemoClaim {
-        line: LineStatus::Paid,
-        open: ClaimAction::RequestCancel,
-        reason: Reason::ChangeOfMind,
-        then: &[],
-    },
-    DemoClaim {
-        line: LineStatus::Paid,
-        open: ClaimAction::SellerCancel,
-        reason: Reason::OutOfStock,
-        then: &[],
-    },
-    DemoClaim {
-        line: LineStatus::Preparing,
-        open: ClaimAction::RequestCancel,
-        reason: Reason::ChangeOfMind,
-        then: &[],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::ChangeOfMind,
-        then: &[],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::Defective,
-        then: &[ClaimAction::Approve],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::SizeOrOptionChange,
-        then: &[ClaimAction::Approve, ClaimAction::MarkCollected],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::ChangeOfMind,
-        then: &[
-            ClaimAction::Approve,
-            ClaimAction::MarkCollected,
-            ClaimAction::CompleteReturn,
-        ],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::WrongItemDelivered,
-        then: &[
-            ClaimAction::Approve,
-            ClaimAction::MarkCollected,
-            ClaimAction::Reject,
-        ],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::ChangeOfMind,
-        then: &[ClaimAction::Withdraw],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::Defective,
-        then: &[
-            ClaimAction::Approve,
-            ClaimAction::MarkCollected,
-            ClaimAction::HoldClaim,
-        ],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestReturn,
-        reason: Reason::ChangeOfMind,
-        then: &[ClaimAction::ConvertToExchange],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestExchange,
-        reason: Reason::Defective,
-        then: &[
-            ClaimAction::Approve,
-            ClaimAction::MarkCollected,
-            ClaimAction::RefundExchange,
-        ],
-    },
-    DemoClaim {
-        line: LineStatus::Delivered,
-        open: ClaimAction::RequestExchange,
-        reason: Reason::SizeOrOptionChange,
-        then: &[ClaimAction::PayClaimFee, ClaimAction::Approve],
-    },
+impl DemoClaim {
+    const fn late(mut self) -> DemoClaim {
+        self.late = true;
+        self
+    }
+
+    const fn on(mut self, product: &'static str) -> DemoClaim {
+        self.product = Some(product);
+        self
+    }
+}
+
+use ClaimAction as A;
+use LineStatus as L;
+use Reason as R;
+
+/// Claims in every status of `claims.md`, filed and moved through the claim service like any
+/// client's.
+#[rustfmt::skip]
+const DEMO_CLAIMS: &[DemoClaim] = &[
+    claim(L::AwaitingPayment, A::RequestCancel, R::OrderedByMistake, &[]),
+    claim(L::Paid, A::RequestCancel, R::ChangeOfMind, &[]),
+    claim(L::Paid, A::SellerCancel, R::OutOfStock, &[]),
+    claim(L::Paid, A::RequestCancel, R::ChangeOfMind, &[]).late(),
+    claim(L::Preparing, A::RequestCancel, R::ChangeOfMind, &[]),
+    claim(L::Preparing, A::RequestCancel, R::ChangeOfMind, &[A::Reject]),
+    claim(L::Preparing, A::RequestCancel, R::OrderedByMistake, &[A::Withdraw]),
+    claim(L::Delivered, A::RequestReturn, R::ChangeOfMind, &[]),
+    claim(L::Delivered, A::RequestReturn, R::Defective, &[A::Approve]),
+    claim(L::Delivered, A::RequestReturn, R::SizeOrOptionChange, &[A::Approve, A::MarkCollected]),
+    claim(L::Delivered, A::RequestReturn, R::ChangeOfMind, &[A::Approve, A::MarkCollected, A::CompleteReturn]),
+    claim(L::Delivered, A::RequestReturn, R::ChangeOfMind, &[A::Approve, A::MarkCollected, A::CompleteReturn]).late(),
+    claim(L::Delivered, A::RequestReturn, R::ChangeOfMind, &[A::Approve, A::MarkCollected, A::CompleteReturn]).on("양말 (샘플)"),
+    claim(L::Delivered, A::RequestReturn, R::WrongItemDelivered, &[A::Approve, A::MarkCollected, A::Reject]),
+    claim(L::Delivered, A::RequestReturn, R::ChangeOfMind, &[A::Approve, A::Reject]),
+    claim(L::Delivered, A::RequestReturn, R::ChangeOfMind, &[A::Withdraw]),
+    claim(L::Delivered, A::RequestReturn, R::Defective, &[A::Approve, A::MarkCollected, A::HoldClaim]),
+    claim(L::Delivered, A::RequestReturn, R::ChangeOfMind, &[A::ConvertToExchange]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::MarkCollected]),
+    claim(L::Delivered, A::RequestExchange, R::WrongItemDelivered, &[A::Approve, A::MarkCollected, A::ReshipExchange]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::MarkCollected, A::ReshipExchange, A::CompleteExchange]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::MarkCollected, A::Reject]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::Reject]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Withdraw]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::ConvertToReturn]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::MarkCollected, A::RefundExchange]),
+    claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::MarkCollected, A::RefundExchange]).late(),
+    claim(L::Delivered, A::RequestExchange, R::SizeOrOptionChange, &[A::PayClaimFee, A::Approve]),
+    claim(L::Delivered, A::RequestExchange, R::SizeOrOptionChange, &[]),
 ];
 
 async fn seed_claims(app: &App) -> Result<(), ServiceError> {
     let db = app.db.conn();
     let mut used: Vec<i64> = Vec::new();
-    for demo in &DEMO_CLAIMS {
+    let customers =
+        repo::catalog::customers_by_ids(db, &(1..=CUSTOMERS.len() as i64).collect::<Vec<_>>())
+            .await?;
+    let without_account: Vec<i64> = customers
+        .iter()
+        .filter(|c| c.refund_account_number.is_none())
+        .map(|c| c.id)
+        .collect();
+    // The claims that need a particular kind of order pick first.
+    let ordered = DEMO_CLAIMS
+        .iter()
+        .filter(|d| d.late)
+        .chain(DEMO_CLAIMS.iter().filter(|d| !d.late));
+    for demo in ordered {
         // The first unused order with a line in the wanted status.
         let orders = repo::orders::page_orders(
             db,
@@ -402,14 +390,30 @@ async fn seed_claims(app: &App) -> Result<(), ServiceError> {
             repo::orders::OrderSort::PlacedAt,
             false,
             None,
-            100,
+            200,
         )
         .await?;
         let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
         let lines = repo::orders::lines_of_orders(db, &ids, None).await?;
+        let awaits_account = |order_id: i64| {
+            orders.iter().any(|o| {
+                o.id == order_id
+                    && o.payment_method == PaymentMethod::BankTransfer.as_str()
+                    && without_account.contains(&o.customer_id)
+            })
+        };
         let Some(line) = lines.iter().find(|l| {
-            l.status == demo.line.as_str() && l.claimed_quantity == 0 && !used.contains(&l.order_id)
+            (!demo.late || awaits_account(l.order_id))
+                && l.status == demo.line.as_str()
+                && l.claimed_quantity == 0
+                && !used.contains(&l.order_id)
+                && demo.product.is_none_or(|p| l.product_name == p)
         }) else {
+            tracing::warn!(
+                line = demo.line.as_str(),
+                action = demo.open.as_str(),
+                "no order left for a demo claim"
+            );
             continue;
         };
         used.push(line.order_id);
@@ -487,7 +491,7 @@ async fn seed_claims(app: &App) -> Result<(), ServiceError> {
             claims::act(app, actor, action, None, req).await?;
         }
     }
-    // Pay the demo's refunds, so completed claims show completed refunds.
+    // Pay the refunds that can be paid; those waiting for a refund account stay refunding.
     crate::service::refunds::pay_due(app).await?;
     tracing::info!(claims = used.len(), "demo claims seeded");
     Ok(())

@@ -1248,3 +1248,35 @@ async fn fee_refund_and_carried_collection(t: TestApp) {
     );
 }
 on_both!(fee_refund_and_conversion, fee_refund_and_carried_collection);
+
+/// The demo marketplace has lines in every line status and claims in every claim status, so a
+/// CS agent can try every action in GraphiQL.
+async fn demo_covers_every_status(t: TestApp) {
+    oms::demo::seed_if_empty(&t.app).await.unwrap();
+    let ops = t.operator();
+    let d = t.gql(&ops, "{ claims(first: 100) { edges { node { status } } } orders(first: 100) { nodes { lines { status } } } }", json!({})).await;
+    let claims: Vec<&str> = d["claims"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["status"].as_str().unwrap())
+        .collect();
+    for status in oms::domain::claim::ClaimStatus::ALL {
+        assert!(
+            claims.contains(&status.as_str()),
+            "no demo claim is {}",
+            status.as_str()
+        );
+    }
+    let lines: Vec<&str> = d["orders"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|o| o["lines"].as_array().unwrap())
+        .map(|l| l["status"].as_str().unwrap())
+        .collect();
+    for status in oms::domain::order::LineStatus::ALL {
+        assert!(lines.contains(&status.as_str()), "no demo line is {status}");
+    }
+}
+on_both!(demo_statuses, demo_covers_every_status);

@@ -363,6 +363,7 @@ const DEMO_CLAIMS: &[DemoClaim] = &[
     claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::MarkCollected, A::RefundExchange]),
     claim(L::Delivered, A::RequestExchange, R::Defective, &[A::Approve, A::MarkCollected, A::RefundExchange]).late(),
     claim(L::Delivered, A::RequestExchange, R::SizeOrOptionChange, &[A::PayClaimFee, A::Approve]),
+    claim(L::Delivered, A::RequestExchange, R::SizeOrOptionChange, &[A::PayClaimFee, A::Withdraw]),
     claim(L::Delivered, A::RequestExchange, R::SizeOrOptionChange, &[]),
 ];
 

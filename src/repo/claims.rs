@@ -259,20 +259,28 @@ pub async fn update_group_ledger(
     Ok(())
 }
 
-/// Stores the coupon's clawback ledger (and whether it was restored).
+/// Stores the coupon's clawback ledger.
 pub async fn update_coupon_ledger(
     db: &impl ConnectionTrait,
     order_id: i64,
     clawed: bool,
     cash: i64,
     points: i64,
-    restored: bool,
 ) -> Result<(), DbErr> {
     order_coupon::Entity::update_many()
         .col_expr(order_coupon::Column::Clawed, Expr::value(clawed))
         .col_expr(order_coupon::Column::ClawPoolCash, Expr::value(cash))
         .col_expr(order_coupon::Column::ClawPoolPoints, Expr::value(points))
-        .col_expr(order_coupon::Column::Restored, Expr::value(restored))
+        .filter(order_coupon::Column::OrderId.eq(order_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks the order coupon restored to the customer (no unit of the order remains).
+pub async fn mark_coupon_restored(db: &impl ConnectionTrait, order_id: i64) -> Result<(), DbErr> {
+    order_coupon::Entity::update_many()
+        .col_expr(order_coupon::Column::Restored, Expr::value(true))
         .filter(order_coupon::Column::OrderId.eq(order_id))
         .exec(db)
         .await?;

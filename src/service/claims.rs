@@ -15,9 +15,9 @@ use crate::app::App;
 use crate::courier::PickupRequest;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{
-    decide, open, ClaimAction, ClaimFacts, ClaimStatus, ClaimType, Effect, Fault, HoldReason,
-    HoldState, LineStatus as ClaimLineStatus, OpeningFacts, Reason, RefundFacts, Refusal,
-    Settlement,
+    decide, open, role_code, ClaimAction, ClaimFacts, ClaimStatus, ClaimType, Effect, Fault,
+    HoldReason, HoldState, LineStatus as ClaimLineStatus, OpeningFacts, Reason, RefundFacts,
+    Refusal, Settlement, ROLES,
 };
 use crate::domain::money::Won;
 use crate::domain::order::{order_status, LineStatus, PaymentMethod};
@@ -163,7 +163,8 @@ fn parse<T>(value: &str, kind: &str, f: impl Fn(&str) -> Option<T>) -> Result<T,
 }
 
 /// The claim's hold as stored.
-fn stored_hold(c: &claim::Model) -> Result<HoldState, ServiceError> {
+/// The claim's hold as stored (also read by the GraphQL layer for `availableActions`).
+pub fn stored_hold(c: &claim::Model) -> Result<HoldState, ServiceError> {
     let reason = || -> Result<HoldReason, ServiceError> {
         parse(
             c.hold_reason.as_deref().unwrap_or("OTHER"),
@@ -172,13 +173,11 @@ fn stored_hold(c: &claim::Model) -> Result<HoldState, ServiceError> {
         )
     };
     let by = || -> Result<Role, ServiceError> {
-        Ok(match c.hold_by.as_deref().unwrap_or("SYSTEM") {
-            "CUSTOMER" => Role::Customer,
-            "SELLER" => Role::Seller,
-            "OPERATOR" => Role::Operator,
-            "ANALYST" => Role::Analyst,
-            _ => Role::System,
-        })
+        parse(
+            c.hold_by.as_deref().unwrap_or("SYSTEM"),
+            "role",
+            role_from_code,
+        )
     };
     Ok(match c.hold_phase.as_str() {
         "HELD" => HoldState::Held {
@@ -193,20 +192,15 @@ fn stored_hold(c: &claim::Model) -> Result<HoldState, ServiceError> {
     })
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Customer => "CUSTOMER",
-        Role::Seller => "SELLER",
-        Role::Operator => "OPERATOR",
-        Role::Analyst => "ANALYST",
-        Role::System => "SYSTEM",
-    }
+/// The role stored under its code (`role_code`'s inverse).
+pub fn role_from_code(code: &str) -> Option<Role> {
+    ROLES.into_iter().find(|r| role_code(*r) == code)
 }
 
 fn set_hold(set: &mut claim::ActiveModel, hold: HoldState, memo: Option<String>) {
     set.hold_phase = Set(hold.phase_str().to_owned());
     set.hold_reason = Set(hold.reason().map(|r| r.as_str().to_owned()));
-    set.hold_by = Set(hold.placed_by().map(|r| role_name(r).to_owned()));
+    set.hold_by = Set(hold.placed_by().map(|r| role_code(r).to_owned()));
     if hold.is_some() {
         if memo.is_some() {
             set.hold_memo = Set(memo);
@@ -388,7 +382,8 @@ async fn load_claim_for(
     })
 }
 
-fn refund_facts(parts: &[refund_part::Model]) -> RefundFacts {
+/// What the table asks about a claim's refund parts (cash parts only; points never wait).
+pub fn refund_facts(parts: &[refund_part::Model]) -> RefundFacts {
     let has = |s: &str| parts.iter().any(|p| p.method != "POINTS" && p.status == s);
     RefundFacts {
         failed: has("FAILED"),
@@ -555,7 +550,7 @@ pub async fn open_claim(
         fee_paid: 0,
         fee_credit: 0,
         restock: None,
-        requested_by: role_name(role).to_owned(),
+        requested_by: role_code(role).to_owned(),
         requested_at: now,
         updated_at: now,
         closed_at: None,
@@ -768,7 +763,7 @@ async fn write_event(
         claim_event::ActiveModel {
             claim_id: Set(claim_id),
             version: Set(version),
-            actor_role: Set(role_name(actor.role()).to_owned()),
+            actor_role: Set(role_code(actor.role()).to_owned()),
             actor_id: Set(actor_id),
             action: Set(action.as_str().to_owned()),
             from_status: Set(from.map(|s| s.as_str().to_owned())),
@@ -869,43 +864,9 @@ async fn persist_refund(
         )
         .await?;
     }
-    if let Some(g) = &p.effect.group {
-        repo::claims::update_group_ledger(
-            db,
-            order.id,
-            g.seller,
-            g.ship_paid.cash.amount(),
-            g.ship_paid.points.amount(),
-            g.free_broken_charged,
-        )
-        .await?;
-    }
-    if let Some(cc) = &p.effect.coupon {
-        repo::claims::update_coupon_ledger(
-            db,
-            order.id,
-            cc.clawed,
-            cc.claw_pool.cash.amount(),
-            cc.claw_pool.points.amount(),
-            p.coupon_restored,
-        )
-        .await?;
-    } else if p.coupon_restored {
-        let coupon = repo::orders::coupons_of_orders(db, &[order.id])
-            .await?
-            .into_iter()
-            .next();
-        if let Some(cp) = coupon {
-            repo::claims::update_coupon_ledger(
-                db,
-                order.id,
-                cp.clawed,
-                cp.claw_pool_cash,
-                cp.claw_pool_points,
-                true,
-            )
-            .await?;
-        }
+    store_ledger(db, order.id, &p.effect).await?;
+    if p.coupon_restored {
+        repo::claims::mark_coupon_restored(db, order.id).await?;
     }
     let part = |method: &str, tender: Option<i64>, amount: Won, status: &str, suffix: &str| {
         refund_part::ActiveModel {
@@ -1497,7 +1458,7 @@ async fn open_converted(
             0
         }),
         restock: Set(None),
-        requested_by: Set(role_name(actor.role()).to_owned()),
+        requested_by: Set(role_code(actor.role()).to_owned()),
         requested_at: Set(now),
         updated_at: Set(now),
         closed_at: Set(None),
@@ -1596,32 +1557,7 @@ async fn record_fee_payment(
         let priced = stored_priced(c, r);
         let settled = money::pay_fee(&ledger, &priced, amount)
             .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
-        if let Some(g) = &settled.effect.group {
-            repo::claims::update_group_ledger(
-                db,
-                order.id,
-                g.seller,
-                g.ship_paid.cash.amount(),
-                g.ship_paid.points.amount(),
-                g.free_broken_charged,
-            )
-            .await?;
-        }
-        if let Some(cc) = &settled.effect.coupon {
-            let restored = repo::orders::coupons_of_orders(db, &[order.id])
-                .await?
-                .first()
-                .is_some_and(|cp| cp.restored);
-            repo::claims::update_coupon_ledger(
-                db,
-                order.id,
-                cc.clawed,
-                cc.claw_pool.cash.amount(),
-                cc.claw_pool.points.amount(),
-                restored,
-            )
-            .await?;
-        }
+        store_ledger(db, order.id, &settled.effect).await?;
         repo::claims::settle_refund_fee(db, r.id).await?;
     }
     // A bank transfer the customer announced and an operator now confirms; otherwise the card.
@@ -2085,4 +2021,35 @@ async fn decide_policy(
         recorded["exchangeRules"] = json!(verdict);
     }
     Ok(PolicyFees { decision, recorded })
+}
+
+/// Stores the ledger changes of a priced refund or a paid fee: the shipping group's shipping
+/// paid and the coupon's clawback.
+async fn store_ledger(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    effect: &money::LedgerEffect,
+) -> Result<(), ServiceError> {
+    if let Some(g) = &effect.group {
+        repo::claims::update_group_ledger(
+            db,
+            order_id,
+            g.seller,
+            g.ship_paid.cash.amount(),
+            g.ship_paid.points.amount(),
+            g.free_broken_charged,
+        )
+        .await?;
+    }
+    if let Some(c) = &effect.coupon {
+        repo::claims::update_coupon_ledger(
+            db,
+            order_id,
+            c.clawed,
+            c.claw_pool.cash.amount(),
+            c.claw_pool.points.amount(),
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -8,8 +8,7 @@ use entity::{claim, claim_event, claim_item, refund, refund_part};
 use super::claim_enums::{ClaimAction, ClaimReason, ClaimStatus, ClaimType, Fault, HoldReason};
 use super::enums::Role as RoleEnum;
 use super::order::{Order, OrderLine, Seller};
-use crate::domain::actor::Role;
-use crate::domain::claim::{self as domain, ActionKind, ClaimFacts, RefundFacts, Settlement};
+use crate::domain::claim::{self as domain, ActionKind, ClaimFacts, Settlement};
 use crate::domain::money::Won;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::graphql::ids::{to_id, Kind};
@@ -17,20 +16,10 @@ use crate::graphql::loaders::{
     ClaimId, EventsOf, ItemsOf, LineId, OrderId, PartsOf, RefundOf, SellerId,
 };
 use crate::graphql::{load, loaders, viewer};
-use crate::service::claims::stored_deductions;
+use crate::service::claims::{refund_facts, role_from_code, stored_deductions, stored_hold};
 
 fn corrupt(what: &str, value: &str) -> async_graphql::Error {
     to_graphql_error(ServiceError::Corrupt(format!("unknown {what} `{value}`")))
-}
-
-fn role_of(name: &str) -> Role {
-    match name {
-        "CUSTOMER" => Role::Customer,
-        "SELLER" => Role::Seller,
-        "OPERATOR" => Role::Operator,
-        "ANALYST" => Role::Analyst,
-        _ => Role::System,
-    }
 }
 
 /// A claim (클레임): a cancel, return or exchange over units of one seller's lines.
@@ -42,19 +31,8 @@ impl Claim {
             .ok_or_else(|| corrupt("claim status", &self.0.status))
     }
 
-    fn hold_state(&self) -> domain::HoldState {
-        let reason = self
-            .0
-            .hold_reason
-            .as_deref()
-            .and_then(domain::HoldReason::parse)
-            .unwrap_or(domain::HoldReason::Other);
-        let by = role_of(self.0.hold_by.as_deref().unwrap_or("SYSTEM"));
-        match self.0.hold_phase.as_str() {
-            "HELD" => domain::HoldState::Held { reason, by },
-            "HOLD_PENDING" => domain::HoldState::Pending { reason, by },
-            _ => domain::HoldState::None,
-        }
+    fn hold_state(&self) -> Result<domain::HoldState> {
+        stored_hold(&self.0).map_err(to_graphql_error)
     }
 }
 
@@ -134,14 +112,17 @@ impl Claim {
     }
 
     /// The hold, if any.
-    async fn hold(&self) -> Option<Hold> {
-        let state = self.hold_state();
-        Some(Hold {
-            phase: state.phase_str().to_owned(),
-            reason: state.reason()?.into(),
-            placed_by: state.placed_by()?.into(),
-            memo: self.0.hold_memo.clone(),
-        })
+    async fn hold(&self) -> Result<Option<Hold>> {
+        let state = self.hold_state()?;
+        Ok(state
+            .reason()
+            .zip(state.placed_by())
+            .map(|(reason, by)| Hold {
+                phase: state.phase_str().to_owned(),
+                reason: reason.into(),
+                placed_by: by.into(),
+                memo: self.0.hold_memo.clone(),
+            }))
     }
 
     /// The order.
@@ -272,21 +253,16 @@ impl Claim {
         };
         let parts =
             load(loaders(ctx)?.claims.load_one(PartsOf(self.0.id)).await)?.unwrap_or_default();
-        let has = |s: &str| parts.iter().any(|p| p.method != "POINTS" && p.status == s);
         let facts = ClaimFacts {
             status: self.status_of()?,
-            hold: self.hold_state(),
+            hold: self.hold_state()?,
             carries_collection: self.0.carries_collection,
             rejected_from: self
                 .0
                 .rejected_from
                 .as_deref()
                 .and_then(domain::ClaimStatus::parse),
-            refund: RefundFacts {
-                failed: has("FAILED"),
-                account_required: has("ACCOUNT_REQUIRED"),
-                pending: has("PENDING"),
-            },
+            refund: refund_facts(&parts),
             settlement: Settlement::InPlace,
         };
         Ok(domain::available_actions(&facts, actor.role())
@@ -356,8 +332,10 @@ impl ClaimEventView {
     }
 
     /// Who: CUSTOMER, SELLER, OPERATOR or SYSTEM.
-    async fn actor(&self) -> RoleEnum {
-        role_of(&self.0.actor_role).into()
+    async fn actor(&self) -> Result<RoleEnum> {
+        Ok(role_from_code(&self.0.actor_role)
+            .ok_or_else(|| corrupt("role", &self.0.actor_role))?
+            .into())
     }
 
     /// What happened.

@@ -257,15 +257,8 @@ impl OrderLedger {
     }
 }
 
-/// Who caused a claim (귀책); decides who pays shipping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Fault {
-    /// The customer (단순변심): deductions may apply.
-    Customer,
-    /// The seller (불량·오배송, stock-out): the customer pays nothing.
-    Seller,
-}
+/// Who caused a claim (귀책); decides who pays shipping. One enum for the whole domain.
+pub use super::claim::Fault;
 
 /// A return's fee decision, made by the policy's `claim_fees` when the claim was requested and
 /// stored on the claim. The deductions apply where `money.md` says; the decision names the fault

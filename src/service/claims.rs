@@ -151,13 +151,6 @@ fn claim_line_status(s: LineStatus) -> ClaimLineStatus {
     }
 }
 
-fn money_fault(f: Fault) -> money::Fault {
-    match f {
-        Fault::Customer => money::Fault::Customer,
-        Fault::Seller => money::Fault::Seller,
-    }
-}
-
 fn parse<T>(value: &str, kind: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, ServiceError> {
     f(value).ok_or_else(|| ServiceError::Corrupt(format!("unknown {kind} `{value}`")))
 }
@@ -286,7 +279,7 @@ fn to_price(c: &claim::Model, items: &[claim_item::Model], kind: ClaimKind) -> C
 
 fn fee_decision(c: &claim::Model, fault: Fault) -> FeeDecision {
     FeeDecision {
-        fault: money_fault(fault),
+        fault,
         return_fee: Won::new(c.return_fee),
         initial_shipping: c.initial_shipping_applies,
         coupon_clawback: c.coupon_clawback_applies,
@@ -571,13 +564,7 @@ pub async fn open_claim(
         Some(
             price_refund(
                 &ledger,
-                &to_price(
-                    &row,
-                    &items,
-                    ClaimKind::Cancel {
-                        fault: money_fault(fault),
-                    },
-                ),
+                &to_price(&row, &items, ClaimKind::Cancel { fault }),
             )
             .map_err(|e| ServiceError::Corrupt(e.to_string()))?,
         )
@@ -1031,9 +1018,7 @@ pub(crate) async fn act_in(
     }
     // Completing actions price the refund first: how it settles picks the next status.
     let kind = match (claim_type, action) {
-        (ClaimType::Cancel, _) => Some(ClaimKind::Cancel {
-            fault: money_fault(fault),
-        }),
+        (ClaimType::Cancel, _) => Some(ClaimKind::Cancel { fault }),
         (ClaimType::Return, ClaimAction::CompleteReturn) => Some(ClaimKind::Return {
             fees: fee_decision(&c, fault),
         }),

@@ -22,8 +22,8 @@ fn schema_file_is_current() {
     assert!(file == sdl, "schema.graphql is stale: run `cargo run -- schema > schema.graphql` (or UPDATE_SCHEMA=1 cargo test)");
 }
 
-/// A page of orders with lines, tenders, shipments, groups and sellers costs the same number
-/// of statements for 5 orders as for 50.
+/// A page of orders with lines, tenders, shipments, groups and sellers costs at most one
+/// statement per batched field, for 5 orders as for 50.
 async fn no_n_plus_one(t: TestApp) {
     let s1 = t.seller("A", 3000, 50000, 3000).await;
     let s2 = t.seller("B", 3000, 50000, 3000).await;
@@ -52,11 +52,12 @@ async fn no_n_plus_one(t: TestApp) {
         assert_eq!(d["orders"]["edges"].as_array().unwrap().len(), n as usize);
     }
     eprintln!("statements per orders page (5, 50): {counts:?}");
-    assert_eq!(
-        counts[0], counts[1],
-        "statements grew with the page size: {counts:?}"
+    // The page, customer, lines, tenders, shipments, groups, coupon, and the sellers of lines
+    // and shipments (one batch, or two when their batches do not merge).
+    assert!(
+        counts.iter().all(|c| *c <= 9),
+        "more statements than batched fields: {counts:?}"
     );
-    assert!(counts[1] <= 8, "{counts:?}");
 }
 // Batching is time-based (the loaders gather keys for `loader_delay_us`); a generous window
 // keeps the count independent of how busy the test machine is.
@@ -233,23 +234,25 @@ async fn http_protocol_and_limits() {
 }
 
 /// A page of claims with items, lines, orders, refunds, parts, timelines and available actions
-/// costs the same number of statements for 6 claims as for 12 (on the demo data; both pages
-/// hold refunds and conversions, so every nested field is loaded in both).
+/// costs at most one statement per batched field whatever the page size: the page, seller,
+/// order, order lines, items, item lines, refund, refund parts, the parts behind
+/// availableActions, timeline and convertedTo — 11 (10 when the two levels' parts batches
+/// happen to merge). Checked for 6 and for 24 claims of the demo.
 async fn claims_no_n_plus_one(t: TestApp) {
     oms::demo::seed_if_empty(&t.app).await.unwrap();
     let ops = t.operator();
     let q = "query($n: Int!) { claims(first: $n) { edges { node { claimNumber status availableActions seller { name } order { orderNumber lines { status } } items { quantity line { productName } } refund { cash status parts { status } } timeline { action } convertedTo { claimNumber } } } } }";
     let mut counts = Vec::new();
-    for n in [6, 12] {
+    for n in [6, 24] {
         let before = t.app.db.statement_count();
         let d = t.gql(&ops, q, json!({"n": n})).await;
         counts.push(t.app.db.statement_count() - before);
         assert_eq!(d["claims"]["edges"].as_array().unwrap().len(), n as usize);
     }
-    eprintln!("statements per claims page (6, 12): {counts:?}");
-    assert_eq!(
-        counts[0], counts[1],
-        "statements grew with the page size: {counts:?}"
+    eprintln!("statements per claims page (6, 24): {counts:?}");
+    assert!(
+        counts.iter().all(|c| *c <= 11),
+        "more statements than batched fields: {counts:?}"
     );
 }
 

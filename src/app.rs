@@ -9,6 +9,7 @@ use crate::courier::CourierAdapter;
 use crate::db::Db;
 use crate::gateway::PaymentGateway;
 use crate::metrics::Metrics;
+use crate::plugin::PluginHost;
 
 /// Database, clock, token keys, limits, metrics.
 #[derive(Clone)]
@@ -33,4 +34,6 @@ pub struct App {
     pub courier_secret: String,
     /// This process's name in job leases (unique per replica).
     pub instance_id: String,
+    /// Runs sellers' policy plugins.
+    pub plugins: Arc<PluginHost>,
 }

@@ -94,6 +94,37 @@ pub struct ServeArgs {
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "OMS_LOG_JSON")]
     pub log_json: bool,
+
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+}
+
+/// The sandbox of seller policy plugins (`plugins/README.md`, "Limits").
+#[derive(Debug, Clone, Args)]
+pub struct PluginArgs {
+    /// Fuel (instructions) per plugin evaluation; at most 11,000,000.
+    #[arg(
+        long = "plugin-fuel",
+        env = "OMS_PLUGIN_FUEL",
+        default_value_t = 2_000_000
+    )]
+    pub fuel: u64,
+    /// Wall-clock deadline per plugin evaluation, in milliseconds.
+    #[arg(
+        long = "plugin-deadline-ms",
+        env = "OMS_PLUGIN_DEADLINE_MS",
+        default_value_t = 5
+    )]
+    pub deadline_ms: u64,
+}
+
+impl Default for PluginArgs {
+    fn default() -> Self {
+        PluginArgs {
+            fuel: 2_000_000,
+            deadline_ms: 5,
+        }
+    }
 }
 
 /// Limits that protect the server from expensive or malicious requests.
@@ -107,8 +138,9 @@ pub struct LimitArgs {
     #[arg(long, env = "OMS_MAX_COMPLEXITY", default_value_t = 20_000)]
     pub max_complexity: usize,
 
-    /// Largest request body accepted, in bytes.
-    #[arg(long, env = "OMS_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    /// Largest request body accepted, in bytes. Room for `uploadPlugin` with a module at the
+    /// 1 MiB cap, base64-encoded.
+    #[arg(long, env = "OMS_MAX_BODY_BYTES", default_value_t = 1536 * 1024)]
     pub max_body_bytes: usize,
 
     /// Largest page (`first` / `last`) of a connection.
@@ -141,7 +173,7 @@ impl Default for LimitArgs {
         LimitArgs {
             max_depth: 12,
             max_complexity: 20_000,
-            max_body_bytes: 256 * 1024,
+            max_body_bytes: 1536 * 1024,
             max_page_size: 100,
             request_timeout_ms: 10_000,
             loader_delay_us: 2_000,

@@ -205,12 +205,14 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
             option_id: first,
             quantity: 1 + (n % 3) as i64,
             line_discount: None,
+            bundle_id: None,
         }];
         if n % 2 == 0 && second != first {
             lines.push(PlaceOrderLine {
                 option_id: second,
                 quantity: 1,
                 line_discount: None,
+                bundle_id: None,
             });
         }
         let request = PlaceOrder {

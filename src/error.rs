@@ -68,6 +68,17 @@ pub enum UserErrorCode {
     FeeAmountMismatch,
     /// The courier could not book the pickup; nothing changed.
     CourierUnavailable,
+    /// The uploaded module is over the module size limit.
+    PluginTooLarge,
+    /// The uploaded module is not one the contract accepts (the message names the problem:
+    /// malformed bytes, a forbidden import, a missing export, a wrong signature).
+    PluginInvalid,
+    /// The module was built for a contract version this server does not accept.
+    PluginUnsupportedContract,
+    /// The module checks out but fails its evaluation on the sample input.
+    PluginSmokeFailed,
+    /// A dry run's input is not the hook's input document.
+    InvalidPluginInput,
 }
 
 /// A business refusal: a code, the input field it is about, and a message.

@@ -16,6 +16,7 @@ pub mod gateway;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod plugin;
 pub mod repo;
 pub mod service;
 
@@ -73,6 +74,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             std::process::id(),
             chrono::Utc::now().timestamp_millis()
         ),
+        plugins: Arc::new(plugin::PluginHost::new(plugin::PluginLimits::with(
+            args.plugins.fuel,
+            args.plugins.deadline_ms,
+        )?)?),
     };
     if args.demo {
         demo::seed_if_empty(&app)

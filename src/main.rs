@@ -8,6 +8,7 @@ use oms::auth::TokenKeys;
 use oms::config::{AuthArgs, DatabaseArgs, ServeArgs};
 use oms::db::Db;
 use oms::domain::actor::Role;
+use oms::domain::policy::PolicyHook;
 
 /// Order management for marketplaces: orders, cancellations, exchanges and returns (취교반)
 /// over GraphQL, on SQLite (default) or PostgreSQL.
@@ -28,6 +29,51 @@ enum Command {
     Schema,
     /// Issue a bearer token.
     Token(TokenArgs),
+    /// Check or run a policy plugin offline, with the server's limits (`plugins/README.md`).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(clap::Subcommand)]
+enum PluginCommand {
+    /// Run the upload check on a module: size, imports, exports, contract version, and an
+    /// evaluation of the hook's sample input.
+    Check {
+        /// The `.wasm` module.
+        file: std::path::PathBuf,
+        /// The hook it is uploaded for.
+        #[arg(long, value_enum, default_value = "claim-fees")]
+        hook: HookArg,
+    },
+    /// Check a module, then evaluate a hook on a JSON input document.
+    Run {
+        /// The `.wasm` module.
+        file: std::path::PathBuf,
+        /// The hook to evaluate.
+        #[arg(long, value_enum, default_value = "claim-fees")]
+        hook: HookArg,
+        /// The input document (JSON, as in `plugins/README.md`).
+        #[arg(long)]
+        input: std::path::PathBuf,
+    },
+}
+
+/// A hook on the command line.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum HookArg {
+    ClaimFees,
+    ExchangeRules,
+    ClaimWindow,
+}
+
+impl From<HookArg> for PolicyHook {
+    fn from(h: HookArg) -> PolicyHook {
+        match h {
+            HookArg::ClaimFees => PolicyHook::ClaimFees,
+            HookArg::ExchangeRules => PolicyHook::ExchangeRules,
+            HookArg::ClaimWindow => PolicyHook::ClaimWindow,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -71,6 +117,13 @@ async fn main() -> ExitCode {
             .issue(t.role, &t.subject, Duration::days(t.days))
             .map(|token| println!("{token}"))
             .map_err(|e| e.to_string()),
+        Command::Plugin(PluginCommand::Check { file, hook }) => {
+            oms::plugin::offline::check_file(&file, hook.into()).map(|report| println!("{report}"))
+        }
+        Command::Plugin(PluginCommand::Run { file, hook, input }) => {
+            oms::plugin::offline::run_file(&file, hook.into(), &input)
+                .map(|report| println!("{report}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

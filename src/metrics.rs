@@ -18,12 +18,25 @@ pub struct OperationLabels {
     pub outcome: String,
 }
 
+/// Labels of a plugin evaluation.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PluginLabels {
+    /// The hook (`CLAIM_FEES`).
+    pub hook: String,
+    /// `OK`, or the failure reason (`OUT_OF_FUEL`, ...): the default decided instead.
+    pub outcome: String,
+}
+
 /// The server's metrics.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<OperationLabels, Counter>,
     latency: Family<OperationLabels, Histogram>,
+    plugin_evaluations: Family<PluginLabels, Counter>,
+    plugin_seconds: Family<PluginLabels, Histogram>,
+    plugin_fuel: Family<PluginLabels, Histogram>,
+    plugin_switched_off: Family<PluginLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -52,10 +65,42 @@ impl Metrics {
             "GraphQL request latency by operation",
             latency.clone(),
         );
+        let plugin_evaluations = Family::<PluginLabels, Counter>::default();
+        let plugin_seconds = Family::<PluginLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.00002, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01])
+        });
+        let plugin_fuel = Family::<PluginLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([1e3, 1e4, 1e5, 5e5, 1e6, 2e6, 1.1e7])
+        });
+        let plugin_switched_off = Family::<PluginLabels, Counter>::default();
+        registry.register(
+            "oms_plugin_evaluations",
+            "Policy plugin evaluations by hook and outcome (OK or the failure reason)",
+            plugin_evaluations.clone(),
+        );
+        registry.register(
+            "oms_plugin_evaluation_seconds",
+            "Policy plugin evaluation time (instantiate, call, read) by hook",
+            plugin_seconds.clone(),
+        );
+        registry.register(
+            "oms_plugin_fuel",
+            "Fuel (instructions) used per policy plugin evaluation by hook",
+            plugin_fuel.clone(),
+        );
+        registry.register(
+            "oms_plugin_switched_off",
+            "Plugins switched off by the circuit breaker, by hook",
+            plugin_switched_off.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
             latency,
+            plugin_evaluations,
+            plugin_seconds,
+            plugin_fuel,
+            plugin_switched_off,
         }
     }
 
@@ -78,6 +123,36 @@ impl Metrics {
         };
         self.requests.get_or_create(&labels).inc();
         self.latency.get_or_create(&labels).observe(seconds);
+    }
+
+    /// Records one plugin evaluation; a failure means the default decided.
+    pub fn plugin_evaluated(
+        &self,
+        hook: &str,
+        failure: Option<&crate::plugin::Failure>,
+        stats: &crate::plugin::EvaluationStats,
+    ) {
+        let labels = PluginLabels {
+            hook: hook.to_owned(),
+            outcome: failure.map_or("OK", |f| f.reason.as_str()).to_owned(),
+        };
+        self.plugin_evaluations.get_or_create(&labels).inc();
+        self.plugin_seconds
+            .get_or_create(&labels)
+            .observe(stats.elapsed.as_secs_f64());
+        self.plugin_fuel
+            .get_or_create(&labels)
+            .observe(stats.fuel_used as f64);
+    }
+
+    /// Records a plugin the circuit breaker switched off.
+    pub fn plugin_switched_off(&self, hook: &str) {
+        self.plugin_switched_off
+            .get_or_create(&PluginLabels {
+                hook: hook.to_owned(),
+                outcome: "SWITCHED_OFF".to_owned(),
+            })
+            .inc();
     }
 
     /// The Prometheus text exposition.

@@ -10,6 +10,8 @@ pub struct Model {
     pub id: i64,
     pub seller_id: i64,
     pub name: String,
+    /// Bulky goods (대형 상품); a seller's policy may charge more to take them back.
+    pub bulky: bool,
     pub created_at: DateTimeUtc,
 }
 

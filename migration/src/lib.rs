@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_orders;
 mod m20261126_000002_claims;
+mod m20261126_000003_plugins;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_orders::Migration),
             Box::new(m20261126_000002_claims::Migration),
+            Box::new(m20261126_000003_plugins::Migration),
         ]
     }
 }

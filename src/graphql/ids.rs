@@ -24,10 +24,14 @@ pub enum Kind {
     Product,
     /// A product option.
     ProductOption,
+    /// A seller's policy plugin (one uploaded version).
+    Plugin,
+    /// A failed plugin evaluation.
+    PluginFailure,
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 10] = [
         Kind::Order,
         Kind::OrderLine,
         Kind::Tender,
@@ -36,6 +40,8 @@ impl Kind {
         Kind::Customer,
         Kind::Product,
         Kind::ProductOption,
+        Kind::Plugin,
+        Kind::PluginFailure,
     ];
 
     fn name(self) -> &'static str {
@@ -48,6 +54,8 @@ impl Kind {
             Kind::Customer => "Customer",
             Kind::Product => "Product",
             Kind::ProductOption => "ProductOption",
+            Kind::Plugin => "Plugin",
+            Kind::PluginFailure => "PluginFailure",
         }
     }
 }

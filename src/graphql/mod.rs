@@ -6,6 +6,7 @@ pub mod claims;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
+pub mod plugins;
 pub mod query;
 pub mod types;
 
@@ -22,13 +23,18 @@ use loaders::Loaders;
 /// The schema type.
 pub type OmsSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// The query root: orders and catalogue, and claims.
+/// The query root: orders and catalogue, claims, and sellers' policy plugins.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(query::OrderQuery, claims::ClaimQuery);
+pub struct Query(query::OrderQuery, claims::ClaimQuery, plugins::PluginQuery);
 
-/// The mutation root: order-side mutations, and one mutation per claim action.
+/// The mutation root: order-side mutations, one mutation per claim action, and the plugin
+/// lifecycle.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Mutation(mutation::OrderMutation, claims::ClaimMutation);
+pub struct Mutation(
+    mutation::OrderMutation,
+    claims::ClaimMutation,
+    plugins::PluginMutation,
+);
 
 /// Who is calling: the actor of the bearer token, if any.
 #[derive(Debug, Clone, Copy)]

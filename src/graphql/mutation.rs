@@ -33,6 +33,9 @@ pub struct PlaceOrderLineInput {
     pub quantity: i32,
     /// OPERATOR only: the line discount to apply instead of the option's instant discount.
     pub line_discount: Option<Won>,
+    /// The set (세트) this line is sold in: lines with the same id form one set, which the
+    /// seller's policy may require to be exchanged whole. At most 64 characters.
+    pub bundle_id: Option<String>,
 }
 
 /// Ad-hoc coupon terms (OPERATOR only).
@@ -232,10 +235,19 @@ impl OrderMutation {
             .lines
             .iter()
             .map(|l| {
+                if l.bundle_id
+                    .as_ref()
+                    .is_some_and(|b| b.is_empty() || b.len() > 64)
+                {
+                    return Err(ServiceError::BadInput(
+                        "bundleId must be 1 to 64 characters".into(),
+                    ));
+                }
                 Ok(PlaceOrderLine {
                     option_id: parse(&l.option_id, Kind::ProductOption)?,
                     quantity: i64::from(l.quantity),
                     line_discount: l.line_discount,
+                    bundle_id: l.bundle_id.clone(),
                 })
             })
             .collect::<Result<Vec<_>, ServiceError>>()

@@ -671,3 +671,49 @@ pub async fn confirm_fee_transfer(
         .await?;
     Ok(())
 }
+
+/// Units claimed by the claims of an order that were not withdrawn, one row per claimed line.
+#[derive(Debug, Clone, sea_orm::FromQueryResult)]
+pub struct ClaimedUnits {
+    /// The line.
+    pub line_id: i64,
+    /// The claim's type.
+    pub claim_type: String,
+    /// Its reason.
+    pub reason: String,
+    /// Its fault.
+    pub fault: String,
+    /// Units of the line it claimed.
+    pub quantity: i32,
+}
+
+/// The claimed units of an order's claims that were not withdrawn, in one statement.
+pub async fn claimed_units_of_order(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+) -> Result<Vec<ClaimedUnits>, DbErr> {
+    use sea_orm::sea_query::Query;
+    use sea_orm::FromQueryResult;
+    let stmt = Query::select()
+        .column((claim_item::Entity, claim_item::Column::LineId))
+        .column((claim::Entity, claim::Column::ClaimType))
+        .column((claim::Entity, claim::Column::Reason))
+        .column((claim::Entity, claim::Column::Fault))
+        .column((claim_item::Entity, claim_item::Column::Quantity))
+        .from(claim_item::Entity)
+        .inner_join(
+            claim::Entity,
+            Expr::col((claim::Entity, claim::Column::Id))
+                .equals((claim_item::Entity, claim_item::Column::ClaimId)),
+        )
+        .and_where(Expr::col((claim::Entity, claim::Column::OrderId)).eq(order_id))
+        .and_where(Expr::col((claim::Entity, claim::Column::Status)).not_like("%WITHDRAWN"))
+        .order_by(
+            (claim_item::Entity, claim_item::Column::Id),
+            sea_orm::Order::Asc,
+        )
+        .to_owned();
+    ClaimedUnits::find_by_statement(db.get_database_backend().build(&stmt))
+        .all(db)
+        .await
+}

@@ -8,3 +8,4 @@ pub mod claims;
 pub mod idempotency;
 pub mod jobs;
 pub mod orders;
+pub mod plugins;

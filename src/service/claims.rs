@@ -21,10 +21,6 @@ use crate::domain::claim::{
 };
 use crate::domain::money::Won;
 use crate::domain::order::{order_status, LineStatus, PaymentMethod};
-use crate::domain::policy::{
-    ClaimFeesInput, ClaimWindowInput, DefaultPolicy, ExchangeRulesInput, OrderLineView, Policy,
-    PolicyItem,
-};
 use crate::domain::refund::{
     self as money, price_refund, route_cash, waive_fee, ClaimItem, ClaimKind, ClaimToPrice,
     CouponMoney, Deduction, DeductionKind, FeeDecision, GroupMoney, LineMoney, OrderLedger,
@@ -34,6 +30,7 @@ use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
 use crate::service::idempotency::Idempotency;
 use crate::service::orders::{can_see_order, seller_scope};
+use crate::service::policy::{self, PickedLine, PolicyFees, PolicyRequest};
 
 /// How the goods come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -476,34 +473,41 @@ pub async fn open_claim(
         ClaimAction::RequestReturn => ClaimType::Return,
         _ => ClaimType::Exchange,
     };
-    let picked: Vec<(&order_line::Model, u32)> = chosen
+    let picked: Vec<PickedLine<'_>> = chosen
         .iter()
-        .map(|(l, i)| (*l, u32::try_from(i.quantity).unwrap_or(0)))
+        .map(|(l, i)| PickedLine {
+            line: l,
+            quantity: u32::try_from(i.quantity).unwrap_or(0),
+            replacement_option_id: i.replacement_option_id,
+        })
         .collect();
     // A cancel's fault is fixed (money.md); returns and exchanges ask the seller's policy.
     let fees = match req.action {
         ClaimAction::RequestCancel => PolicyFees::cancel(Fault::Customer),
         ClaimAction::SellerCancel => PolicyFees::cancel(Fault::Seller),
         _ => {
-            decide_policy(
+            policy::decide(
+                app,
                 &*txn,
-                &order,
-                seller_id,
-                claim_type,
-                req.reason,
-                &req.memo,
-                req.collection_method,
-                &picked,
-                &lines,
-                now,
-                true,
+                PolicyRequest {
+                    order: &order,
+                    seller_id,
+                    claim_type,
+                    reason: req.reason,
+                    memo: req.memo.as_deref(),
+                    method: req.collection_method,
+                    picked: &picked,
+                    lines: &lines,
+                    now,
+                    check_window: true,
+                },
             )
             .await?
         }
     };
-    let fault = fees.decision.fault;
-    let return_fee = fees.decision.return_fee.amount();
-    let exchange_fee = fees.decision.exchange_fee.amount();
+    let fault = fees.fault();
+    let return_fee = fees.decision.return_fee;
+    let exchange_fee = fees.decision.exchange_fee;
     let decision = fees.recorded.clone();
     let existing = repo::claims::claims_of_orders(&*txn, &[order.id], None)
         .await?
@@ -598,6 +602,7 @@ pub async fn open_claim(
     set_hold(&mut active, opening.hold, None);
     let claim_id = repo::claims::insert_claim(&*txn, active).await?;
     row.id = claim_id;
+    fees.record(app, &*txn, claim_id, now).await?;
     let item_rows: Vec<claim_item::ActiveModel> = items
         .iter()
         .map(|i| claim_item::ActiveModel {
@@ -1185,7 +1190,8 @@ pub(crate) async fn act_in(
             }
             Effect::OpenConverted(target) => {
                 let new_id =
-                    open_converted(db, actor, &order, &c, &items, &lines, target, req, now).await?;
+                    open_converted(app, db, actor, &order, &c, &items, &lines, target, req, now)
+                        .await?;
                 set.converted_to_id = Set(Some(new_id));
                 payload["convertedTo"] = json!(new_id);
                 result_claim = new_id;
@@ -1312,6 +1318,7 @@ async fn waive_return_fee(db: &impl ConnectionTrait, c: &claim::Model) -> Result
 
 #[allow(clippy::too_many_arguments)]
 async fn open_converted(
+    app: &App,
     db: &impl ConnectionTrait,
     actor: Actor,
     order: &order::Model,
@@ -1363,13 +1370,15 @@ async fn open_converted(
         reserve_replacements(db, &chosen).await?;
     }
     // Fees and fault afresh for the new claim; the window was the original's.
-    let picked: Vec<(&order_line::Model, u32)> = items
+    let picked: Vec<PickedLine<'_>> = new_items
         .iter()
-        .filter_map(|i| {
-            lines
-                .iter()
-                .find(|l| l.id == i.line_id)
-                .map(|l| (l, u32::try_from(i.quantity).unwrap_or(0)))
+        .filter_map(|(line_id, quantity, replacement)| {
+            let line = lines.iter().find(|l| l.id == *line_id)?;
+            Some(PickedLine {
+                line,
+                quantity: u32::try_from(*quantity).unwrap_or(0),
+                replacement_option_id: *replacement,
+            })
         })
         .collect();
     let method = if c.collection_method == CollectionMethod::Pickup.as_str() {
@@ -1377,24 +1386,27 @@ async fn open_converted(
     } else {
         CollectionMethod::CustomerShips
     };
-    let fees = decide_policy(
+    let fees = policy::decide(
+        app,
         db,
-        order,
-        c.seller_id,
-        new_type,
-        reason,
-        &c.memo,
-        method,
-        &picked,
-        lines,
-        now,
-        false,
+        PolicyRequest {
+            order,
+            seller_id: c.seller_id,
+            claim_type: new_type,
+            reason,
+            memo: c.memo.as_deref(),
+            method,
+            picked: &picked,
+            lines,
+            now,
+            check_window: false,
+        },
     )
     .await?;
-    let fault = fees.decision.fault;
-    let exchange_fee = fees.decision.exchange_fee.amount();
+    let fault = fees.fault();
+    let exchange_fee = fees.decision.exchange_fee;
     let hold = crate::domain::claim::opening_hold(target.effects, exchange_fee > 0);
-    let decision = fees.recorded;
+    let decision = fees.recorded.clone();
     let mut row = claim::ActiveModel {
         claim_number: Set(format!(
             "{}-C{}",
@@ -1432,7 +1444,7 @@ async fn open_converted(
         converted_from_id: Set(Some(c.id)),
         converted_to_id: Set(None),
         policy_decision: Set(decision.to_string()),
-        return_fee: Set(fees.decision.return_fee.amount()),
+        return_fee: Set(fees.decision.return_fee),
         initial_shipping_applies: Set(fees.decision.initial_shipping),
         coupon_clawback_applies: Set(fees.decision.coupon_clawback),
         exchange_fee: Set(exchange_fee),
@@ -1452,6 +1464,7 @@ async fn open_converted(
     };
     set_hold(&mut row, hold, None);
     let new_id = repo::claims::insert_claim(db, row).await?;
+    fees.record(app, db, new_id, now).await?;
     repo::claims::insert_items(
         db,
         new_items
@@ -1868,144 +1881,6 @@ pub async fn withdraw_unpaid_exchanges(app: &App) -> Result<u64, ServiceError> {
         }
     }
     Ok(withdrawn)
-}
-
-/// The policy's decision on a return or exchange: fees and fault, and what is recorded.
-struct PolicyFees {
-    decision: crate::domain::policy::FeeDecision,
-    recorded: serde_json::Value,
-}
-
-impl PolicyFees {
-    /// A cancel: fault fixed by `money.md`, no policy asked.
-    fn cancel(fault: Fault) -> PolicyFees {
-        PolicyFees {
-            decision: crate::domain::policy::FeeDecision {
-                fault,
-                return_fee: Won::ZERO,
-                initial_shipping: true,
-                exchange_fee: Won::ZERO,
-                coupon_clawback: true,
-                message: None,
-            },
-            recorded: json!({"policy": "FIXED", "fault": fault.as_str(), "rule": "money.md: a cancel's fault is fixed by its action"}),
-        }
-    }
-}
-
-/// The seller's policy: the built-in default until the plugin host (issue 6) provides one.
-fn policy_for(_seller_id: i64) -> (&'static dyn Policy, &'static str) {
-    (&DefaultPolicy, "DEFAULT")
-}
-
-/// Asks the seller's policy about a return or exchange: `claim_fees` (fault and fees),
-/// `claim_window` (when `check_window`; a conversion keeps the original's window) and, for
-/// exchanges, `exchange_rules`. Refusals are `CLAIM_WINDOW_CLOSED` and `CLAIM_NOT_ALLOWED`.
-#[allow(clippy::too_many_arguments)]
-async fn decide_policy(
-    db: &impl ConnectionTrait,
-    order: &order::Model,
-    seller_id: i64,
-    claim_type: ClaimType,
-    reason: Reason,
-    memo: &Option<String>,
-    method: CollectionMethod,
-    picked: &[(&order_line::Model, u32)],
-    lines: &[order_line::Model],
-    now: DateTime<Utc>,
-    check_window: bool,
-) -> Result<PolicyFees, ServiceError> {
-    let (policy, name) = policy_for(seller_id);
-    let group = repo::orders::groups_of_orders(db, &[order.id], Some(seller_id))
-        .await?
-        .into_iter()
-        .next();
-    let items: Vec<PolicyItem> = picked
-        .iter()
-        .map(|(l, k)| PolicyItem {
-            line_id: l.id,
-            product_id: l.product_id,
-            option_id: l.option_id,
-            unit_price: Won::new(l.unit_price),
-            quantity: *k,
-            bundle_id: l.bundle_id.clone(),
-        })
-        .collect();
-    let fees_input = ClaimFeesInput {
-        claim_type,
-        reason,
-        memo: memo.clone(),
-        items: items.clone(),
-        base_fee: Won::new(group.as_ref().map_or(0, |g| g.base_fee)),
-        free_threshold: Won::new(group.as_ref().map_or(0, |g| g.free_threshold)),
-        shipping_fee_paid: Won::new(group.as_ref().map_or(0, |g| g.shipping_fee)),
-        return_fee: Won::new(group.as_ref().map_or(0, |g| g.return_fee)),
-        collection_method: method.as_str().to_owned(),
-        delivered_at: picked.iter().filter_map(|(l, _)| l.delivered_at).max(),
-        now,
-    };
-    let decision = policy.claim_fees(&fees_input);
-    if check_window {
-        for (l, _) in picked {
-            let verdict = policy.claim_window(&ClaimWindowInput {
-                claim_type,
-                reason,
-                fault: decision.fault,
-                shipped_at: l.shipped_at,
-                delivered_at: l.delivered_at,
-                purchase_confirmed_at: l.confirmed_at,
-                now,
-            });
-            if !verdict.allowed {
-                return Err(UserError::new(
-                    UserErrorCode::ClaimWindowClosed,
-                    &["reason"],
-                    verdict
-                        .message
-                        .unwrap_or_else(|| "outside the claim window".into()),
-                )
-                .into());
-            }
-        }
-    }
-    let mut recorded = json!({"policy": name, "claimFees": decision});
-    if claim_type == ClaimType::Exchange {
-        let verdict = policy.exchange_rules(&ExchangeRulesInput {
-            reason,
-            fault: decision.fault,
-            order_lines: lines
-                .iter()
-                .filter(|l| l.seller_id == seller_id)
-                .map(|l| OrderLineView {
-                    line_id: l.id,
-                    bundle_id: l.bundle_id.clone(),
-                    active_quantity: u32::try_from(
-                        l.quantity - l.cancelled_quantity - l.returned_quantity,
-                    )
-                    .unwrap_or(0),
-                })
-                .collect(),
-            items,
-            now,
-        });
-        if !verdict.allowed {
-            return Err(UserError::new(
-                UserErrorCode::ClaimNotAllowed,
-                &["items"],
-                format!(
-                    "{}: {}",
-                    verdict.code.as_deref().unwrap_or("EXCHANGE_NOT_ALLOWED"),
-                    verdict
-                        .message
-                        .as_deref()
-                        .unwrap_or("the seller's policy refuses this exchange")
-                ),
-            )
-            .into());
-        }
-        recorded["exchangeRules"] = json!(verdict);
-    }
-    Ok(PolicyFees { decision, recorded })
 }
 
 /// Stores the ledger changes of a priced refund or a paid fee: the shipping group's shipping

@@ -7,4 +7,6 @@ pub mod courier;
 pub mod idempotency;
 pub mod jobs;
 pub mod orders;
+pub mod plugins;
+pub mod policy;
 pub mod refunds;

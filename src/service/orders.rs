@@ -30,6 +30,8 @@ pub struct PlaceOrderLine {
     pub quantity: i64,
     /// An explicit line discount (OPERATOR only); otherwise the option's instant discount.
     pub line_discount: Option<Won>,
+    /// The set (세트) the line is sold in, if any: lines with the same id form one set.
+    pub bundle_id: Option<String>,
 }
 
 /// A `placeOrder` request.
@@ -305,7 +307,7 @@ pub async fn place_order(
                 unit_price: Set(cart_line.unit_price.amount()),
                 quantity: Set(i32::try_from(cart_line.quantity).unwrap_or(i32::MAX)),
                 line_discount: Set(cart_line.line_discount.amount()),
-                bundle_id: Set(None),
+                bundle_id: Set(req.bundle_id.clone()),
                 net: Set(alloc.net.amount()),
                 coupon_share: Set(alloc.coupon.amount()),
                 points_share: Set(alloc.points.amount()),

@@ -1089,16 +1089,15 @@ async fn policy_refusals(t: TestApp) {
     assert_eq!(d["userErrors"][0]["code"], "OUT_OF_STOCK", "{d}");
     let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
     let n = d["claim"]["claimNumber"].clone();
-    let q = "query($n: String!) { claim(claimNumber: $n) { policyDecision } }";
-    let decision: Value = serde_json::from_str(
-        t.gql(&customer, q, json!({"n": n})).await["claim"]["policyDecision"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(decision["policy"], "DEFAULT");
-    assert_eq!(decision["claimFees"]["fault"], "CUSTOMER");
-    assert_eq!(decision["claimFees"]["returnFee"], 3000);
+    let q = "query($n: String!) { claim(claimNumber: $n) { policyDecision { claimFees { policy plugin { id } output fallback { reason } } claimWindow { policy output } exchangeRules { policy } } } }";
+    let decision = t.gql(&customer, q, json!({"n": n})).await["claim"]["policyDecision"].clone();
+    assert_eq!(decision["claimFees"]["policy"], "DEFAULT", "{decision}");
+    assert_eq!(decision["claimFees"]["plugin"], Value::Null);
+    assert_eq!(decision["claimFees"]["fallback"], Value::Null);
+    assert_eq!(decision["claimFees"]["output"]["fault"], "CUSTOMER");
+    assert_eq!(decision["claimFees"]["output"]["returnFee"], 3000);
+    assert_eq!(decision["claimWindow"]["output"]["allowed"], true);
+    assert_eq!(decision["exchangeRules"], Value::Null);
     claim_call(&t, &customer, "withdrawClaim", json!({"claimNumber": n})).await;
     t.clock.advance(chrono::Duration::days(8));
     let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;

@@ -128,6 +128,7 @@ impl TestApp {
             jobs: JobArgs::default(),
             metrics: Metrics::new(),
             instance_id: unique_name(),
+            plugins: plugin_host(),
         };
         let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
         Some(TestApp {
@@ -137,6 +138,25 @@ impl TestApp {
             router,
             clock,
         })
+    }
+
+    /// Another server on the same database, as a second replica: its own router and its own
+    /// plugin host (nothing compiled yet), the same clock and keys.
+    pub fn replica(&self) -> TestApp {
+        let app = App {
+            plugins: Arc::new(
+                oms::plugin::PluginHost::new(plugin_host().limits().clone()).expect("plugin host"),
+            ),
+            instance_id: unique_name(),
+            ..self.app.clone()
+        };
+        TestApp {
+            url: self.url.clone(),
+            gateway: self.gateway.clone(),
+            router: oms::http::router(app.clone(), Path::new("web/node_modules")),
+            app,
+            clock: self.clock.clone(),
+        }
     }
 
     pub fn token(&self, role: Role, subject: &str) -> String {
@@ -332,4 +352,21 @@ macro_rules! on_both {
             }
         }
     };
+}
+
+/// One plugin host for the whole test binary: one engine and epoch thread, and modules
+/// compiled once. Its limits are the defaults but for the deadline: on a loaded 2-core machine
+/// running an unoptimized build, a thread can be off the CPU for longer than 5 ms, which
+/// would fail evaluations at random. The deadline has a test of its own
+/// (`plugins::the_deadline_is_a_hard_stop`).
+pub fn plugin_host() -> Arc<oms::plugin::PluginHost> {
+    static HOST: std::sync::OnceLock<Arc<oms::plugin::PluginHost>> = std::sync::OnceLock::new();
+    HOST.get_or_init(|| {
+        let limits = oms::plugin::PluginLimits {
+            deadline: std::time::Duration::from_secs(1),
+            ..oms::plugin::PluginLimits::default()
+        };
+        Arc::new(oms::plugin::PluginHost::new(limits).expect("plugin host"))
+    })
+    .clone()
 }

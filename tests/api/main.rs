@@ -9,5 +9,7 @@ mod engine_model;
 mod gateway;
 mod harness;
 mod orders;
+mod plugins;
 mod protocol;
 mod replicas;
+mod wasm;

@@ -588,6 +588,11 @@ impl Fault {
         }
     }
 
+    /// The fault of a stored name.
+    pub fn parse(s: &str) -> Option<Fault> {
+        Fault::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
     /// The Korean term.
     pub const fn korean(self) -> &'static str {
         match self {

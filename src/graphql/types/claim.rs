@@ -221,9 +221,11 @@ impl Claim {
         Won::new(self.0.fee_paid)
     }
 
-    /// Which policy decided fault and fees, and its output, as JSON.
-    async fn policy_decision(&self) -> &str {
-        &self.0.policy_decision
+    /// Which policy decided fault and fees (the built-in default, or the seller's plugin with
+    /// its version and SHA-256), and what it said, hook by hook.
+    async fn policy_decision(&self) -> Result<super::plugin::PolicyDecision> {
+        serde_json::from_str(&self.0.policy_decision)
+            .map_err(|e| corrupt("policy decision", &e.to_string()))
     }
 
     /// The refund, once the claim's units are closed and priced.

@@ -7,6 +7,7 @@ pub mod claim_enums;
 pub mod enums;
 pub mod order;
 pub mod payloads;
+pub mod plugin;
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
 

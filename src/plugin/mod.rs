@@ -1,0 +1,697 @@
+//! The policy plugin host (`policies.md`, "Sandbox"): checks uploaded modules, compiles them
+//! once per process, and evaluates hooks in a fresh instance under a fuel budget, a wall-clock
+//! deadline and memory, input, output and log caps.
+//!
+//! The guest gets nothing that reads the world: its one import is `oms.log`, and its input
+//! carries `now`. Whatever a guest does — trap, loop, overflow its stack, grow memory without
+//! bound, flood its log, return garbage — the evaluation ends with a [`Failure`] the caller
+//! turns into a fallback to the built-in default; the host itself never panics on a guest.
+
+mod limits;
+pub mod offline;
+mod validate;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use oms_policy_sdk::{Document, CONTRACT_VERSION};
+use sha2::{Digest, Sha256};
+use wasmtime::{
+    Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+
+pub use limits::PluginLimits;
+
+use crate::domain::policy::PolicyHook;
+
+/// Why an uploaded module is refused.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PluginError {
+    /// Over the module size cap.
+    #[error("the module is {size} bytes; the limit is {limit} bytes")]
+    TooLarge {
+        /// Its size.
+        size: usize,
+        /// The cap.
+        limit: usize,
+    },
+    /// Not a module the contract accepts (the message names the problem).
+    #[error("{0}")]
+    Invalid(String),
+    /// Built for a contract version this server does not accept.
+    #[error(
+        "contract version {0} is not supported; this server accepts version {CONTRACT_VERSION}"
+    )]
+    UnsupportedContract(i64),
+    /// It checks out but its evaluation on the sample input fails.
+    #[error("the smoke evaluation on the sample input failed: {0}")]
+    SmokeFailed(Failure),
+}
+
+macro_rules! labelled_failure {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        pub enum $name { $($(#[$vmeta])* $variant,)+ }
+
+        impl $name {
+            /// Every reason.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// Its stable name.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text,)+ }
+            }
+            /// The reason of a stable name.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+    };
+}
+
+labelled_failure! {
+    /// Why an evaluation failed.
+    pub enum FailureReason {
+        /// The guest trapped (`unreachable`, out-of-bounds access, a panic in the guest).
+        Trap => "TRAP",
+        /// It used up its fuel (instruction budget).
+        OutOfFuel => "OUT_OF_FUEL",
+        /// It ran past the wall-clock deadline.
+        Deadline => "DEADLINE",
+        /// It asked for more linear memory than the cap and then failed.
+        MemoryLimit => "MEMORY_LIMIT",
+        /// It overflowed its call stack.
+        StackOverflow => "STACK_OVERFLOW",
+        /// Its output breaks the contract (does not decode, unknown code, negative amount, ...).
+        BadOutput => "BAD_OUTPUT",
+        /// Its output is over the output cap.
+        OutputTooLarge => "OUTPUT_TOO_LARGE",
+        /// The input document is over the input cap (the plugin is not called).
+        InputTooLarge => "INPUT_TOO_LARGE",
+        /// It reports a contract version other than the server's.
+        WrongContract => "WRONG_CONTRACT",
+        /// It could not be loaded or instantiated (e.g. its initial memory is over the cap).
+        Unavailable => "UNAVAILABLE",
+    }
+}
+
+/// A failed evaluation: why, in words, and the fuel it burnt.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", reason.as_str())]
+pub struct Failure {
+    /// Why.
+    pub reason: FailureReason,
+    /// What happened, for the seller's developer.
+    pub message: String,
+    /// Fuel used before it failed.
+    pub fuel_used: u64,
+}
+
+/// What one evaluation cost and logged, whatever its outcome.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationStats {
+    /// Fuel (instructions) the guest used.
+    pub fuel_used: u64,
+    /// Wall-clock time of the whole evaluation (instantiate, write, call, read).
+    pub elapsed: Duration,
+    /// Of which instantiation.
+    pub instantiate: Duration,
+    /// The guest's log (the first `log_bytes` of it).
+    pub log: String,
+}
+
+/// A module compiled for this process: its pre-instantiated template.
+pub struct CompiledPlugin {
+    sha256: String,
+    template: InstancePre<GuestState>,
+}
+
+impl CompiledPlugin {
+    /// The SHA-256 of the module's bytes, hex.
+    pub fn sha256(&self) -> &str {
+        &self.sha256
+    }
+}
+
+/// What a store carries for one evaluation: the log and the memory cap.
+struct GuestState {
+    log: String,
+    log_cap: usize,
+    memory_cap: usize,
+    memory_denied: bool,
+}
+
+impl ResourceLimiter for GuestState {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            self.memory_denied = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 10_000)
+    }
+}
+
+/// The host: one engine (with its epoch ticker), the linker that offers `oms.log`, and the
+/// compiled modules of this process by SHA-256.
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<GuestState>,
+    limits: PluginLimits,
+    compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
+    /// Evaluations in flight are bounded by the instance pool.
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Instance slots of the pooling allocator: evaluations in flight at once per process.
+const POOL_SLOTS: u32 = 64;
+
+/// How often the epoch advances; the deadline is counted in these ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+impl PluginHost {
+    /// A host with `limits`. Starts a thread that advances the engine's epoch every
+    /// millisecond for as long as the engine lives.
+    pub fn new(limits: PluginLimits) -> Result<PluginHost, String> {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(POOL_SLOTS)
+            .total_memories(POOL_SLOTS)
+            .total_tables(POOL_SLOTS)
+            .max_memories_per_module(1)
+            .max_memory_size(limits.memory_bytes)
+            .table_elements(10_000);
+        let mut config = Config::new();
+        config
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(limits.stack_bytes)
+            // Small reservations keep the pool's address space modest; bounds checks are
+            // explicit instead of relying on a 4 GiB guard region.
+            .memory_reservation(limits.memory_bytes as u64)
+            .memory_guard_size(64 * 1024)
+            .memory_reservation_for_growth(0)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = Engine::new(&config).map_err(|e| e.to_string())?;
+        let mut linker = Linker::new(&engine);
+        linker
+            .func_wrap("oms", "log", guest_log)
+            .map_err(|e| e.to_string())?;
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("plugin-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(PluginHost {
+            engine,
+            linker,
+            limits,
+            compiled: Mutex::new(HashMap::new()),
+            slots: Arc::new(tokio::sync::Semaphore::new(POOL_SLOTS as usize)),
+        })
+    }
+
+    /// The limits evaluations run under.
+    pub fn limits(&self) -> &PluginLimits {
+        &self.limits
+    }
+
+    /// The SHA-256 of `bytes`, hex.
+    pub fn sha256(bytes: &[u8]) -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Checks `bytes` as a module for `hook` — the contract's shape without compiling, then
+    /// compiles it, asks its contract version and evaluates it on the hook's sample input —
+    /// and returns it compiled, with the smoke evaluation's cost.
+    pub fn check(
+        &self,
+        bytes: &[u8],
+        hook: PolicyHook,
+    ) -> Result<(Arc<CompiledPlugin>, EvaluationStats), PluginError> {
+        validate::check(bytes, hook, &self.limits)?;
+        let plugin = self.compile(bytes)?;
+        let version = self.contract_version(&plugin)?;
+        if version != i64::from(CONTRACT_VERSION) {
+            return Err(PluginError::UnsupportedContract(version));
+        }
+        let (outcome, stats) = self.evaluate_bytes(&plugin, hook, &samples::input(hook));
+        match outcome.and_then(|out| samples::check_output(hook, &out, stats.fuel_used)) {
+            Ok(()) => Ok((plugin, stats)),
+            Err(failure) => Err(PluginError::SmokeFailed(failure)),
+        }
+    }
+
+    /// The compiled module of `sha256`, compiling `bytes()` (already checked at upload) when
+    /// this process has not seen it. Never deserializes: uploaded bytes are always compiled.
+    pub fn load(
+        &self,
+        sha256: &str,
+        bytes: impl FnOnce() -> Vec<u8>,
+    ) -> Result<Arc<CompiledPlugin>, Failure> {
+        if let Some(plugin) = self.cached(sha256) {
+            return Ok(plugin);
+        }
+        let bytes = bytes();
+        if Self::sha256(&bytes) != sha256 {
+            return Err(failure(
+                FailureReason::Unavailable,
+                "the stored module does not match its SHA-256",
+                0,
+            ));
+        }
+        self.compile(&bytes)
+            .map_err(|e| failure(FailureReason::Unavailable, e.to_string(), 0))
+    }
+
+    /// The compiled module of `sha256` if this process has it.
+    pub fn cached(&self, sha256: &str) -> Option<Arc<CompiledPlugin>> {
+        self.compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sha256)
+            .cloned()
+    }
+
+    fn compile(&self, bytes: &[u8]) -> Result<Arc<CompiledPlugin>, PluginError> {
+        let sha256 = Self::sha256(bytes);
+        if let Some(plugin) = self.cached(&sha256) {
+            return Ok(plugin);
+        }
+        let module = Module::new(&self.engine, bytes)
+            .map_err(|e| PluginError::Invalid(format!("the module does not compile: {e}")))?;
+        let template = self
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| PluginError::Invalid(format!("the module cannot be linked: {e}")))?;
+        let plugin = Arc::new(CompiledPlugin { sha256, template });
+        self.compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(plugin.sha256.clone(), plugin.clone());
+        Ok(plugin)
+    }
+
+    /// Modules compiled in this process.
+    pub fn compiled_count(&self) -> usize {
+        self.compiled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len()
+    }
+
+    fn store(&self) -> Store<GuestState> {
+        let mut store = Store::new(
+            &self.engine,
+            GuestState {
+                log: String::new(),
+                log_cap: self.limits.log_bytes,
+                memory_cap: self.limits.memory_bytes,
+                memory_denied: false,
+            },
+        );
+        store.limiter(|state| state);
+        // Fuel is set per evaluation; a store that is never refuelled cannot run.
+        let _ = store.set_fuel(self.limits.fuel);
+        store.epoch_deadline_trap();
+        let ticks = self
+            .limits
+            .deadline
+            .as_micros()
+            .div_ceil(EPOCH_TICK.as_micros())
+            .max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store
+    }
+
+    fn contract_version(&self, plugin: &CompiledPlugin) -> Result<i64, PluginError> {
+        let mut store = self.store();
+        let mut call = || -> wasmtime::Result<i32> {
+            let instance = plugin.template.instantiate(&mut store)?;
+            let version = instance.get_typed_func::<(), i32>(&mut store, "oms_contract_version")?;
+            version.call(&mut store, ())
+        };
+        call()
+            .map(i64::from)
+            .map_err(|e| PluginError::SmokeFailed(classify(e, 0, false)))
+    }
+
+    /// Evaluates `hook` on an encoded input in a fresh instance; returns the output document's
+    /// bytes. Synchronous and bounded by the limits: call it off the async runtime.
+    pub fn evaluate_bytes(
+        &self,
+        plugin: &CompiledPlugin,
+        hook: PolicyHook,
+        input: &[u8],
+    ) -> (Result<Vec<u8>, Failure>, EvaluationStats) {
+        let started = Instant::now();
+        let mut stats = EvaluationStats::default();
+        if input.len() > self.limits.input_bytes {
+            let message = format!(
+                "the input is {} bytes; the limit is {}",
+                input.len(),
+                self.limits.input_bytes
+            );
+            return (
+                Err(failure(FailureReason::InputTooLarge, message, 0)),
+                stats,
+            );
+        }
+        let mut store = self.store();
+        let outcome = (|| -> Result<Vec<u8>, Failure> {
+            let fail = |store: &Store<GuestState>, e: wasmtime::Error| {
+                classify(e, self.fuel_used(store), store.data().memory_denied)
+            };
+            let instance = plugin.template.instantiate(&mut store).map_err(|e| {
+                failure(
+                    FailureReason::Unavailable,
+                    format!("instantiation failed: {e}"),
+                    0,
+                )
+            })?;
+            stats.instantiate = started.elapsed();
+            let version = instance
+                .get_typed_func::<(), i32>(&mut store, "oms_contract_version")
+                .and_then(|f| f.call(&mut store, ()))
+                .map_err(|e| fail(&store, e))?;
+            if i64::from(version) != i64::from(CONTRACT_VERSION) {
+                return Err(failure(
+                    FailureReason::WrongContract,
+                    format!("the plugin reports contract version {version}; this server speaks {CONTRACT_VERSION}"),
+                    self.fuel_used(&store),
+                ));
+            }
+            let memory = instance
+                .get_memory(&mut store, "memory")
+                .ok_or_else(|| failure(FailureReason::Unavailable, "no exported memory", 0))?;
+            let alloc = instance
+                .get_typed_func::<i32, i32>(&mut store, "oms_alloc")
+                .map_err(|e| fail(&store, e))?;
+            let len = i32::try_from(input.len()).unwrap_or(i32::MAX);
+            let ptr = alloc.call(&mut store, len).map_err(|e| fail(&store, e))?;
+            if ptr == 0 && len > 0 {
+                let reason = if store.data().memory_denied {
+                    FailureReason::MemoryLimit
+                } else {
+                    FailureReason::BadOutput
+                };
+                return Err(failure(
+                    reason,
+                    format!("oms_alloc could not reserve {len} bytes for the input"),
+                    self.fuel_used(&store),
+                ));
+            }
+            memory
+                .write(&mut store, ptr as u32 as usize, input)
+                .map_err(|_| {
+                    failure(
+                        FailureReason::BadOutput,
+                        format!("oms_alloc returned {ptr}, which cannot hold {len} bytes"),
+                        self.fuel_used(&store),
+                    )
+                })?;
+            let hook_fn = instance
+                .get_typed_func::<(i32, i32), i64>(&mut store, hook.export_name())
+                .map_err(|e| fail(&store, e))?;
+            let packed = hook_fn
+                .call(&mut store, (ptr, len))
+                .map_err(|e| fail(&store, e))?;
+            let fuel = self.fuel_used(&store);
+            let (out_ptr, out_len) = ((packed >> 32) as u32 as usize, packed as u32 as usize);
+            if packed == 0 {
+                return Err(failure(
+                    FailureReason::BadOutput,
+                    "the hook returned 0 (no output document)",
+                    fuel,
+                ));
+            }
+            if out_len > self.limits.output_bytes {
+                return Err(failure(
+                    FailureReason::OutputTooLarge,
+                    format!(
+                        "the output is {out_len} bytes; the limit is {}",
+                        self.limits.output_bytes
+                    ),
+                    fuel,
+                ));
+            }
+            let mut out = vec![0u8; out_len];
+            memory.read(&store, out_ptr, &mut out).map_err(|_| {
+                failure(
+                    FailureReason::BadOutput,
+                    format!("the output ({out_len} bytes at {out_ptr}) lies outside memory"),
+                    fuel,
+                )
+            })?;
+            Ok(out)
+        })();
+        stats.fuel_used = self.fuel_used(&store);
+        stats.elapsed = started.elapsed();
+        stats.log = std::mem::take(&mut store.data_mut().log);
+        (outcome, stats)
+    }
+
+    /// Evaluates `hook` on a typed input and decodes its output.
+    pub fn evaluate<I: Document, O: Document>(
+        &self,
+        plugin: &CompiledPlugin,
+        hook: PolicyHook,
+        input: &I,
+    ) -> (Result<O, Failure>, EvaluationStats) {
+        let (outcome, stats) = self.evaluate_bytes(plugin, hook, &input.encode());
+        let outcome = outcome.and_then(|bytes| {
+            O::decode(&bytes).map_err(|e| {
+                failure(
+                    FailureReason::BadOutput,
+                    format!("the output breaks the contract: {e}"),
+                    stats.fuel_used,
+                )
+            })
+        });
+        (outcome, stats)
+    }
+
+    /// [`PluginHost::evaluate`] on the blocking pool, so a guest burning its budget never
+    /// stalls the async runtime; waits for a free instance slot first.
+    pub async fn evaluate_blocking<I, O>(
+        self: &Arc<Self>,
+        plugin: Arc<CompiledPlugin>,
+        hook: PolicyHook,
+        input: I,
+    ) -> (Result<O, Failure>, EvaluationStats)
+    where
+        I: Document + Send + 'static,
+        O: Document + Send + 'static,
+    {
+        let unavailable = |message: &str| {
+            (
+                Err(failure(FailureReason::Unavailable, message, 0)),
+                EvaluationStats::default(),
+            )
+        };
+        let Ok(_slot) = self.slots.clone().acquire_owned().await else {
+            return unavailable("the plugin host is shutting down");
+        };
+        let host = self.clone();
+        tokio::task::spawn_blocking(move || host.evaluate(&plugin, hook, &input))
+            .await
+            .unwrap_or_else(|_| unavailable("the evaluation was cancelled"))
+    }
+
+    fn fuel_used(&self, store: &Store<GuestState>) -> u64 {
+        self.limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0))
+    }
+}
+
+fn failure(reason: FailureReason, message: impl Into<String>, fuel_used: u64) -> Failure {
+    Failure {
+        reason,
+        message: message.into(),
+        fuel_used,
+    }
+}
+
+/// Names a guest's failure from the trap (or error) it ended with.
+fn classify(error: wasmtime::Error, fuel_used: u64, memory_denied: bool) -> Failure {
+    let (reason, message) = match error.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => (FailureReason::OutOfFuel, "ran out of fuel".to_owned()),
+        Some(Trap::Interrupt) => (
+            FailureReason::Deadline,
+            "ran past the wall-clock deadline".to_owned(),
+        ),
+        Some(Trap::StackOverflow) => (
+            FailureReason::StackOverflow,
+            "overflowed its call stack".to_owned(),
+        ),
+        Some(trap) if memory_denied => (
+            FailureReason::MemoryLimit,
+            format!("trapped ({trap}) after asking for more memory than the cap"),
+        ),
+        Some(trap) => (FailureReason::Trap, format!("trapped: {trap}")),
+        None => (FailureReason::Trap, format!("failed: {error}")),
+    };
+    failure(reason, message, fuel_used)
+}
+
+/// `oms.log(ptr, len)`: appends UTF-8 text to the evaluation's log, up to the log cap; the
+/// rest is dropped (a flood costs the guest its fuel, not the host its memory).
+fn guest_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) {
+    let Some(memory) = caller
+        .get_export("memory")
+        .and_then(|export| export.into_memory())
+    else {
+        return;
+    };
+    let (data, state) = memory.data_and_store_mut(&mut caller);
+    let room = state.log_cap.saturating_sub(state.log.len());
+    if room == 0 {
+        return;
+    }
+    let start = ptr as u32 as usize;
+    let len = (len as u32 as usize).min(room);
+    let Some(bytes) = data.get(start..start.saturating_add(len)) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(bytes);
+    let mut end = text.len().min(room);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    state.log.push_str(&text[..end]);
+    if state.log.len() < state.log_cap {
+        state.log.push('\n');
+    }
+}
+
+/// The sample inputs of the smoke evaluation at upload.
+pub mod samples {
+    use oms_policy_sdk::*;
+
+    use super::{failure, Failure, FailureReason};
+    use crate::domain::policy::PolicyHook;
+
+    const NOW: i64 = 1_764_000_000;
+    const DAY: i64 = 86_400;
+
+    fn item(line_id: i64, bundle: Option<&str>) -> Item {
+        Item {
+            line_id,
+            product_id: 100 + line_id,
+            option_id: 1000 + line_id,
+            unit_price: 29_000,
+            quantity: 1,
+            bulky: false,
+            bundle_id: bundle.map(str::to_owned),
+        }
+    }
+
+    /// A size exchange of one line of a two-line set, delivered two days ago.
+    pub fn claim_fees() -> ClaimFeesInput {
+        ClaimFeesInput {
+            claim_type: ClaimType::Exchange,
+            reason: Reason::SizeOrOptionChange,
+            collection_method: CollectionMethod::Pickup,
+            base_fee: 3000,
+            free_threshold: 50_000,
+            shipping_fee_paid: 0,
+            return_fee: 3000,
+            delivered_at: Some(NOW - 2 * DAY),
+            now: NOW,
+            memo: Some("한 치수 큰 것으로 바꿔 주세요".into()),
+            items: vec![item(1, Some("SET-1"))],
+            earlier_claims: Vec::new(),
+        }
+    }
+
+    /// The same exchange as `exchange_rules` sees it.
+    pub fn exchange_rules() -> ExchangeRulesInput {
+        ExchangeRulesInput {
+            reason: Reason::SizeOrOptionChange,
+            fault: Fault::Customer,
+            now: NOW,
+            order_lines: vec![
+                OrderLine {
+                    line_id: 1,
+                    active_quantity: 1,
+                    bundle_id: Some("SET-1".into()),
+                },
+                OrderLine {
+                    line_id: 2,
+                    active_quantity: 1,
+                    bundle_id: Some("SET-1".into()),
+                },
+            ],
+            items: vec![ExchangeItem {
+                item: item(1, Some("SET-1")),
+                replacement_option_id: 2001,
+                replacement_price: 29_000,
+                replacement_stock: 4,
+            }],
+            earlier_exchanges: Vec::new(),
+        }
+    }
+
+    /// A change-of-mind return two days after delivery.
+    pub fn claim_window() -> ClaimWindowInput {
+        ClaimWindowInput {
+            claim_type: ClaimType::Return,
+            reason: Reason::ChangeOfMind,
+            fault: Fault::Customer,
+            shipped_at: Some(NOW - 4 * DAY),
+            delivered_at: Some(NOW - 2 * DAY),
+            purchase_confirmed_at: None,
+            now: NOW,
+        }
+    }
+
+    /// The encoded sample input of `hook`.
+    pub fn input(hook: PolicyHook) -> Vec<u8> {
+        match hook {
+            PolicyHook::ClaimFees => claim_fees().encode(),
+            PolicyHook::ExchangeRules => exchange_rules().encode(),
+            PolicyHook::ClaimWindow => claim_window().encode(),
+        }
+    }
+
+    /// The sample's output must decode as the hook's output document.
+    pub fn check_output(hook: PolicyHook, out: &[u8], fuel_used: u64) -> Result<(), Failure> {
+        let decoded = match hook {
+            PolicyHook::ClaimFees => FeeDecision::decode(out).map(drop),
+            PolicyHook::ExchangeRules => ExchangeVerdict::decode(out).map(drop),
+            PolicyHook::ClaimWindow => WindowVerdict::decode(out).map(drop),
+        };
+        decoded.map_err(|e| {
+            failure(
+                FailureReason::BadOutput,
+                format!("the output breaks the contract: {e}"),
+                fuel_used,
+            )
+        })
+    }
+}

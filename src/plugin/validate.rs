@@ -1,0 +1,163 @@
+//! Checks an uploaded module against the contract before anything compiles it: size, a valid
+//! module (wasmparser), nothing imported but `oms.log`, and the exports the contract requires
+//! with their signatures. Every refusal names the problem in words a partner can act on.
+
+use std::collections::HashMap;
+
+use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef, ValType, Validator};
+
+use crate::domain::policy::PolicyHook;
+
+use super::{PluginError, PluginLimits};
+
+/// A function signature in the contract's terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Signature {
+    params: Vec<ValType>,
+    results: Vec<ValType>,
+}
+
+impl Signature {
+    fn new(params: &[ValType], results: &[ValType]) -> Signature {
+        Signature {
+            params: params.to_vec(),
+            results: results.to_vec(),
+        }
+    }
+}
+
+impl std::fmt::Display for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = |v: &[ValType]| {
+            v.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        write!(f, "({}) -> ({})", list(&self.params), list(&self.results))
+    }
+}
+
+/// The functions every module exports, besides its hook.
+fn required_exports(hook: PolicyHook) -> [(&'static str, Signature); 3] {
+    use ValType::{I32, I64};
+    [
+        ("oms_contract_version", Signature::new(&[], &[I32])),
+        ("oms_alloc", Signature::new(&[I32], &[I32])),
+        (hook.export_name(), Signature::new(&[I32, I32], &[I64])),
+    ]
+}
+
+/// Checks `bytes` as a module for `hook` (contract version 1), without compiling it.
+pub fn check(bytes: &[u8], hook: PolicyHook, limits: &PluginLimits) -> Result<(), PluginError> {
+    if bytes.len() > limits.module_bytes {
+        return Err(PluginError::TooLarge {
+            size: bytes.len(),
+            limit: limits.module_bytes,
+        });
+    }
+    Validator::new()
+        .validate_all(bytes)
+        .map_err(|e| PluginError::Invalid(format!("not a valid WebAssembly module: {e}")))?;
+
+    let invalid = |e: wasmparser::BinaryReaderError| PluginError::Invalid(e.to_string());
+    let mut types: Vec<Option<Signature>> = Vec::new();
+    let mut functions: Vec<u32> = Vec::new(); // type index of each function, imports first
+    let mut exports: HashMap<String, (ExternalKind, u32)> = HashMap::new();
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(invalid)? {
+            Payload::TypeSection(reader) => {
+                for group in reader {
+                    for sub in group.map_err(invalid)?.into_types() {
+                        types.push(match &sub.composite_type.inner {
+                            CompositeInnerType::Func(f) => {
+                                Some(Signature::new(f.params(), f.results()))
+                            }
+                            _ => None,
+                        });
+                    }
+                }
+            }
+            Payload::ImportSection(reader) => {
+                for import in reader.into_imports() {
+                    let import = import.map_err(invalid)?;
+                    let name = format!("{}.{}", import.module, import.name);
+                    let TypeRef::Func(index) = import.ty else {
+                        return Err(PluginError::Invalid(format!(
+                            "forbidden import `{name}`: a plugin may import only the function `oms.log`"
+                        )));
+                    };
+                    if name != "oms.log" {
+                        return Err(PluginError::Invalid(format!(
+                            "forbidden import `{name}`: a plugin may import only `oms.log` \
+                             (build without WASI: --target wasm32-unknown-unknown)"
+                        )));
+                    }
+                    let want = Signature::new(&[ValType::I32, ValType::I32], &[]);
+                    let got = types.get(index as usize).cloned().flatten();
+                    if got.as_ref() != Some(&want) {
+                        return Err(PluginError::Invalid(format!(
+                            "import `oms.log` must have the type {want}"
+                        )));
+                    }
+                    functions.push(index);
+                }
+            }
+            Payload::MemorySection(reader) => {
+                for memory in reader {
+                    let initial = memory.map_err(invalid)?.initial;
+                    let bytes = initial.saturating_mul(64 * 1024);
+                    if bytes > limits.memory_bytes as u64 {
+                        return Err(PluginError::Invalid(format!(
+                            "the module declares {initial} pages of initial memory ({} MiB); \
+                             the cap is {} MiB",
+                            bytes >> 20,
+                            limits.memory_bytes >> 20
+                        )));
+                    }
+                }
+            }
+            Payload::FunctionSection(reader) => {
+                for index in reader {
+                    functions.push(index.map_err(invalid)?);
+                }
+            }
+            Payload::ExportSection(reader) => {
+                for export in reader {
+                    let export = export.map_err(invalid)?;
+                    exports.insert(export.name.to_owned(), (export.kind, export.index));
+                }
+            }
+            _ => {}
+        }
+    }
+
+    match exports.get("memory") {
+        Some((ExternalKind::Memory, _)) => {}
+        _ => return Err(missing("memory", hook)),
+    }
+    for (name, want) in required_exports(hook) {
+        let Some((ExternalKind::Func, index)) = exports.get(name) else {
+            return Err(missing(name, hook));
+        };
+        let got = functions
+            .get(*index as usize)
+            .and_then(|t| types.get(*t as usize).cloned().flatten());
+        if got.as_ref() != Some(&want) {
+            return Err(PluginError::Invalid(format!(
+                "export `{name}` has the type {}; the contract needs {want}",
+                got.map_or_else(|| "?".to_owned(), |g| g.to_string())
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn missing(name: &str, hook: PolicyHook) -> PluginError {
+    PluginError::Invalid(format!(
+        "missing export `{name}`: a {} plugin exports `memory`, `oms_contract_version`, \
+         `oms_alloc` and `{}`",
+        hook.as_str(),
+        hook.export_name()
+    ))
+}

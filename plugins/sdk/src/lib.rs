@@ -12,11 +12,11 @@
 //! - [`log`], the one thing the host lets a plugin call;
 //! - with the `json` feature, [`testing`]: run a hook on a JSON input file in a unit test.
 //!
-//! ```ignore
+//! ```
 //! use oms_policy_sdk::*;
 //!
 //! /// Size changes are on the house; everything else is the customer's fault.
-//! fn claim_fees(input: ClaimFeesInput) -> FeeDecision {
+//! fn decide_fees(input: ClaimFeesInput) -> FeeDecision {
 //!     let free = input.reason == Reason::SizeOrOptionChange;
 //!     FeeDecision {
 //!         fault: if free { Fault::Seller } else { Fault::Customer },
@@ -27,7 +27,8 @@
 //!         message: None,
 //!     }
 //! }
-//! export_policy!(claim_fees => claim_fees);
+//! // The export is named `claim_fees`; the policy function needs a name of its own.
+//! export_policy!(claim_fees => decide_fees);
 //! ```
 #![deny(missing_docs)]
 
@@ -63,8 +64,9 @@ pub fn log(message: &str) {
 /// Exports hooks of the contract from a plugin crate (`crate-type = ["cdylib"]`), plus the
 /// `oms_contract_version` and `oms_alloc` functions every plugin must export.
 ///
-/// ```ignore
-/// oms_policy_sdk::export_policy!(claim_fees => my_fees, exchange_rules => my_rules);
+/// ```
+/// use oms_policy_sdk::{defaults, export_policy};
+/// export_policy!(claim_fees => defaults::claim_fees, exchange_rules => defaults::exchange_rules);
 /// ```
 ///
 /// Each function takes the hook's input document by value and returns its output document.

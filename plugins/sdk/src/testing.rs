@@ -4,10 +4,10 @@
 //! API (`"SIZE_OR_OPTION_CHANGE"`); the same JSON is what `dryRunPlugin` and
 //! `oms plugin run` take.
 //!
-//! ```ignore
+//! ```no_run
 //! #[test]
 //! fn size_exchanges_are_free() {
-//!     let out = oms_policy_sdk::testing::run_file("tests/size-exchange.json", crate::claim_fees);
+//!     let out = oms_policy_sdk::testing::run_file("tests/size-exchange.json", super::decide_fees);
 //!     assert_eq!(out.exchange_fee, 0);
 //! }
 //! ```

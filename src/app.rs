@@ -9,6 +9,7 @@ use crate::courier::CourierAdapter;
 use crate::db::Db;
 use crate::gateway::PaymentGateway;
 use crate::metrics::Metrics;
+use crate::outbox::dispatch::Channels;
 use crate::plugin::PluginHost;
 
 /// Database, clock, token keys, limits, metrics.
@@ -36,4 +37,6 @@ pub struct App {
     pub instance_id: String,
     /// Runs sellers' policy plugins.
     pub plugins: Arc<PluginHost>,
+    /// What carries outbox deliveries (mail, 알림톡, webhooks, NATS).
+    pub outbox: Arc<Channels>,
 }

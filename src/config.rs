@@ -97,6 +97,37 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub plugins: PluginArgs,
+
+    #[command(flatten)]
+    pub outbox: OutboxArgs,
+}
+
+/// Where events go (`README.md`, "Notifications, webhooks and the event stream").
+#[derive(Debug, Clone, Args)]
+pub struct OutboxArgs {
+    /// SMTP server for mail notifications (`smtp://host:25`, plain SMTP: relay through a local
+    /// MTA for TLS). Without it, mail notifications are written to the log.
+    #[arg(long, env = "OMS_SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of mail notifications.
+    #[arg(long, env = "OMS_MAIL_FROM", default_value = "OMS <noreply@oms.local>")]
+    pub mail_from: String,
+    /// 알림톡 gateway endpoint (HTTP). Without it, customers with a mobile number get mail.
+    #[arg(long, env = "OMS_ALIMTALK_URL")]
+    pub alimtalk_url: Option<String>,
+    /// The 알림톡 sender key (발신 프로필 키).
+    #[arg(long, env = "OMS_ALIMTALK_SENDER_KEY", default_value = "")]
+    pub alimtalk_sender_key: String,
+    /// NATS server for the event stream (`nats://127.0.0.1:4222`); every event is also
+    /// published to JetStream.
+    #[arg(long, env = "OMS_NATS_URL")]
+    pub nats_url: Option<String>,
+    /// How often an idle dispatcher looks for new outbox messages, in milliseconds.
+    #[arg(long, env = "OMS_OUTBOX_POLL_MS", default_value_t = 100)]
+    pub outbox_poll_ms: u64,
+    /// How long a dispatcher holds a delivery it took before another may retry it, in seconds.
+    #[arg(long, env = "OMS_OUTBOX_LEASE_SECS", default_value_t = 30)]
+    pub outbox_lease_secs: u64,
 }
 
 /// The sandbox of seller policy plugins (`plugins/README.md`, "Limits").

@@ -100,7 +100,7 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
     let now = Utc::now();
     let db = app.db.conn();
     let mut options: Vec<i64> = Vec::new();
-    for s in &SELLERS {
+    for (n, s) in SELLERS.iter().enumerate() {
         let seller_id = repo::catalog::insert_seller(
             db,
             seller::ActiveModel {
@@ -108,6 +108,8 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
                 base_shipping_fee: Set(s.base_fee),
                 free_shipping_threshold: Set(s.free_threshold),
                 return_fee: Set(s.return_fee),
+                // Notifications to sellers go to these (to the log unless --smtp-url is set).
+                email: Set(Some(format!("seller{}@example.com", n + 1))),
                 created_at: Set(now),
                 ..Default::default()
             },
@@ -150,6 +152,8 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
                 customer::ActiveModel {
                     name: Set((*name).to_owned()),
                     email: Set((*email).to_owned()),
+                    // With an 알림톡 gateway (--alimtalk-url) these customers get 알림톡.
+                    phone: Set((i % 2 == 1).then(|| format!("010-5555-000{i}"))),
                     points_balance: Set(*points),
                     refund_bank: Set((i % 2 == 0).then(|| "국민은행".to_owned())),
                     refund_account_number: Set((i % 2 == 0).then(|| format!("123-45-67890{i}"))),

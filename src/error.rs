@@ -79,6 +79,8 @@ pub enum UserErrorCode {
     PluginSmokeFailed,
     /// A dry run's input is not the hook's input document.
     InvalidPluginInput,
+    /// A webhook registration with a bad URL or unknown event types.
+    InvalidWebhook,
 }
 
 /// A business refusal: a code, the input field it is about, and a message.

@@ -16,9 +16,12 @@ pub mod gateway;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod notify;
+pub mod outbox;
 pub mod plugin;
 pub mod repo;
 pub mod service;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -78,6 +81,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             args.plugins.fuel,
             args.plugins.deadline_ms,
         )?)?),
+        outbox: Arc::new(outbox_channels(&args.outbox).await?),
     };
     if args.demo {
         demo::seed_if_empty(&app)
@@ -85,6 +89,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("demo seeding failed: {e}"))?;
         demo::print_tokens(&app, args.listen);
     }
+    tokio::spawn(outbox::dispatch::run_forever(
+        app.clone(),
+        std::time::Duration::from_millis(args.outbox.outbox_poll_ms.max(1)),
+    ));
     if args.jobs.job_interval_secs > 0 {
         let interval = std::time::Duration::from_secs(args.jobs.job_interval_secs);
         tokio::spawn(service::jobs::run_forever(app.clone(), interval));
@@ -100,6 +108,28 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The channels outbox deliveries go through, from the flags.
+async fn outbox_channels(args: &config::OutboxArgs) -> Result<outbox::dispatch::Channels, String> {
+    let timeout = std::time::Duration::from_secs(10);
+    Ok(outbox::dispatch::Channels {
+        mailer: notify::channels::Mailer::from_url(args.smtp_url.as_deref(), &args.mail_from)?,
+        messenger: match &args.alimtalk_url {
+            Some(url) => notify::channels::Messenger::Alimtalk(notify::channels::Alimtalk::new(
+                url,
+                &args.alimtalk_sender_key,
+                timeout,
+            )?),
+            None => notify::channels::Messenger::Log,
+        },
+        http: outbox::dispatch::webhook_client(),
+        nats: match &args.nats_url {
+            Some(url) => Some(outbox::stream::NatsStream::connect(url).await?),
+            None => None,
+        },
+        lease: std::time::Duration::from_secs(args.outbox_lease_secs.max(1)),
+    })
 }
 
 fn init_tracing(json: bool) {

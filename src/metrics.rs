@@ -37,6 +37,17 @@ pub struct Metrics {
     plugin_seconds: Family<PluginLabels, Histogram>,
     plugin_fuel: Family<PluginLabels, Histogram>,
     plugin_switched_off: Family<PluginLabels, Counter>,
+    outbox_deliveries: Family<OutboxLabels, Counter>,
+    outbox_lag: Family<OutboxLabels, Histogram>,
+}
+
+/// Labels of an outbox delivery attempt.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutboxLabels {
+    /// EMAIL, ALIMTALK, WEBHOOK or NATS.
+    pub destination: String,
+    /// DELIVERED, RETRY or DEAD.
+    pub outcome: String,
 }
 
 impl Default for Metrics {
@@ -93,6 +104,20 @@ impl Metrics {
             "Plugins switched off by the circuit breaker, by hook",
             plugin_switched_off.clone(),
         );
+        let outbox_deliveries = Family::<OutboxLabels, Counter>::default();
+        let outbox_lag = Family::<OutboxLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 30.0, 300.0])
+        });
+        registry.register(
+            "oms_outbox_deliveries",
+            "Outbox delivery attempts by destination and outcome",
+            outbox_deliveries.clone(),
+        );
+        registry.register(
+            "oms_outbox_lag_seconds",
+            "Seconds from a delivery's creation to its attempt, by destination and outcome",
+            outbox_lag.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
@@ -101,6 +126,8 @@ impl Metrics {
             plugin_seconds,
             plugin_fuel,
             plugin_switched_off,
+            outbox_deliveries,
+            outbox_lag,
         }
     }
 
@@ -153,6 +180,16 @@ impl Metrics {
                 outcome: "SWITCHED_OFF".to_owned(),
             })
             .inc();
+    }
+
+    /// Records one outbox delivery attempt and its lag.
+    pub fn outbox_delivery(&self, destination: &str, outcome: &str, lag_seconds: f64) {
+        let labels = OutboxLabels {
+            destination: destination.to_owned(),
+            outcome: outcome.to_owned(),
+        };
+        self.outbox_deliveries.get_or_create(&labels).inc();
+        self.outbox_lag.get_or_create(&labels).observe(lag_seconds);
     }
 
     /// The Prometheus text exposition.

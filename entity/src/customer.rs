@@ -10,6 +10,8 @@ pub struct Model {
     pub id: i64,
     pub name: String,
     pub email: String,
+    /// Mobile number for 알림톡 notifications.
+    pub phone: Option<String>,
     pub points_balance: i64,
     pub refund_bank: Option<String>,
     pub refund_account_number: Option<String>,

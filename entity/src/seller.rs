@@ -12,6 +12,10 @@ pub struct Model {
     pub base_shipping_fee: i64,
     pub free_shipping_threshold: i64,
     pub return_fee: i64,
+    /// Where the seller's notifications go.
+    pub email: Option<String>,
+    /// The seller's mobile number for 알림톡.
+    pub phone: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

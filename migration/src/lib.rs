@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_orders;
 mod m20261126_000002_claims;
 mod m20261126_000003_plugins;
+mod m20261126_000004_outbox;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_orders::Migration),
             Box::new(m20261126_000002_claims::Migration),
             Box::new(m20261126_000003_plugins::Migration),
+            Box::new(m20261126_000004_outbox::Migration),
         ]
     }
 }

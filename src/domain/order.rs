@@ -238,6 +238,17 @@ pub enum LineStep {
 }
 
 impl LineStep {
+    /// The outbox event the step writes (`order.shipped`).
+    pub const fn event_type(self) -> &'static str {
+        match self {
+            LineStep::ConfirmDeposit => "order.deposit_confirmed",
+            LineStep::ConfirmOrder => "order.preparing",
+            LineStep::Ship => "order.shipped",
+            LineStep::MarkDelivered => "order.delivered",
+            LineStep::ConfirmPurchase => "order.purchase_confirmed",
+        }
+    }
+
     /// The GraphQL mutation that performs the step.
     pub const fn mutation_name(self) -> &'static str {
         match self {

@@ -3,6 +3,7 @@
 //! Resolvers are thin: parse, authorize, call a service, map the result.
 
 pub mod claims;
+pub mod events;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
@@ -12,7 +13,7 @@ pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{Context, EmptySubscription, Schema};
+use async_graphql::{Context, Schema};
 use sea_orm::DbErr;
 
 use crate::app::App;
@@ -21,11 +22,17 @@ use crate::error::{to_graphql_error, ServiceError};
 use loaders::Loaders;
 
 /// The schema type.
-pub type OmsSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type OmsSchema = Schema<Query, Mutation, events::EventSubscription>;
 
-/// The query root: orders and catalogue, claims, and sellers' policy plugins.
+/// The query root: orders and catalogue, claims, sellers' policy plugins, webhooks and the
+/// outbox.
 #[derive(async_graphql::MergedObject, Default)]
-pub struct Query(query::OrderQuery, claims::ClaimQuery, plugins::PluginQuery);
+pub struct Query(
+    query::OrderQuery,
+    claims::ClaimQuery,
+    plugins::PluginQuery,
+    events::EventQuery,
+);
 
 /// The mutation root: order-side mutations, one mutation per claim action, and the plugin
 /// lifecycle.
@@ -34,6 +41,7 @@ pub struct Mutation(
     mutation::OrderMutation,
     claims::ClaimMutation,
     plugins::PluginMutation,
+    events::EventMutation,
 );
 
 /// Who is calling: the actor of the bearer token, if any.
@@ -42,12 +50,16 @@ pub struct Viewer(pub Option<Actor>);
 
 /// Builds the schema with the configured limits.
 pub fn build_schema(app: &App) -> OmsSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(app.clone())
-        .limit_depth(app.limits.max_depth)
-        .limit_complexity(app.limits.max_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(16);
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        events::EventSubscription,
+    )
+    .data(app.clone())
+    .limit_depth(app.limits.max_depth)
+    .limit_complexity(app.limits.max_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(16);
     if app.limits.disable_introspection {
         builder = builder.disable_introspection();
     }
@@ -56,9 +68,13 @@ pub fn build_schema(app: &App) -> OmsSchema {
 
 /// The SDL of the schema (`oms schema`, and the checked-in `schema.graphql`).
 pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        events::EventSubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// Request-scoped data to attach to each GraphQL request.

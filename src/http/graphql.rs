@@ -9,15 +9,16 @@
 
 use std::time::Instant;
 
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
-use async_graphql_axum::GraphQLSubscription;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::to_bytes;
+use axum::extract::{FromRequestParts, WebSocketUpgrade};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
-use tower::ServiceExt;
 
 use super::HttpState;
 use crate::domain::actor::Actor;
@@ -225,13 +226,7 @@ pub async fn get(State(state): State<HttpState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
     if upgrade {
-        return match GraphQLSubscription::new(state.schema.clone())
-            .oneshot(req)
-            .await
-        {
-            Ok(resp) => resp.into_response(),
-            Err(never) => match never {},
-        };
+        return subscribe(state, req).await;
     }
     let Some(accepts) = negotiate(req.headers()) else {
         return not_acceptable();
@@ -241,6 +236,53 @@ pub async fn get(State(state): State<HttpState>, req: Request) -> Response {
         Err(m) => return bad_request(m),
     };
     execute(&state, req.headers(), Method::GET, accepts, params).await
+}
+
+/// A WebSocket for subscriptions (graphql-transport-ws). The caller is the bearer token of
+/// the upgrade request's `Authorization` header, or of the `connection_init` payload
+/// (`{"Authorization": "Bearer <token>"}`, what browser clients can send); subscriptions
+/// scope their events by it like every query.
+async fn subscribe(state: HttpState, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let header_actor = match authenticate(&state, &parts.headers) {
+        Ok(actor) => actor,
+        Err(refusal) => return *refusal,
+    };
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
+        Ok(p) => p,
+        Err(status) => return status.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(u) => u,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let schema = state.schema.clone();
+    let keys = state.app.keys.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = ["Authorization", "authorization"]
+                        .iter()
+                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                        .map(|v| {
+                            v.trim_start_matches("Bearer ")
+                                .trim_start_matches("bearer ")
+                        });
+                    let actor = match token {
+                        Some(t) => Some(keys.verify(t.trim()).map_err(|e| {
+                            async_graphql::Error::new(format!("UNAUTHENTICATED: {e}"))
+                        })?),
+                        None => header_actor,
+                    };
+                    let mut data = async_graphql::Data::default();
+                    data.insert(crate::graphql::Viewer(actor));
+                    Ok(data)
+                })
+                .serve()
+        })
+        .into_response()
 }
 
 /// `POST /graphql`: a JSON body.

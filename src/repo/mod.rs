@@ -8,4 +8,5 @@ pub mod claims;
 pub mod idempotency;
 pub mod jobs;
 pub mod orders;
+pub mod outbox;
 pub mod plugins;

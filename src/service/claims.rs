@@ -641,6 +641,11 @@ pub async fn open_claim(
             }
         }
     }
+    payload["hold"] = json!(opening.hold.phase_str());
+    payload["holdReason"] = json!(opening.hold.reason().map(|r| r.as_str()));
+    if let Some(m) = &req.memo {
+        payload["memo"] = json!(m);
+    }
     write_event(
         &*txn,
         claim_id,
@@ -764,6 +769,21 @@ async fn write_event(
             created_at: Set(now),
             ..Default::default()
         },
+    )
+    .await?;
+    // The outbox message commits (or rolls back) with the transition.
+    crate::outbox::record_claim(
+        db,
+        &crate::outbox::ClaimTransition {
+            claim_id,
+            version,
+            action,
+            actor: role_code(actor.role()),
+            from,
+            to,
+            details: &payload,
+        },
+        now,
     )
     .await?;
     Ok(())
@@ -1277,6 +1297,17 @@ pub(crate) async fn act_in(
             repo::claims::adjust_line(db, item.line_id, -item.quantity, 0, 0, None).await?;
         }
     }
+    // What notifications need to word the change (the outbox message copies these keys).
+    let after = |v: &sea_orm::ActiveValue<Option<String>>, before: &Option<String>| match v {
+        sea_orm::ActiveValue::Set(x) | sea_orm::ActiveValue::Unchanged(x) => x.clone(),
+        sea_orm::ActiveValue::NotSet => before.clone(),
+    };
+    payload["hold"] = json!(match &set.hold_phase {
+        sea_orm::ActiveValue::Set(x) | sea_orm::ActiveValue::Unchanged(x) => x.clone(),
+        sea_orm::ActiveValue::NotSet => c.hold_phase.clone(),
+    });
+    payload["holdReason"] = json!(after(&set.hold_reason, &c.hold_reason));
+    payload["reason"] = json!(c.reason);
     if !repo::claims::update_claim(db, c.id, c.version, set).await? {
         return Err(UserError::general(
             UserErrorCode::ClaimConflict,

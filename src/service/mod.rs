@@ -10,3 +10,4 @@ pub mod orders;
 pub mod plugins;
 pub mod policy;
 pub mod refunds;
+pub mod webhooks;

@@ -370,6 +370,20 @@ pub async fn place_order(
         ..Default::default()
     });
     repo::orders::insert_order_parts(&*txn, groups, lines, tenders, coupon_row).await?;
+    let seller_ids: Vec<i64> = cart.iter().map(|l| l.seller_id).collect();
+    crate::outbox::record_order(
+        &*txn,
+        crate::outbox::OrderRef {
+            id: order_id,
+            customer_id,
+            status: status.as_str(),
+        },
+        "order.placed",
+        &[],
+        &seller_ids,
+        now,
+    )
+    .await?;
 
     let result = OrderChanged { order_id };
     idem.remember(&*txn, &result, now).await?;
@@ -642,8 +656,23 @@ pub async fn step_lines(
             l.status.parse().unwrap_or(LineStatus::Cancelled)
         }
     });
-    order_set.status = Set(order_status(statuses).as_str().to_owned());
+    let new_status = order_status(statuses);
+    order_set.status = Set(new_status.as_str().to_owned());
     repo::orders::update_order(&*txn, order.id, order_set, now).await?;
+    let seller_ids: Vec<i64> = targets.iter().map(|l| l.seller_id).collect();
+    crate::outbox::record_order(
+        &*txn,
+        crate::outbox::OrderRef {
+            id: order.id,
+            customer_id: order.customer_id,
+            status: new_status.as_str(),
+        },
+        step.event_type(),
+        &target_ids,
+        &seller_ids,
+        now,
+    )
+    .await?;
 
     let result = OrderChanged { order_id: order.id };
     idem.remember(&*txn, &result, now).await?;

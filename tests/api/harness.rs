@@ -129,6 +129,7 @@ impl TestApp {
             metrics: Metrics::new(),
             instance_id: unique_name(),
             plugins: plugin_host(),
+            outbox: Arc::new(oms::outbox::dispatch::Channels::log_only()),
         };
         let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
         Some(TestApp {

@@ -6,10 +6,13 @@
 mod access;
 mod claims;
 mod engine_model;
+mod events;
 mod gateway;
 mod harness;
+mod notify_channels;
 mod orders;
 mod plugins;
 mod protocol;
 mod replicas;
+mod sinks;
 mod wasm;

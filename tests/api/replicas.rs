@@ -11,7 +11,8 @@ use crate::claims::deliver;
 use crate::harness::{gid, Backend, TestApp};
 use crate::orders::PLACE;
 
-struct Server(Child);
+/// A server process, killed and reaped when dropped.
+pub struct Server(pub Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -29,6 +30,11 @@ fn free_port() -> u16 {
 }
 
 async fn start(url: &str) -> (Server, String) {
+    start_with(url, &[], &[]).await
+}
+
+/// Starts `oms serve` on `url` with extra flags and environment variables.
+pub async fn start_with(url: &str, args: &[&str], envs: &[(&str, &str)]) -> (Server, String) {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_oms"))
         .args([
@@ -42,6 +48,8 @@ async fn start(url: &str) -> (Server, String) {
             "--job-interval-secs",
             "0",
         ])
+        .args(args)
+        .envs(envs.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

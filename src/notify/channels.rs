@@ -1,0 +1,408 @@
+//! The channels that carry a [`Rendered`] notification: mail over SMTP ([`Mailer`]) and
+//! 카카오 알림톡 through an HTTP gateway ([`Messenger`]). Each has a `Log` variant that writes
+//! the message to the log instead, so the demo and a server without partners still show every
+//! notification.
+//!
+//! A send returns a receipt text for the delivery log, or an error text; the dispatcher
+//! retries errors with backoff, so the same notification may be sent again after a crash
+//! between sending and recording (at least once).
+
+use std::time::Duration;
+
+use lettre::message::header::ContentType;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use super::templates::Rendered;
+
+/// How long one SMTP conversation may take before the attempt counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The most of a partner's answer quoted in a receipt or an error.
+const QUOTE_CHARS: usize = 200;
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum Mailer {
+    /// Plain SMTP (no TLS) to a relay, typically the host's local MTA, which does TLS,
+    /// authentication and retries towards the recipients' servers.
+    Smtp {
+        /// The client, one connection per message.
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// The sender (`OMS 알림 <noreply@example.com>`).
+        from: Mailbox,
+    },
+    /// No SMTP configured: each mail is written to the log (`tracing::info!`).
+    Log,
+}
+
+impl Mailer {
+    /// A mailer for `smtp://host[:port]` (port 25 by default), or the log when `smtp_url` is
+    /// `None`. `from` is the sender mailbox (`OMS 알림 <noreply@example.com>` or a bare
+    /// address). Refuses other schemes, credentials, paths and queries: the client speaks
+    /// plain SMTP without TLS, so it must only ever talk to a relay it trusts (localhost or a
+    /// private network), never to a public server with a password.
+    pub fn from_url(smtp_url: Option<&str>, from: &str) -> Result<Mailer, String> {
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("invalid mail sender `{from}`: {e}"))?;
+        let Some(url) = smtp_url else {
+            return Ok(Mailer::Log);
+        };
+        let (host, port) = parse_smtp_url(url)?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+            .port(port)
+            .timeout(Some(SMTP_TIMEOUT))
+            .build();
+        Ok(Mailer::Smtp { transport, from })
+    }
+
+    /// Sends `rendered` to `to` (an address, or `이름 <address>`) as a UTF-8 plain-text mail
+    /// (lettre encodes the Korean subject as RFC 2047 and picks base64 or quoted-printable
+    /// for the body). Returns the relay's answer (`250 ... queued as ...`), or `logged`.
+    pub async fn send(&self, to: &str, rendered: &Rendered) -> Result<String, String> {
+        match self {
+            Mailer::Log => {
+                tracing::info!(
+                    channel = "EMAIL",
+                    to,
+                    subject = %rendered.subject,
+                    body = %rendered.body,
+                    "notification mail (log sink)"
+                );
+                Ok("logged".to_owned())
+            }
+            Mailer::Smtp { transport, from } => {
+                let to: Mailbox = to
+                    .parse()
+                    .map_err(|e| format!("invalid mail recipient `{to}`: {e}"))?;
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(rendered.subject.as_str())
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(rendered.body.clone())
+                    .map_err(|e| format!("cannot build the mail: {e}"))?;
+                let response = transport
+                    .send(message)
+                    .await
+                    .map_err(|e| format!("SMTP relay: {e}"))?;
+                let text: Vec<&str> = response.message().collect();
+                Ok(quote(&format!("{} {}", response.code(), text.join(" "))))
+            }
+        }
+    }
+}
+
+/// The host and port of `smtp://host[:port]` (IPv6 hosts in brackets).
+fn parse_smtp_url(url: &str) -> Result<(String, u16), String> {
+    let invalid = |why: &str| format!("invalid SMTP URL `{url}`: {why}");
+    let rest = url
+        .strip_prefix("smtp://")
+        .ok_or_else(|| invalid("expected smtp://host:port (plain SMTP to a local relay)"))?;
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.contains(['@', '/', '?', '#']) {
+        return Err(invalid(
+            "credentials, paths and queries are not supported (relay through a local MTA)",
+        ));
+    }
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => {
+            let (host, after) = v6
+                .split_once(']')
+                .ok_or_else(|| invalid("unclosed IPv6 bracket"))?;
+            (host, after.strip_prefix(':'))
+        }
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if host.is_empty() {
+        return Err(invalid("no host"));
+    }
+    let port = match port {
+        Some(p) => p.parse().map_err(|_| invalid("the port is not a number"))?,
+        None => 25,
+    };
+    Ok((host.to_owned(), port))
+}
+
+/// 카카오 알림톡 through an HTTP gateway (a 알림톡 reseller's send API, or a small adapter in
+/// front of one).
+///
+/// Each message is one `POST {url}` with a JSON body:
+///
+/// ```json
+/// {"senderKey": "발신 프로필 키", "templateCode": "claim.collected:CUSTOMER",
+///  "recipientNo": "01012345678", "content": "[주문번호 ...] ...\n\n..."}
+/// ```
+///
+/// - `senderKey`: the 카카오톡 채널's sender profile key, from configuration;
+/// - `templateCode`: the code the approved 알림톡 template is registered under (Kakao only
+///   delivers text that matches an approved template);
+/// - `recipientNo`: the phone number, digits only, `+82` rewritten to `0`;
+/// - `content`: the subject line, a blank line, and the body.
+///
+/// A 2xx answer is a success; its receipt is the answer's `messageId`, `requestId`, `id` or
+/// `reference` field, else the start of the body, else `HTTP 200`. Anything else is an error
+/// naming the status and quoting the answer. The client speaks plain HTTP: put a
+/// TLS-terminating proxy in front of a public gateway, as for the payment gateway.
+#[derive(Debug, Clone)]
+pub struct Alimtalk {
+    url: String,
+    sender_key: String,
+    client: reqwest::Client,
+}
+
+impl Alimtalk {
+    /// A gateway at `url` (`http://127.0.0.1:9100/alimtalk/send`) sending as `sender_key`, with
+    /// a timeout per message.
+    pub fn new(url: &str, sender_key: &str, timeout: Duration) -> Result<Alimtalk, String> {
+        if !url.starts_with("http://") {
+            return Err(format!(
+                "invalid 알림톡 gateway URL `{url}`: expected http://... (the client speaks plain \
+                 HTTP; reach an https gateway through a TLS-terminating proxy)"
+            ));
+        }
+        if sender_key.trim().is_empty() {
+            return Err("the 알림톡 sender key is empty".to_owned());
+        }
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(|e| format!("cannot build the 알림톡 client: {e}"))?;
+        Ok(Alimtalk {
+            url: url.to_owned(),
+            sender_key: sender_key.to_owned(),
+            client,
+        })
+    }
+
+    /// Sends `rendered` to `phone` under `template_code`; returns the gateway's receipt.
+    pub async fn send(
+        &self,
+        phone: &str,
+        template_code: &str,
+        rendered: &Rendered,
+    ) -> Result<String, String> {
+        let recipient = phone_digits(phone)?;
+        let body = serde_json::json!({
+            "senderKey": self.sender_key,
+            "templateCode": template_code,
+            "recipientNo": recipient,
+            "content": content(rendered),
+        });
+        let response = self
+            .client
+            .post(&self.url)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    "알림톡 gateway timed out".to_owned()
+                } else {
+                    format!("알림톡 gateway unreachable: {e}")
+                }
+            })?;
+        let status = response.status();
+        let answer = response.text().await.unwrap_or_default();
+        if !status.is_success() {
+            let answer = answer.trim();
+            return Err(if answer.is_empty() {
+                format!("알림톡 gateway answered HTTP {status}")
+            } else {
+                format!("알림톡 gateway answered HTTP {status}: {}", quote(answer))
+            });
+        }
+        Ok(receipt(&answer).unwrap_or_else(|| format!("HTTP {}", status.as_u16())))
+    }
+}
+
+/// The 알림톡 text: the subject as its first line, then the body.
+fn content(rendered: &Rendered) -> String {
+    format!("{}\n\n{}", rendered.subject, rendered.body)
+}
+
+/// A Korean phone number as the gateways want it: digits only, `+82 10-...` as `010...`.
+fn phone_digits(phone: &str) -> Result<String, String> {
+    let trimmed = phone.trim();
+    let (international, rest) = match trimmed.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, trimmed),
+    };
+    let mut digits: String = rest
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' ' | '(' | ')' | '.'))
+        .collect();
+    if !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("invalid phone number `{phone}`"));
+    }
+    if international {
+        match digits.strip_prefix("82") {
+            Some(national) => digits = format!("0{}", national.trim_start_matches('0')),
+            None => return Err(format!("not a Korean phone number `{phone}`")),
+        }
+    }
+    if !(9..=11).contains(&digits.len()) || !digits.starts_with('0') {
+        return Err(format!("invalid phone number `{phone}`"));
+    }
+    Ok(digits)
+}
+
+/// The receipt in a gateway's success answer.
+fn receipt(answer: &str) -> Option<String> {
+    let answer = answer.trim();
+    if answer.is_empty() {
+        return None;
+    }
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(answer) {
+        for key in ["messageId", "requestId", "id", "reference"] {
+            match &json[key] {
+                serde_json::Value::String(s) if !s.is_empty() => return Some(quote(s)),
+                serde_json::Value::Number(n) => return Some(n.to_string()),
+                _ => {}
+            }
+        }
+    }
+    Some(quote(answer))
+}
+
+/// At most [`QUOTE_CHARS`] characters of a partner's text, on one line.
+fn quote(text: &str) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match one_line.char_indices().nth(QUOTE_CHARS) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+/// Where 알림톡 goes.
+#[derive(Debug, Clone)]
+pub enum Messenger {
+    /// Through an HTTP gateway.
+    Alimtalk(Alimtalk),
+    /// No gateway configured: each message is written to the log (`tracing::info!`).
+    Log,
+}
+
+impl Messenger {
+    /// Sends `rendered` to `phone` under `template_code`; returns the receipt, or `logged`.
+    pub async fn send(
+        &self,
+        phone: &str,
+        template_code: &str,
+        rendered: &Rendered,
+    ) -> Result<String, String> {
+        match self {
+            Messenger::Alimtalk(gateway) => gateway.send(phone, template_code, rendered).await,
+            Messenger::Log => {
+                tracing::info!(
+                    channel = "ALIMTALK",
+                    phone,
+                    template_code,
+                    content = %content(rendered),
+                    "notification 알림톡 (log sink)"
+                );
+                Ok("logged".to_owned())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls() {
+        assert_eq!(
+            parse_smtp_url("smtp://127.0.0.1:2525").unwrap(),
+            ("127.0.0.1".into(), 2525)
+        );
+        assert_eq!(
+            parse_smtp_url("smtp://localhost").unwrap(),
+            ("localhost".into(), 25)
+        );
+        assert_eq!(
+            parse_smtp_url("smtp://[::1]:2525/").unwrap(),
+            ("::1".into(), 2525)
+        );
+        for bad in [
+            "smtps://mail.example.com",
+            "smtp://user:pw@mail.example.com:587",
+            "smtp://:25",
+            "smtp://host:port",
+            "http://host",
+        ] {
+            assert!(parse_smtp_url(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn mailer_from_url() {
+        assert!(matches!(
+            Mailer::from_url(None, "OMS 알림 <noreply@oms.test>"),
+            Ok(Mailer::Log)
+        ));
+        assert!(matches!(
+            Mailer::from_url(Some("smtp://127.0.0.1:2525"), "noreply@oms.test"),
+            Ok(Mailer::Smtp { .. })
+        ));
+        assert!(Mailer::from_url(None, "not an address").is_err());
+    }
+
+    #[test]
+    fn phone_numbers() {
+        assert_eq!(phone_digits("010-1234-5678").unwrap(), "01012345678");
+        assert_eq!(phone_digits("+82 10-1234-5678").unwrap(), "01012345678");
+        assert_eq!(phone_digits("02 123 4567").unwrap(), "021234567");
+        for bad in [
+            "",
+            "1234",
+            "+1 555 123 4567",
+            "010-ABCD-5678",
+            "010123456789",
+        ] {
+            assert!(phone_digits(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn alimtalk_configuration() {
+        let timeout = Duration::from_secs(1);
+        assert!(Alimtalk::new("http://127.0.0.1:9100/send", "key", timeout).is_ok());
+        assert!(Alimtalk::new("https://alimtalk.example.com/send", "key", timeout).is_err());
+        assert!(Alimtalk::new("http://127.0.0.1:9100/send", " ", timeout).is_err());
+    }
+
+    #[test]
+    fn receipts() {
+        assert_eq!(receipt(r#"{"messageId":"m-1"}"#).as_deref(), Some("m-1"));
+        assert_eq!(receipt(r#"{"id":42}"#).as_deref(), Some("42"));
+        assert_eq!(receipt("accepted\n").as_deref(), Some("accepted"));
+        assert_eq!(receipt("  "), None);
+        assert_eq!(quote(&"가".repeat(300)).chars().count(), QUOTE_CHARS + 1);
+    }
+
+    #[tokio::test]
+    async fn log_sinks_answer_logged() {
+        let rendered = Rendered {
+            subject: "[주문번호 1] 테스트".into(),
+            body: "본문".into(),
+        };
+        assert_eq!(
+            Mailer::Log.send("a@b.test", &rendered).await.unwrap(),
+            "logged"
+        );
+        assert_eq!(
+            Messenger::Log
+                .send("010-1234-5678", "x", &rendered)
+                .await
+                .unwrap(),
+            "logged"
+        );
+    }
+}

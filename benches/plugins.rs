@@ -21,6 +21,7 @@ mod wasm;
 use std::fmt::Debug;
 use std::hint::black_box;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,7 +40,7 @@ use oms::db::Db;
 use oms::domain::actor::Role;
 use oms::domain::policy::{defaults, PolicyHook};
 use oms::metrics::Metrics;
-use oms::plugin::{samples, CompiledPlugin, FailureReason, PluginHost, PluginLimits};
+use oms::plugin::{samples, CompiledPlugin, FailureReason, PluginError, PluginHost, PluginLimits};
 use oms::repo;
 use oms_policy_sdk::{Document, ExchangeVerdict, FeeDecision, WindowVerdict};
 use sea_orm::Set;
@@ -62,6 +63,39 @@ const TARGET_WARM_P50: f64 = 20.0;
 const TARGET_INSTANTIATE_P50: f64 = 10.0;
 const TARGET_OVERHEAD_P50: f64 = 5.0;
 const TARGET_E2E_RATIO: f64 = 1.05;
+
+// ---------------------------------------------------------------------------------------------
+// Deadline misses.
+
+/// Evaluations (upload smoke evaluations included) that ran past the 5 ms deadline: on a
+/// 2-core machine under load the scheduler can take the CPU away from one for longer. They are
+/// retried (upload checks) or timed and counted (evaluations), never fatal; the total is
+/// printed.
+static DEADLINE_MISSES: AtomicUsize = AtomicUsize::new(0);
+
+fn missed_deadline() {
+    DEADLINE_MISSES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// `PluginHost::check`, again when its smoke evaluation ran past the deadline; returns the
+/// compiled plugin and the time of the attempt that passed. A retry finds the module compiled:
+/// cold timings use [`cold`]'s fresh bytes instead.
+fn check(host: &PluginHost, bytes: &[u8], hook: PolicyHook) -> (Arc<CompiledPlugin>, Duration) {
+    for _ in 0..10 {
+        let started = Instant::now();
+        match host.check(bytes, hook) {
+            Ok((plugin, _)) => return (plugin, started.elapsed()),
+            Err(PluginError::SmokeFailed(f)) if f.reason == FailureReason::Deadline => {
+                missed_deadline();
+            }
+            Err(e) => panic!("{}: {e}", hook.as_str()),
+        }
+    }
+    panic!(
+        "{}: the smoke evaluation ran past the deadline 10 times",
+        hook.as_str()
+    );
+}
 
 // ---------------------------------------------------------------------------------------------
 // Statistics.
@@ -230,8 +264,16 @@ where
     I: Document,
     O: Document + PartialEq + Debug,
 {
-    let (first, _) = host.evaluate::<I, O>(plugin, hook, input);
-    let first = first.unwrap_or_else(|f| panic!("{}: {f}", hook.as_str()));
+    let first = (0..10)
+        .find_map(|_| match host.evaluate::<I, O>(plugin, hook, input).0 {
+            Ok(out) => Some(out),
+            Err(f) if f.reason == FailureReason::Deadline => {
+                missed_deadline();
+                None
+            }
+            Err(f) => panic!("{}: {f}", hook.as_str()),
+        })
+        .expect("an evaluation within the deadline");
     if let Some(expected) = expected {
         assert_eq!(&first, expected, "the plugin decides as the native default");
     }
@@ -252,7 +294,12 @@ where
                 fuel_min = fuel_min.min(stats.fuel_used);
                 fuel_max = fuel_max.max(stats.fuel_used);
             }
-            Err(failure) => failures.push(failure.reason),
+            Err(failure) => {
+                if failure.reason == FailureReason::Deadline {
+                    missed_deadline();
+                }
+                failures.push(failure.reason);
+            }
         }
         total.push(us(elapsed));
         inner.push(us(stats.elapsed));
@@ -319,36 +366,48 @@ struct Cold {
 
 fn cold(host: &PluginHost, subject: &Subject, hook: PolicyHook) -> Cold {
     let (mut check, mut first, mut first_instantiate) = (Vec::new(), Vec::new(), Vec::new());
-    for rep in 0..COLD_REPS {
+    let mut attempt = 0;
+    while check.len() < COLD_REPS {
+        attempt += 1;
+        assert!(attempt <= 10 * COLD_REPS, "too many deadline misses");
         let bytes = distinct(
             &subject.bytes,
             &format!(
-                "{}/{}/{rep}/{:?}",
+                "{}/{}/{attempt}/{:?}",
                 subject.name,
                 hook.as_str(),
                 Instant::now()
             ),
         );
         let started = Instant::now();
-        let (plugin, _) = host
-            .check(&bytes, hook)
-            .unwrap_or_else(|e| panic!("{} {}: {e}", subject.name, hook.as_str()));
+        let plugin = match host.check(&bytes, hook) {
+            Ok((plugin, _)) => plugin,
+            // Compiled now: a retry would not be cold. Fresh bytes instead.
+            Err(PluginError::SmokeFailed(f)) if f.reason == FailureReason::Deadline => {
+                missed_deadline();
+                continue;
+            }
+            Err(e) => panic!("{} {}: {e}", subject.name, hook.as_str()),
+        };
         check.push(us(started.elapsed()));
         let started = Instant::now();
-        let stats = match hook {
+        let (ok, stats) = match hook {
             PolicyHook::ExchangeRules => {
                 let (out, stats) =
                     host.evaluate::<_, ExchangeVerdict>(&plugin, hook, &samples::exchange_rules());
-                black_box(out.expect("first evaluation"));
-                stats
+                (black_box(out).map(drop), stats)
             }
             _ => {
                 let (out, stats) =
                     host.evaluate::<_, FeeDecision>(&plugin, hook, &samples::claim_fees());
-                black_box(out.expect("first evaluation"));
-                stats
+                (black_box(out).map(drop), stats)
             }
         };
+        match ok {
+            Ok(()) => {}
+            Err(f) if f.reason == FailureReason::Deadline => missed_deadline(),
+            Err(f) => panic!("{} {}: {f}", subject.name, hook.as_str()),
+        }
         first.push(us(started.elapsed()));
         first_instantiate.push(us(stats.instantiate));
     }
@@ -381,9 +440,7 @@ fn micro() -> (Vec<Row>, Warm) {
     for subject in subjects() {
         for &hook in subject.hooks {
             eprintln!("  {} {}", subject.name, hook.export_name());
-            let (plugin, _) = host
-                .check(&subject.bytes, hook)
-                .unwrap_or_else(|e| panic!("{}: {e}", subject.name));
+            let (plugin, _) = check(&host, &subject.bytes, hook);
             let same_as_native = subject.name == "default-policy";
             let warm = match hook {
                 PolicyHook::ExchangeRules => warm(
@@ -427,9 +484,7 @@ fn micro() -> (Vec<Row>, Warm) {
     });
     eprintln!("  trivial guest");
     let trivial = trivial_guest();
-    let (plugin, _) = host
-        .check(&trivial, PolicyHook::ClaimFees)
-        .expect("the trivial guest passes the upload check");
+    let (plugin, _) = check(&host, &trivial, PolicyHook::ClaimFees);
     let overhead = warm::<_, FeeDecision>(&host, &plugin, PolicyHook::ClaimFees, &fees, None);
     (rows, overhead)
 }
@@ -797,15 +852,25 @@ async fn e2e(dir: &Path) -> (Side, Side, Breakdown) {
     let wasm = base64::engine::general_purpose::STANDARD.encode(wasm::example("default-policy"));
     // A return asks claim_fees and claim_window: the plugin takes both.
     for hook in ["CLAIM_FEES", "CLAIM_WINDOW"] {
-        let (d, _) = s
-            .gql(
-                &seller_token,
-                "mutation($input: UploadPluginInput!) { uploadPlugin(input: $input) { plugin { id } userErrors { code message } } }",
-                json!({"input": {"hook": hook, "wasmBase64": wasm}}),
-            )
-            .await;
-        assert_eq!(d["uploadPlugin"]["userErrors"], json!([]), "{d}");
-        let id = d["uploadPlugin"]["plugin"]["id"].clone();
+        let mut id = Value::Null;
+        for _ in 0..10 {
+            let (d, _) = s
+                .gql(
+                    &seller_token,
+                    "mutation($input: UploadPluginInput!) { uploadPlugin(input: $input) { plugin { id } userErrors { code message } } }",
+                    json!({"input": {"hook": hook, "wasmBase64": wasm}}),
+                )
+                .await;
+            let refusal = d["uploadPlugin"]["userErrors"][0]["message"].as_str();
+            if refusal.is_some_and(|m| m.contains("DEADLINE")) {
+                missed_deadline();
+                continue;
+            }
+            assert_eq!(d["uploadPlugin"]["userErrors"], json!([]), "{d}");
+            id = d["uploadPlugin"]["plugin"]["id"].clone();
+            break;
+        }
+        assert!(!id.is_null(), "the upload ran past the deadline 10 times");
         let (d, _) = s
             .gql(
                 &seller_token,
@@ -883,6 +948,15 @@ struct Breakdown {
     direct_hot: Summary,
 }
 
+/// Counts an evaluation that ran past the deadline; any other failure is a bug.
+fn count_deadline_misses(outcome: Result<(), oms::plugin::Failure>) {
+    match outcome {
+        Ok(()) => {}
+        Err(f) if f.reason == FailureReason::Deadline => missed_deadline(),
+        Err(f) => panic!("{f}"),
+    }
+}
+
 async fn breakdown(s: &Server, with_plugin: i64, native: i64) -> Breakdown {
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let host = &s.app.plugins;
@@ -908,7 +982,7 @@ async fn breakdown(s: &Server, with_plugin: i64, native: i64) -> Breakdown {
     let evaluate_pair = || {
         let (a, _) = host.evaluate::<_, FeeDecision>(&plugin, PolicyHook::ClaimFees, &fees);
         let (b, _) = host.evaluate::<_, WindowVerdict>(&plugin, PolicyHook::ClaimWindow, &window);
-        black_box((a.unwrap(), b.unwrap()));
+        count_deadline_misses(a.map(drop).and(b.map(drop)));
     };
     let mut v: [Vec<f64>; 7] = Default::default();
     for i in 0..E2E_WARMUP + E2E_ORDERS {
@@ -950,7 +1024,7 @@ async fn breakdown(s: &Server, with_plugin: i64, native: i64) -> Breakdown {
                 window.clone(),
             )
             .await;
-        black_box((a.unwrap(), b.unwrap()));
+        count_deadline_misses(a.map(drop).and(b.map(drop)));
         sample[5] = us(started.elapsed());
         let started = Instant::now();
         black_box((
@@ -1081,7 +1155,7 @@ fn profile() {
         ("trivial guest", trivial_guest()),
         ("default-policy", wasm::example("default-policy")),
     ] {
-        let (plugin, _) = host.check(&bytes, PolicyHook::ClaimFees).expect("check");
+        let (plugin, _) = check(&host, &bytes, PolicyHook::ClaimFees);
         let mut total = Vec::with_capacity(200_000);
         for _ in 0..200_000 {
             let started = Instant::now();
@@ -1170,5 +1244,9 @@ fn main() {
             verdict(sa.p50 / sb.p50, TARGET_E2E_RATIO)
         );
     }
+    println!(
+        "evaluations past the 5 ms deadline (retried or counted above): {}",
+        DEADLINE_MISSES.load(Ordering::Relaxed)
+    );
     println!("total bench time {:.0} s", started.elapsed().as_secs_f64());
 }

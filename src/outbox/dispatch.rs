@@ -98,6 +98,9 @@ impl Report {
 
 /// One round: expand, lease, deliver, record.
 pub async fn dispatch_once(app: &App) -> Result<Report, ServiceError> {
+    if !repo::outbox::has_work(app.db.conn(), app.clock.now()).await? {
+        return Ok(Report::default());
+    }
     let expanded = expand(app).await?;
     let mut report = deliver_due(app).await?;
     report.expanded = expanded;

@@ -73,6 +73,39 @@ pub async fn undispatched(
     q.all(db).await
 }
 
+/// Whether any message waits to be expanded, or any delivery is due (a cheap read, so an idle
+/// dispatcher never takes the write lock).
+pub async fn has_work(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<bool, DbErr> {
+    use outbox_delivery::Column as D;
+    let undispatched = outbox_message::Entity::find()
+        .select_only()
+        .column(outbox_message::Column::Id)
+        .filter(outbox_message::Column::DispatchedAt.is_null())
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some();
+    if undispatched {
+        return Ok(true);
+    }
+    Ok(outbox_delivery::Entity::find()
+        .select_only()
+        .column(D::Id)
+        .filter(D::Status.eq("PENDING"))
+        .filter(D::NextAttemptAt.lte(now))
+        .filter(
+            sea_orm::Condition::any()
+                .add(D::LockedUntil.is_null())
+                .add(D::LockedUntil.lt(now)),
+        )
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Marks messages as expanded.
 pub async fn mark_dispatched(
     db: &impl ConnectionTrait,

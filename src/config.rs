@@ -26,6 +26,11 @@ pub struct DatabaseArgs {
     /// Maximum connections in the pool.
     #[arg(long, env = "OMS_DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
     pub database_max_connections: u32,
+
+    /// A read replica (a PostgreSQL hot standby of `--database-url`) for claim analytics, the
+    /// CSV exports and every ANALYST request (`oms serve` only). Unset: they read the database.
+    #[arg(long, env = "OMS_READ_DATABASE_URL")]
+    pub read_database_url: Option<String>,
 }
 
 /// The secret that signs bearer tokens.

@@ -1,6 +1,7 @@
 //! Connecting to the database: SQLite with the durability money needs (WAL,
-//! `synchronous=FULL`, foreign keys) or PostgreSQL; migrations; a count of SQL statements; and
-//! write transactions that never collide on SQLite.
+//! `synchronous=FULL`, foreign keys) or PostgreSQL; migrations; a count of SQL statements;
+//! write transactions that never collide on SQLite; and an optional read replica
+//! (`--read-database-url`) for analytics and ANALYST requests.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -18,6 +19,8 @@ use tokio::sync::{Mutex, MutexGuard};
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    /// The read replica [`Db::reader`] reads from, if one is configured.
+    replica: Option<DatabaseConnection>,
     /// SQLite allows one writer; taking this lock before `BEGIN` queues writers in the process
     /// instead of failing one of them with "database is locked".
     sqlite_writer: Arc<Mutex<()>>,
@@ -33,29 +36,43 @@ impl std::fmt::Debug for Db {
 impl Db {
     /// Connects to `url` (SQLite or PostgreSQL) with a pool of at most `max_connections`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
-        let mut opts = ConnectOptions::new(url.to_owned());
-        opts.max_connections(max_connections)
-            .min_connections(1)
-            .connect_timeout(Duration::from_secs(10))
-            .acquire_timeout(Duration::from_secs(30))
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Full)
-                    .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10))
-            });
-        let mut conn = Database::connect(opts).await?;
         let statements = Arc::new(AtomicU64::new(0));
-        let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
-        });
+        let conn = open(url, max_connections, statements.clone()).await?;
         Ok(Db {
             conn,
+            replica: None,
             sqlite_writer: Arc::new(Mutex::new(())),
             statements,
         })
+    }
+
+    /// This handle, with the reads of analytics and of ANALYST requests going to the replica
+    /// at `url` (a PostgreSQL hot standby, say). Its statements count with this handle's.
+    pub async fn with_read_replica(self, url: &str, max_connections: u32) -> Result<Db, DbErr> {
+        let replica = open(url, max_connections, self.statements.clone()).await?;
+        Ok(Db {
+            replica: Some(replica),
+            ..self
+        })
+    }
+
+    /// The handle for reads that may lag a little behind the writes: the read replica when one
+    /// is configured, else this very database. Never write through it (a replica refuses).
+    pub fn reader(&self) -> Db {
+        match &self.replica {
+            Some(replica) => Db {
+                conn: replica.clone(),
+                replica: None,
+                sqlite_writer: self.sqlite_writer.clone(),
+                statements: self.statements.clone(),
+            },
+            None => self.clone(),
+        }
+    }
+
+    /// True when reads may go to a separate replica.
+    pub fn has_read_replica(&self) -> bool {
+        self.replica.is_some()
     }
 
     /// Applies pending migrations.
@@ -119,4 +136,29 @@ impl std::ops::Deref for WriteTxn<'_> {
     fn deref(&self) -> &DatabaseTransaction {
         &self.txn
     }
+}
+
+/// Opens a pool on `url` whose statements add to `statements`.
+async fn open(
+    url: &str,
+    max_connections: u32,
+    statements: Arc<AtomicU64>,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.max_connections(max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    let mut conn = Database::connect(opts).await?;
+    conn.set_metric_callback(move |_| {
+        statements.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(conn)
 }

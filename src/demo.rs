@@ -2,12 +2,20 @@
 //! Korean names and their shipping settings, products with options and stock, customers with
 //! points, coupons, and a few dozen orders in every line status and both payment methods —
 //! all placed and moved through the same services the API uses.
+//!
+//! The demo's history spans the last two days and a bit: orders placed minutes apart, their
+//! steps hours apart, then claims whose actions take hours, so that claim analytics show real
+//! durations and periods. It ends before now and within every SYSTEM deadline (deposits,
+//! purchase confirmation, unpaid fees), so the job runner leaves every status in place.
 
-use chrono::{Duration, Utc};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
 use entity::{coupon, customer, product, product_option, seller};
 use sea_orm::Set;
 
 use crate::app::App;
+use crate::clock::ManualClock;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{ClaimAction, HoldReason, Reason};
 use crate::domain::money::Won;
@@ -84,6 +92,50 @@ const SELLERS: [DemoSeller; 3] = [
     },
 ];
 
+/// How long ago the first demo order was placed (bank transfers wait 72 hours for a deposit).
+const HISTORY_HOURS: i64 = 52;
+/// Minutes between two demo orders.
+const ORDER_SPACING_MINUTES: i64 = 7;
+/// Hours between two steps of a demo order (paid, preparing, shipped, delivered, confirmed).
+const STEP_HOURS: i64 = 3;
+/// Hours after the first order when the first demo claim opens (every order is delivered).
+const CLAIMS_AFTER_HOURS: i64 = 26;
+/// Minutes between the openings of two demo claims.
+const CLAIM_SPACING_MINUTES: i64 = 20;
+
+/// The time an action takes after the previous one, in minutes: a demo claim's pace.
+const fn minutes_before(action: ClaimAction) -> i64 {
+    match action {
+        ClaimAction::Approve => 90,
+        ClaimAction::MarkCollected => 8 * 60,
+        ClaimAction::CompleteReturn => 2 * 60,
+        ClaimAction::ReshipExchange => 3 * 60,
+        ClaimAction::CompleteExchange => 9 * 60,
+        ClaimAction::RefundExchange => 5 * 60,
+        ClaimAction::Reject => 4 * 60,
+        ClaimAction::ConvertToExchange | ClaimAction::ConvertToReturn => 6 * 60,
+        ClaimAction::HoldClaim => 2 * 60,
+        ClaimAction::Withdraw | ClaimAction::PayClaimFee => 45,
+        // Not among the demo's actions; an hour if one is added.
+        ClaimAction::RequestCancel
+        | ClaimAction::SellerCancel
+        | ClaimAction::RequestReturn
+        | ClaimAction::RequestExchange
+        | ClaimAction::ApproveRejection
+        | ClaimAction::DeclineRejection
+        | ClaimAction::ApproveHold
+        | ClaimAction::DeclineHold
+        | ClaimAction::ReleaseHold
+        | ClaimAction::WaiveClaimFee
+        | ClaimAction::RetryRefund
+        | ClaimAction::ResolveRefundManually
+        | ClaimAction::SetRefundAccount
+        | ClaimAction::RefundSucceeded
+        | ClaimAction::ShippedOverCancel
+        | ClaimAction::FeeUnpaidTimeout => 60,
+    }
+}
+
 const CUSTOMERS: [(&str, &str, i64); 4] = [
     ("김민지", "minji@example.com", 12000),
     ("이서준", "seojun@example.com", 3000),
@@ -98,6 +150,7 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         return Ok(false);
     }
     let now = Utc::now();
+    let start = app.clock.now() - Duration::hours(HISTORY_HOURS);
     let db = app.db.conn();
     let mut options: Vec<i64> = Vec::new();
     for (n, s) in SELLERS.iter().enumerate() {
@@ -227,6 +280,12 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
             points: Won::new(if n % 4 == 1 { 1000 } else { 0 }),
             payment_method: method,
         };
+        // This order's own clock: placed in turn, each step some hours after the last.
+        let clock = ManualClock::new(start + Duration::minutes(ORDER_SPACING_MINUTES * n as i64));
+        let app = &App {
+            clock: Arc::new(clock.clone()),
+            ..app.clone()
+        };
         let placed = match orders::place_order(app, Actor::Operator, None, request).await {
             Ok(p) => p,
             // A cart below a coupon's minimum, say: skip it, the demo needs no particular order.
@@ -250,6 +309,7 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
             PaymentMethod::Card => (1, target.saturating_sub(1)),
         };
         for step in stops.iter().copied().skip(skip).take(depth) {
+            clock.advance(Duration::hours(STEP_HOURS));
             let lines = repo::orders::lines_of_orders(db, &[order.id], None).await?;
             let (from, _) = step.transition();
             // Each seller ships its own parcel.
@@ -288,7 +348,7 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         orders = placed_count,
         "demo marketplace seeded: 3 sellers, 4 customers"
     );
-    seed_claims(app).await?;
+    seed_claims(app, start + Duration::hours(CLAIMS_AFTER_HOURS)).await?;
     Ok(true)
 }
 
@@ -373,7 +433,7 @@ const DEMO_CLAIMS: &[DemoClaim] = &[
     claim(L::Delivered, A::RequestExchange, R::SizeOrOptionChange, &[]),
 ];
 
-async fn seed_claims(app: &App) -> Result<(), ServiceError> {
+async fn seed_claims(app: &App, start: DateTime<Utc>) -> Result<(), ServiceError> {
     let db = app.db.conn();
     let mut used: Vec<i64> = Vec::new();
     let customers =
@@ -389,7 +449,19 @@ async fn seed_claims(app: &App) -> Result<(), ServiceError> {
         .iter()
         .filter(|d| d.late)
         .chain(DEMO_CLAIMS.iter().filter(|d| !d.late));
-    for demo in ordered {
+    for (i, demo) in ordered.enumerate() {
+        // This claim's own clock: opened in turn (but early enough to finish before now),
+        // each action some time after the last.
+        let took = demo.then.iter().fold(Duration::zero(), |t, a| {
+            t + Duration::minutes(minutes_before(*a))
+        });
+        let opens = (start + Duration::minutes(CLAIM_SPACING_MINUTES * i as i64))
+            .min(app.clock.now() - took - Duration::minutes(30));
+        let clock = ManualClock::new(opens);
+        let timed = App {
+            clock: Arc::new(clock.clone()),
+            ..app.clone()
+        };
         // The first unused order with a line in the wanted status.
         let orders = repo::orders::page_orders(
             db,
@@ -432,7 +504,7 @@ async fn seed_claims(app: &App) -> Result<(), ServiceError> {
             _ => Actor::Customer(order.customer_id),
         };
         let opened = claims::open_claim(
-            app,
+            &timed,
             actor,
             None,
             claims::OpenRequest {
@@ -495,7 +567,8 @@ async fn seed_claims(app: &App) -> Result<(), ServiceError> {
             };
             req.claim_number = claim.claim_number.clone();
             req.memo = Some("데모".into());
-            claims::act(app, actor, action, None, req).await?;
+            clock.advance(Duration::minutes(minutes_before(action)));
+            claims::act(&timed, actor, action, None, req).await?;
         }
     }
     // Pay the refunds that can be paid; those waiting for a refund account stay refunding.

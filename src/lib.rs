@@ -50,6 +50,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     db.migrate()
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
+    let db = match &args.database.read_database_url {
+        Some(url) => db
+            .with_read_replica(url, args.database.database_max_connections)
+            .await
+            .map_err(|e| format!("cannot open the read replica {url}: {e}"))?,
+        None => db,
+    };
     let app = App {
         db,
         clock: Arc::new(SystemClock),

@@ -39,7 +39,16 @@ const QUERY = process.env.OMS_QUERY || '{ __typename }';
 const EXECUTABLE = process.env.OMS_CHROMIUM || '/usr/bin/chromium';
 const TIMEOUT = Number(process.env.OMS_BROWSER_TIMEOUT_MS || 30000);
 // Operation names of the default tabs in graphiql.html (tab titles).
-const EXPECTED_TABS = ['RecentOrders', 'OneOrder', 'Plugins', 'Me'];
+const EXPECTED_TABS = [
+  'RecentOrders',
+  'OneOrder',
+  'Plugins',
+  'ClaimRateBySeller',
+  'TopReasonsForProduct',
+  'RefundsByTender',
+  'SlowestOpenClaims',
+  'Me',
+];
 
 const pageUrl = `${BASE}/graphiql${TOKEN ? `?token=${encodeURIComponent(TOKEN)}` : ''}`;
 const redact = (s) => (TOKEN ? String(s).split(encodeURIComponent(TOKEN)).join('<token>').split(TOKEN).join('<token>') : String(s));

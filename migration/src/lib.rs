@@ -10,6 +10,7 @@ mod m20261126_000001_orders;
 mod m20261126_000002_claims;
 mod m20261126_000003_plugins;
 mod m20261126_000004_outbox;
+mod m20261126_000005_analytics;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_claims::Migration),
             Box::new(m20261126_000003_plugins::Migration),
             Box::new(m20261126_000004_outbox::Migration),
+            Box::new(m20261126_000005_analytics::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! asks these modules what to do, and persists the answer in one transaction.
 
 pub mod actor;
+pub mod analytics;
 pub mod checkout;
 pub mod claim;
 pub mod money;

@@ -193,9 +193,7 @@ async fn scope(
         }
     }
     if let Some(n) = order_number {
-        let order = repo::orders::order_by_number(db, &n, false)
-            .await?
-            .filter(|_| true);
+        let order = repo::orders::order_by_number(db, &n, false).await?;
         match order {
             Some(o) if can_see_order(db, actor, &o).await? => scope.order_id = Some(o.id),
             _ => return Err(UserError::not_found(&["orderNumber"], "order").into()),
@@ -232,7 +230,7 @@ pub struct Webhook(pub webhook_endpoint::Model);
 impl Webhook {
     /// Global ID (`gid://oms/Webhook/N`).
     async fn id(&self) -> ID {
-        ID(format!("gid://oms/Webhook/{}", self.0.id))
+        to_id(Kind::Webhook, self.0.id)
     }
 
     /// The seller whose events it receives.
@@ -445,15 +443,7 @@ impl WebhookDelivery {
 }
 
 fn webhook_id(id: &ID) -> Result<i64> {
-    id.as_str()
-        .strip_prefix("gid://oms/Webhook/")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| {
-            to_graphql_error(ServiceError::BadInput(format!(
-                "`{}` is not a Webhook id (expected gid://oms/Webhook/<number>)",
-                id.as_str()
-            )))
-        })
+    parse(id, Kind::Webhook).map_err(to_graphql_error)
 }
 
 fn seller(id: &Option<ID>) -> Result<Option<i64>> {
@@ -652,7 +642,7 @@ impl EventMutation {
         let id = webhook_id(&input.webhook_id)?;
         match webhooks::delete(app(ctx)?, actor, id).await {
             Ok(w) => Ok(DeleteWebhookPayload {
-                deleted_webhook_id: Some(ID(format!("gid://oms/Webhook/{}", w.id))),
+                deleted_webhook_id: Some(to_id(Kind::Webhook, w.id)),
                 user_errors: Vec::new(),
             }),
             Err(ServiceError::User(e)) => Ok(DeleteWebhookPayload {

@@ -28,10 +28,12 @@ pub enum Kind {
     Plugin,
     /// A failed plugin evaluation.
     PluginFailure,
+    /// A seller's webhook endpoint.
+    Webhook,
 }
 
 impl Kind {
-    const ALL: [Kind; 10] = [
+    const ALL: [Kind; 11] = [
         Kind::Order,
         Kind::OrderLine,
         Kind::Tender,
@@ -42,6 +44,7 @@ impl Kind {
         Kind::ProductOption,
         Kind::Plugin,
         Kind::PluginFailure,
+        Kind::Webhook,
     ];
 
     fn name(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Kind {
             Kind::ProductOption => "ProductOption",
             Kind::Plugin => "Plugin",
             Kind::PluginFailure => "PluginFailure",
+            Kind::Webhook => "Webhook",
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! Resolvers are thin: parse, authorize, call a service, map the result.
 
+pub mod analytics;
 pub mod claims;
 pub mod events;
 pub mod ids;
@@ -32,6 +33,7 @@ pub struct Query(
     claims::ClaimQuery,
     plugins::PluginQuery,
     events::EventQuery,
+    analytics::AnalyticsQuery,
 );
 
 /// The mutation root: order-side mutations, one mutation per claim action, and the plugin

@@ -426,9 +426,9 @@ impl OrderQuery {
                 .await
                 .map_err(map)?
                 .map(|o| Node::ProductOption(ProductOption(o))),
-            // Plugins and their failures are read through `plugins` and `pluginFailures`,
-            // which scope them to their seller.
-            Kind::Plugin | Kind::PluginFailure => None,
+            // Plugins, their failures and webhooks are read through `plugins`,
+            // `pluginFailures` and `webhooks`, which scope them to their seller.
+            Kind::Plugin | Kind::PluginFailure | Kind::Webhook => None,
         })
     }
 

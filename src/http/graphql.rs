@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use super::HttpState;
+use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::graphql::request_data;
 
@@ -188,7 +189,10 @@ fn form_urlencoded_pairs(raw: &str) -> Vec<(String, String)> {
 }
 
 /// The caller from `Authorization: Bearer ...`; `Err` for a token that does not verify.
-fn authenticate(state: &HttpState, headers: &HeaderMap) -> Result<Option<Actor>, Box<Response>> {
+pub(super) fn authenticate(
+    state: &HttpState,
+    headers: &HeaderMap,
+) -> Result<Option<Actor>, Box<Response>> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -459,7 +463,20 @@ async fn execute(
     if let Some(vars) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(vars)));
     }
-    let (viewer, loaders) = request_data(&state.app, actor);
+    // An ANALYST only reads: its whole request reads from the read replica, if one is
+    // configured (`--read-database-url`), so analysts cannot slow the claim desk down.
+    let (viewer, loaders) =
+        if matches!(actor, Some(Actor::Analyst)) && state.app.db.has_read_replica() {
+            let reader = App {
+                db: state.app.db.reader(),
+                ..state.app.clone()
+            };
+            let data = request_data(&reader, actor);
+            request = request.data(reader);
+            data
+        } else {
+            request_data(&state.app, actor)
+        };
     request = request.data(viewer).data(loaders);
 
     let timeout = state.app.limits.request_timeout();

@@ -2,6 +2,7 @@
 //! `/webhooks/courier` (tracking events), `/healthz`, `/readyz` and `/metrics`.
 
 mod courier;
+mod export;
 mod graphiql;
 mod graphql;
 mod ops;
@@ -35,6 +36,8 @@ pub fn router(app: App, graphiql_assets: &Path) -> Router {
             "/webhooks/courier",
             axum::routing::post(courier::tracking_event),
         )
+        .route("/export/claims.csv", get(export::claims))
+        .route("/export/claim-stats.csv", get(export::claim_stats))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -3,6 +3,7 @@
 //! Functions take any connection or transaction, so services decide the transaction
 //! boundaries and the repository never commits on its own.
 
+pub mod analytics;
 pub mod catalog;
 pub mod claims;
 pub mod idempotency;

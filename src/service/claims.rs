@@ -597,6 +597,7 @@ pub async fn open_claim(
         reserve_replacements(&*txn, &chosen).await?;
     }
     row.status = opening.status.as_str().to_owned();
+    row.closed_at = opening.status.is_terminal().then_some(now);
     let mut active = claim::ActiveModel::from(row.clone());
     active.id = sea_orm::ActiveValue::NotSet;
     set_hold(&mut active, opening.hold, None);

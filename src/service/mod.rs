@@ -2,6 +2,7 @@
 //! and persists the answer in one transaction. Resolvers and jobs call these; nothing else
 //! changes the database.
 
+pub mod analytics;
 pub mod claims;
 pub mod courier;
 pub mod idempotency;

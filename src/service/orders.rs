@@ -641,6 +641,12 @@ pub async fn step_lines(
         }
         LineStep::MarkDelivered => {
             set.delivered_at = Set(Some(now));
+            // The claim rate's denominator: units delivered per KST day and seller.
+            let units = targets
+                .iter()
+                .map(|l| (l.seller_id, i64::from(l.quantity - l.cancelled_quantity)));
+            let counts = crate::domain::analytics::deliveries(units, now);
+            repo::analytics::record_deliveries(&*txn, &counts).await?;
             let shipments: Vec<i64> = targets.iter().filter_map(|l| l.shipment_id).collect();
             repo::orders::mark_shipments_delivered(&*txn, &shipments, now).await?;
         }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod analytics;
 mod claims;
 mod engine_model;
 mod events;

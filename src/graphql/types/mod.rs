@@ -1,6 +1,7 @@
 //! GraphQL object types, mapped from entities and domain types. Entities are not the API: a
 //! column rename never changes the schema.
 
+pub mod analytics;
 pub mod catalog;
 pub mod claim;
 pub mod claim_enums;

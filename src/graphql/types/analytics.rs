@@ -1,0 +1,315 @@
+//! Claim statistics as the API shows them: rows of group keys and measures, and the open claims
+//! that have waited longest. The definitions behind every figure are `domain::analytics`; the
+//! field descriptions repeat them, because GraphiQL's docs pane is the analysts' manual.
+
+use async_graphql::{Enum, Object, SimpleObject, ID};
+use chrono::{DateTime, FixedOffset};
+
+use super::claim::Claim;
+use super::claim_enums::{ClaimReason, ClaimType, Fault, HoldReason};
+use crate::domain::analytics::{self as domain, Grouping, StatsRow};
+use crate::domain::money::Won;
+use crate::graphql::ids::{to_id, Kind};
+use crate::service::analytics::{OpenClaimAge as OpenClaimAgeModel, StatsPage};
+
+/// What `claimStats` groups by. Give any combination, with at most one of DAY, WEEK and MONTH;
+/// none gives one row for all the claims the filter covers.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::Dimension", name = "ClaimStatsDimension")]
+pub enum ClaimStatsDimension {
+    /// The claim's seller (판매자).
+    Seller,
+    /// The product of the claimed units (상품). A claim over several products counts once in
+    /// each, with that product's units and a share of its money.
+    Product,
+    /// The claim's reason (사유). Deliveries have no reason: the claim rate's denominator is that
+    /// of the row's seller, product and period.
+    Reason,
+    /// Cancel, return or exchange (유형). Same denominator rule as REASON.
+    Type,
+    /// Who caused the claim (귀책). Same denominator rule as REASON.
+    Fault,
+    /// The day of the request, in Korea Standard Time (UTC+09:00).
+    Day,
+    /// The week of the request, Monday to Sunday (ISO 8601), in Korea Standard Time.
+    Week,
+    /// The month of the request, in Korea Standard Time.
+    Month,
+}
+
+/// What `claimStats` rows can be sorted by.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::OrderField", name = "ClaimStatsOrderField")]
+pub enum ClaimStatsOrderField {
+    /// The period's start.
+    Period,
+    /// The seller's name.
+    Seller,
+    /// The product's name.
+    Product,
+    /// `claims`.
+    Claims,
+    /// `claimedUnits`.
+    ClaimedUnits,
+    /// `deliveredUnits`.
+    DeliveredUnits,
+    /// `claimRate` (rows without deliveries last).
+    ClaimRate,
+    /// `refundedCash`.
+    RefundedCash,
+    /// `refundedPoints`.
+    RefundedPoints,
+    /// `feesCharged`.
+    FeesCharged,
+    /// `medianHoursToComplete` (rows without completed claims last).
+    MedianHoursToComplete,
+    /// `p90HoursToComplete` (rows without completed claims last).
+    P90HoursToComplete,
+    /// `openClaims`.
+    OpenClaims,
+    /// `onHold`.
+    OnHold,
+}
+
+/// Claim statistics: rows of group keys and measures.
+pub struct ClaimStats {
+    /// The rows.
+    pub page: StatsPage,
+    /// What they are grouped by.
+    pub grouping: Grouping,
+}
+
+/// Claim statistics: rows of group keys and measures (`claimStats`).
+#[Object]
+impl ClaimStats {
+    /// One row per group, sorted as asked (then by the group keys). Groups with deliveries but
+    /// no claims appear too (claim rate 0) unless REASON, TYPE or FAULT is a dimension.
+    async fn rows(&self) -> Vec<ClaimStatsRow<'_>> {
+        self.page.rows.iter().map(ClaimStatsRow).collect()
+    }
+
+    /// True when there were more rows than `first`; `GET /export/claim-stats.csv` streams
+    /// them all.
+    async fn truncated(&self) -> bool {
+        self.page.truncated
+    }
+
+    /// The dimensions of the rows, in column order.
+    async fn group_by(&self) -> Vec<ClaimStatsDimension> {
+        self.grouping
+            .dimensions()
+            .iter()
+            .map(|d| ClaimStatsDimension::from(*d))
+            .collect()
+    }
+
+    /// The time zone of DAY, WEEK and MONTH: `Asia/Seoul` (UTC+09:00, no daylight saving).
+    async fn time_zone(&self) -> &'static str {
+        "Asia/Seoul"
+    }
+}
+
+/// Claims on hold now for one hold reason.
+#[derive(SimpleObject)]
+pub struct HoldCount {
+    /// The hold reason (보류 사유).
+    pub reason: HoldReason,
+    /// Claims held (in force, not pending approval) for it now.
+    pub claims: i64,
+}
+
+/// One group of claims and its measures. A key is null when the rows are not grouped by it.
+///
+/// The claims of a row are those **requested** in the filter's period (`from` ≤ requestedAt <
+/// `to`); claims closed by a conversion (`*_CONVERTED`) count in `conversions` only, since the
+/// claim the conversion opened covers the same units. Money is the refund priced for each claim
+/// (`Claim.refund`), whatever its payment state.
+pub struct ClaimStatsRow<'a>(&'a StatsRow);
+
+/// One group of claims and its measures; a key is null when the rows are not grouped by it.
+/// The claims of a row are those requested in the filter's period; claims closed by a
+/// conversion count in `conversions` only. Money is the refund priced for each claim, whatever
+/// its payment state. Periods are in Korea Standard Time (UTC+09:00).
+#[Object]
+impl ClaimStatsRow<'_> {
+    /// The period (DAY, WEEK or MONTH dimension): `2026-11-24`, `2026-W48` (ISO week) or
+    /// `2026-11`, in Korea Standard Time.
+    async fn period(&self) -> Option<String> {
+        self.0.keys.period.map(|p| p.label())
+    }
+
+    /// When the period starts: midnight KST of its first day (a Monday for weeks).
+    async fn period_start(&self) -> Option<DateTime<FixedOffset>> {
+        self.0.keys.period.map(|p| p.starts_at())
+    }
+
+    /// The seller (SELLER dimension), `Seller.id`.
+    async fn seller_id(&self) -> Option<ID> {
+        self.0
+            .keys
+            .seller
+            .as_ref()
+            .map(|(id, _)| to_id(Kind::Seller, *id))
+    }
+
+    /// The seller's name.
+    async fn seller_name(&self) -> Option<&str> {
+        self.0.keys.seller.as_ref().map(|(_, name)| name.as_str())
+    }
+
+    /// The product (PRODUCT dimension), `Product.id`.
+    async fn product_id(&self) -> Option<ID> {
+        self.0
+            .keys
+            .product
+            .as_ref()
+            .map(|(id, _)| to_id(Kind::Product, *id))
+    }
+
+    /// The product's name in the catalogue.
+    async fn product_name(&self) -> Option<&str> {
+        self.0.keys.product.as_ref().map(|(_, name)| name.as_str())
+    }
+
+    /// The claim type (TYPE dimension).
+    async fn r#type(&self) -> Option<ClaimType> {
+        self.0.keys.claim_type.map(ClaimType::from)
+    }
+
+    /// The reason (REASON dimension).
+    async fn reason(&self) -> Option<ClaimReason> {
+        self.0.keys.reason.map(ClaimReason::from)
+    }
+
+    /// The fault party (FAULT dimension).
+    async fn fault(&self) -> Option<Fault> {
+        self.0.keys.fault.map(Fault::from)
+    }
+
+    /// Claims requested (클레임 건수), not counting those closed by a conversion.
+    async fn claims(&self) -> i64 {
+        self.0.measures.claims
+    }
+
+    /// Units those claims cover (클레임 수량).
+    async fn claimed_units(&self) -> i64 {
+        self.0.measures.claimed_units
+    }
+
+    /// Units delivered in the period (배송완료 수량; less units cancelled), for the row's seller,
+    /// product and period — not split by reason, type or fault, which deliveries do not have.
+    async fn delivered_units(&self) -> i64 {
+        self.0.measures.delivered_units
+    }
+
+    /// `claimedUnits ÷ deliveredUnits` (클레임률); null without deliveries. Period-based: claims
+    /// and deliveries of the same period. Cancels precede delivery: filter on RETURN or
+    /// EXCHANGE for a return or exchange rate.
+    async fn claim_rate(&self) -> Option<f64> {
+        self.0.measures.claim_rate()
+    }
+
+    /// Cash refunds priced (환불 금액, 현금), paid out or still on their way.
+    async fn refunded_cash(&self) -> Won {
+        self.0.measures.refunded_cash
+    }
+
+    /// The part of `refundedCash` going back to cards (카드 취소).
+    async fn refunded_to_card(&self) -> Won {
+        self.0.measures.refunded_to_card
+    }
+
+    /// The part of `refundedCash` going to bank accounts (계좌 환불).
+    async fn refunded_to_bank_transfer(&self) -> Won {
+        self.0.measures.refunded_to_bank_transfer
+    }
+
+    /// The part of `refundedCash` the payment gateway has not confirmed yet (pending, failed,
+    /// or waiting for a refund account).
+    async fn cash_refund_pending(&self) -> Won {
+        self.0.measures.cash_refund_pending
+    }
+
+    /// Points restored (적립금 환원).
+    async fn refunded_points(&self) -> Won {
+        self.0.measures.refunded_points
+    }
+
+    /// What customers paid for their claims beyond the goods (배송비·수수료): deductions kept
+    /// from refunds (initial shipping, return shipping, coupon clawback) plus fees paid
+    /// separately (exchange fees, fees due), less fees given back. A paid exchange fee credited
+    /// to the return it became shows on the exchange and is subtracted on the return.
+    async fn fees_charged(&self) -> Won {
+        self.0.measures.fees_charged
+    }
+
+    /// Claims completed (CANCEL_COMPLETED, RETURN_COMPLETED, EXCHANGE_COMPLETED,
+    /// EXCHANGE_REFUNDED): the claims the hours to complete are measured on.
+    async fn completed(&self) -> i64 {
+        self.0.measures.completed
+    }
+
+    /// Median hours from request to completion of the completed claims (linear interpolation,
+    /// as PostgreSQL's `percentile_cont(0.5)`); null when none completed. A claim opened by a
+    /// conversion counts from the conversion.
+    async fn median_hours_to_complete(&self) -> Option<f64> {
+        self.0.measures.median_hours_to_complete
+    }
+
+    /// 90th percentile of the hours from request to completion (as `percentile_cont(0.9)`).
+    async fn p90_hours_to_complete(&self) -> Option<f64> {
+        self.0.measures.p90_hours_to_complete
+    }
+
+    /// Claims still open now (not in a final status; `*_REFUNDING` is open).
+    async fn open_claims(&self) -> i64 {
+        self.0.measures.open_claims
+    }
+
+    /// Claims on hold now (보류 중; holds in force, not those pending approval).
+    async fn on_hold(&self) -> i64 {
+        self.0.measures.on_hold_total()
+    }
+
+    /// Claims on hold now, by hold reason (reasons with none are left out).
+    async fn on_hold_by_reason(&self) -> Vec<HoldCount> {
+        self.0
+            .measures
+            .on_hold
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(reason, claims)| HoldCount {
+                reason: HoldReason::from(*reason),
+                claims: *claims,
+            })
+            .collect()
+    }
+
+    /// Claims closed by a conversion into a claim of the other type (전환; RETURN_CONVERTED,
+    /// EXCHANGE_CONVERTED). They are not in `claims`.
+    async fn conversions(&self) -> i64 {
+        self.0.measures.conversions
+    }
+
+    /// Claims rejected (거부; CANCEL_REJECTED, RETURN_REJECTED, EXCHANGE_REJECTED).
+    async fn rejections(&self) -> i64 {
+        self.0.measures.rejections
+    }
+}
+
+/// An open claim and how long it has waited.
+pub struct OpenClaimAge(pub OpenClaimAgeModel);
+
+/// An open claim and how long it has waited (`slowestOpenClaims`).
+#[Object]
+impl OpenClaimAge {
+    /// Hours since the claim was requested.
+    async fn hours_open(&self) -> f64 {
+        self.0.hours_open
+    }
+
+    /// The claim.
+    async fn claim(&self) -> Claim {
+        Claim(self.0.claim.clone())
+    }
+}

@@ -70,35 +70,6 @@ fn who(actor: Actor) -> String {
     }
 }
 
-/// The seller a manager acts for: a SELLER itself (naming another is "not found"), an
-/// OPERATOR the seller it names.
-async fn managed_seller(
-    app: &App,
-    actor: Actor,
-    seller_id: Option<i64>,
-) -> Result<i64, ServiceError> {
-    match (actor, seller_id) {
-        (Actor::Seller(own), None) => Ok(own),
-        (Actor::Seller(own), Some(s)) if s == own => Ok(own),
-        (Actor::Seller(_), Some(_)) => Err(UserError::not_found(&["sellerId"], "seller").into()),
-        (Actor::Operator, Some(s)) => {
-            if repo::catalog::sellers_by_ids(app.db.conn(), &[s])
-                .await?
-                .is_empty()
-            {
-                return Err(UserError::not_found(&["sellerId"], "seller").into());
-            }
-            Ok(s)
-        }
-        (Actor::Operator, None) => Err(ServiceError::BadInput(
-            "an operator names the seller (sellerId)".into(),
-        )),
-        _ => Err(ServiceError::Forbidden(
-            "plugins are managed by their seller or an operator".into(),
-        )),
-    }
-}
-
 /// The sellers whose plugins `actor` may read: one seller, or all (`None`).
 fn readable(actor: Actor) -> Result<Option<i64>, ServiceError> {
     match actor {
@@ -144,7 +115,7 @@ pub async fn upload(
     hook: PolicyHook,
     wasm: Vec<u8>,
 ) -> Result<PluginView, ServiceError> {
-    let seller_id = managed_seller(app, actor, seller_id).await?;
+    let seller_id = super::managed_seller(app, actor, seller_id, "plugins").await?;
     let host = app.plugins.clone();
     let (checked, wasm) = tokio::task::spawn_blocking(move || {
         let checked = host.check(&wasm, hook);
@@ -201,7 +172,7 @@ pub async fn deactivate(
     seller_id: Option<i64>,
     hook: PolicyHook,
 ) -> Result<Option<PluginView>, ServiceError> {
-    let seller_id = managed_seller(app, actor, seller_id).await?;
+    let seller_id = super::managed_seller(app, actor, seller_id, "plugins").await?;
     let txn = app.db.write().await?;
     let was = repo::plugins::deactivate(&*txn, seller_id, hook.as_str()).await?;
     txn.commit().await?;

@@ -24,30 +24,6 @@ pub struct Registered {
     pub secret: String,
 }
 
-/// The seller a partner acts for: a SELLER itself, an OPERATOR the seller it names.
-async fn seller_of(app: &App, actor: Actor, seller_id: Option<i64>) -> Result<i64, ServiceError> {
-    match (actor, seller_id) {
-        (Actor::Seller(own), None) => Ok(own),
-        (Actor::Seller(own), Some(s)) if s == own => Ok(own),
-        (Actor::Seller(_), Some(_)) => Err(UserError::not_found(&["sellerId"], "seller").into()),
-        (Actor::Operator, Some(s)) => {
-            if repo::catalog::sellers_by_ids(app.db.conn(), &[s])
-                .await?
-                .is_empty()
-            {
-                return Err(UserError::not_found(&["sellerId"], "seller").into());
-            }
-            Ok(s)
-        }
-        (Actor::Operator, None) => Err(ServiceError::BadInput(
-            "an operator names the seller (sellerId)".into(),
-        )),
-        _ => Err(ServiceError::Forbidden(
-            "webhooks are managed by their seller or an operator".into(),
-        )),
-    }
-}
-
 /// An endpoint `actor` may manage, or "not found".
 async fn managed(
     app: &App,
@@ -111,7 +87,7 @@ pub async fn register(
     event_types: &[String],
     description: Option<String>,
 ) -> Result<Registered, ServiceError> {
-    let seller_id = seller_of(app, actor, seller_id).await?;
+    let seller_id = super::managed_seller(app, actor, seller_id, "webhooks").await?;
     check_url(url)?;
     let types = check_event_types(event_types)?;
     let secret = crate::webhook::new_secret();

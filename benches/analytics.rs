@@ -111,6 +111,12 @@ async fn main() {
         .unwrap(),
     );
 
+    println!(
+        "machine: {} cores, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        load_average()
+    );
+
     // 1. The statement, as the server runs it (repo::analytics::claim_stats).
     println!("\n1. claimStats in the database ({RUNS} runs after {WARMUP} warm-up; ms)\n");
     println!("| case | rows | min | median | p90 | max |");
@@ -308,6 +314,7 @@ async fn main() {
     );
     server.stop();
 
+    println!("load average at the end: {}", load_average());
     let median = target_median.unwrap();
     let ok = median < ms(TARGET);
     println!(
@@ -318,6 +325,13 @@ async fn main() {
     if !ok {
         std::process::exit(1);
     }
+}
+
+/// The 1, 5 and 15 minute load averages (other processes share the cores).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".to_owned())
 }
 
 /// Creates the database when it does not exist (through the server's `postgres` database).

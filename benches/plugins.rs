@@ -929,23 +929,27 @@ async fn e2e(dir: &Path) -> (Side, Side, Breakdown) {
 
 /// Where the plugin side's extra time goes, piece by piece on the same app and database.
 struct Breakdown {
-    /// `repo::plugins::active_of_seller` for the seller with plugins (two statements).
+    /// `repo::plugins::active_of_seller` for the seller with plugins (two rows).
     lookup_plugin: Summary,
-    /// The same for the seller without (one statement).
+    /// The same for the seller without (no rows).
     lookup_native: Summary,
-    /// Its second statement as it is: columns on both sides of the `wasm` blob.
+    /// The two plugin rows alone: columns on both sides of the `wasm` blob, as read.
     rows_all: Summary,
     /// The same rows, only the columns stored before the blob.
     rows_before_blob: Summary,
-    /// `claim_fees` + `claim_window` through `PluginHost::evaluate`, on the calling thread,
-    /// between database calls as in a request.
+    /// `claim_fees` + `claim_window` through `PluginHost::evaluate`, back to back.
+    direct_hot: Summary,
+    /// The same between database calls, as in a request.
     direct: Summary,
-    /// The same through `evaluate_blocking` (semaphore, blocking pool and back), as claims do.
+    /// The same after the thread slept 1 ms (a request waits on SQLite's fsync).
+    direct_idle: Summary,
+    /// The two through `evaluate_blocking` (semaphore, blocking pool and back), as claims do,
+    /// between database calls.
     blocking: Summary,
+    /// The same after 1 ms asleep.
+    blocking_idle: Summary,
     /// The same two hooks natively.
     native: Summary,
-    /// `direct` back to back, nothing in between (hot caches).
-    direct_hot: Summary,
 }
 
 /// Counts an evaluation that ran past the deadline; any other failure is a bug.
@@ -955,6 +959,25 @@ fn count_deadline_misses(outcome: Result<(), oms::plugin::Failure>) {
         Err(f) if f.reason == FailureReason::Deadline => missed_deadline(),
         Err(f) => panic!("{f}"),
     }
+}
+
+/// `claim_fees` then `claim_window` through the blocking pool, as a return asks them.
+async fn blocking_pair(host: &Arc<PluginHost>, plugin: &Arc<CompiledPlugin>) {
+    let (a, _) = host
+        .evaluate_blocking::<_, FeeDecision>(
+            plugin.clone(),
+            PolicyHook::ClaimFees,
+            samples::claim_fees(),
+        )
+        .await;
+    let (b, _) = host
+        .evaluate_blocking::<_, WindowVerdict>(
+            plugin.clone(),
+            PolicyHook::ClaimWindow,
+            samples::claim_window(),
+        )
+        .await;
+    count_deadline_misses(a.map(drop).and(b.map(drop)));
 }
 
 async fn breakdown(s: &Server, with_plugin: i64, native: i64) -> Breakdown {
@@ -984,9 +1007,11 @@ async fn breakdown(s: &Server, with_plugin: i64, native: i64) -> Breakdown {
         let (b, _) = host.evaluate::<_, WindowVerdict>(&plugin, PolicyHook::ClaimWindow, &window);
         count_deadline_misses(a.map(drop).and(b.map(drop)));
     };
-    let mut v: [Vec<f64>; 7] = Default::default();
+    let idle = || tokio::time::sleep(Duration::from_millis(1));
+    // Samples by piece, in the order of the struct's fields.
+    let mut v: [Vec<f64>; 10] = Default::default();
     for i in 0..E2E_WARMUP + E2E_ORDERS {
-        let mut sample = [0.0; 7];
+        let mut sample = [0.0; 10];
         let started = Instant::now();
         black_box(
             repo::plugins::active_of_seller(db, with_plugin)
@@ -1008,37 +1033,32 @@ async fn breakdown(s: &Server, with_plugin: i64, native: i64) -> Breakdown {
         }
         let started = Instant::now();
         evaluate_pair();
-        sample[4] = us(started.elapsed());
-        let started = Instant::now();
-        let (a, _) = host
-            .evaluate_blocking::<_, FeeDecision>(
-                plugin.clone(),
-                PolicyHook::ClaimFees,
-                fees.clone(),
-            )
-            .await;
-        let (b, _) = host
-            .evaluate_blocking::<_, WindowVerdict>(
-                plugin.clone(),
-                PolicyHook::ClaimWindow,
-                window.clone(),
-            )
-            .await;
-        count_deadline_misses(a.map(drop).and(b.map(drop)));
         sample[5] = us(started.elapsed());
+        idle().await;
+        let started = Instant::now();
+        evaluate_pair();
+        sample[6] = us(started.elapsed());
+        black_box(repo::plugins::active_of_seller(db, native).await.unwrap());
+        let started = Instant::now();
+        blocking_pair(host, &plugin).await;
+        sample[7] = us(started.elapsed());
+        idle().await;
+        let started = Instant::now();
+        blocking_pair(host, &plugin).await;
+        sample[8] = us(started.elapsed());
         let started = Instant::now();
         black_box((
             defaults::claim_fees(fees.clone()),
             defaults::claim_window(window.clone()),
         ));
-        sample[6] = us(started.elapsed());
+        sample[9] = us(started.elapsed());
         if i >= E2E_WARMUP {
             for (samples, x) in v.iter_mut().zip(sample) {
                 samples.push(x);
             }
         }
     }
-    let hot: Vec<f64> = (0..E2E_WARMUP + E2E_ORDERS)
+    v[4] = (0..E2E_WARMUP + E2E_ORDERS)
         .map(|_| {
             let started = Instant::now();
             evaluate_pair();
@@ -1046,15 +1066,19 @@ async fn breakdown(s: &Server, with_plugin: i64, native: i64) -> Breakdown {
         })
         .skip(E2E_WARMUP)
         .collect();
+    let [lookup_plugin, lookup_native, rows_all, rows_before_blob, direct_hot, direct, direct_idle, blocking, blocking_idle, native] =
+        v.map(|samples| summarize(&samples));
     Breakdown {
-        lookup_plugin: summarize(&v[0]),
-        lookup_native: summarize(&v[1]),
-        rows_all: summarize(&v[2]),
-        rows_before_blob: summarize(&v[3]),
-        direct: summarize(&v[4]),
-        blocking: summarize(&v[5]),
-        native: summarize(&v[6]),
-        direct_hot: summarize(&hot),
+        lookup_plugin,
+        lookup_native,
+        rows_all,
+        rows_before_blob,
+        direct_hot,
+        direct,
+        direct_idle,
+        blocking,
+        blocking_idle,
+        native,
     }
 }
 
@@ -1113,34 +1137,39 @@ fn print_e2e(a: &Side, b: &Side, d: &Breakdown) {
     println!("{:<60} {:>9} {:>9} {:>9}", "piece", "p50", "p99", "mean");
     for (name, s) in [
         (
-            "active_of_seller, seller A (2 statements)",
+            "active_of_seller, seller A (2 plugin rows)",
             &d.lookup_plugin,
         ),
-        ("active_of_seller, seller B (1 statement)", &d.lookup_native),
-        ("  its 2nd statement: 2 plugin rows as read", &d.rows_all),
+        ("active_of_seller, seller B (no rows)", &d.lookup_native),
+        ("  the 2 plugin rows alone, columns as read", &d.rows_all),
         (
-            "  same rows, only the columns before the blob",
+            "  the same, only the columns before the wasm blob",
             &d.rows_before_blob,
         ),
         (
-            "claim_fees + claim_window, evaluate, between DB calls",
-            &d.direct,
-        ),
-        (
-            "claim_fees + claim_window, evaluate, back to back",
+            "2 evaluations (fees + window): evaluate, back to back",
             &d.direct_hot,
         ),
-        ("claim_fees + claim_window, evaluate_blocking", &d.blocking),
-        ("claim_fees + claim_window, native defaults", &d.native),
+        ("2 evaluations: evaluate, between DB calls", &d.direct),
+        ("2 evaluations: evaluate, after 1 ms asleep", &d.direct_idle),
+        (
+            "2 evaluations: evaluate_blocking, between DB calls",
+            &d.blocking,
+        ),
+        (
+            "2 evaluations: evaluate_blocking, after 1 ms asleep",
+            &d.blocking_idle,
+        ),
+        ("2 native evaluations", &d.native),
     ] {
         println!("{:<60} {:>9.1} {:>9.1} {:>9.1}", name, s.p50, s.p99, s.mean);
     }
     println!(
         "{:<60} {:>9.1} {:>9} {:>9.1}",
-        "sum: lookup A - lookup B + evaluate_blocking - native",
-        d.lookup_plugin.p50 - d.lookup_native.p50 + d.blocking.p50 - d.native.p50,
+        "sum: lookup A - B + evaluate_blocking after sleep - native",
+        d.lookup_plugin.p50 - d.lookup_native.p50 + d.blocking_idle.p50 - d.native.p50,
         "-",
-        d.lookup_plugin.mean - d.lookup_native.mean + d.blocking.mean - d.native.mean,
+        d.lookup_plugin.mean - d.lookup_native.mean + d.blocking_idle.mean - d.native.mean,
     );
 }
 

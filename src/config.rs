@@ -170,9 +170,15 @@ pub struct LimitArgs {
     #[arg(long, env = "OMS_MAX_DEPTH", default_value_t = 12)]
     pub max_depth: usize,
 
-    /// Highest complexity (fields counted, lists multiplied by their page size) of a query.
+    /// Highest complexity of a query: its fields counted, each aliased copy again (lists are
+    /// not multiplied by their page size; `--max-page-size` and `--max-aliases` bound those).
     #[arg(long, env = "OMS_MAX_COMPLEXITY", default_value_t = 20_000)]
     pub max_complexity: usize,
+
+    /// Most aliases (`name: field`) a document may use. Each alias runs its field again, so a
+    /// flood of them multiplies the work of one cheap field.
+    #[arg(long, env = "OMS_MAX_ALIASES", default_value_t = 100)]
+    pub max_aliases: usize,
 
     /// Largest request body accepted, in bytes. Room for `uploadPlugin` with a module at the
     /// 1 MiB cap, base64-encoded.
@@ -209,6 +215,7 @@ impl Default for LimitArgs {
         LimitArgs {
             max_depth: 12,
             max_complexity: 20_000,
+            max_aliases: 100,
             max_body_bytes: 1536 * 1024,
             max_page_size: 100,
             request_timeout_ms: 10_000,

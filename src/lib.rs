@@ -20,6 +20,7 @@ pub mod notify;
 pub mod outbox;
 pub mod plugin;
 pub mod repo;
+pub mod seed;
 pub mod service;
 pub mod webhook;
 

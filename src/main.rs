@@ -10,6 +10,11 @@ use oms::db::Db;
 use oms::domain::actor::Role;
 use oms::domain::policy::PolicyHook;
 
+/// The server allocates many small, short-lived objects per request across threads; mimalloc
+/// serves them faster than glibc's malloc (measured in BENCHMARKS.md, "Load").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Order management for marketplaces: orders, cancellations, exchanges and returns (취교반)
 /// over GraphQL, on SQLite (default) or PostgreSQL.
 #[derive(Parser)]
@@ -25,6 +30,9 @@ enum Command {
     Serve(Box<ServeArgs>),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseArgs),
+    /// Fill an empty database with a marketplace at scale for benchmarks: orders and claims
+    /// in every status, several sellers, both tenders, over a year (`src/seed.rs`).
+    Seed(SeedArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
     /// Issue a bearer token.
@@ -77,6 +85,22 @@ impl From<HookArg> for PolicyHook {
 }
 
 #[derive(clap::Args)]
+struct SeedArgs {
+    /// Orders to write in total (at least the two templates' 180 or so).
+    #[arg(long)]
+    orders: usize,
+    /// Sellers in the catalogue (rounded up to a multiple of 3).
+    #[arg(long, default_value_t = 102)]
+    sellers: usize,
+    /// The moment the data ends at, RFC 3339 (default: now). The same moment and counts give
+    /// the same data.
+    #[arg(long)]
+    now: Option<chrono::DateTime<chrono::Utc>>,
+    #[command(flatten)]
+    database: DatabaseArgs,
+}
+
+#[derive(clap::Args)]
 struct TokenArgs {
     /// The role: customer, seller, operator or analyst.
     #[arg(long, value_parser = parse_role)]
@@ -109,6 +133,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => oms::serve(*args).await,
         Command::Migrate(db) => migrate(db).await,
+        Command::Seed(args) => seed(args).await,
         Command::Schema => {
             print!("{}", oms::graphql::sdl());
             Ok(())
@@ -142,5 +167,52 @@ async fn migrate(args: DatabaseArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
     println!("migrations applied");
+    Ok(())
+}
+
+async fn seed(args: SeedArgs) -> Result<(), String> {
+    let url = &args.database.database_url;
+    let db = Db::connect(url, args.database.database_max_connections)
+        .await
+        .map_err(|e| format!("cannot open {url}: {e}"))?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    let opts = oms::seed::SeedOptions {
+        orders: args.orders,
+        sellers: args.sellers,
+        now: args.now.unwrap_or_else(chrono::Utc::now),
+    };
+    println!("seeding {} orders into {url}", opts.orders);
+    let mut last = f64::MIN;
+    let report = oms::seed::run(&db, &opts, |p| {
+        // A line per phase, and at most one a second while copying.
+        if p.phase != "copying" || p.seconds - last >= 1.0 || p.orders == p.total {
+            last = p.seconds;
+            println!(
+                "  {:>7.1} s  {:>10} / {} orders  {:>11} rows  {}",
+                p.seconds, p.orders, p.total, p.rows, p.phase
+            );
+        }
+    })
+    .await
+    .map_err(|e| format!("seed: {e}"))?;
+    println!(
+        "seeded {} orders, {} claims, {} customers, {} sellers: {} rows in {:.1} s \
+         ({:.0} orders/s, {:.0} rows/s; templates {:.1} s, copies {:.1} s, derived tables and \
+         ANALYZE {:.1} s); database {:.1} MB",
+        report.orders,
+        report.claims,
+        report.customers,
+        report.sellers,
+        report.rows,
+        report.seconds,
+        report.orders as f64 / report.seconds,
+        report.rows as f64 / report.seconds,
+        report.template_seconds,
+        report.copy_seconds,
+        report.finish_seconds,
+        report.database_bytes as f64 / 1e6,
+    );
     Ok(())
 }

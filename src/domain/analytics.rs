@@ -19,7 +19,10 @@
 //!   add up to the seller's rate. The type, reason and status filters narrow the claims, never
 //!   the deliveries. The rate compares claims and deliveries of one period (a period rate, not a
 //!   cohort of the period's deliveries); cancels happen before delivery, so filter on RETURN or
-//!   EXCHANGE for a return or exchange rate.
+//!   EXCHANGE for a return or exchange rate. `markDelivered` keeps a count of them per KST day
+//!   and seller ([`deliveries`]), so that a year of figures need not add up every order line;
+//!   the lines themselves answer for products and for the parts of days at a period's edges
+//!   ([`DeliverySpan`]).
 //! - *Money* is the refund priced for each claim (`refunds`, `money.md`) whatever its payment
 //!   state: cash (split into card and bank transfer by the refund's parts, and the part not yet
 //!   confirmed by the gateway), points restored, and [fees charged](#fees-charged). What a
@@ -80,7 +83,10 @@ pub fn kst_day(t: DateTime<Utc>) -> NaiveDate {
 /// Midnight KST at the start of `day`.
 pub fn kst_midnight(day: NaiveDate) -> DateTime<Utc> {
     let local = day.and_time(chrono::NaiveTime::MIN);
-    DateTime::from_naive_utc_and_offset(local - chrono::Duration::hours(9), Utc)
+    DateTime::from_naive_utc_and_offset(
+        local - chrono::Duration::seconds(KST_OFFSET_SECONDS.into()),
+        Utc,
+    )
 }
 
 /// Units delivered by `lines` (seller, units) at `at`, per KST day and seller, sorted by

@@ -205,6 +205,26 @@ pub struct OrderLedger {
 }
 
 impl OrderLedger {
+    /// `effect` without the group and coupon changes that would leave them as they are: what
+    /// there is to write.
+    pub fn changes_of(&self, effect: LedgerEffect) -> LedgerEffect {
+        let group = effect.group.filter(|g| {
+            self.group(g.seller).is_none_or(|now| {
+                now.ship_paid != g.ship_paid || now.free_broken_charged != g.free_broken_charged
+            })
+        });
+        let coupon = effect.coupon.filter(|c| {
+            self.coupon
+                .as_ref()
+                .is_none_or(|now| now.clawed != c.clawed || now.claw_pool != c.claw_pool)
+        });
+        LedgerEffect {
+            close: effect.close,
+            group,
+            coupon,
+        }
+    }
+
     /// The line with this id.
     pub fn line(&self, id: i64) -> Option<&LineMoney> {
         self.lines.iter().find(|l| l.id == id)
@@ -2215,6 +2235,43 @@ mod tests {
             refund.effect.group.map(|g| g.free_broken_charged),
             Some(false)
         );
+    }
+
+    #[test]
+    fn unchanged_ledger_rows_are_not_written() {
+        let order = OrderLedger {
+            payment: Payment::Card,
+            lines: vec![],
+            groups: vec![GroupMoney {
+                seller: 7,
+                base_fee: w(3000),
+                free_threshold: w(50_000),
+                return_fee: w(3000),
+                fee_at_checkout: w(3000),
+                ship_paid: Tenders {
+                    cash: w(3000),
+                    points: Won::ZERO,
+                },
+                free_broken_charged: false,
+            }],
+            coupon: None,
+        };
+        let same = GroupChange {
+            seller: 7,
+            ship_paid: order.groups[0].ship_paid,
+            free_broken_charged: false,
+        };
+        let effect = |group| LedgerEffect {
+            close: vec![],
+            group: Some(group),
+            coupon: None,
+        };
+        assert_eq!(order.changes_of(effect(same)).group, None);
+        let charged = GroupChange {
+            free_broken_charged: true,
+            ..same
+        };
+        assert_eq!(order.changes_of(effect(charged)).group, Some(charged));
     }
 
     #[test]

@@ -271,13 +271,41 @@ pub struct SetRefundAccountInput {
 
 /// The result of a claim mutation.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ClaimPayload {
     /// The claim as it is now (for a conversion: the new claim). Null when refused.
     pub claim: Option<Claim>,
-    /// The order lines the claim covers, as they are now.
-    pub order_lines: Vec<OrderLine>,
     /// Why the request was refused; empty on success. A refused request changed nothing.
     pub user_errors: Vec<UserError>,
+}
+
+#[async_graphql::ComplexObject]
+impl ClaimPayload {
+    /// The order lines the claim covers, as they are now (read only when asked for).
+    async fn order_lines(&self, ctx: &Context<'_>) -> Result<Vec<OrderLine>> {
+        let Some(claim) = &self.claim else {
+            return Ok(Vec::new());
+        };
+        let db = app(ctx)?.db.conn();
+        let items = repo::claims::items_of_claims(db, &[claim.0.id])
+            .await
+            .map_err(|e| to_graphql_error(e.into()))?;
+        let lines =
+            repo::orders::lines_by_ids(db, &items.iter().map(|i| i.line_id).collect::<Vec<_>>())
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?;
+        Ok(lines.into_iter().map(OrderLine).collect())
+    }
+}
+
+impl ClaimPayload {
+    /// A refusal: nothing changed.
+    fn refused(error: UserError) -> ClaimPayload {
+        ClaimPayload {
+            claim: None,
+            user_errors: vec![error],
+        }
+    }
 }
 
 async fn payload(
@@ -286,32 +314,21 @@ async fn payload(
 ) -> Result<ClaimPayload> {
     match result {
         Ok(changed) => {
-            let db = app(ctx)?.db.conn();
-            let claim = repo::claims::claims_by_ids(db, &[changed.claim_id])
-                .await
-                .map_err(|e| to_graphql_error(e.into()))?
-                .into_iter()
-                .next();
-            let items = repo::claims::items_of_claims(db, &[changed.claim_id])
-                .await
-                .map_err(|e| to_graphql_error(e.into()))?;
-            let lines = repo::orders::lines_by_ids(
-                db,
-                &items.iter().map(|i| i.line_id).collect::<Vec<_>>(),
-            )
-            .await
-            .map_err(|e| to_graphql_error(e.into()))?;
+            // The service hands back the row it wrote when it has it; else read it.
+            let claim = match changed.claim {
+                Some(c) => Some(c),
+                None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
+                    .await
+                    .map_err(|e| to_graphql_error(e.into()))?
+                    .into_iter()
+                    .next(),
+            };
             Ok(ClaimPayload {
                 claim: claim.map(Claim),
-                order_lines: lines.into_iter().map(OrderLine).collect(),
                 user_errors: Vec::new(),
             })
         }
-        Err(ServiceError::User(e)) => Ok(ClaimPayload {
-            claim: None,
-            order_lines: Vec::new(),
-            user_errors: vec![e],
-        }),
+        Err(ServiceError::User(e)) => Ok(ClaimPayload::refused(e)),
         Err(e) => Err(to_graphql_error(e)),
     }
 }
@@ -803,11 +820,10 @@ impl ClaimMutation {
             .await
             .map_err(|e| to_graphql_error(e.into()))?;
         let Some(c) = c.filter(|c| visible(actor, c)) else {
-            return Ok(ClaimPayload {
-                claim: None,
-                order_lines: Vec::new(),
-                user_errors: vec![UserError::not_found(&["claimNumber"], "claim")],
-            });
+            return Ok(ClaimPayload::refused(UserError::not_found(
+                &["claimNumber"],
+                "claim",
+            )));
         };
         let action = if c.claim_type == domain::ClaimType::Return.as_str() {
             ClaimAction::ConvertToExchange

@@ -2,15 +2,17 @@
 //! audits pass with zero errors): content negotiation between `application/json` and
 //! `application/graphql-response+json`, 415 for a POST that is not JSON, 400 for malformed
 //! parameters, 400 (graphql-response+json) or 200 (json) for documents that do not parse or
-//! validate, 405 for a mutation sent by GET, and the configured body, depth, complexity and time
-//! limits with refusals that name the limit. The stock async-graphql-axum extractor gets several
-//! of these wrong, hence this handler. WebSocket upgrades on `GET /graphql` go to
+//! validate, 405 for a mutation sent by GET, and the configured body, depth, complexity, alias
+//! and time limits with refusals that name the limit. The stock async-graphql-axum extractor
+//! gets several of these wrong, hence this handler. WebSocket upgrades on `GET /graphql` go to
 //! async-graphql-axum's graphql-transport-ws service.
 
 use std::time::Instant;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{ServerError, Variables};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::to_bytes;
@@ -390,6 +392,51 @@ fn explain_limits(state: &HttpState, e: &mut ServerError) {
     e.extensions = Some(ext);
 }
 
+/// Codes a field error that has none: only async-graphql itself raises those, coercing a
+/// field's arguments (a value outside a validator's range, a variable of another shape, a
+/// declared variable that was not sent), so it is the caller's input. Resolvers' errors carry
+/// their code already (`error::to_graphql_error`); request errors are coded in `execute`.
+fn code_input_error(e: &mut ServerError) {
+    let coded = e
+        .extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some());
+    if coded || e.path.is_empty() {
+        return;
+    }
+    let mut ext = e.extensions.take().unwrap_or_default();
+    ext.set("code", "BAD_USER_INPUT");
+    e.extensions = Some(ext);
+}
+
+/// How many aliased fields a document writes, in its operations and fragment definitions
+/// (a fragment counts once however often it is spread: spreads at one level merge).
+fn count_aliases(doc: &ExecutableDocument) -> usize {
+    fn in_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + in_set(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(f) => in_set(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let operations: usize = doc
+        .operations
+        .iter()
+        .map(|(_, op)| in_set(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = doc
+        .fragments
+        .values()
+        .map(|f| in_set(&f.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
@@ -428,6 +475,18 @@ async fn execute(
             return request_errors(accepts, vec![v]);
         }
     };
+    let aliases = count_aliases(&doc);
+    let max_aliases = state.app.limits.max_aliases;
+    if aliases > max_aliases {
+        observe("refused");
+        let message = format!(
+            "the document uses {aliases} aliases, more than the limit of {max_aliases} (--max-aliases)"
+        );
+        return request_errors(
+            accepts,
+            vec![json!({"message": message, "extensions": {"code": "TOO_MANY_ALIASES"}})],
+        );
+    }
     if method == Method::GET {
         let op_type = match &doc.operations {
             DocumentOperations::Single(op) => Some(op.node.ty),
@@ -497,6 +556,7 @@ async fn execute(
     };
     for e in &mut response.errors {
         explain_limits(state, e);
+        code_input_error(e);
     }
     // Validation and variable errors carry no path and produce no data: they are request
     // errors. Field errors always have a path.

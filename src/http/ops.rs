@@ -39,7 +39,19 @@ pub async fn metrics(State(state): State<HttpState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.app.metrics.render(),
+        with_statements(state.app.metrics.render(), state.app.db.statement_count()),
+    )
+}
+
+/// The exposition with the database handle's statement count added before the closing
+/// `# EOF` (the count lives in `Db`, outside the metrics registry). Benchmarks read it to
+/// count statements per request from outside the process.
+fn with_statements(exposition: String, statements: u64) -> String {
+    let body = exposition.strip_suffix("# EOF\n").unwrap_or(&exposition);
+    format!(
+        "{body}# HELP oms_sql_statements SQL statements this process has sent to the database.\n\
+         # TYPE oms_sql_statements counter\n\
+         oms_sql_statements_total {statements}\n# EOF\n"
     )
 }
 

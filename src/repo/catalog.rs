@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use entity::{coupon, customer, points_ledger, product, product_option, seller};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, RelationDef, Set,
 };
 
 /// An option with its product: what checkout needs to price a line.
@@ -23,23 +23,25 @@ pub async fn options_with_products(
     db: &impl ConnectionTrait,
     option_ids: &[i64],
 ) -> Result<HashMap<i64, OptionWithProduct>, DbErr> {
-    let options = product_option::Entity::find()
+    let product_of_option: RelationDef = product_option::Entity::belongs_to(product::Entity)
+        .from(product_option::Column::ProductId)
+        .to(product::Column::Id)
+        .into();
+    Ok(product_option::Entity::find()
         .filter(product_option::Column::Id.is_in(option_ids.iter().copied()))
-        .all(db)
-        .await?;
-    let product_ids: Vec<i64> = options.iter().map(|o| o.product_id).collect();
-    let products: HashMap<i64, product::Model> = product::Entity::find()
-        .filter(product::Column::Id.is_in(product_ids))
+        .join(JoinType::InnerJoin, product_of_option)
+        .select_also(product::Entity)
         .all(db)
         .await?
         .into_iter()
-        .map(|p| (p.id, p))
-        .collect();
-    Ok(options
-        .into_iter()
-        .filter_map(|option| {
-            let product = products.get(&option.product_id)?.clone();
-            Some((option.id, OptionWithProduct { option, product }))
+        .filter_map(|(option, product)| {
+            Some((
+                option.id,
+                OptionWithProduct {
+                    option,
+                    product: product?,
+                },
+            ))
         })
         .collect())
 }

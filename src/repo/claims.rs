@@ -7,9 +7,29 @@ use entity::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef, Set,
 };
+
+/// The claim numbered `number` with its items (by id): one statement.
+pub async fn claim_with_items(
+    db: &impl ConnectionTrait,
+    number: &str,
+) -> Result<Option<(claim::Model, Vec<claim_item::Model>)>, DbErr> {
+    let items_of_claim: RelationDef = claim_item::Entity::belongs_to(claim::Entity)
+        .from(claim_item::Column::ClaimId)
+        .to(claim::Column::Id)
+        .into();
+    Ok(claim::Entity::find()
+        .filter(claim::Column::ClaimNumber.eq(number))
+        .join(JoinType::LeftJoin, items_of_claim.rev())
+        .select_with(claim_item::Entity)
+        .order_by_asc(claim_item::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .next())
+}
 
 /// Inserts a claim and returns its id.
 pub async fn insert_claim(
@@ -171,15 +191,20 @@ pub async fn update_claim(
     id: i64,
     version: i32,
     mut set: claim::ActiveModel,
-) -> Result<bool, DbErr> {
+) -> Result<Option<claim::Model>, DbErr> {
     set.version = Set(version + 1);
-    let res = claim::Entity::update_many()
+    let mut update = claim::Entity::update_many()
         .set(set)
         .filter(claim::Column::Id.eq(id))
         .filter(claim::Column::Version.eq(version))
-        .exec(db)
+        .into_query();
+    // The row as updated, in the same statement (SQLite ≥ 3.35 and PostgreSQL).
+    update.returning_all();
+    let row = db
+        .query_one(db.get_database_backend().build(&update))
         .await?;
-    Ok(res.rows_affected == 1)
+    row.map(|r| claim::Model::from_query_result(&r, ""))
+        .transpose()
 }
 
 /// Changes a line's claimed, cancelled and returned counts by the deltas and sets its status.
@@ -338,6 +363,28 @@ pub async fn parts_due(
         .filter(refund_part::Column::NextAttemptAt.lte(now))
         .order_by_asc(refund_part::Column::Id)
         .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Claims in one of the `refunding` statuses none of whose refund parts is left to pay: the
+/// run that recorded the last part's success stopped before it completed the claim.
+pub async fn refunding_with_parts_settled(
+    db: &impl ConnectionTrait,
+    refunding: &[&str],
+) -> Result<Vec<i64>, DbErr> {
+    let unsettled = refund_part::Entity::find()
+        .select_only()
+        .column(refund_part::Column::ClaimId)
+        .filter(refund_part::Column::Status.ne("SUCCEEDED"))
+        .into_query();
+    claim::Entity::find()
+        .select_only()
+        .column(claim::Column::Id)
+        .filter(claim::Column::Status.is_in(refunding.iter().copied()))
+        .filter(claim::Column::Id.not_in_subquery(unsettled))
+        .order_by_asc(claim::Column::Id)
+        .into_tuple()
         .all(db)
         .await
 }

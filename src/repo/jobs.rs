@@ -5,8 +5,10 @@ use entity::job_lease;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
 
-/// Takes the lease on `name` until `until` if it is free or expired (or already ours).
-/// One conditional statement per attempt, so two replicas never both win.
+/// Takes the lease on `name` until `until` if it is free or expired. One conditional statement
+/// per attempt, so two runs never both win — not two replicas, and not two runs in one replica
+/// (the timer and `runSystemJobs`): a lease this replica already holds is not taken again, or
+/// both runs would send the same refund part to the gateway and race to record its answer.
 pub async fn try_lease(
     db: &impl ConnectionTrait,
     name: &str,
@@ -37,11 +39,7 @@ pub async fn try_lease(
             ..Default::default()
         })
         .filter(job_lease::Column::Name.eq(name))
-        .filter(
-            job_lease::Column::LeaseUntil
-                .lt(now)
-                .or(job_lease::Column::Owner.eq(owner)),
-        )
+        .filter(job_lease::Column::LeaseUntil.lt(now))
         .exec(db)
         .await?;
     Ok(res.rows_affected == 1)

@@ -5,12 +5,13 @@
 
 use chrono::{DateTime, Utc};
 use entity::{
-    order, order_coupon, order_line, order_number_counter, order_shipping_group, shipment, tender,
+    claim, order, order_coupon, order_line, order_number_counter, order_shipping_group, shipment,
+    tender,
 };
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::sea_query::{Expr, LockType, OnConflict, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityName, EntityTrait, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef, Select, Set,
 };
 
 /// Draws the next order sequence number of `day`: one upsert, atomic on SQLite and PostgreSQL,
@@ -76,6 +77,39 @@ pub async fn order_by_number(
 ) -> Result<Option<order::Model>, DbErr> {
     let q = order::Entity::find().filter(order::Column::OrderNumber.eq(number));
     if lock { q.lock_exclusive() } else { q }.one(db).await
+}
+
+/// The order of the claim numbered `claim_number`, locked like [`order_by_number`], with its
+/// lines: one statement (the lines come in the order of [`lines_of_orders`]).
+pub async fn order_of_claim_with_lines(
+    db: &impl ConnectionTrait,
+    claim_number: &str,
+) -> Result<Option<(order::Model, Vec<order_line::Model>)>, DbErr> {
+    let lines_of_order: RelationDef = order_line::Entity::belongs_to(order::Entity)
+        .from(order_line::Column::OrderId)
+        .to(order::Column::Id)
+        .into();
+    let mut q = order::Entity::find()
+        .filter(
+            order::Column::Id.in_subquery(
+                Query::select()
+                    .column(claim::Column::OrderId)
+                    .from(claim::Entity)
+                    .and_where(claim::Column::ClaimNumber.eq(claim_number))
+                    .to_owned(),
+            ),
+        )
+        .join(JoinType::InnerJoin, lines_of_order.rev())
+        .select_with(order_line::Entity)
+        .order_by_asc(order_line::Column::LineNo);
+    // The order is locked as by the order-level paths; its lines are locked too, so that a
+    // statement that waited for the lock returns the lines as the previous holder left them
+    // (PostgreSQL re-reads locked rows after the wait, and only those).
+    QuerySelect::query(&mut q).lock_with_tables(
+        LockType::Update,
+        [order::Entity.table_ref(), order_line::Entity.table_ref()],
+    );
+    Ok(q.all(db).await?.into_iter().next())
 }
 
 /// An order by id, optionally locked like [`order_by_number`].

@@ -107,10 +107,24 @@ pub struct ActRequest {
 }
 
 /// What a claim mutation returns: the claim it touched (for a conversion, the new one).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClaimChanged {
     /// The claim.
     pub claim_id: i64,
+    /// The claim's row as the transaction left it, when the service has it (saves the
+    /// payload a read); never stored with an idempotency key, so a replay reads it afresh.
+    #[serde(skip)]
+    pub claim: Option<claim::Model>,
+}
+
+impl ClaimChanged {
+    /// The claim `claim_id`, its row not at hand.
+    fn id(claim_id: i64) -> ClaimChanged {
+        ClaimChanged {
+            claim_id,
+            claim: None,
+        }
+    }
 }
 
 fn refusal(r: Refusal) -> ServiceError {
@@ -204,13 +218,18 @@ fn set_hold(set: &mut claim::ActiveModel, hold: HoldState, memo: Option<String>)
 async fn load_ledger(
     db: &impl ConnectionTrait,
     o: &order::Model,
+    lines: &[order_line::Model],
 ) -> Result<OrderLedger, ServiceError> {
-    let lines = repo::orders::lines_of_orders(db, &[o.id], None).await?;
     let groups = repo::orders::groups_of_orders(db, &[o.id], None).await?;
-    let coupon = repo::orders::coupons_of_orders(db, &[o.id])
-        .await?
-        .into_iter()
-        .next();
+    // Only an order that took a coupon discount has a coupon row.
+    let coupon = if o.coupon_amount > 0 {
+        repo::orders::coupons_of_orders(db, &[o.id])
+            .await?
+            .into_iter()
+            .next()
+    } else {
+        None
+    };
     let method: PaymentMethod = o.payment_method.parse()?;
     Ok(OrderLedger {
         payment: match method {
@@ -340,7 +359,11 @@ async fn load_claim_for(
     number: &str,
 ) -> Result<Loaded, ServiceError> {
     let not_found = || UserError::not_found(&["claimNumber"], "claim");
-    let c = repo::claims::claim_by_number(db, number)
+    // Lock the order first, then read the claim: no other transaction moves it meanwhile.
+    let (order, lines) = repo::orders::order_of_claim_with_lines(db, number)
+        .await?
+        .ok_or_else(not_found)?;
+    let (c, items) = repo::claims::claim_with_items(db, number)
         .await?
         .ok_or_else(not_found)?;
     let visible = match actor {
@@ -351,18 +374,15 @@ async fn load_claim_for(
     if !visible {
         return Err(not_found().into());
     }
-    let order = repo::orders::order_by_id(db, c.order_id, true)
-        .await?
-        .ok_or_else(not_found)?;
-    // Re-read the claim now that the order is locked: another transaction may have moved it.
-    let c = repo::claims::claims_by_ids(db, &[c.id])
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(not_found)?;
-    let items = repo::claims::items_of_claims(db, &[c.id]).await?;
-    let lines = repo::orders::lines_of_orders(db, &[order.id], None).await?;
-    let parts = repo::claims::parts_of_claims(db, &[c.id]).await?;
+    // Refund parts exist once a claim is priced (refunding, awaiting its fee, closed) or a fee
+    // was paid on it; before that there is nothing to read.
+    let priced = ClaimStatus::parse(&c.status)
+        .is_none_or(|s| s.is_refunding() || s.awaits_fee() || s.is_terminal());
+    let parts = if priced || c.fee_paid > 0 {
+        repo::claims::parts_of_claims(db, &[c.id]).await?
+    } else {
+        Vec::new()
+    };
     Ok(Loaded {
         order,
         claim: c,
@@ -563,15 +583,16 @@ pub async fn open_claim(
             replacement_option_id: i.replacement_option_id,
         })
         .collect();
-    let ledger = load_ledger(&*txn, &order).await?;
+    // Only a cancel is priced when it opens.
     let priced = if claim_type == ClaimType::Cancel {
-        Some(
-            price_refund(
-                &ledger,
-                &to_price(&row, &items, ClaimKind::Cancel { fault }),
-            )
-            .map_err(|e| ServiceError::Corrupt(e.to_string()))?,
+        let ledger = load_ledger(&*txn, &order, &lines).await?;
+        let mut p = price_refund(
+            &ledger,
+            &to_price(&row, &items, ClaimKind::Cancel { fault }),
         )
+        .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+        p.effect = ledger.changes_of(p.effect);
+        Some(p)
     } else {
         None
     };
@@ -601,8 +622,10 @@ pub async fn open_claim(
     let mut active = claim::ActiveModel::from(row.clone());
     active.id = sea_orm::ActiveValue::NotSet;
     set_hold(&mut active, opening.hold, None);
-    let claim_id = repo::claims::insert_claim(&*txn, active).await?;
-    row.id = claim_id;
+    let claim_id = repo::claims::insert_claim(&*txn, active.clone()).await?;
+    active.id = Set(claim_id);
+    let row = sea_orm::TryIntoModel::try_into_model(active)
+        .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
     fees.record(app, &*txn, claim_id, now).await?;
     let item_rows: Vec<claim_item::ActiveModel> = items
         .iter()
@@ -615,9 +638,14 @@ pub async fn open_claim(
         })
         .collect();
     repo::claims::insert_items(&*txn, item_rows).await?;
-    let items = repo::claims::items_of_claims(&*txn, &[claim_id]).await?;
+    // The items as inserted (their ids are not needed below).
+    let items: Vec<claim_item::Model> = items
+        .into_iter()
+        .map(|i| claim_item::Model { claim_id, ..i })
+        .collect();
 
     let closes = opening.effects.contains(&Effect::Refund);
+    let mut line_changes = Vec::new();
     for item in &items {
         if !closes {
             repo::claims::adjust_line(&*txn, item.line_id, item.quantity, 0, 0, None).await?;
@@ -628,7 +656,8 @@ pub async fn open_claim(
         match effect {
             Effect::Refund => {
                 if let Some(p) = &priced {
-                    persist_refund(&*txn, &order, &row, &items, &lines, p, false, now).await?;
+                    line_changes =
+                        persist_refund(&*txn, &order, &row, &items, &lines, p, false, now).await?;
                 }
             }
             Effect::Restock => restock(&*txn, &items, &lines).await?,
@@ -659,11 +688,14 @@ pub async fn open_claim(
         now,
     )
     .await?;
-    refresh_order_status(&*txn, order.id, now).await?;
-    let result = ClaimChanged { claim_id };
+    set_order_status(&*txn, order.id, &lines, &line_changes, now).await?;
+    tracing::info!(claim = %row.claim_number, status = opening.status.as_str(), "claim opened");
+    let result = ClaimChanged {
+        claim_id,
+        claim: Some(row),
+    };
     idem.remember(&*txn, &result, now).await?;
     txn.commit().await?;
-    tracing::info!(claim = %row.claim_number, status = opening.status.as_str(), "claim opened");
     Ok(result)
 }
 
@@ -790,15 +822,21 @@ async fn write_event(
     Ok(())
 }
 
-async fn refresh_order_status(
+/// Sets the order's status from its lines' statuses: `lines` as this transaction read them,
+/// with the statuses it has changed since (`changes`, by line id) applied.
+async fn set_order_status(
     db: &impl ConnectionTrait,
     order_id: i64,
+    lines: &[order_line::Model],
+    changes: &[(i64, LineStatus)],
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let lines = repo::orders::lines_of_orders(db, &[order_id], None).await?;
     let statuses = lines
         .iter()
-        .map(|l| l.status.parse::<LineStatus>())
+        .map(|l| match changes.iter().rev().find(|(id, _)| *id == l.id) {
+            Some((_, s)) => Ok(*s),
+            None => l.status.parse::<LineStatus>(),
+        })
         .collect::<Result<Vec<_>, _>>()?;
     repo::orders::update_order(
         db,
@@ -826,7 +864,8 @@ async fn persist_refund(
     p: &PricedRefund,
     were_claimed: bool,
     now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
+) -> Result<Vec<(i64, LineStatus)>, ServiceError> {
+    let mut line_changes = Vec::new();
     let refund_id = repo::claims::insert_refund(
         db,
         refund::ActiveModel {
@@ -865,7 +904,6 @@ async fn persist_refund(
             } else {
                 LineStatus::Cancelled
             }
-            .as_str()
         });
         repo::claims::adjust_line(
             db,
@@ -873,9 +911,10 @@ async fn persist_refund(
             if were_claimed { -k } else { 0 },
             cancelled,
             returned,
-            status,
+            status.map(|s| s.as_str()),
         )
         .await?;
+        line_changes.extend(status.map(|s| (line.id, s)));
     }
     store_ledger(db, order.id, &p.effect).await?;
     if p.coupon_restored {
@@ -947,11 +986,18 @@ async fn persist_refund(
             .collect();
         let routed =
             route_cash(p.cash, &balances).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
-        let customer = repo::catalog::customers_by_ids(db, &[order.customer_id])
-            .await?
-            .into_iter()
-            .next();
-        let has_account = customer.is_some_and(|cu| cu.refund_account_number.is_some());
+        // Only a bank transfer's refund needs the customer's account.
+        let to_transfer = routed.iter().any(|cash| {
+            tenders
+                .iter()
+                .any(|t| t.id == cash.payment && t.method == "BANK_TRANSFER")
+        });
+        let has_account = to_transfer
+            && repo::catalog::customers_by_ids(db, &[order.customer_id])
+                .await?
+                .into_iter()
+                .next()
+                .is_some_and(|cu| cu.refund_account_number.is_some());
         for cash in routed {
             let tender = tenders.iter().find(|t| t.id == cash.payment);
             let method = tender.map_or("CARD", |t| t.method.as_str());
@@ -974,7 +1020,7 @@ async fn persist_refund(
             .await?;
         }
     }
-    Ok(())
+    Ok(line_changes)
 }
 
 /// Takes `action` on a claim, as the transition table decides.
@@ -1057,25 +1103,32 @@ pub(crate) async fn act_in(
             | (ClaimType::Return, ClaimAction::CompleteReturn)
             | (ClaimType::Exchange, ClaimAction::RefundExchange)
     );
-    let priced = match kind.filter(|_| closing) {
-        Some(kind) => {
-            let ledger = load_ledger(db, &order).await?;
-            let mut input = to_price(&c, &items, kind);
-            if action == ClaimAction::RefundExchange {
-                input.credit = Won::new(c.fee_paid);
-            }
-            Some(price_refund(&ledger, &input).map_err(|e| ServiceError::Corrupt(e.to_string()))?)
-        }
-        None => None,
-    };
-    let facts = ClaimFacts {
+    let mut facts = ClaimFacts {
         status,
         hold,
         carries_collection: c.carries_collection,
         rejected_from: c.rejected_from.as_deref().and_then(ClaimStatus::parse),
         refund: refund_facts(&parts),
-        settlement: priced.as_ref().map_or(Settlement::InPlace, settlement_of),
+        settlement: Settlement::InPlace,
     };
+    let priced = match kind.filter(|_| closing) {
+        Some(kind) => {
+            // Refuse what the table refuses before pricing: a claim another request has
+            // just closed has no units left to price.
+            decide(&facts, action, role).map_err(refusal)?;
+            let ledger = load_ledger(db, &order, &lines).await?;
+            let mut input = to_price(&c, &items, kind);
+            if action == ClaimAction::RefundExchange {
+                input.credit = Won::new(c.fee_paid);
+            }
+            let mut p =
+                price_refund(&ledger, &input).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+            p.effect = ledger.changes_of(p.effect);
+            Some(p)
+        }
+        None => None,
+    };
+    facts.settlement = priced.as_ref().map_or(Settlement::InPlace, settlement_of);
     let transition = decide(&facts, action, role).map_err(refusal)?;
     let new_hold = transition.hold_after(hold, req.hold_reason, role);
 
@@ -1097,6 +1150,7 @@ pub(crate) async fn act_in(
         payload["memo"] = json!(m);
     }
     let mut result_claim = c.id;
+    let mut line_changes = Vec::new();
     let tracking = |what: &str| {
         req.tracking.clone().ok_or_else(|| {
             ServiceError::BadInput(format!(
@@ -1109,7 +1163,8 @@ pub(crate) async fn act_in(
         match effect {
             Effect::Refund => {
                 if let Some(p) = &priced {
-                    persist_refund(db, &order, &c, &items, &lines, p, true, now).await?;
+                    line_changes =
+                        persist_refund(db, &order, &c, &items, &lines, p, true, now).await?;
                     payload["refund"] =
                         json!({"cash": p.cash, "points": p.points, "feeDue": p.fee_due});
                 }
@@ -1205,7 +1260,8 @@ pub(crate) async fn act_in(
             // The new claim of a conversion takes the credit (`open_converted`).
             Effect::CreditPaidFee => {}
             Effect::RecordFeePayment => {
-                let paid = record_fee_payment(app, db, &order, &c, status, req.fee, now).await?;
+                let paid =
+                    record_fee_payment(app, db, &order, &lines, &c, status, req.fee, now).await?;
                 set.fee_paid = Set(c.fee_paid + paid.amount());
                 payload["feePaid"] = json!(paid);
             }
@@ -1309,13 +1365,13 @@ pub(crate) async fn act_in(
     });
     payload["holdReason"] = json!(after(&set.hold_reason, &c.hold_reason));
     payload["reason"] = json!(c.reason);
-    if !repo::claims::update_claim(db, c.id, c.version, set).await? {
+    let Some(updated) = repo::claims::update_claim(db, c.id, c.version, set).await? else {
         return Err(UserError::general(
             UserErrorCode::ClaimConflict,
             "the claim changed while this request ran; reload it and try again",
         )
         .into());
-    }
+    };
     write_event(
         db,
         c.id,
@@ -1328,9 +1384,11 @@ pub(crate) async fn act_in(
         now,
     )
     .await?;
-    refresh_order_status(db, order.id, now).await?;
+    set_order_status(db, order.id, &lines, &line_changes, now).await?;
     Ok(ClaimChanged {
         claim_id: result_claim,
+        // A conversion answers with the new claim, which the payload reads.
+        claim: (result_claim == c.id).then_some(updated),
     })
 }
 
@@ -1569,10 +1627,12 @@ pub async fn complete_refunded(app: &App, claim_id: i64) -> Result<(), ServiceEr
 /// to the customer's card through the gateway and records it as a payment of its own. For a
 /// return awaiting its fee, the paid parts of its deductions now count as paid money
 /// (`money.md`: shipping a later claim may refund, a clawback it may give back).
+#[allow(clippy::too_many_arguments)]
 async fn record_fee_payment(
     app: &App,
     db: &impl ConnectionTrait,
     order: &order::Model,
+    lines: &[order_line::Model],
     c: &claim::Model,
     status: ClaimStatus,
     offered: Option<Won>,
@@ -1583,7 +1643,7 @@ async fn record_fee_payment(
         offered.ok_or_else(|| ServiceError::BadInput("payClaimFee needs the amount".into()))?;
     check_fee_amount(due, amount)?;
     if let (Some(r), ClaimStatus::ReturnAwaitingFee) = (&stored, status) {
-        let ledger = load_ledger(db, order).await?;
+        let ledger = load_ledger(db, order, lines).await?;
         let priced = stored_priced(c, r);
         let settled = money::pay_fee(&ledger, &priced, amount)
             .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
@@ -1703,7 +1763,7 @@ pub async fn announce_fee_transfer(
     )
     .await?;
     txn.commit().await?;
-    Ok(ClaimChanged { claim_id: c.id })
+    Ok(ClaimChanged::id(c.id))
 }
 
 /// `confirmClaimFeeTransfer` (OPERATOR): the announced transfer arrived; the fee is paid.

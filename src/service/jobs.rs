@@ -58,14 +58,18 @@ pub async fn run(app: &App, jobs: &[Job]) -> Result<Vec<JobOutcome>, ServiceErro
     let mut outcomes = Vec::with_capacity(jobs.len());
     for &job in jobs {
         let now = app.clock.now();
+        // Lease writes go through the writer like every other write: on SQLite a write beside
+        // it would fail a writer's transaction with "database is locked".
+        let txn = app.db.write().await?;
         let leased = repo::jobs::try_lease(
-            app.db.conn(),
+            &*txn,
             job.name(),
             &app.instance_id,
             now,
             now + Duration::minutes(5),
         )
         .await?;
+        txn.commit().await?;
         if !leased {
             outcomes.push(JobOutcome {
                 job,
@@ -80,7 +84,9 @@ pub async fn run(app: &App, jobs: &[Job]) -> Result<Vec<JobOutcome>, ServiceErro
             Job::CancelUnpaidOrders => claims::cancel_unpaid_orders(app).await,
             Job::WithdrawUnpaidExchanges => claims::withdraw_unpaid_exchanges(app).await,
         };
-        repo::jobs::release(app.db.conn(), job.name(), &app.instance_id).await?;
+        let txn = app.db.write().await?;
+        repo::jobs::release(&*txn, job.name(), &app.instance_id).await?;
+        txn.commit().await?;
         outcomes.push(JobOutcome {
             job,
             ran: true,

@@ -9,6 +9,7 @@ use entity::refund_part;
 use sea_orm::Set;
 
 use crate::app::App;
+use crate::domain::claim::ClaimStatus;
 use crate::domain::money::Won;
 use crate::error::ServiceError;
 use crate::gateway::RefundCall;
@@ -18,10 +19,45 @@ use crate::service::claims;
 /// Attempts before a part is FAILED and shown to operators.
 pub const MAX_ATTEMPTS: i32 = 8;
 
-/// Sends every due part to the gateway once. Returns how many succeeded.
+/// Parts sent to the gateway per batch.
+const BATCH: u64 = 100;
+
+/// Sends every due part to the gateway once, batch after batch until none is left (a busy
+/// marketplace makes more than one batch between two runs of the job). Returns how many
+/// succeeded.
 pub async fn pay_due(app: &App) -> Result<u64, ServiceError> {
+    complete_settled(app).await?;
+    let mut succeeded = 0;
+    loop {
+        // A failed part is due again only after its backoff, so every batch is new work.
+        let (paid, taken) = pay_batch(app).await?;
+        succeeded += paid;
+        if taken < BATCH {
+            return Ok(succeeded);
+        }
+    }
+}
+
+/// Completes the refunding claims whose parts have all succeeded: a run killed between
+/// recording a claim's last success and completing the claim left it refunding with nothing
+/// due, and no later attempt would take it up.
+async fn complete_settled(app: &App) -> Result<(), ServiceError> {
+    let refunding: Vec<&str> = ClaimStatus::ALL
+        .iter()
+        .filter(|s| s.is_refunding())
+        .map(|s| s.as_str())
+        .collect();
+    for claim_id in repo::claims::refunding_with_parts_settled(app.db.conn(), &refunding).await? {
+        claims::complete_refunded(app, claim_id).await?;
+    }
+    Ok(())
+}
+
+/// One batch of due parts: how many succeeded, how many were taken.
+async fn pay_batch(app: &App) -> Result<(u64, u64), ServiceError> {
     let now = app.clock.now();
-    let due = repo::claims::parts_due(app.db.conn(), now, 100).await?;
+    let due = repo::claims::parts_due(app.db.conn(), now, BATCH).await?;
+    let taken = due.len() as u64;
     let mut succeeded = 0;
     for part in due {
         let reference = match part.tender_id {
@@ -70,5 +106,5 @@ pub async fn pay_due(app: &App) -> Result<u64, ServiceError> {
             tracing::warn!(part = part.id, "refund attempt failed; will retry");
         }
     }
-    Ok(succeeded)
+    Ok((succeeded, taken))
 }

@@ -282,3 +282,104 @@ mod claim_statement_counts {
         claims_no_n_plus_one(t).await;
     }
 }
+
+/// Statements per claim mutation (issue 9: at most 15), on a return flow of a card order and
+/// of a bank-transfer order (whose refund account is given on the claim), counted one mutation
+/// at a time with a payload of the claim's number and status; the refund job's payout too.
+async fn statements_per_claim_mutation(t: TestApp) {
+    let s = t.seller("A", 3000, 50000, 3000).await;
+    let opt = t.option(s, 12900, 100).await;
+    let c = t.customer(0).await;
+    let customer = t.token(Role::Customer, &c.to_string());
+    let seller = t.token(Role::Seller, &s.to_string());
+    let ops = t.operator();
+    let mut report = Vec::new();
+    let mut worst = 0;
+    for method in ["CARD", "BANK_TRANSFER"] {
+        let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": method}})).await["placeOrder"]["order"].clone();
+        let number = o["orderNumber"].as_str().unwrap().to_owned();
+        let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+        if method == "BANK_TRANSFER" {
+            t.gql(&ops, "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": number})).await;
+        }
+        crate::claims::deliver(&t, &number, std::slice::from_ref(&line)).await;
+        let mut steps: Vec<(&str, &str, &str, serde_json::Value)> = vec![
+            (
+                "requestReturn",
+                "RequestReturnInput",
+                customer.as_str(),
+                json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"}),
+            ),
+            (
+                "approveClaim",
+                "ApproveClaimInput",
+                seller.as_str(),
+                json!({}),
+            ),
+            (
+                "markCollected",
+                "CourierInput",
+                seller.as_str(),
+                json!({"courier": "CJ대한통운", "trackingNumber": "R-1"}),
+            ),
+            (
+                "completeReturn",
+                "CompleteReturnInput",
+                seller.as_str(),
+                json!({}),
+            ),
+        ];
+        if method == "BANK_TRANSFER" {
+            // A transfer's refund waits for the account the customer gives after completion.
+            steps.insert(
+                4,
+                (
+                    "setRefundAccount",
+                    "SetRefundAccountInput",
+                    customer.as_str(),
+                    json!({"bank": "국민은행", "accountNumber": "123-456-789", "holder": "테스트"}),
+                ),
+            );
+        }
+        let mut claim = String::new();
+        for (mutation, input_type, token, mut input) in steps {
+            if mutation != "requestReturn" {
+                input["claimNumber"] = json!(claim);
+            }
+            let doc = format!("mutation($i: {input_type}!) {{ {mutation}(input: $i) {{ claim {{ claimNumber status }} userErrors {{ code message }} }} }}");
+            let before = t.app.db.statement_count();
+            let d = t.gql(token, &doc, json!({"i": input})).await;
+            let used = t.app.db.statement_count() - before;
+            assert_eq!(d[mutation]["userErrors"], json!([]), "{mutation}: {d}");
+            if mutation == "requestReturn" {
+                claim = d[mutation]["claim"]["claimNumber"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned();
+            }
+            report.push(format!("{method} {mutation} {used}"));
+            worst = worst.max(used);
+        }
+        let before = t.app.db.statement_count();
+        crate::claims::run_refund_job(&t).await;
+        report.push(format!(
+            "{method} refund job {}",
+            t.app.db.statement_count() - before
+        ));
+        let d = t
+            .gql(
+                &ops,
+                "query($n: String!) { claim(claimNumber: $n) { status refund { status } } }",
+                json!({"n": claim}),
+            )
+            .await;
+        assert_eq!(d["claim"]["refund"]["status"], "SUCCEEDED", "{d}");
+    }
+    eprintln!("statements per claim mutation: {}", report.join(", "));
+    assert!(
+        worst <= 15,
+        "more than 15 statements: {}",
+        report.join(", ")
+    );
+}
+on_both!(claim_mutation_statements, statements_per_claim_mutation);

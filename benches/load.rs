@@ -1127,41 +1127,19 @@ async fn deactivate_all(server: &Server, shop: &Shop) {
 // ---------------------------------------------------------------------------------------------
 // 4. Memory with 100 distinct plugins
 
-/// `bytes` with a custom section appended: the same code under another SHA-256.
-fn distinct(bytes: &[u8], nonce: &str) -> Vec<u8> {
-    let name = b"oms-bench";
-    let mut content = vec![name.len() as u8];
-    content.extend_from_slice(name);
-    content.extend_from_slice(nonce.as_bytes());
-    let mut out = bytes.to_vec();
-    out.push(0); // custom section id
-    let mut n = content.len();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(byte);
-            break;
-        }
-        out.push(byte | 0x80);
-    }
-    out.extend_from_slice(&content);
-    out
-}
-
 async fn plugin_memory(memory: &mut Vec<String>) {
     let url = fresh_database("SQLite", "oms-bench-memory").await;
     let shop = shop(&url).await;
     let server = Server::start(&url, &["--job-interval-secs", "0"]).await;
     let (before, _) = server.memory();
     let api = server.api();
-    let wasm = wasm::example("default-policy");
+    let module = wasm::example("default-policy");
     let start = Instant::now();
     for i in 0..100 {
         let s = shop.sellers[i % shop.sellers.len()];
         let seller = token(Role::Seller, &s.to_string());
         let b64 = base64::engine::general_purpose::STANDARD
-            .encode(distinct(&wasm, &format!("module-{i}")));
+            .encode(wasm::distinct(&module, &format!("module-{i}")));
         let d = api
             .gql(&seller, "mutation($i: UploadPluginInput!) { uploadPlugin(input: $i) { plugin { id sha256 } userErrors { code message } } }", json!({"i": {"hook": "CLAIM_FEES", "wasmBase64": b64}}))
             .await;

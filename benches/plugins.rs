@@ -193,32 +193,6 @@ fn trivial_guest() -> Vec<u8> {
     )
 }
 
-/// `bytes` with a custom section appended: the same code under another SHA-256, so the host
-/// compiles it afresh.
-fn distinct(bytes: &[u8], nonce: &str) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            if n == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    let name = b"oms-bench";
-    let mut content = Vec::new();
-    leb(name.len(), &mut content);
-    content.extend_from_slice(name);
-    content.extend_from_slice(nonce.as_bytes());
-    let mut out = bytes.to_vec();
-    out.push(0);
-    leb(content.len(), &mut out);
-    out.extend_from_slice(&content);
-    out
-}
-
 // ---------------------------------------------------------------------------------------------
 // Warm evaluations.
 
@@ -370,7 +344,7 @@ fn cold(host: &PluginHost, subject: &Subject, hook: PolicyHook) -> Cold {
     while check.len() < COLD_REPS {
         attempt += 1;
         assert!(attempt <= 10 * COLD_REPS, "too many deadline misses");
-        let bytes = distinct(
+        let bytes = wasm::distinct(
             &subject.bytes,
             &format!(
                 "{}/{}/{attempt}/{:?}",

@@ -63,3 +63,30 @@ pub fn flat_fee() -> Vec<u8> {
 pub fn wat(text: &str) -> Vec<u8> {
     wat::parse_str(text).expect("test module assembles")
 }
+
+/// `bytes` with a custom section appended: the same code under another SHA-256, so the host
+/// compiles it afresh. Used by the plugin and load benchmarks (which include this file).
+#[allow(dead_code)]
+pub fn distinct(bytes: &[u8], nonce: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"oms-bench";
+    let mut content = Vec::new();
+    leb(name.len(), &mut content);
+    content.extend_from_slice(name);
+    content.extend_from_slice(nonce.as_bytes());
+    let mut out = bytes.to_vec();
+    out.push(0);
+    leb(content.len(), &mut out);
+    out.extend_from_slice(&content);
+    out
+}

@@ -531,7 +531,23 @@ async fn crash(t: TestApp) {
             .await
             .unwrap();
     }
+    // The sink sees a request before the dispatcher records its answer, so wait for both.
+    let undelivered = || async {
+        t.app
+            .db
+            .conn()
+            .query_one(sea_orm::Statement::from_string(
+                t.app.db.conn().get_database_backend(),
+                "SELECT COUNT(*) AS n FROM outbox_deliveries WHERE status <> 'DELIVERED'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get::<i64>("", "n")
+            .unwrap()
+    };
     let mut delivered: HashMap<String, usize> = HashMap::new();
+    let mut pending = -1;
     for _ in 0..100 {
         delivered = HashMap::new();
         for r in sink.requests() {
@@ -540,7 +556,10 @@ async fn crash(t: TestApp) {
                 .or_default() += 1;
         }
         if delivered.len() == 4 && delivered[&id] == 2 {
-            break;
+            pending = undelivered().await;
+            if pending == 0 {
+                break;
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -554,19 +573,6 @@ async fn crash(t: TestApp) {
         4,
         "all four orders reached the partner: {delivered:?}"
     );
-    let pending = t
-        .app
-        .db
-        .conn()
-        .query_one(sea_orm::Statement::from_string(
-            t.app.db.conn().get_database_backend(),
-            "SELECT COUNT(*) AS n FROM outbox_deliveries WHERE status <> 'DELIVERED'",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get::<i64>("", "n")
-        .unwrap();
     assert_eq!(pending, 0, "every delivery recorded as delivered");
 }
 on_both!(outbox_crash, crash);

@@ -304,6 +304,9 @@ impl Fees {
 }
 
 const LOOP: &str = "(loop $l (br $l))";
+/// A loop that is slow per unit of fuel: each turn clears 64 KiB for five instructions.
+const SLOW_LOOP: &str =
+    "(loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536)) (br $l))";
 const TRAP: &str = "unreachable";
 const RECURSE: &str = "(drop (call $rec (i32.const 0)))";
 const GROW_TO_CAP: &str =
@@ -388,12 +391,13 @@ fn hostile_evaluations_are_contained() {
 }
 
 /// The epoch deadline stops a guest the fuel budget would let run longer: 11 million
-/// instructions take well over 3 ms.
+/// instructions of a loop that clears 64 KiB a turn take seconds, far beyond 3 ms, so the
+/// deadline wins even when the epoch thread is slow to be scheduled on a busy machine.
 #[test]
 fn the_deadline_is_a_hard_stop() {
     let host = PluginHost::new(PluginLimits::with(11_000_000, 3).unwrap()).unwrap();
     let (plugin, _) = host
-        .check(&Fees::misbehaving(LOOP).wasm(), PolicyHook::ClaimFees)
+        .check(&Fees::misbehaving(SLOW_LOOP).wasm(), PolicyHook::ClaimFees)
         .unwrap();
     let started = std::time::Instant::now();
     let (out, _) = host.evaluate::<_, FeeDecision>(&plugin, PolicyHook::ClaimFees, &late_input());

@@ -233,6 +233,11 @@ pub struct JobArgs {
     #[arg(long, env = "OMS_JOB_INTERVAL_SECS", default_value_t = 60)]
     pub job_interval_secs: u64,
 
+    /// Seconds a replica's lease on a SYSTEM job lasts. It is renewed every third of that
+    /// while the job runs, so a replica that dies holds its job at most this long.
+    #[arg(long, env = "OMS_JOB_LEASE_SECS", default_value_t = 30)]
+    pub job_lease_secs: u64,
+
     /// Days after delivery after which the SYSTEM confirms the purchase (구매확정).
     #[arg(long, env = "OMS_AUTO_CONFIRM_DAYS", default_value_t = 8)]
     pub auto_confirm_days: i64,
@@ -246,10 +251,18 @@ pub struct JobArgs {
     pub deposit_deadline_hours: i64,
 }
 
+impl JobArgs {
+    /// How long a job lease lasts (at least a second).
+    pub fn job_lease(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.job_lease_secs.max(1))
+    }
+}
+
 impl Default for JobArgs {
     fn default() -> Self {
         JobArgs {
             job_interval_secs: 60,
+            job_lease_secs: 30,
             auto_confirm_days: 8,
             unpaid_fee_days: 14,
             deposit_deadline_hours: 72,

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -39,6 +40,7 @@ pub struct Metrics {
     plugin_switched_off: Family<PluginLabels, Counter>,
     outbox_deliveries: Family<OutboxLabels, Counter>,
     outbox_lag: Family<OutboxLabels, Histogram>,
+    live_subscriptions: Gauge,
 }
 
 /// Labels of an outbox delivery attempt.
@@ -118,6 +120,12 @@ impl Metrics {
             "Seconds from a delivery's creation to its attempt, by destination and outcome",
             outbox_lag.clone(),
         );
+        let live_subscriptions = Gauge::default();
+        registry.register(
+            "oms_live_subscriptions",
+            "claimEvents subscriptions open on this server",
+            live_subscriptions.clone(),
+        );
         Metrics {
             registry: Arc::new(registry),
             requests,
@@ -128,6 +136,7 @@ impl Metrics {
             plugin_switched_off,
             outbox_deliveries,
             outbox_lag,
+            live_subscriptions,
         }
     }
 
@@ -192,6 +201,17 @@ impl Metrics {
         self.outbox_lag.get_or_create(&labels).observe(lag_seconds);
     }
 
+    /// Counts a subscription as open until the returned guard is dropped.
+    pub fn subscription_opened(&self) -> LiveSubscription {
+        self.live_subscriptions.inc();
+        LiveSubscription(self.live_subscriptions.clone())
+    }
+
+    /// Subscriptions open now.
+    pub fn live_subscriptions(&self) -> i64 {
+        self.live_subscriptions.get()
+    }
+
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -199,5 +219,14 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+/// An open subscription, counted in `oms_live_subscriptions` while it lives.
+pub struct LiveSubscription(Gauge);
+
+impl Drop for LiveSubscription {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

@@ -6,54 +6,30 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-/// Status of the active units of an order line (주문상품 상태), `domain.md`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum LineStatus {
-    /// 입금대기: a bank-transfer order waits for its deposit.
-    AwaitingPayment,
-    /// 결제완료: paid; the seller has not confirmed yet.
-    Paid,
-    /// 상품준비중: the seller is preparing the shipment.
-    Preparing,
-    /// 배송중: shipped.
-    Shipped,
-    /// 배송완료: delivered.
-    Delivered,
-    /// 구매확정: the customer accepted the goods.
-    PurchaseConfirmed,
-    /// 취소완료: every unit cancelled.
-    Cancelled,
-    /// 반품완료: every unit returned (some may have been cancelled).
-    Returned,
+labelled_enum! {
+    /// The status of an order line's active units (주문상품 상태, `domain.md`), in the order a
+    /// line moves through them; claims open from it.
+    pub enum LineStatus {
+        /// Waiting for a bank-transfer deposit (입금대기).
+        AwaitingPayment => ("AWAITING_PAYMENT", "입금대기"),
+        /// Paid; the seller has not confirmed yet (결제완료).
+        Paid => ("PAID", "결제완료"),
+        /// The seller is preparing the shipment (상품준비중).
+        Preparing => ("PREPARING", "상품준비중"),
+        /// On its way (배송중).
+        Shipped => ("SHIPPED", "배송중"),
+        /// Delivered (배송완료).
+        Delivered => ("DELIVERED", "배송완료"),
+        /// The customer accepted the goods (구매확정).
+        PurchaseConfirmed => ("PURCHASE_CONFIRMED", "구매확정"),
+        /// Every unit cancelled (취소완료).
+        Cancelled => ("CANCELLED", "취소완료"),
+        /// Every unit returned; some may have been cancelled (반품완료).
+        Returned => ("RETURNED", "반품완료"),
+    }
 }
 
 impl LineStatus {
-    /// Every status, in the order a line moves through them.
-    pub const ALL: [LineStatus; 8] = [
-        LineStatus::AwaitingPayment,
-        LineStatus::Paid,
-        LineStatus::Preparing,
-        LineStatus::Shipped,
-        LineStatus::Delivered,
-        LineStatus::PurchaseConfirmed,
-        LineStatus::Cancelled,
-        LineStatus::Returned,
-    ];
-
-    /// The stored and API name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            LineStatus::AwaitingPayment => "AWAITING_PAYMENT",
-            LineStatus::Paid => "PAID",
-            LineStatus::Preparing => "PREPARING",
-            LineStatus::Shipped => "SHIPPED",
-            LineStatus::Delivered => "DELIVERED",
-            LineStatus::PurchaseConfirmed => "PURCHASE_CONFIRMED",
-            LineStatus::Cancelled => "CANCELLED",
-            LineStatus::Returned => "RETURNED",
-        }
-    }
-
     /// True when no unit of the line is active any more.
     pub const fn is_closed(self) -> bool {
         match self {
@@ -65,12 +41,6 @@ impl LineStatus {
             | LineStatus::Delivered
             | LineStatus::PurchaseConfirmed => false,
         }
-    }
-}
-
-impl fmt::Display for LineStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -91,7 +61,8 @@ macro_rules! parse_by_name {
             type Err = UnknownName;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 <$ty>::ALL
-                    .into_iter()
+                    .iter()
+                    .copied()
                     .find(|v| v.as_str() == s)
                     .ok_or_else(|| UnknownName {
                         kind: $kind,
@@ -315,7 +286,7 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_their_names() {
-        for s in LineStatus::ALL {
+        for &s in LineStatus::ALL {
             assert_eq!(s.as_str().parse::<LineStatus>().ok(), Some(s));
         }
         assert!("SHIPPING".parse::<LineStatus>().is_err());

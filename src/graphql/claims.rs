@@ -10,6 +10,7 @@ use super::ids::{parse, Kind};
 use super::types::claim::Claim;
 use super::types::claim_enums::{ClaimReason, ClaimStatus, ClaimType, HoldReason};
 use super::types::order::OrderLine;
+use super::types::payloads::{refusable, refusal, Payload};
 use super::{app, require_actor, require_writer};
 use crate::domain::actor::Actor;
 use crate::domain::claim::{self as domain, ClaimAction};
@@ -270,7 +271,7 @@ pub struct SetRefundAccountInput {
 }
 
 /// The result of a claim mutation.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Default)]
 #[graphql(complex)]
 pub struct ClaimPayload {
     /// The claim as it is now (for a conversion: the new claim). Null when refused.
@@ -298,39 +299,29 @@ impl ClaimPayload {
     }
 }
 
-impl ClaimPayload {
-    /// A refusal: nothing changed.
-    fn refused(error: UserError) -> ClaimPayload {
-        ClaimPayload {
-            claim: None,
-            user_errors: vec![error],
-        }
-    }
-}
+refusable!(ClaimPayload);
 
 async fn payload(
     ctx: &Context<'_>,
     result: Result<ClaimChanged, ServiceError>,
 ) -> Result<ClaimPayload> {
-    match result {
-        Ok(changed) => {
-            // The service hands back the row it wrote when it has it; else read it.
-            let claim = match changed.claim {
-                Some(c) => Some(c),
-                None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
-                    .await
-                    .map_err(|e| to_graphql_error(e.into()))?
-                    .into_iter()
-                    .next(),
-            };
-            Ok(ClaimPayload {
-                claim: claim.map(Claim),
-                user_errors: Vec::new(),
-            })
-        }
-        Err(ServiceError::User(e)) => Ok(ClaimPayload::refused(e)),
-        Err(e) => Err(to_graphql_error(e)),
-    }
+    let changed = match result {
+        Ok(changed) => changed,
+        Err(e) => return refusal(e),
+    };
+    // The service hands back the row it wrote when it has it; else read it.
+    let claim = match changed.claim {
+        Some(c) => Some(c),
+        None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
+            .await
+            .map_err(|e| to_graphql_error(e.into()))?
+            .into_iter()
+            .next(),
+    };
+    Ok(ClaimPayload {
+        claim: claim.map(Claim),
+        user_errors: Vec::new(),
+    })
 }
 
 fn items(items: &[ClaimItemInput]) -> Result<Vec<OpenItem>> {

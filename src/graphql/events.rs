@@ -12,6 +12,7 @@ use entity::{outbox_delivery, outbox_message, webhook_endpoint};
 use futures_util::Stream;
 
 use super::ids::{parse, to_id, Kind};
+use super::types::payloads::{payload, refusable};
 use super::{app, require_actor, require_writer, viewer};
 use crate::app::App;
 use crate::domain::actor::Actor;
@@ -113,6 +114,7 @@ impl EventSubscription {
                 .map(|m| m.id)
                 .collect();
         let state = Feed {
+            _open: app.metrics.subscription_opened(),
             app,
             scope,
             newest: start,
@@ -135,6 +137,8 @@ impl EventSubscription {
 
 /// One subscriber's position in the outbox.
 struct Feed {
+    /// Counts this feed in the metrics until the client goes away.
+    _open: crate::metrics::LiveSubscription,
     app: App,
     scope: EventScope,
     newest: i64,
@@ -547,7 +551,7 @@ pub struct RetryOutboxMessageInput {
 }
 
 /// The result of registering or rotating: the secret, shown this once.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Default)]
 pub struct WebhookSecretPayload {
     /// The endpoint.
     pub webhook: Option<Webhook>,
@@ -558,7 +562,7 @@ pub struct WebhookSecretPayload {
 }
 
 /// The result of deleting an endpoint.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Default)]
 pub struct DeleteWebhookPayload {
     /// The deleted endpoint's id.
     pub deleted_webhook_id: Option<ID>,
@@ -567,7 +571,7 @@ pub struct DeleteWebhookPayload {
 }
 
 /// The result of retrying an outbox message.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Default)]
 pub struct RetryOutboxMessagePayload {
     /// Deliveries sent again.
     pub retried: i32,
@@ -575,20 +579,18 @@ pub struct RetryOutboxMessagePayload {
     pub user_errors: Vec<UserError>,
 }
 
+refusable!(
+    WebhookSecretPayload,
+    DeleteWebhookPayload,
+    RetryOutboxMessagePayload
+);
+
 fn secret_payload(r: Result<webhooks::Registered, ServiceError>) -> Result<WebhookSecretPayload> {
-    match r {
-        Ok(reg) => Ok(WebhookSecretPayload {
-            webhook: Some(Webhook(reg.endpoint)),
-            secret: Some(reg.secret),
-            user_errors: Vec::new(),
-        }),
-        Err(ServiceError::User(e)) => Ok(WebhookSecretPayload {
-            webhook: None,
-            secret: None,
-            user_errors: vec![e],
-        }),
-        Err(e) => Err(to_graphql_error(e)),
-    }
+    payload(r, |reg| WebhookSecretPayload {
+        webhook: Some(Webhook(reg.endpoint)),
+        secret: Some(reg.secret),
+        user_errors: Vec::new(),
+    })
 }
 
 /// Event mutations.
@@ -640,17 +642,12 @@ impl EventMutation {
     ) -> Result<DeleteWebhookPayload> {
         let actor = require_writer(ctx)?;
         let id = webhook_id(&input.webhook_id)?;
-        match webhooks::delete(app(ctx)?, actor, id).await {
-            Ok(w) => Ok(DeleteWebhookPayload {
+        payload(webhooks::delete(app(ctx)?, actor, id).await, |w| {
+            DeleteWebhookPayload {
                 deleted_webhook_id: Some(to_id(Kind::Webhook, w.id)),
                 user_errors: Vec::new(),
-            }),
-            Err(ServiceError::User(e)) => Ok(DeleteWebhookPayload {
-                deleted_webhook_id: None,
-                user_errors: vec![e],
-            }),
-            Err(e) => Err(to_graphql_error(e)),
-        }
+            }
+        })
     }
 
     /// Sends a message's undelivered (pending or dead) deliveries again now, with a fresh
@@ -661,16 +658,12 @@ impl EventMutation {
         input: RetryOutboxMessageInput,
     ) -> Result<RetryOutboxMessagePayload> {
         let actor = require_writer(ctx)?;
-        match webhooks::retry(app(ctx)?, actor, input.message_id).await {
-            Ok(n) => Ok(RetryOutboxMessagePayload {
+        payload(
+            webhooks::retry(app(ctx)?, actor, input.message_id).await,
+            |n| RetryOutboxMessagePayload {
                 retried: i32::try_from(n).unwrap_or(i32::MAX),
                 user_errors: Vec::new(),
-            }),
-            Err(ServiceError::User(e)) => Ok(RetryOutboxMessagePayload {
-                retried: 0,
-                user_errors: vec![e],
-            }),
-            Err(e) => Err(to_graphql_error(e)),
-        }
+            },
+        )
     }
 }

@@ -24,6 +24,8 @@ pub enum Kind {
     Product,
     /// A product option.
     ProductOption,
+    /// A claim (cancellation, return or exchange).
+    Claim,
     /// A seller's policy plugin (one uploaded version).
     Plugin,
     /// A failed plugin evaluation.
@@ -33,7 +35,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    const ALL: [Kind; 11] = [
+    const ALL: [Kind; 12] = [
         Kind::Order,
         Kind::OrderLine,
         Kind::Tender,
@@ -42,6 +44,7 @@ impl Kind {
         Kind::Customer,
         Kind::Product,
         Kind::ProductOption,
+        Kind::Claim,
         Kind::Plugin,
         Kind::PluginFailure,
         Kind::Webhook,
@@ -57,6 +60,7 @@ impl Kind {
             Kind::Customer => "Customer",
             Kind::Product => "Product",
             Kind::ProductOption => "ProductOption",
+            Kind::Claim => "Claim",
             Kind::Plugin => "Plugin",
             Kind::PluginFailure => "PluginFailure",
             Kind::Webhook => "Webhook",

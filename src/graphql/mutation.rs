@@ -7,6 +7,7 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 use super::ids::{parse, Kind};
 use super::types::enums::PaymentMethod;
 use super::types::order::Order;
+use super::types::payloads::refusal;
 use super::types::payloads::{OrderPayload, RunSystemJobsPayload, SystemJobRun};
 use super::{app, require_writer};
 use crate::domain::actor::Actor;
@@ -169,22 +170,17 @@ async fn order_payload(
     ctx: &Context<'_>,
     result: Result<OrderChanged, ServiceError>,
 ) -> Result<OrderPayload> {
-    match result {
-        Ok(changed) => {
-            let order = repo::orders::order_by_id(app(ctx)?.db.conn(), changed.order_id, false)
-                .await
-                .map_err(|e| to_graphql_error(e.into()))?;
-            Ok(OrderPayload {
-                order: order.map(Order),
-                user_errors: Vec::new(),
-            })
-        }
-        Err(ServiceError::User(e)) => Ok(OrderPayload {
-            order: None,
-            user_errors: vec![e],
-        }),
-        Err(e) => Err(to_graphql_error(e)),
-    }
+    let changed = match result {
+        Ok(changed) => changed,
+        Err(e) => return refusal(e),
+    };
+    let order = repo::orders::order_by_id(app(ctx)?.db.conn(), changed.order_id, false)
+        .await
+        .map_err(|e| to_graphql_error(e.into()))?;
+    Ok(OrderPayload {
+        order: order.map(Order),
+        user_errors: Vec::new(),
+    })
 }
 
 async fn step(

@@ -5,6 +5,7 @@ use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject, ID
 use base64::Engine;
 
 use super::ids::{parse, Kind};
+use super::types::payloads::{payload, refusable};
 use super::types::plugin::{Plugin, PluginEvaluation, PluginFailure, PolicyHook};
 use super::{app, require_actor, require_writer};
 use crate::error::{to_graphql_error, ServiceError, UserError, UserErrorCode};
@@ -47,7 +48,7 @@ pub struct DeactivatePluginInput {
 }
 
 /// The result of a plugin mutation.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Default)]
 pub struct PluginPayload {
     /// The plugin as it is now. Null when refused (or, for `deactivatePlugin`, when no plugin
     /// was active).
@@ -57,7 +58,7 @@ pub struct PluginPayload {
 }
 
 /// The result of `dryRunPlugin`.
-#[derive(SimpleObject)]
+#[derive(SimpleObject, Default)]
 pub struct DryRunPluginPayload {
     /// The evaluation; null when refused.
     pub evaluation: Option<PluginEvaluation>,
@@ -65,20 +66,15 @@ pub struct DryRunPluginPayload {
     pub user_errors: Vec<UserError>,
 }
 
+refusable!(PluginPayload, DryRunPluginPayload);
+
 fn plugin_payload(
     result: Result<Option<plugins::PluginView>, ServiceError>,
 ) -> Result<PluginPayload> {
-    match result {
-        Ok(view) => Ok(PluginPayload {
-            plugin: view.map(Plugin),
-            user_errors: Vec::new(),
-        }),
-        Err(ServiceError::User(e)) => Ok(PluginPayload {
-            plugin: None,
-            user_errors: vec![e],
-        }),
-        Err(e) => Err(to_graphql_error(e)),
-    }
+    payload(result, |view| PluginPayload {
+        plugin: view.map(Plugin),
+        user_errors: Vec::new(),
+    })
 }
 
 fn seller(id: &Option<ID>) -> Result<Option<i64>> {
@@ -207,17 +203,13 @@ impl PluginMutation {
     ) -> Result<DryRunPluginPayload> {
         let actor = require_writer(ctx)?;
         let id = parse(&input.plugin_id, Kind::Plugin).map_err(to_graphql_error)?;
-        match plugins::dry_run(app(ctx)?, actor, id, input.input.0).await {
-            Ok(run) => Ok(DryRunPluginPayload {
+        payload(
+            plugins::dry_run(app(ctx)?, actor, id, input.input.0).await,
+            |run| DryRunPluginPayload {
                 evaluation: Some(run.into()),
                 user_errors: Vec::new(),
-            }),
-            Err(ServiceError::User(e)) => Ok(DryRunPluginPayload {
-                evaluation: None,
-                user_errors: vec![e],
-            }),
-            Err(e) => Err(to_graphql_error(e)),
-        }
+            },
+        )
     }
 
     /// Makes an uploaded version its seller's policy for its hook, replacing the active one;

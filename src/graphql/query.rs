@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::ids::{parse, parse_any, Kind};
 use super::types::catalog::{Product, ProductOption};
+use super::types::claim::Claim;
 use super::types::enums::{LineStatus, OrderSortField, Role, SortDirection};
 use super::types::order::{Customer, Order, OrderLine, Seller, Shipment, Tender};
 use super::{app, require_actor, viewer};
@@ -75,6 +76,8 @@ pub enum Node {
     Product(Product),
     /// A product option.
     ProductOption(ProductOption),
+    /// A claim.
+    Claim(Box<Claim>),
 }
 
 /// A page of orders (Relay connection).
@@ -426,6 +429,12 @@ impl OrderQuery {
                 .await
                 .map_err(map)?
                 .map(|o| Node::ProductOption(ProductOption(o))),
+            Kind::Claim => repo::claims::claims_by_ids(db, &[n])
+                .await
+                .map_err(map)?
+                .into_iter()
+                .find(|c| super::claims::visible(actor, c))
+                .map(|c| Node::Claim(Box::new(Claim(c)))),
             // Plugins, their failures and webhooks are read through `plugins`,
             // `pluginFailures` and `webhooks`, which scope them to their seller.
             Kind::Plugin | Kind::PluginFailure | Kind::Webhook => None,

@@ -10,9 +10,7 @@
 use std::time::Instant;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
-use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{ServerError, Variables};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::to_bytes;
@@ -25,6 +23,7 @@ use serde_json::{json, Map, Value};
 use super::HttpState;
 use crate::app::App;
 use crate::domain::actor::Actor;
+use crate::graphql::limits::{alias_refusal, TOO_MANY_ALIASES};
 use crate::graphql::request_data;
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -262,12 +261,12 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
         Ok(u) => u,
         Err(rejection) => return rejection.into_response(),
     };
-    let schema = state.schema.clone();
+    let socket_schema = state.socket_schema.clone();
     let keys = state.app.keys.clone();
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
+            GraphQLWebSocket::new(stream, socket_schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let token = ["Authorization", "authorization"]
                         .iter()
@@ -409,34 +408,6 @@ fn code_input_error(e: &mut ServerError) {
     e.extensions = Some(ext);
 }
 
-/// How many aliased fields a document writes, in its operations and fragment definitions
-/// (a fragment counts once however often it is spread: spreads at one level merge).
-fn count_aliases(doc: &ExecutableDocument) -> usize {
-    fn in_set(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + in_set(&f.node.selection_set.node)
-                }
-                Selection::InlineFragment(f) => in_set(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    let operations: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| in_set(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| in_set(&f.node.selection_set.node))
-        .sum();
-    operations + fragments
-}
-
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
@@ -475,16 +446,11 @@ async fn execute(
             return request_errors(accepts, vec![v]);
         }
     };
-    let aliases = count_aliases(&doc);
-    let max_aliases = state.app.limits.max_aliases;
-    if aliases > max_aliases {
+    if let Some(message) = alias_refusal(&doc, state.app.limits.max_aliases) {
         observe("refused");
-        let message = format!(
-            "the document uses {aliases} aliases, more than the limit of {max_aliases} (--max-aliases)"
-        );
         return request_errors(
             accepts,
-            vec![json!({"message": message, "extensions": {"code": "TOO_MANY_ALIASES"}})],
+            vec![json!({"message": message, "extensions": {"code": TOO_MANY_ALIASES}})],
         );
     }
     if method == Method::GET {

@@ -15,7 +15,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
-use crate::graphql::{build_schema, OmsSchema};
+use crate::graphql::{build_schema, build_socket_schema, OmsSchema};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -24,12 +24,17 @@ pub struct HttpState {
     pub app: App,
     /// The executable schema.
     pub schema: OmsSchema,
+    /// The same schema for WebSocket clients, with the limits HTTP checks before the schema.
+    pub socket_schema: OmsSchema,
 }
 
 /// The router, as the binary serves it and the tests call it.
 pub fn router(app: App, graphiql_assets: &Path) -> Router {
-    let schema = build_schema(&app);
-    let state = HttpState { app, schema };
+    let state = HttpState {
+        schema: build_schema(&app),
+        socket_schema: build_socket_schema(&app),
+        app,
+    };
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route(

@@ -45,6 +45,25 @@ pub async fn try_lease(
     Ok(res.rows_affected == 1)
 }
 
+/// Extends `owner`'s lease on `name` to `until`; false when another replica holds it now.
+pub async fn renew(
+    db: &impl ConnectionTrait,
+    name: &str,
+    owner: &str,
+    until: DateTime<Utc>,
+) -> Result<bool, DbErr> {
+    let res = job_lease::Entity::update_many()
+        .set(job_lease::ActiveModel {
+            lease_until: Set(until),
+            ..Default::default()
+        })
+        .filter(job_lease::Column::Name.eq(name))
+        .filter(job_lease::Column::Owner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
 /// Gives the lease back so the next run need not wait for it to expire.
 pub async fn release(db: &impl ConnectionTrait, name: &str, owner: &str) -> Result<(), DbErr> {
     job_lease::Entity::update_many()

@@ -16,8 +16,7 @@ use crate::courier::PickupRequest;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{
     decide, open, role_code, ClaimAction, ClaimFacts, ClaimStatus, ClaimType, Effect, Fault,
-    HoldReason, HoldState, LineStatus as ClaimLineStatus, OpeningFacts, Reason, RefundFacts,
-    Refusal, Settlement, ROLES,
+    HoldReason, HoldState, OpeningFacts, Reason, RefundFacts, Refusal, Settlement, ROLES,
 };
 use crate::domain::money::Won;
 use crate::domain::order::{order_status, LineStatus, PaymentMethod};
@@ -149,24 +148,10 @@ fn strip_code(message: &str) -> String {
         .to_owned()
 }
 
-fn claim_line_status(s: LineStatus) -> ClaimLineStatus {
-    match s {
-        LineStatus::AwaitingPayment => ClaimLineStatus::AwaitingPayment,
-        LineStatus::Paid => ClaimLineStatus::Paid,
-        LineStatus::Preparing => ClaimLineStatus::Preparing,
-        LineStatus::Shipped => ClaimLineStatus::Shipped,
-        LineStatus::Delivered => ClaimLineStatus::Delivered,
-        LineStatus::PurchaseConfirmed => ClaimLineStatus::PurchaseConfirmed,
-        LineStatus::Cancelled => ClaimLineStatus::Cancelled,
-        LineStatus::Returned => ClaimLineStatus::Returned,
-    }
-}
-
 fn parse<T>(value: &str, kind: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, ServiceError> {
     f(value).ok_or_else(|| ServiceError::Corrupt(format!("unknown {kind} `{value}`")))
 }
 
-/// The claim's hold as stored.
 /// The claim's hold as stored (also read by the GraphQL layer for `availableActions`).
 pub fn stored_hold(c: &claim::Model) -> Result<HoldState, ServiceError> {
     let reason = || -> Result<HoldReason, ServiceError> {
@@ -598,7 +583,7 @@ pub async fn open_claim(
     };
     let opening = open(
         &OpeningFacts {
-            line: claim_line_status(line_status),
+            line: line_status,
             reason: req.reason,
             fault,
             settlement: priced.as_ref().map_or(Settlement::InPlace, settlement_of),

@@ -2,7 +2,11 @@
 //! guarded by a lease row in the database. Tests and operators run them on demand with the
 //! `runSystemJobs` mutation.
 
+use std::future::Future;
+use std::time::Instant;
+
 use chrono::Duration;
+use tokio::sync::oneshot;
 
 use crate::app::App;
 use crate::error::ServiceError;
@@ -57,43 +61,95 @@ pub struct JobOutcome {
 pub async fn run(app: &App, jobs: &[Job]) -> Result<Vec<JobOutcome>, ServiceError> {
     let mut outcomes = Vec::with_capacity(jobs.len());
     for &job in jobs {
-        let now = app.clock.now();
-        // Lease writes go through the writer like every other write: on SQLite a write beside
-        // it would fail a writer's transaction with "database is locked".
-        let txn = app.db.write().await?;
-        let leased = repo::jobs::try_lease(
-            &*txn,
-            job.name(),
-            &app.instance_id,
-            now,
-            now + Duration::minutes(5),
-        )
+        let processed = leased(app, job.name(), async {
+            match job {
+                Job::AutoConfirmPurchase => orders::auto_confirm_purchases(app).await,
+                Job::PayRefunds => refunds::pay_due(app).await,
+                Job::CancelUnpaidOrders => claims::cancel_unpaid_orders(app).await,
+                Job::WithdrawUnpaidExchanges => claims::withdraw_unpaid_exchanges(app).await,
+            }
+        })
         .await?;
-        txn.commit().await?;
-        if !leased {
-            outcomes.push(JobOutcome {
-                job,
-                ran: false,
-                processed: 0,
-            });
-            continue;
-        }
-        let result = match job {
-            Job::AutoConfirmPurchase => orders::auto_confirm_purchases(app).await,
-            Job::PayRefunds => refunds::pay_due(app).await,
-            Job::CancelUnpaidOrders => claims::cancel_unpaid_orders(app).await,
-            Job::WithdrawUnpaidExchanges => claims::withdraw_unpaid_exchanges(app).await,
-        };
-        let txn = app.db.write().await?;
-        repo::jobs::release(&*txn, job.name(), &app.instance_id).await?;
-        txn.commit().await?;
         outcomes.push(JobOutcome {
             job,
-            ran: true,
-            processed: result?,
+            ran: processed.is_some(),
+            processed: processed.unwrap_or(0),
         });
     }
     Ok(outcomes)
+}
+
+/// Runs `work` under this replica's lease on `name`; `None` when another replica holds it.
+///
+/// The lease lasts `--job-lease-secs` and is renewed every third of that while `work` runs, so
+/// a replica that dies holds the job at most that long. When a renewal finds the lease taken
+/// (this replica stalled past its end and another took over), `work` is dropped at its next
+/// await — its open transaction rolls back, as in a crash — and the answer is `None`, so two
+/// replicas never run the job at once.
+pub async fn leased<T>(
+    app: &App,
+    name: &str,
+    work: impl Future<Output = Result<T, ServiceError>>,
+) -> Result<Option<T>, ServiceError> {
+    let now = app.clock.now();
+    // Lease writes go through the writer like every other write: on SQLite a write beside
+    // it would fail a writer's transaction with "database is locked".
+    let txn = app.db.write().await?;
+    let until = now + lease_length(app);
+    let taken = repo::jobs::try_lease(&*txn, name, &app.instance_id, now, until).await?;
+    txn.commit().await?;
+    if !taken {
+        return Ok(None);
+    }
+    // The heartbeat is a task of its own: renewing needs the writer, which `work` may hold.
+    let (lost_tx, lost) = oneshot::channel();
+    let heartbeat = tokio::spawn(keep_lease(app.clone(), name.to_owned(), lost_tx));
+    let out = tokio::select! {
+        out = work => out.map(Some),
+        _ = lost => {
+            tracing::warn!(job = name, "lost the job lease to another replica; stopped this run");
+            Ok(None)
+        }
+    };
+    heartbeat.abort();
+    let _ = heartbeat.await;
+    let txn = app.db.write().await?;
+    repo::jobs::release(&*txn, name, &app.instance_id).await?;
+    txn.commit().await?;
+    out
+}
+
+fn lease_length(app: &App) -> Duration {
+    Duration::from_std(app.jobs.job_lease()).unwrap_or(Duration::seconds(30))
+}
+
+/// Renews the lease on `name` every third of its length until aborted; tells `lost` when
+/// another replica holds it, or when renewals have failed until the lease is nearly over.
+async fn keep_lease(app: App, name: String, lost: oneshot::Sender<()>) {
+    let length = app.jobs.job_lease();
+    let every = length / 3;
+    let mut renewed = Instant::now();
+    loop {
+        tokio::time::sleep(every).await;
+        let until = app.clock.now() + lease_length(&app);
+        let renewal = async {
+            let txn = app.db.write().await?;
+            let held = repo::jobs::renew(&*txn, &name, &app.instance_id, until).await?;
+            txn.commit().await?;
+            Ok::<_, ServiceError>(held)
+        };
+        match renewal.await {
+            Ok(true) => renewed = Instant::now(),
+            Ok(false) => break,
+            Err(e) => {
+                tracing::warn!(job = %name, error = %e, "could not renew the job lease");
+                if renewed.elapsed() + every >= length {
+                    break;
+                }
+            }
+        }
+    }
+    let _ = lost.send(());
 }
 
 /// Runs every job every `interval` until the process stops.

@@ -246,6 +246,17 @@ async fn claim_tenancy(t: TestApp) {
         }
     }
     let q = "query($n: String!) { claim(claimNumber: $n) { status version } }";
+    let claim_id = t
+        .gql(
+            &customer_a,
+            "query($n: String!) { claim(claimNumber: $n) { id } }",
+            json!({"n": claim}),
+        )
+        .await["claim"]["id"]
+        .clone();
+    let node = "query($id: ID!) { node(id: $id) { id ... on Claim { claimNumber } } }";
+    let d = t.gql(&customer_a, node, json!({"id": claim_id})).await;
+    assert_eq!(d["node"]["claimNumber"], claim.as_str(), "{d}");
     for (who, token, want) in &outsiders {
         let (_, body) = t.post(token.as_deref(), q, json!({"n": claim})).await;
         let expected = if *want == "UNAUTHENTICATED" {
@@ -256,6 +267,10 @@ async fn claim_tenancy(t: TestApp) {
             "null"
         };
         assert_eq!(outcome("claim", &body), expected, "claim as {who}: {body}");
+        let (_, body) = t
+            .post(token.as_deref(), node, json!({"id": claim_id}))
+            .await;
+        assert_eq!(outcome("node", &body), expected, "node as {who}: {body}");
         let (_, body) = t
             .post(
                 token.as_deref(),

@@ -667,7 +667,14 @@ async fn subscription(t: TestApp) {
         "variables": {"n": number}}})))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Events committed before the server opened the feed are history: act once it is open.
+    for _ in 0..200 {
+        if t.app.metrics.live_subscriptions() > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(t.app.metrics.live_subscriptions(), 1, "the feed opened");
 
     let d = claim_call(&t, &s.customer_token, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
     let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
@@ -745,6 +752,41 @@ async fn subscription(t: TestApp) {
         refused["payload"]["errors"][0]["message"], "order not found",
         "{refused}"
     );
+    assert_eq!(next_json(&mut ws2).await["type"], "complete");
+    // Alias floods are refused over the socket as over HTTP; the limit itself is fine.
+    let flood = |n: usize| -> String {
+        let fields: String = (0..n)
+            .map(|i| format!("a{i}: viewer {{ role }} "))
+            .collect();
+        format!("{{ {fields} }}")
+    };
+    for (id, n, code) in [
+        ("2", 101, json!("TOO_MANY_ALIASES")),
+        ("3", 100, Value::Null),
+    ] {
+        ws2.send(send(
+            json!({"id": id, "type": "subscribe", "payload": {"query": flood(n)}}),
+        ))
+        .await
+        .unwrap();
+        let m = next_json(&mut ws2).await;
+        assert_eq!(m["id"], id, "{m}");
+        assert_eq!(m["payload"]["errors"][0]["extensions"]["code"], code, "{m}");
+        if code.is_null() {
+            assert_eq!(m["payload"]["data"]["a99"]["role"], "CUSTOMER", "{m}");
+        }
+        assert_eq!(next_json(&mut ws2).await["type"], "complete");
+    }
+    // The refused one never opened a feed; the first closes when its client goes.
+    assert_eq!(t.app.metrics.live_subscriptions(), 1);
+    ws.close(None).await.unwrap();
+    for _ in 0..200 {
+        if t.app.metrics.live_subscriptions() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(t.app.metrics.live_subscriptions(), 0, "the feed closed");
 }
 on_both!(claim_events_subscription, subscription);
 

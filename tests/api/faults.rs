@@ -11,9 +11,9 @@
 //!    refund marked paid was executed exactly once at the gateway with the same amount (and the
 //!    gateway executed nothing else), every claim transition has exactly one outbox message,
 //!    and every outbox message reached the webhook. SQLite runs as the server configures it
-//!    (WAL, `synchronous=FULL`). After each kill the harness expires the SYSTEM jobs' leases, as
-//!    their five minutes running out would. `OMS_LONG_FAULTS=1` runs 100 kills and 8 clients;
-//!    `OMS_FAULT_SEED` replays a seed.
+//!    (WAL, `synchronous=FULL`). The servers' SYSTEM job leases last 2 s (`--job-lease-secs`),
+//!    so a job a killed server held resumes once its lease runs out. `OMS_LONG_FAULTS=1` runs
+//!    100 kills and 8 clients; `OMS_FAULT_SEED` replays a seed.
 //! 2. **Storms** (`storms_postgres_two_replicas`, `storms_sqlite`): 100 concurrent conflicting
 //!    requests on the same units or claim — claims over the same units, approvals, completing
 //!    actions with refunds, retries of a failed refund, runs of the refund job — split across two
@@ -34,7 +34,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use oms::domain::actor::Role;
 use oms::domain::claim::ClaimStatus;
 use sea_orm::{ConnectionTrait, EntityTrait, Set};
@@ -250,6 +250,8 @@ impl Oms {
             "--outbox-poll-ms",
             "20",
             "--outbox-lease-secs",
+            "2",
+            "--job-lease-secs",
             "2",
         ]
         .map(str::to_owned)
@@ -1055,19 +1057,6 @@ async fn check_invariants(
     figures
 }
 
-/// Gives the SYSTEM jobs' leases back, as their five minutes running out would: a killed
-/// process never releases them, and the test cannot wait that long.
-async fn expire_job_leases(t: &TestApp) {
-    entity::job_lease::Entity::update_many()
-        .set(entity::job_lease::ActiveModel {
-            lease_until: Set(DateTime::<Utc>::UNIX_EPOCH),
-            ..Default::default()
-        })
-        .exec(t.app.db.conn())
-        .await
-        .unwrap();
-}
-
 // ---------------------------------------------------------------------------------------------
 // 1. Crash
 
@@ -1117,7 +1106,6 @@ async fn crash(backend: Backend) {
     for _ in 0..kills {
         tokio::time::sleep(Duration::from_millis(rng.range(200, 2000))).await;
         oms.kill();
-        expire_job_leases(&t).await;
         tokio::time::sleep(Duration::from_millis(rng.range(0, 300))).await;
         oms.start().await;
     }

@@ -1481,7 +1481,7 @@ async fn floods(t: &TestApp) {
         (status, first_code(&body)),
         (StatusCode::BAD_REQUEST, "BAD_REQUEST")
     );
-    assert!(took < Duration::from_secs(2), "{took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
 
     // A huge variables object (50,000 unused variables, ~1 MB): no harm done.
     let vars: Map<String, Value> = (0..50_000)

@@ -304,9 +304,9 @@ impl Fees {
 }
 
 const LOOP: &str = "(loop $l (br $l))";
-/// A loop that is slow per unit of fuel: each turn clears 64 KiB for five instructions.
-const SLOW_LOOP: &str =
-    "(loop $l (memory.fill (i32.const 0) (i32.const 0) (i32.const 65536)) (br $l))";
+/// A loop that is slow per unit of fuel: each turn calls the host for four instructions (bulk
+/// memory would not do: wasmtime charges `memory.fill` per byte).
+const SLOW_LOOP: &str = "(loop $l (call $log (i32.const 0) (i32.const 200)) (br $l))";
 const TRAP: &str = "unreachable";
 const RECURSE: &str = "(drop (call $rec (i32.const 0)))";
 const GROW_TO_CAP: &str =
@@ -391,8 +391,9 @@ fn hostile_evaluations_are_contained() {
 }
 
 /// The epoch deadline stops a guest the fuel budget would let run longer: 11 million
-/// instructions of a loop that clears 64 KiB a turn take seconds, far beyond 3 ms, so the
-/// deadline wins even when the epoch thread is slow to be scheduled on a busy machine.
+/// instructions of a loop that calls the host every four take far longer than 3 ms, so the
+/// deadline wins even when the epoch thread is slow to be scheduled on a busy machine (a plain
+/// loop of 11 million instructions takes about 3 ms itself, which made this test a coin toss).
 #[test]
 fn the_deadline_is_a_hard_stop() {
     let host = PluginHost::new(PluginLimits::with(11_000_000, 3).unwrap()).unwrap();
@@ -406,6 +407,20 @@ fn the_deadline_is_a_hard_stop() {
     assert!(failure.fuel_used < 11_000_000);
     assert!(started.elapsed() < std::time::Duration::from_millis(500));
     assert!(PluginLimits::with(11_000_001, 5).is_err());
+
+    // The loop really is slow per unit of fuel: with a hundredth of the budget and a deadline it
+    // does not reach, it runs out of fuel, and only after more than the 3 ms above.
+    let patient = PluginHost::new(PluginLimits::with(110_000, 1000).unwrap()).unwrap();
+    let (plugin, _) = patient
+        .check(&Fees::misbehaving(SLOW_LOOP).wasm(), PolicyHook::ClaimFees)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (out, _) =
+        patient.evaluate::<_, FeeDecision>(&plugin, PolicyHook::ClaimFees, &late_input());
+    let took = started.elapsed();
+    assert_eq!(out.unwrap_err().reason, FailureReason::OutOfFuel);
+    assert!(took > std::time::Duration::from_millis(3), "{took:?}");
+    eprintln!("a hundredth of the fuel in the slow loop: {took:?}");
 }
 
 /// The WebAssembly-text example, written from the docs alone, works like its README says.

@@ -6,60 +6,9 @@
 //! map them without a catch-all arm. The properties of a status (terminal, refunding, ...) are
 //! exhaustive matches: adding a status makes the compiler point at every place to decide.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use super::super::actor::Role;
-
-/// Declares a fieldless enum with its code, its Korean term, `ALL`, `parse` and `Display`.
-macro_rules! labelled_enum {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $( $(#[$vmeta:meta])* $variant:ident => ($code:literal, $korean:literal), )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-        )]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[ $( $name::$variant, )+ ];
-
-            /// The SCREAMING_SNAKE_CASE code (GraphQL enum value, database string, messages).
-            pub const fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $code, )+
-                }
-            }
-
-            /// The Korean term operators and customers see.
-            pub const fn korean(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $korean, )+
-                }
-            }
-
-            /// The value whose [`as_str`](Self::as_str) is `code`, if any.
-            pub fn parse(code: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|value| value.as_str() == code)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
 
 labelled_enum! {
     /// The kind of claim (클레임 유형).
@@ -640,24 +589,4 @@ impl Reason {
     }
 }
 
-labelled_enum! {
-    /// The status of an order line's units (주문상품 상태, `domain.md`); claims open from it.
-    pub enum LineStatus {
-        /// Waiting for a bank-transfer deposit (입금대기).
-        AwaitingPayment => ("AWAITING_PAYMENT", "입금대기"),
-        /// Paid (결제완료).
-        Paid => ("PAID", "결제완료"),
-        /// The seller is preparing the shipment (상품준비중).
-        Preparing => ("PREPARING", "상품준비중"),
-        /// On its way (배송중).
-        Shipped => ("SHIPPED", "배송중"),
-        /// Delivered (배송완료).
-        Delivered => ("DELIVERED", "배송완료"),
-        /// The customer accepted the goods (구매확정).
-        PurchaseConfirmed => ("PURCHASE_CONFIRMED", "구매확정"),
-        /// Cancelled (취소완료).
-        Cancelled => ("CANCELLED", "취소완료"),
-        /// Returned (반품완료).
-        Returned => ("RETURNED", "반품완료"),
-    }
-}
+pub use crate::domain::order::LineStatus;

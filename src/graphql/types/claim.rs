@@ -70,7 +70,7 @@ fn leg(courier: &Option<String>, number: &Option<String>) -> Option<CourierLeg> 
 impl Claim {
     /// Global ID.
     pub async fn id(&self) -> ID {
-        ID(format!("gid://oms/Claim/{}", self.0.id))
+        to_id(Kind::Claim, self.0.id)
     }
 
     /// 클레임 번호: the order number and the claim's sequence in it, e.g. `20261124-000123-C1`.

@@ -177,7 +177,7 @@ impl PluginFailure {
 
     /// The claim it was evaluated for (`Claim.id`).
     async fn claim_id(&self) -> Option<ID> {
-        self.0.claim_id.map(|c| ID(format!("gid://oms/Claim/{c}")))
+        self.0.claim_id.map(|c| to_id(Kind::Claim, c))
     }
 
     /// Why it failed.

@@ -92,6 +92,14 @@ impl Db {
         self.conn.ping().await
     }
 
+    /// Whether the read replica answers a round trip; `None` without one (for `/readyz`).
+    pub async fn ping_replica(&self) -> Option<bool> {
+        match &self.replica {
+            Some(replica) => Some(replica.ping().await.is_ok()),
+            None => None,
+        }
+    }
+
     /// The connection for reads.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn

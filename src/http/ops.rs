@@ -16,11 +16,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `/readyz`: the database answers and every migration is applied.
+/// `/readyz`: the database answers and every migration is applied. The read replica's state
+/// is reported (`readReplica`: null when none is configured) but does not make the server
+/// unready: without it analytics, exports and ANALYST requests fail, while the claim desk,
+/// which only needs the primary, works on.
 pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     let db = &state.app.db;
     let reachable = db.ping().await.is_ok();
     let migrated = reachable && db.migrations_applied().await.unwrap_or(false);
+    let replica = db.ping_replica().await;
+    if replica == Some(false) {
+        tracing::warn!("the read replica does not answer: analytics and ANALYST requests fail");
+    }
     let status = if reachable && migrated {
         StatusCode::OK
     } else {
@@ -28,7 +35,7 @@ pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     };
     (
         status,
-        Json(json!({ "database": reachable, "migrations": migrated })),
+        Json(json!({ "database": reachable, "migrations": migrated, "readReplica": replica })),
     )
 }
 

@@ -1353,5 +1353,45 @@ async fn read_replica(t: TestApp) {
         1,
         "the header only: the replica has no claims"
     );
+    let ready = || async {
+        t.send(
+            axum::http::Request::get("/readyz")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+    };
+    assert_eq!(
+        ready().await,
+        (
+            StatusCode::OK,
+            json!({"database": true, "migrations": true, "readReplica": true})
+        )
+    );
+    // A replica that went away is reported, and the server stays ready for the claim desk.
+    if let Some(name) = replica_url
+        .strip_prefix("postgres")
+        .and_then(|_| replica_url.rsplit_once('/'))
+    {
+        let admin = std::env::var("OMS_TEST_POSTGRES_URL").unwrap();
+        sea_orm::Database::connect(&admin)
+            .await
+            .unwrap()
+            .execute_unprepared(&format!("DROP DATABASE {} WITH (FORCE)", name.1))
+            .await
+            .unwrap();
+        assert_eq!(
+            ready().await,
+            (
+                StatusCode::OK,
+                json!({"database": true, "migrations": true, "readReplica": false})
+            )
+        );
+        let desk = "{ claims(first: 100) { edges { node { claimNumber } } } }";
+        assert!(!t.gql(&ops, desk, json!({})).await["claims"]["edges"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+    }
 }
 on_both!(replica_reads, read_replica);

@@ -218,7 +218,7 @@ async fn http_protocol_and_limits() {
         (status, body),
         (
             StatusCode::OK,
-            json!({"database": true, "migrations": true})
+            json!({"database": true, "migrations": true, "readReplica": null})
         )
     );
     let (_, metrics) = t

@@ -157,6 +157,11 @@ async fn open(
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30))
+        // sqlx pings a pooled connection before every use by default: one more round trip
+        // per statement outside a transaction, 14 % of the server's time on the read path.
+        // A connection that died while idle (the database restarted) fails its next query
+        // instead, and the pool replaces it.
+        .test_before_acquire(false)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)

@@ -13,7 +13,8 @@ macro_rules! labelled_enum {
     ) => {
         $(#[$meta])*
         #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::serde::Deserialize,
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            ::serde::Serialize, ::serde::Deserialize,
         )]
         #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
         pub enum $name {

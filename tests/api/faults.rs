@@ -41,7 +41,7 @@ use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde_json::{json, Value};
 
 use crate::harness::{gid, Backend, TestApp};
-use crate::replicas::Server;
+use crate::replicas::{free_port, Server};
 use crate::sinks::HttpSink;
 
 // ---------------------------------------------------------------------------------------------
@@ -230,11 +230,7 @@ struct Oms {
 
 impl Oms {
     fn new(db_url: &str, gateway: &str, job_interval_secs: u64, name: &str) -> Oms {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let args = [
             "serve",
             "--listen",
@@ -460,6 +456,21 @@ impl Api {
             p["claim"]["status"].as_str().unwrap_or_default().to_owned(),
         ))
     }
+
+    /// `field` on `claim` under the idempotency key `key`, with `extra` input fields.
+    async fn on_claim(
+        &self,
+        token: &str,
+        field: &str,
+        input_type: &str,
+        claim: &str,
+        key: String,
+        mut extra: Value,
+    ) -> Result<(String, String), String> {
+        extra["claimNumber"] = json!(claim);
+        extra["idempotencyKey"] = json!(key);
+        self.claim_action(token, field, input_type, extra).await
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,32 +589,56 @@ async fn return_flow(
     let (claim, _) = api
         .claim_action(customer, "requestReturn", "RequestReturnInput", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": quantity}], "reason": reason, "idempotencyKey": format!("{key}-request")}))
         .await?;
-    api.claim_action(
-        seller,
-        "approveClaim",
-        "ApproveClaimInput",
-        json!({"claimNumber": claim, "idempotencyKey": format!("{key}-approve")}),
-    )
-    .await?;
-    api.claim_action(seller, "markCollected", "CourierInput", json!({"claimNumber": claim, "courier": "CJ대한통운", "trackingNumber": format!("R-{key}"), "idempotencyKey": format!("{key}-collected")}))
-        .await?;
+    approve_and_collect(api, seller, &claim, key).await?;
     let (_, status) = api
-        .claim_action(
+        .on_claim(
             seller,
             "completeReturn",
             "CompleteReturnInput",
-            json!({"claimNumber": claim, "idempotencyKey": format!("{key}-complete")}),
+            &claim,
+            format!("{key}-complete"),
+            json!({}),
         )
         .await?;
     if status == "RETURN_AWAITING_FEE" {
-        api.claim_action(
+        api.on_claim(
             seller,
             "waiveClaimFee",
             "ClaimActionInput",
-            json!({"claimNumber": claim, "idempotencyKey": format!("{key}-waive")}),
+            &claim,
+            format!("{key}-waive"),
+            json!({}),
         )
         .await?;
     }
+    Ok(())
+}
+
+/// The seller approves `claim` and records its pickup: the steps returns and exchanges share.
+async fn approve_and_collect(
+    api: &Api,
+    seller: &str,
+    claim: &str,
+    key: &str,
+) -> Result<(), String> {
+    api.on_claim(
+        seller,
+        "approveClaim",
+        "ApproveClaimInput",
+        claim,
+        format!("{key}-approve"),
+        json!({}),
+    )
+    .await?;
+    api.on_claim(
+        seller,
+        "markCollected",
+        "CourierInput",
+        claim,
+        format!("{key}-collected"),
+        json!({"courier": "CJ대한통운", "trackingNumber": format!("R-{key}")}),
+    )
+    .await?;
     Ok(())
 }
 
@@ -620,22 +655,23 @@ async fn exchange_flow(
     let (claim, _) = api
         .claim_action(customer, "requestExchange", "RequestExchangeInput", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": quantity, "replacementOptionId": shop.sibling}], "reason": "DEFECTIVE", "idempotencyKey": format!("{key}-request")}))
         .await?;
-    api.claim_action(
+    approve_and_collect(api, seller, &claim, key).await?;
+    api.on_claim(
         seller,
-        "approveClaim",
-        "ApproveClaimInput",
-        json!({"claimNumber": claim, "idempotencyKey": format!("{key}-approve")}),
+        "reshipExchange",
+        "CourierInput",
+        &claim,
+        format!("{key}-reship"),
+        json!({"courier": "CJ대한통운", "trackingNumber": format!("X-{key}")}),
     )
     .await?;
-    api.claim_action(seller, "markCollected", "CourierInput", json!({"claimNumber": claim, "courier": "CJ대한통운", "trackingNumber": format!("R-{key}"), "idempotencyKey": format!("{key}-collected")}))
-        .await?;
-    api.claim_action(seller, "reshipExchange", "CourierInput", json!({"claimNumber": claim, "courier": "CJ대한통운", "trackingNumber": format!("X-{key}"), "idempotencyKey": format!("{key}-reship")}))
-        .await?;
-    api.claim_action(
+    api.on_claim(
         seller,
         "completeExchange",
         "ClaimActionInput",
-        json!({"claimNumber": claim, "idempotencyKey": format!("{key}-complete")}),
+        &claim,
+        format!("{key}-complete"),
+        json!({}),
     )
     .await?;
     Ok(())

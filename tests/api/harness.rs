@@ -178,13 +178,18 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> (StatusCode, Value) {
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.post_body(token, body).await
+    }
+
+    /// POSTs any body to `/graphql` as JSON; returns the status and the JSON body.
+    pub async fn post_body(&self, token: Option<&str>, body: String) -> (StatusCode, Value) {
         let mut req = Request::post("/graphql")
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::ACCEPT, "application/graphql-response+json");
         if let Some(t) = token {
             req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
         }
-        let body = json!({ "query": query, "variables": variables }).to_string();
         self.send(req.body(Body::from(body)).expect("request"))
             .await
     }
@@ -282,11 +287,24 @@ impl TestApp {
     }
 
     pub async fn customer(&self, points: i64) -> i64 {
+        self.customer_named("테스트 고객", "c@example.com", None, points)
+            .await
+    }
+
+    /// A customer with these contact details, no refund account.
+    pub async fn customer_named(
+        &self,
+        name: &str,
+        email: &str,
+        phone: Option<&str>,
+        points: i64,
+    ) -> i64 {
         repo::catalog::insert_customer(
             self.app.db.conn(),
             customer::ActiveModel {
-                name: Set("테스트 고객".to_owned()),
-                email: Set("c@example.com".to_owned()),
+                name: Set(name.to_owned()),
+                email: Set(email.to_owned()),
+                phone: Set(phone.map(str::to_owned)),
                 points_balance: Set(points),
                 refund_bank: Set(None),
                 refund_account_number: Set(None),

@@ -1371,13 +1371,7 @@ fn floods_are_refused_by_the_limits() {
 /// POSTs a raw body; the status, the first error code and the time it took.
 async fn raw(t: &TestApp, token: &str, body: String) -> (StatusCode, Value, Duration) {
     let started = Instant::now();
-    let req = Request::post("/graphql")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, "application/graphql-response+json")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::from(body))
-        .unwrap();
-    let (status, body) = t.send(req).await;
+    let (status, body) = t.post_body(Some(token), body).await;
     (status, body, started.elapsed())
 }
 

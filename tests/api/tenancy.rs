@@ -12,11 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine;
-use chrono::Utc;
-use entity::customer;
 use oms::domain::actor::Role;
-use oms::repo;
-use sea_orm::Set;
 use serde_json::{json, Map, Value};
 
 use crate::claims::{claim_call, deliver, run_refund_job};
@@ -72,22 +68,9 @@ async fn build(t: &TestApp, api: &Api) -> (TenantA, Callers) {
     let a1 = t.option(sa, PRICE_1, 100).await;
     let a2 = t.option(sa, PRICE_2, 100).await;
     let b1 = t.option(sb, 11_000, 100).await;
-    let ca = repo::catalog::insert_customer(
-        t.app.db.conn(),
-        customer::ActiveModel {
-            name: Set(CUSTOMER_A.to_owned()),
-            email: Set(CUSTOMER_A_EMAIL.to_owned()),
-            phone: Set(Some(CUSTOMER_A_PHONE.to_owned())),
-            points_balance: Set(5_000),
-            refund_bank: Set(None),
-            refund_account_number: Set(None),
-            refund_account_holder: Set(None),
-            created_at: Set(Utc::now()),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let ca = t
+        .customer_named(CUSTOMER_A, CUSTOMER_A_EMAIL, Some(CUSTOMER_A_PHONE), 5_000)
+        .await;
     let cb = t.customer(0).await;
     let customer_a = t.token(Role::Customer, &ca.to_string());
     let seller_a = t.token(Role::Seller, &sa.to_string());

@@ -11,6 +11,9 @@ use clap::Args;
 /// the server logs a warning when it runs with it.
 pub const DEV_JWT_SECRET: &str = "oms-dev-secret-change-me";
 
+/// The courier webhook's secret when none is configured: published, like [`DEV_JWT_SECRET`].
+pub const DEV_COURIER_SECRET: &str = "oms-dev-courier-secret";
+
 /// Where the database is and how to reach it.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -91,7 +94,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "OMS_COURIER_WEBHOOK_SECRET",
-        default_value = "oms-dev-courier-secret",
+        default_value = DEV_COURIER_SECRET,
         hide_default_value = true
     )]
     pub courier_webhook_secret: String,
@@ -105,6 +108,44 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub outbox: OutboxArgs,
+}
+
+impl ServeArgs {
+    /// The secrets still at a value published in this repository, as `--flag (ENV)`: anyone
+    /// could forge an OPERATOR token or a courier's tracking event with them. The server
+    /// refuses to listen beyond loopback while this is not empty (`oms secret` makes new ones).
+    pub fn published_secrets(&self) -> Vec<&'static str> {
+        let mut published = Vec::new();
+        if self.auth.jwt_secret == DEV_JWT_SECRET {
+            published.push("--jwt-secret (OMS_JWT_SECRET)");
+        }
+        if self.courier_webhook_secret == DEV_COURIER_SECRET {
+            published.push("--courier-webhook-secret (OMS_COURIER_WEBHOOK_SECRET)");
+        }
+        published
+    }
+
+    /// Refuses a configuration that must not face a network: a published secret while
+    /// listening beyond loopback. On loopback (a laptop) it is allowed with a warning.
+    pub fn refuse_unsafe(&self) -> Result<(), String> {
+        let published = self.published_secrets();
+        if published.is_empty() {
+            return Ok(());
+        }
+        if self.listen.ip().is_loopback() {
+            tracing::warn!(
+                secrets = %published.join(", "),
+                "using published development secrets; fine on loopback, refused on any other address"
+            );
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to listen on {} with published development secrets: {}. Set each to a \
+             secret of your own (`oms secret` prints a strong one), or listen on 127.0.0.1.",
+            self.listen,
+            published.join(", ")
+        ))
+    }
 }
 
 /// Where events go (`README.md`, "Notifications, webhooks and the event stream").
@@ -175,6 +216,17 @@ pub struct LimitArgs {
     #[arg(long, env = "OMS_MAX_COMPLEXITY", default_value_t = 20_000)]
     pub max_complexity: usize,
 
+    /// Deepest nesting of `{`, `[` and `(` anywhere in a document (selections, argument
+    /// lists, list and object values, list types), checked by a linear scan before the
+    /// document is parsed.
+    #[arg(long, env = "OMS_MAX_NESTING", default_value_t = 64)]
+    pub max_nesting: usize,
+
+    /// Most selections a document may have once every fragment spread is expanded (what
+    /// validation walks): bounds the work of documents whose fragments spread each other.
+    #[arg(long, env = "OMS_MAX_DOCUMENT_NODES", default_value_t = 50_000)]
+    pub max_document_nodes: u64,
+
     /// Most aliases (`name: field`) a document may use. Each alias runs its field again, so a
     /// flood of them multiplies the work of one cheap field.
     #[arg(long, env = "OMS_MAX_ALIASES", default_value_t = 100)]
@@ -215,6 +267,8 @@ impl Default for LimitArgs {
         LimitArgs {
             max_depth: 12,
             max_complexity: 20_000,
+            max_nesting: 64,
+            max_document_nodes: 50_000,
             max_aliases: 100,
             max_body_bytes: 1536 * 1024,
             max_page_size: 100,

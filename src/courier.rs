@@ -37,18 +37,64 @@ pub trait CourierAdapter: Send + Sync + 'static {
 }
 
 /// The built-in courier for the demo and the tests: books at once with a tracking number
-/// derived from the idempotency key (so a repeat gets the same one).
+/// derived from the idempotency key (so a repeat in this process gets the same one) under a
+/// key drawn at start. The number is a keyed hash, not the claim number and version it is
+/// booked for: the courier webhook finds claims by tracking number, so a number an outsider
+/// could compute would let anyone who learned the courier secret aim at any claim.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SimulatedCourier;
+
+impl SimulatedCourier {
+    /// The tracking number of a booking: `SIM` and 12 digits.
+    fn tracking_number(idempotency_key: &str) -> String {
+        use hmac::{Hmac, Mac};
+        static KEY: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(|| {
+            let mut key = [0u8; 32];
+            // Without randomness the numbers are still unguessable across processes only if
+            // the key is; fall back to the clock's nanoseconds, never to a constant.
+            if getrandom::fill(&mut key).is_err() {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or_default();
+                key[..16].copy_from_slice(&nanos.to_le_bytes());
+            }
+            key
+        });
+        let Ok(mut mac) = Hmac::<sha2::Sha256>::new_from_slice(key) else {
+            return format!("SIM{idempotency_key}");
+        };
+        mac.update(idempotency_key.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut n = [0u8; 8];
+        n.copy_from_slice(&digest[..8]);
+        format!("SIM{:012}", u64::from_le_bytes(n) % 1_000_000_000_000)
+    }
+}
 
 impl CourierAdapter for SimulatedCourier {
     fn book_pickup(&self, request: PickupRequest) -> BoxFuture<'_, Result<Booking, CourierError>> {
         Box::pin(async move {
             Ok(Booking {
                 courier: "SIM택배".into(),
-                tracking_number: format!("PU-{}", request.idempotency_key),
+                tracking_number: Self::tracking_number(&request.idempotency_key),
             })
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SimulatedCourier;
+
+    #[test]
+    fn tracking_numbers_are_stable_per_key_and_not_the_key() {
+        let a = SimulatedCourier::tracking_number("C-20261124-000001-v2");
+        assert_eq!(a, SimulatedCourier::tracking_number("C-20261124-000001-v2"));
+        assert_ne!(a, SimulatedCourier::tracking_number("C-20261124-000001-v3"));
+        assert!(a.starts_with("SIM") && a.len() == 15, "{a}");
+        assert!(!a.contains("000001"));
     }
 }
 

@@ -33,7 +33,52 @@ impl std::fmt::Debug for Db {
     }
 }
 
+/// How long the first connection at start may take before the server gives up with a message
+/// that says what to check (the pool would otherwise retry for its whole acquire timeout and
+/// report only "pool timed out").
+const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A database URL with its password hidden, for messages and logs.
+pub fn redacted(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
 impl Db {
+    /// Connects at start, for `oms serve`, `migrate` and `seed`: a PostgreSQL server that
+    /// does not answer or refuses us is reported within [`FIRST_CONNECT_TIMEOUT`], with the
+    /// reason and what to check, and the URL's password hidden.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Db, String> {
+        if url.starts_with("postgres") {
+            use sea_orm::sqlx::{Connection, PgConnection};
+            let shown = redacted(url);
+            match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, PgConnection::connect(url)).await {
+                Err(_) => {
+                    return Err(format!(
+                        "the database at {shown} did not answer within {} s: check the host \
+                         and port of --database-url (OMS_DATABASE_URL), and that PostgreSQL is \
+                         running and reachable from here",
+                        FIRST_CONNECT_TIMEOUT.as_secs()
+                    ))
+                }
+                Ok(Err(e)) => {
+                    return Err(format!("cannot connect to the database at {shown}: {e}"))
+                }
+                Ok(Ok(conn)) => {
+                    let _ = conn.close().await;
+                }
+            }
+        }
+        Db::connect(url, max_connections)
+            .await
+            .map_err(|e| format!("cannot open the database {}: {e}", redacted(url)))
+    }
+
     /// Connects to `url` (SQLite or PostgreSQL) with a pool of at most `max_connections`.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
         let statements = Arc::new(AtomicU64::new(0));

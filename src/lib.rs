@@ -29,7 +29,7 @@ use std::sync::Arc;
 use crate::app::App;
 use crate::auth::TokenKeys;
 use crate::clock::SystemClock;
-use crate::config::{ServeArgs, DEV_JWT_SECRET};
+use crate::config::ServeArgs;
 use crate::db::Db;
 use crate::metrics::Metrics;
 
@@ -37,17 +37,12 @@ use crate::metrics::Metrics;
 /// starts the SYSTEM job runner, and serves HTTP with graceful shutdown.
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     init_tracing(args.log_json);
-    if args.auth.jwt_secret == DEV_JWT_SECRET {
-        tracing::warn!(
-            "using the published development JWT secret; set OMS_JWT_SECRET in production"
-        );
-    }
-    let db = Db::connect(
+    args.refuse_unsafe()?;
+    let db = Db::open(
         &args.database.database_url,
         args.database.database_max_connections,
     )
-    .await
-    .map_err(|e| format!("cannot open {}: {e}", args.database.database_url))?;
+    .await?;
     db.migrate()
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -55,7 +50,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         Some(url) => db
             .with_read_replica(url, args.database.database_max_connections)
             .await
-            .map_err(|e| format!("cannot open the read replica {url}: {e}"))?,
+            .map_err(|e| format!("cannot open the read replica {}: {e}", db::redacted(url)))?,
         None => db,
     };
     let app = App {

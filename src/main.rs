@@ -37,6 +37,9 @@ enum Command {
     Schema,
     /// Issue a bearer token.
     Token(TokenArgs),
+    /// Print a new random secret (256 bits, base64url) for `--jwt-secret`,
+    /// `--courier-webhook-secret` and the like.
+    Secret,
     /// Check or run a policy plugin offline, with the server's limits (`plugins/README.md`).
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -108,7 +111,7 @@ struct TokenArgs {
     /// Whom the token speaks for: the customer or seller id, or a staff member's name.
     #[arg(long)]
     subject: String,
-    /// Days the token stays valid.
+    /// Days the token stays valid (at most 90).
     #[arg(long, default_value_t = 30)]
     days: i64,
     #[command(flatten)]
@@ -138,6 +141,7 @@ async fn main() -> ExitCode {
             print!("{}", oms::graphql::sdl());
             Ok(())
         }
+        Command::Secret => oms::auth::generate_secret().map(|s| println!("{s}")),
         Command::Token(t) => TokenKeys::new(&t.auth.jwt_secret)
             .issue(t.role, &t.subject, Duration::days(t.days))
             .map(|token| println!("{token}"))
@@ -160,9 +164,7 @@ async fn main() -> ExitCode {
 }
 
 async fn migrate(args: DatabaseArgs) -> Result<(), String> {
-    let db = Db::connect(&args.database_url, args.database_max_connections)
-        .await
-        .map_err(|e| format!("cannot open {}: {e}", args.database_url))?;
+    let db = Db::open(&args.database_url, args.database_max_connections).await?;
     db.migrate()
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -172,9 +174,7 @@ async fn migrate(args: DatabaseArgs) -> Result<(), String> {
 
 async fn seed(args: SeedArgs) -> Result<(), String> {
     let url = &args.database.database_url;
-    let db = Db::connect(url, args.database.database_max_connections)
-        .await
-        .map_err(|e| format!("cannot open {url}: {e}"))?;
+    let db = Db::open(url, args.database.database_max_connections).await?;
     db.migrate()
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -183,7 +183,11 @@ async fn seed(args: SeedArgs) -> Result<(), String> {
         sellers: args.sellers,
         now: args.now.unwrap_or_else(chrono::Utc::now),
     };
-    println!("seeding {} orders into {url}", opts.orders);
+    println!(
+        "seeding {} orders into {}",
+        opts.orders,
+        oms::db::redacted(url)
+    );
     let mut last = f64::MIN;
     let report = oms::seed::run(&db, &opts, |p| {
         // A line per phase, and at most one a second while copying.

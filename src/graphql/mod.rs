@@ -5,8 +5,8 @@
 pub mod analytics;
 pub mod claims;
 pub mod events;
+pub mod guard;
 pub mod ids;
-pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod plugins;
@@ -56,12 +56,12 @@ pub fn build_schema(app: &App) -> OmsSchema {
     schema_builder(app).finish()
 }
 
-/// The schema for WebSocket clients: HTTP refuses alias floods before the schema (with a 400);
-/// this one refuses them itself. (HTTP does without the extension: any extension costs every
-/// field a hop through its chain.)
+/// The schema for WebSocket clients: HTTP guards documents before the schema (with a 400);
+/// this one runs the same guard itself (`guard::DocumentGuard`). (HTTP does without the
+/// extension: any extension costs every field a hop through its chain.)
 pub fn build_socket_schema(app: &App) -> OmsSchema {
     schema_builder(app)
-        .extension(limits::AliasLimit(app.limits.max_aliases))
+        .extension(guard::DocumentGuard(app.limits.clone()))
         .finish()
 }
 
@@ -76,7 +76,7 @@ fn schema_builder(
     .data(app.clone())
     .limit_depth(app.limits.max_depth)
     .limit_complexity(app.limits.max_complexity)
-    .limit_recursive_depth(64)
+    .limit_recursive_depth(guard::MAX_RECURSION)
     .limit_directives(16);
     if app.limits.disable_introspection {
         builder = builder.disable_introspection();

@@ -43,7 +43,7 @@ pub async fn tracking_event(
         .get("x-courier-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if token.is_empty() || token != state.app.courier_secret {
+    if !crate::auth::secrets_match(token, &state.app.courier_secret) {
         return refuse(
             StatusCode::UNAUTHORIZED,
             "UNAUTHENTICATED",

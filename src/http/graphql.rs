@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{ServerError, Variables};
+use async_graphql::Variables;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::to_bytes;
 use axum::extract::{FromRequestParts, WebSocketUpgrade};
@@ -23,11 +23,15 @@ use serde_json::{json, Map, Value};
 use super::HttpState;
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::graphql::limits::{alias_refusal, TOO_MANY_ALIASES};
+use crate::graphql::guard::{self, DocumentLimits};
 use crate::graphql::request_data;
 
 const JSON: &str = "application/json; charset=utf-8";
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
+
+/// Documents up to this size are guarded and parsed on the async worker (it takes
+/// microseconds); larger ones go to the blocking pool.
+const INLINE_PARSE_BYTES: usize = 16 * 1024;
 
 /// The response media type the client accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,7 +267,11 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
     };
     let socket_schema = state.socket_schema.clone();
     let keys = state.app.keys.clone();
+    // A message may be as large as a POST body, no larger: the socket closes on a bigger one.
+    let limit = state.app.limits.max_body_bytes;
     upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
             GraphQLWebSocket::new(stream, socket_schema, protocol)
@@ -365,49 +373,6 @@ fn request_errors(accepts: Accepts, errors: Vec<Value>) -> Response {
     reply(status, accepts.content_type(), json!({ "errors": errors }))
 }
 
-/// Rewrites async-graphql's limit messages so a refusal names the limit and its value.
-fn explain_limits(state: &HttpState, e: &mut ServerError) {
-    let limits = &state.app.limits;
-    let (message, code) = match e.message.as_str() {
-        "Query is nested too deep." => (
-            format!(
-                "the query is nested deeper than the limit of {} (--max-depth)",
-                limits.max_depth
-            ),
-            "QUERY_TOO_DEEP",
-        ),
-        "Query is too complex." => (
-            format!(
-                "the query is more complex than the limit of {} (--max-complexity)",
-                limits.max_complexity
-            ),
-            "QUERY_TOO_COMPLEX",
-        ),
-        _ => return,
-    };
-    e.message = message;
-    let mut ext = e.extensions.take().unwrap_or_default();
-    ext.set("code", code);
-    e.extensions = Some(ext);
-}
-
-/// Codes a field error that has none: only async-graphql itself raises those, coercing a
-/// field's arguments (a value outside a validator's range, a variable of another shape, a
-/// declared variable that was not sent), so it is the caller's input. Resolvers' errors carry
-/// their code already (`error::to_graphql_error`); request errors are coded in `execute`.
-fn code_input_error(e: &mut ServerError) {
-    let coded = e
-        .extensions
-        .as_ref()
-        .is_some_and(|x| x.get("code").is_some());
-    if coded || e.path.is_empty() {
-        return;
-    }
-    let mut ext = e.extensions.take().unwrap_or_default();
-    ext.set("code", "BAD_USER_INPUT");
-    e.extensions = Some(ext);
-}
-
 async fn execute(
     state: &HttpState,
     headers: &HeaderMap,
@@ -432,27 +397,46 @@ async fn execute(
         }
     };
 
-    // Parse first: to answer syntax errors as request errors, and to refuse mutations by GET
-    // before anything runs.
-    let doc = match async_graphql::parser::parse_query(&params.query) {
-        Ok(doc) => doc,
-        Err(e) => {
-            observe("refused");
-            let err = ServerError::from(e);
-            let mut v = serde_json::to_value(&err).unwrap_or(Value::Null);
-            if let Value::Object(o) = &mut v {
-                o.insert("extensions".into(), json!({"code": "GRAPHQL_PARSE_FAILED"}));
+    // The document guard first (nesting, syntax, fragment costs, aliases: `graphql::guard`),
+    // so that nothing a client writes reaches a recursive parser or an exponential validation.
+    // Large documents are parsed on the blocking pool, so parsing them never holds one of the
+    // few async workers that answer everyone else (and `/healthz`).
+    let limits = DocumentLimits::from_args(&state.app.limits);
+    let (query, guarded) = if params.query.len() <= INLINE_PARSE_BYTES {
+        let guarded = guard::parse(&params.query, limits);
+        (params.query, guarded)
+    } else {
+        let query = params.query;
+        match tokio::task::spawn_blocking(move || {
+            let guarded = guard::parse(&query, limits);
+            (query, guarded)
+        })
+        .await
+        {
+            Ok(done) => done,
+            Err(e) => {
+                observe("error");
+                tracing::error!(error = %e, "the document guard failed");
+                return reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    JSON,
+                    error_body("internal error; it has been logged", "INTERNAL"),
+                );
             }
-            return request_errors(accepts, vec![v]);
         }
     };
-    if let Some(message) = alias_refusal(&doc, state.app.limits.max_aliases) {
-        observe("refused");
-        return request_errors(
-            accepts,
-            vec![json!({"message": message, "extensions": {"code": TOO_MANY_ALIASES}})],
-        );
-    }
+    let doc = match guarded {
+        Ok(doc) => doc,
+        Err(refusal) => {
+            observe("refused");
+            return request_errors(
+                accepts,
+                vec![
+                    json!({"message": refusal.to_string(), "extensions": {"code": refusal.code()}}),
+                ],
+            );
+        }
+    };
     if method == Method::GET {
         let op_type = match &doc.operations {
             DocumentOperations::Single(op) => Some(op.node.ty),
@@ -481,7 +465,8 @@ async fn execute(
         }
     }
 
-    let mut request = async_graphql::Request::new(params.query);
+    let mut request = async_graphql::Request::new(query);
+    request.set_parsed_query(doc);
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
     }
@@ -520,10 +505,7 @@ async fn execute(
             ),
         );
     };
-    for e in &mut response.errors {
-        explain_limits(state, e);
-        code_input_error(e);
-    }
+    guard::code_errors(&mut response.errors, &state.app.limits);
     // Validation and variable errors carry no path and produce no data: they are request
     // errors. Field errors always have a path.
     let request_error = !response.errors.is_empty()
@@ -534,18 +516,7 @@ async fn execute(
         let errors = response
             .errors
             .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
-                if let Value::Object(o) = &mut v {
-                    if !o.contains_key("extensions") {
-                        o.insert(
-                            "extensions".into(),
-                            json!({"code": "GRAPHQL_VALIDATION_FAILED"}),
-                        );
-                    }
-                }
-                v
-            })
+            .map(|e| serde_json::to_value(e).unwrap_or(Value::Null))
             .collect();
         return request_errors(accepts, errors);
     }

@@ -1,6 +1,7 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics; the answer to a panic.
 
 use std::any::Any;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -16,15 +17,30 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `/readyz`: the database answers and every migration is applied. The read replica's state
-/// is reported (`readReplica`: null when none is configured) but does not make the server
-/// unready: without it analytics, exports and ANALYST requests fail, while the claim desk,
-/// which only needs the primary, works on.
+/// How long each of `/readyz`'s checks may take: a database that does not answer (a network
+/// that drops packets) makes the server unready within this bound instead of holding the
+/// probe for minutes.
+const READY_CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// `/readyz`: the database answers and every migration is applied, each check within
+/// [`READY_CHECK_TIMEOUT`]. The read replica's state is reported (`readReplica`: null when
+/// none is configured) but does not make the server unready: without it analytics, exports
+/// and ANALYST requests fail, while the claim desk, which only needs the primary, works on.
 pub async fn readyz(State(state): State<HttpState>) -> impl IntoResponse {
     let db = &state.app.db;
-    let reachable = db.ping().await.is_ok();
-    let migrated = reachable && db.migrations_applied().await.unwrap_or(false);
-    let replica = db.ping_replica().await;
+    let reachable = matches!(
+        tokio::time::timeout(READY_CHECK_TIMEOUT, db.ping()).await,
+        Ok(Ok(()))
+    );
+    let migrated = reachable
+        && matches!(
+            tokio::time::timeout(READY_CHECK_TIMEOUT, db.migrations_applied()).await,
+            Ok(Ok(true))
+        );
+    let replica = match tokio::time::timeout(READY_CHECK_TIMEOUT, db.ping_replica()).await {
+        Ok(answer) => answer,
+        Err(_) => Some(false),
+    };
     if replica == Some(false) {
         tracing::warn!("the read replica does not answer: analytics and ANALYST requests fail");
     }

@@ -1,0 +1,637 @@
+//! The document guard: what a stranger's GraphQL document may cost, measured before the
+//! parser, the validator and the executor see it (graphql-java and Hot Chocolate bound their
+//! parsers the same way after stack-overflow reports).
+//!
+//! async-graphql parses values, list types and (through pest) every nested rule by recursion
+//! with no depth bound, so `[[[…2,000 levels…]]]` overflows a worker's stack and aborts the
+//! process; and its validation walks fragment spreads without memory, so a document of 40
+//! fragments, each spreading the previous one twice, asks for 2⁴⁰ steps of synchronous work
+//! that no timeout can interrupt. Three checks, each linear in the document, close both:
+//!
+//! 1. [`prescan`]: a lexical pass (strings, block strings and comments skipped) that refuses
+//!    nesting of `{`, `[` and `(` deeper than `--max-nesting`, before anything recursive runs.
+//! 2. [`parse`] then parses it (safe now) and answers syntax errors without echoing the input.
+//! 3. [`check`] walks the parsed document once, with each fragment's cost remembered: it
+//!    refuses fragment cycles, fragment chains deeper than the recursion limit, documents whose
+//!    selections, with every fragment spread expanded, exceed `--max-document-nodes`, and more
+//!    than `--max-aliases` aliases.
+//!
+//! The HTTP handler runs all three and hands the parsed document to async-graphql
+//! (`Request::set_parsed_query`), so it is parsed once; WebSocket clients go through the same
+//! checks in [`DocumentGuard`], an extension of the socket schema.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextSubscribe,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ErrorExtensions, Request, Response, ServerError, ServerResult};
+use futures_util::stream::{BoxStream, StreamExt};
+
+use crate::config::LimitArgs;
+
+/// Field nesting plus fragment spreads that async-graphql accepts (`limit_recursive_depth`);
+/// the guard refuses deeper documents itself, so that its own walk is bounded too.
+pub const MAX_RECURSION: usize = 64;
+
+/// The longest name (of a field, alias, argument, variable, fragment, operation, type or
+/// directive) a document may write. The schema's longest is under 40 characters; validation
+/// compares an unknown name with every known one to suggest a fix, so its cost grows with the
+/// name's length.
+pub const MAX_NAME: usize = 255;
+
+/// The longest error message sent back: a validation message may quote a value the client
+/// sent (an unknown enum value of 100 KB), which is not worth sending back whole.
+pub const MAX_MESSAGE: usize = 1_000;
+
+/// The limits a document must keep, from the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentLimits {
+    /// Deepest nesting of `{`, `[` and `(` anywhere in the document (`--max-nesting`).
+    pub max_nesting: usize,
+    /// Most selections once every fragment spread is expanded (`--max-document-nodes`).
+    pub max_nodes: u64,
+    /// Most aliases written in the document (`--max-aliases`).
+    pub max_aliases: usize,
+}
+
+impl DocumentLimits {
+    /// The configured limits.
+    pub fn from_args(limits: &LimitArgs) -> Self {
+        DocumentLimits {
+            max_nesting: limits.max_nesting,
+            max_nodes: limits.max_document_nodes,
+            max_aliases: limits.max_aliases,
+        }
+    }
+}
+
+/// Why a document was refused before it ran. Each is a request error with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// Brackets nested deeper than the limit.
+    #[error("the document nests `{{`, `[` or `(` {depth} levels deep at line {line}, more than the limit of {limit} (--max-nesting)")]
+    TooNested {
+        /// How deep it got before the scan stopped.
+        depth: usize,
+        /// The line where it went past the limit.
+        line: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A name longer than [`MAX_NAME`].
+    #[error("the document writes a name of {length} characters at line {line}, longer than the limit of {MAX_NAME}")]
+    NameTooLong {
+        /// The name's length.
+        length: usize,
+        /// Where it starts.
+        line: usize,
+    },
+    /// Not GraphQL.
+    #[error("the document does not parse: {0}")]
+    Syntax(String),
+    /// A fragment that spreads itself, directly or through others.
+    #[error("fragment `{0}` spreads itself (directly or through other fragments); fragments must not form cycles")]
+    FragmentCycle(String),
+    /// Fields and fragment spreads nested deeper than async-graphql's recursion limit.
+    #[error("the document nests fields and fragment spreads deeper than {MAX_RECURSION} levels")]
+    TooDeep,
+    /// Too many selections once fragments are expanded.
+    #[error("the document has {nodes} selections once its fragment spreads are expanded, more than the limit of {limit} (--max-document-nodes)")]
+    TooManyNodes {
+        /// Selections counted (it stops counting a little past the limit).
+        nodes: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Too many aliases.
+    #[error("the document uses {aliases} aliases, more than the limit of {limit} (--max-aliases)")]
+    TooManyAliases {
+        /// Aliases written.
+        aliases: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl Refusal {
+    /// The `extensions.code` clients see.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::TooNested { .. } => "DOCUMENT_TOO_NESTED",
+            Refusal::NameTooLong { .. } => "NAME_TOO_LONG",
+            Refusal::Syntax(_) => "GRAPHQL_PARSE_FAILED",
+            Refusal::FragmentCycle(_) | Refusal::TooDeep => "GRAPHQL_VALIDATION_FAILED",
+            Refusal::TooManyNodes { .. } => "DOCUMENT_TOO_LARGE",
+            Refusal::TooManyAliases { .. } => "TOO_MANY_ALIASES",
+        }
+    }
+
+    /// As a GraphQL error.
+    pub fn to_server_error(&self) -> ServerError {
+        let code = self.code();
+        async_graphql::Error::new(self.to_string())
+            .extend_with(|_, e| e.set("code", code))
+            .into_server_error(Default::default())
+    }
+}
+
+/// Refuses nesting of `{`, `[` and `(` deeper than `max_nesting`, and names longer than
+/// [`MAX_NAME`], in one pass over the text. String literals, block strings and comments are
+/// skipped, so brackets inside them do not count. Unbalanced or otherwise malformed text is
+/// left for the parser to explain.
+pub fn prescan(query: &str, max_nesting: usize) -> Result<(), Refusal> {
+    let bytes = query.as_bytes();
+    let mut depth = 0usize;
+    let mut line = 1usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > max_nesting {
+                    return Err(Refusal::TooNested {
+                        depth,
+                        line,
+                        limit: max_nesting,
+                    });
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'\n' => line += 1,
+            b'_' | b'A'..=b'Z' | b'a'..=b'z' => {
+                let start = i;
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                if i - start > MAX_NAME {
+                    return Err(Refusal::NameTooLong {
+                        length: i - start,
+                        line,
+                    });
+                }
+                continue;
+            }
+            // Digits on their own (a number; a name's digits were taken with the name).
+            b'0'..=b'9' => {
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                continue;
+            }
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                // A block string ends at the next unescaped `"""`; `\"""` is an escape.
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    if bytes[i..].starts_with(b"\\\"\"\"") {
+                        i += 4;
+                        continue;
+                    }
+                    if bytes[i] == b'\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+                i += 3;
+                continue;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// Parses a document that passed [`prescan`], and checks it. Syntax errors say where and what
+/// was expected, without quoting the input back (pest's messages repeat the whole line, which
+/// for a one-line document of 200 KB is 200 KB of error).
+pub fn parse(query: &str, limits: DocumentLimits) -> Result<ExecutableDocument, Refusal> {
+    prescan(query, limits.max_nesting)?;
+    let doc = async_graphql::parser::parse_query(query).map_err(|e| syntax(&e))?;
+    check(&doc, limits)?;
+    Ok(doc)
+}
+
+fn syntax(e: &async_graphql::parser::Error) -> Refusal {
+    use async_graphql::parser::Error;
+    match e {
+        Error::Syntax { message, start, .. } => {
+            // pest ends its message with `= expected …` (the rules it wanted); keep only that.
+            let expected = message
+                .lines()
+                .rev()
+                .find_map(|l| l.trim().strip_prefix("= "))
+                .unwrap_or("unexpected input");
+            let expected: String = expected.chars().take(200).collect();
+            Refusal::Syntax(format!(
+                "{expected} at line {}, column {}",
+                start.line, start.column
+            ))
+        }
+        Error::RecursionLimitExceeded => Refusal::TooDeep,
+        other => Refusal::Syntax(other.to_string()),
+    }
+}
+
+/// Checks a parsed document: fragment cycles, the recursion limit, the expanded size and the
+/// aliases. Linear in the document: each fragment is walked once and its cost remembered.
+pub fn check(doc: &ExecutableDocument, limits: DocumentLimits) -> Result<(), Refusal> {
+    let aliases = count_aliases(doc);
+    if aliases > limits.max_aliases {
+        return Err(Refusal::TooManyAliases {
+            aliases,
+            limit: limits.max_aliases,
+        });
+    }
+    let mut walk = Walk {
+        doc,
+        fragments: HashMap::new(),
+    };
+    let mut total: u64 = 0;
+    let over = |total: u64| total > limits.max_nodes;
+    for (_, op) in doc.operations.iter() {
+        let cost = walk.set(&op.node.selection_set.node, 0)?;
+        total = total.saturating_add(cost.nodes);
+        if over(total) {
+            return Err(Refusal::TooManyNodes {
+                nodes: total,
+                limit: limits.max_nodes,
+            });
+        }
+    }
+    // Validation also walks each fragment definition on its own.
+    for name in doc.fragments.keys() {
+        let cost = walk.fragment(name.as_str(), 0)?;
+        total = total.saturating_add(cost.nodes);
+        if over(total) {
+            return Err(Refusal::TooManyNodes {
+                nodes: total,
+                limit: limits.max_nodes,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// What a selection set costs once expanded: its selections counted, and how deep it reaches
+/// below itself (fields and spreads, as async-graphql's recursion limit counts them).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: u64,
+    height: usize,
+}
+
+/// A fragment being walked (a cycle when met again) or walked already.
+enum Seen {
+    Walking,
+    Done(Cost),
+}
+
+struct Walk<'a> {
+    doc: &'a ExecutableDocument,
+    fragments: HashMap<&'a str, Seen>,
+}
+
+impl<'a> Walk<'a> {
+    /// `level` is how deep this set sits; the walk itself never goes past [`MAX_RECURSION`].
+    fn set(&mut self, set: &'a SelectionSet, level: usize) -> Result<Cost, Refusal> {
+        if level > MAX_RECURSION {
+            return Err(Refusal::TooDeep);
+        }
+        let mut cost = Cost::default();
+        for item in &set.items {
+            let below = match &item.node {
+                Selection::Field(f) => {
+                    if f.node.selection_set.node.items.is_empty() {
+                        Cost::default()
+                    } else {
+                        let c = self.set(&f.node.selection_set.node, level + 1)?;
+                        Cost {
+                            nodes: c.nodes,
+                            height: c.height + 1,
+                        }
+                    }
+                }
+                Selection::InlineFragment(f) => {
+                    let c = self.set(&f.node.selection_set.node, level + 1)?;
+                    Cost {
+                        nodes: c.nodes,
+                        height: c.height + 1,
+                    }
+                }
+                Selection::FragmentSpread(s) => {
+                    let c = self.fragment(s.node.fragment_name.node.as_str(), level + 1)?;
+                    Cost {
+                        nodes: c.nodes,
+                        height: c.height + 1,
+                    }
+                }
+            };
+            if level + below.height > MAX_RECURSION {
+                return Err(Refusal::TooDeep);
+            }
+            cost.nodes = cost.nodes.saturating_add(1).saturating_add(below.nodes);
+            cost.height = cost.height.max(below.height);
+        }
+        Ok(cost)
+    }
+
+    fn fragment(&mut self, name: &'a str, level: usize) -> Result<Cost, Refusal> {
+        match self.fragments.get(name) {
+            Some(Seen::Done(cost)) => return Ok(*cost),
+            Some(Seen::Walking) => return Err(Refusal::FragmentCycle(name.to_owned())),
+            None => {}
+        }
+        // An unknown fragment costs nothing here; validation names it.
+        let Some((key, def)) = self.doc.fragments.get_key_value(name) else {
+            return Ok(Cost::default());
+        };
+        self.fragments.insert(key.as_str(), Seen::Walking);
+        let cost = self.set(&def.node.selection_set.node, level)?;
+        self.fragments.insert(key.as_str(), Seen::Done(cost));
+        Ok(cost)
+    }
+}
+
+/// How many aliased fields a document writes, in its operations and fragment definitions
+/// (a fragment counts once however often it is spread: spreads at one level merge). Each alias
+/// runs its field again, so a flood of them multiplies the work of one cheap field.
+pub fn count_aliases(doc: &ExecutableDocument) -> usize {
+    fn in_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + in_set(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(f) => in_set(&f.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let operations: usize = doc
+        .operations
+        .iter()
+        .map(|(_, op)| in_set(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = doc
+        .fragments
+        .values()
+        .map(|f| in_set(&f.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
+/// Gives every error of a response a code and a bounded message, the same on HTTP and on the
+/// WebSocket: async-graphql's own limit refusals are rewritten to name the limit and its value
+/// (`QUERY_TOO_DEEP`, `QUERY_TOO_COMPLEX`); an error without a path is the document's
+/// (`GRAPHQL_VALIDATION_FAILED`); a field error without a code can only come from async-graphql
+/// coercing the field's arguments, so it is the caller's input (`BAD_USER_INPUT`). Resolvers'
+/// errors carry their code already (`error::to_graphql_error`).
+pub fn code_errors(errors: &mut [ServerError], limits: &LimitArgs) {
+    for e in errors {
+        let explained = match e.message.as_str() {
+            "Query is nested too deep." => Some((
+                format!(
+                    "the query is nested deeper than the limit of {} (--max-depth)",
+                    limits.max_depth
+                ),
+                "QUERY_TOO_DEEP",
+            )),
+            "Query is too complex." => Some((
+                format!(
+                    "the query is more complex than the limit of {} (--max-complexity)",
+                    limits.max_complexity
+                ),
+                "QUERY_TOO_COMPLEX",
+            )),
+            _ => None,
+        };
+        let coded = e
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        let code = match explained {
+            Some((message, code)) => {
+                e.message = message;
+                Some(code)
+            }
+            None if coded => None,
+            None if e.path.is_empty() => Some("GRAPHQL_VALIDATION_FAILED"),
+            None => Some("BAD_USER_INPUT"),
+        };
+        if let Some(code) = code {
+            let mut ext = e.extensions.take().unwrap_or_default();
+            ext.set("code", code);
+            e.extensions = Some(ext);
+        }
+        if e.message.chars().count() > MAX_MESSAGE {
+            e.message = e.message.chars().take(MAX_MESSAGE).collect::<String>() + "…";
+        }
+    }
+}
+
+/// The guard for WebSocket clients: async-graphql-axum parses their messages itself, so the
+/// socket schema runs [`parse`] in `prepare_request` and hands async-graphql the parsed
+/// document, and codes every answer with [`code_errors`]. (HTTP does without the extension:
+/// any extension costs every field a hop through its chain, and the HTTP handler does the
+/// same itself.)
+pub struct DocumentGuard(pub LimitArgs);
+
+impl ExtensionFactory for DocumentGuard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentGuardExtension(Arc::new(self.0.clone())))
+    }
+}
+
+struct DocumentGuardExtension(Arc<LimitArgs>);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DocumentGuardExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let doc = parse(&request.query, DocumentLimits::from_args(&self.0))
+            .map_err(|r| r.to_server_error())?;
+        request.set_parsed_query(doc);
+        next.run(ctx, request).await
+    }
+
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let limits = self.0.clone();
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                code_errors(&mut response.errors, &limits);
+                response
+            })
+            .boxed()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const LIMITS: DocumentLimits = DocumentLimits {
+        max_nesting: 64,
+        max_nodes: 20_000,
+        max_aliases: 100,
+    };
+
+    fn refusal(q: &str) -> Option<Refusal> {
+        parse(q, LIMITS).err()
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings_and_comments() {
+        let nested = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        // The braces of `{ order(…) { id } }` add three levels to the list's.
+        let q = |n: usize| format!("{{ order(orderNumber: {}) {{ id }} }}", nested(n));
+        assert!(prescan(&q(62), 64).is_ok());
+        assert!(matches!(
+            prescan(&q(63), 64),
+            Err(Refusal::TooNested { depth: 65, .. })
+        ));
+        let deep_text = format!("{{ a(s: \"{}\") }}", "[{(".repeat(10_000));
+        assert!(prescan(&deep_text, 64).is_ok());
+        let block = format!(
+            "{{ a(s: \"\"\"{} \\\"\"\" {}\"\"\") }}",
+            "[".repeat(500),
+            "{"
+        );
+        assert!(prescan(&block, 64).is_ok());
+        let comment = format!("{{ a # {}\n }}", "[".repeat(500));
+        assert!(prescan(&comment, 64).is_ok());
+        let escaped = format!("{{ a(s: \"\\\"{}\") }}", "[".repeat(500));
+        assert!(prescan(&escaped, 64).is_ok());
+        // Objects and list types nest too.
+        let objects = format!("{{ a(f: {}1{}) }}", "{a: ".repeat(100), "}".repeat(100));
+        assert_eq!(refusal(&objects).unwrap().code(), "DOCUMENT_TOO_NESTED");
+        let types = format!(
+            "query($v: {}Int{}) {{ a }}",
+            "[".repeat(100),
+            "]".repeat(100)
+        );
+        assert_eq!(refusal(&types).unwrap().code(), "DOCUMENT_TOO_NESTED");
+    }
+
+    #[test]
+    fn fragment_fan_out_is_counted_once_per_fragment() {
+        // F(i) spreads F(i-1) twice: 2^30 selections when expanded, 60 lines written.
+        let mut q = String::from("fragment F0 on Query { __typename }\n");
+        for i in 1..=30 {
+            q.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{p} ...F{p} }}\n",
+                p = i - 1
+            ));
+        }
+        q.push_str("query { ...F30 }");
+        let started = std::time::Instant::now();
+        let r = refusal(&q).unwrap();
+        assert_eq!(r.code(), "DOCUMENT_TOO_LARGE", "{r}");
+        assert!(started.elapsed() < std::time::Duration::from_millis(200));
+        // Ten levels (2,047 + the definitions) fit.
+        let mut small = String::from("fragment F0 on Query { __typename }\n");
+        for i in 1..=10 {
+            small.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{p} ...F{p} }}\n",
+                p = i - 1
+            ));
+        }
+        small.push_str("query { ...F10 }");
+        assert_eq!(refusal(&small), None);
+    }
+
+    #[test]
+    fn node_budget_at_the_limit_and_one_past() {
+        let limits = DocumentLimits {
+            max_nodes: 100,
+            ..LIMITS
+        };
+        let q = |n: usize| format!("{{ {} }}", "__typename ".repeat(n));
+        assert!(parse(&q(100), limits).is_ok());
+        assert!(matches!(
+            parse(&q(101), limits),
+            Err(Refusal::TooManyNodes { nodes: 101, .. })
+        ));
+    }
+
+    #[test]
+    fn cycles_and_long_chains_are_refused() {
+        let cycle = "{ ...A } fragment A on Query { a ...B } fragment B on Query { ...A }";
+        assert!(matches!(refusal(cycle), Some(Refusal::FragmentCycle(_))));
+        let selfish = "{ ...A } fragment A on Query { ...A ...A }";
+        assert!(matches!(refusal(selfish), Some(Refusal::FragmentCycle(_))));
+        let chain = |n: usize| {
+            let mut q = String::from("{ ...F0 } ");
+            for i in 0..n {
+                q.push_str(&format!("fragment F{i} on Query {{ ...F{} }} ", i + 1));
+            }
+            q.push_str(&format!("fragment F{n} on Query {{ a }}"));
+            q
+        };
+        assert_eq!(refusal(&chain(40)), None);
+        assert_eq!(refusal(&chain(5_000)), Some(Refusal::TooDeep));
+    }
+
+    #[test]
+    fn names_at_the_limit_and_one_past() {
+        let name = |n: usize| format!("f{}", "x".repeat(n - 1));
+        assert_eq!(prescan(&format!("{{ {} }}", name(MAX_NAME)), 64), Ok(()));
+        assert!(matches!(
+            prescan(&format!("{{ a: {} }}", name(MAX_NAME + 1)), 64),
+            Err(Refusal::NameTooLong { length: 256, .. })
+        ));
+        // Numbers and strings are not names.
+        assert_eq!(
+            prescan(&format!("{{ a(n: {}) }}", "9".repeat(10_000)), 64),
+            Ok(())
+        );
+        assert_eq!(
+            prescan(&format!("{{ a(s: \"{}\") }}", "x".repeat(10_000)), 64),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn syntax_errors_do_not_echo_the_input() {
+        let long = format!("{{ a(s: \"{}\") ", "x".repeat(200_000));
+        let r = refusal(&long).unwrap();
+        assert_eq!(r.code(), "GRAPHQL_PARSE_FAILED");
+        assert!(r.to_string().len() < 400, "{}", r.to_string().len());
+        assert!(r.to_string().contains("line 1"), "{r}");
+    }
+
+    #[test]
+    fn aliases_hidden_in_fragments_count() {
+        let aliases: String = (0..101).map(|i| format!("a{i}: __typename ")).collect();
+        let q = format!("{{ ...F }} fragment F on Query {{ {aliases} }}");
+        assert!(matches!(
+            refusal(&q),
+            Some(Refusal::TooManyAliases { aliases: 101, .. })
+        ));
+    }
+}

@@ -20,4 +20,5 @@ mod replicas;
 mod seed;
 mod sinks;
 mod tenancy;
+mod text;
 mod wasm;

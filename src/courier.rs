@@ -5,6 +5,8 @@
 
 use futures_util::future::BoxFuture;
 
+use crate::domain::text as limit;
+
 /// A pickup to book.
 #[derive(Debug, Clone)]
 pub struct PickupRequest {
@@ -138,10 +140,22 @@ impl CourierAdapter for HttpCourier {
             }
             let field = |name: &str| body.get(name).and_then(|v| v.as_str()).map(str::to_owned);
             match (field("courier"), field("trackingNumber")) {
-                (Some(courier), Some(tracking_number)) => Ok(Booking {
-                    courier,
-                    tracking_number,
-                }),
+                (Some(courier), Some(tracking_number)) => {
+                    // Stored with the claim like a courier and tracking number typed in: the
+                    // same limits (a NUL would fail the write on PostgreSQL).
+                    for (name, value, limit) in [
+                        ("courier", &courier, limit::COURIER),
+                        ("trackingNumber", &tracking_number, limit::TRACKING_NUMBER),
+                    ] {
+                        limit.check(value).map_err(|e| {
+                            CourierError(format!("the answer's {}", e.message(name)))
+                        })?;
+                    }
+                    Ok(Booking {
+                        courier,
+                        tracking_number,
+                    })
+                }
                 _ => Err(CourierError(
                     "the answer has no courier or trackingNumber".into(),
                 )),

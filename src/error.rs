@@ -11,6 +11,7 @@ use sea_orm::{DbErr, RuntimeErr};
 
 use crate::domain::checkout::CheckoutError;
 use crate::domain::order::UnknownName;
+use crate::domain::text::TextError;
 
 /// The stable code of a business refusal. Clients switch on these; never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
@@ -81,6 +82,14 @@ pub enum UserErrorCode {
     InvalidPluginInput,
     /// A webhook registration with a bad URL or unknown event types.
     InvalidWebhook,
+    /// A text longer than its field's limit, counted in characters (`docs/text-limits.md`).
+    TextTooLong,
+    /// A text with a character its field refuses: NUL (U+0000), which the database cannot
+    /// store, anywhere; any other control character in a one-line field; any but line breaks
+    /// and tabs in a memo or description.
+    InvalidText,
+    /// A list with more entries than its limit (e.g. more than 64 event types).
+    ListTooLong,
 }
 
 /// A business refusal: a code, the input field it is about, and a message.
@@ -129,6 +138,30 @@ impl UserError {
     /// "Not found" for an object the caller may not see or that does not exist.
     pub fn not_found(field: &[&str], what: &str) -> Self {
         UserError::new(UserErrorCode::NotFound, field, format!("{what} not found"))
+    }
+
+    /// A text input its limit refuses (`domain::text`), about `field` (a path below `input`;
+    /// the message names it as `lines[0].bundleId`).
+    pub fn text(field: &[&str], e: TextError) -> Self {
+        let code = match e {
+            TextError::TooLong { .. } => UserErrorCode::TextTooLong,
+            TextError::Nul { .. } | TextError::Control { .. } => UserErrorCode::InvalidText,
+            TextError::TooManyEntries { .. } => UserErrorCode::ListTooLong,
+        };
+        let mut name = String::new();
+        for part in field {
+            if part.bytes().all(|b| b.is_ascii_digit()) {
+                name.push('[');
+                name.push_str(part);
+                name.push(']');
+            } else {
+                if !name.is_empty() {
+                    name.push('.');
+                }
+                name.push_str(part);
+            }
+        }
+        UserError::new(code, field, e.message(&name))
     }
 }
 

@@ -61,3 +61,4 @@ pub mod money;
 pub mod order;
 pub mod policy;
 pub mod refund;
+pub mod text;

@@ -7,6 +7,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use super::ids::{parse, Kind};
+use super::text::{self, TextInput, Texts};
 use super::types::claim::Claim;
 use super::types::claim_enums::{ClaimReason, ClaimStatus, ClaimType, HoldReason};
 use super::types::order::OrderLine;
@@ -14,6 +15,7 @@ use super::types::payloads::{refusable, refusal, Payload};
 use super::{app, require_actor, require_writer};
 use crate::domain::actor::Actor;
 use crate::domain::claim::{self as domain, ClaimAction};
+use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
 use crate::repo;
 use crate::repo::claims::ClaimFilter;
@@ -28,6 +30,20 @@ pub enum CollectionMethod {
     Pickup,
     /// The customer ships them to the seller (직접 발송).
     CustomerShips,
+}
+
+/// The texts of an input that opens a claim on an order: its number and the memo.
+fn opening_texts(order_number: &str, memo: Option<&str>) -> Texts {
+    Texts::default()
+        .field("orderNumber", order_number, limit::ORDER_NUMBER)
+        .optional("memo", memo, limit::MEMO)
+}
+
+/// The texts of an input that acts on a claim: its number and the memo.
+fn action_texts(claim_number: &str, memo: Option<&str>) -> Texts {
+    Texts::default()
+        .field("claimNumber", claim_number, limit::CLAIM_NUMBER)
+        .optional("memo", memo, limit::MEMO)
 }
 
 /// Units of one line to claim.
@@ -53,58 +69,76 @@ pub struct ExchangeItemInput {
 /// Input of `requestCancel`.
 #[derive(InputObject)]
 pub struct RequestCancelInput {
-    /// The order.
+    /// The order. At most 40 characters, one line.
     pub order_number: String,
     /// The units (lines of one seller).
     pub items: Vec<ClaimItemInput>,
     /// Why (default CHANGE_OF_MIND).
     pub reason: Option<ClaimReason>,
-    /// The customer's words.
+    /// The customer's words. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for RequestCancelInput {
+    fn texts(&self) -> Texts {
+        opening_texts(&self.order_number, self.memo.as_deref())
+    }
 }
 
 /// Input of `sellerCancel` (stock-out, 품절).
 #[derive(InputObject)]
 pub struct SellerCancelInput {
-    /// The order.
+    /// The order. At most 40 characters, one line.
     pub order_number: String,
     /// The units (the seller's own lines).
     pub items: Vec<ClaimItemInput>,
-    /// A note.
+    /// A note. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for SellerCancelInput {
+    fn texts(&self) -> Texts {
+        opening_texts(&self.order_number, self.memo.as_deref())
+    }
 }
 
 /// Input of `requestReturn`.
 #[derive(InputObject)]
 pub struct RequestReturnInput {
-    /// The order.
+    /// The order. At most 40 characters, one line.
     pub order_number: String,
     /// The units (lines of one seller).
     pub items: Vec<ClaimItemInput>,
     /// Why; decides the fault and the window.
     pub reason: ClaimReason,
-    /// The customer's words.
+    /// The customer's words. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Pickup (default) or the customer ships.
     pub collection_method: Option<CollectionMethod>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for RequestReturnInput {
+    fn texts(&self) -> Texts {
+        opening_texts(&self.order_number, self.memo.as_deref())
+    }
 }
 
 /// Input of `requestExchange`.
 #[derive(InputObject)]
 pub struct RequestExchangeInput {
-    /// The order.
+    /// The order. At most 40 characters, one line.
     pub order_number: String,
     /// The units and their replacements (lines of one seller).
     pub items: Vec<ExchangeItemInput>,
     /// Why; decides the fault, the fee and the window.
     pub reason: ClaimReason,
-    /// The customer's words.
+    /// The customer's words. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Pickup (default) or the customer ships.
     pub collection_method: Option<CollectionMethod>,
@@ -112,12 +146,18 @@ pub struct RequestExchangeInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for RequestExchangeInput {
+    fn texts(&self) -> Texts {
+        opening_texts(&self.order_number, self.memo.as_deref())
+    }
+}
+
 /// Input of the actions that need nothing but the claim.
 #[derive(InputObject)]
 pub struct ClaimActionInput {
-    /// The claim.
+    /// The claim. At most 50 characters, one line.
     pub claim_number: String,
-    /// A note for the timeline.
+    /// A note for the timeline. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
@@ -125,48 +165,72 @@ pub struct ClaimActionInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for ClaimActionInput {
+    fn texts(&self) -> Texts {
+        action_texts(&self.claim_number, self.memo.as_deref())
+    }
+}
+
 /// Input of `approveClaim`.
 #[derive(InputObject)]
 pub struct ApproveClaimInput {
-    /// The claim.
+    /// The claim. At most 50 characters, one line.
     pub claim_number: String,
     /// Cancel requests: the seller has no stock (a seller-fault cancel, no restock).
     #[graphql(default)]
     pub out_of_stock: bool,
-    /// A note for the timeline.
+    /// A note for the timeline. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for ApproveClaimInput {
+    fn texts(&self) -> Texts {
+        action_texts(&self.claim_number, self.memo.as_deref())
+    }
 }
 
 /// Input of actions that record a courier leg (`markCollected`, `reshipExchange`, and
 /// `rejectClaim` when collected goods are sent back).
 #[derive(InputObject)]
 pub struct CourierInput {
-    /// The claim.
+    /// The claim. At most 50 characters, one line.
     pub claim_number: String,
-    /// The courier (택배사).
+    /// The courier (택배사). At most 50 characters, one line.
     pub courier: Option<String>,
-    /// 운송장 번호.
+    /// 운송장 번호. At most 50 characters, one line.
     pub tracking_number: Option<String>,
-    /// A note for the timeline.
+    /// A note for the timeline. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for CourierInput {
+    fn texts(&self) -> Texts {
+        action_texts(&self.claim_number, self.memo.as_deref())
+            .optional("courier", self.courier.as_deref(), limit::COURIER)
+            .optional(
+                "trackingNumber",
+                self.tracking_number.as_deref(),
+                limit::TRACKING_NUMBER,
+            )
+    }
 }
 
 /// Input of `holdClaim`.
 #[derive(InputObject)]
 pub struct HoldClaimInput {
-    /// The claim.
+    /// The claim. At most 50 characters, one line.
     pub claim_number: String,
     /// Why (not RETURN_FEE_UNPAID, which the SYSTEM places).
     pub reason: HoldReason,
-    /// A note.
+    /// A note. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
@@ -174,19 +238,31 @@ pub struct HoldClaimInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for HoldClaimInput {
+    fn texts(&self) -> Texts {
+        action_texts(&self.claim_number, self.memo.as_deref())
+    }
+}
+
 /// Input of `completeReturn`.
 #[derive(InputObject)]
 pub struct CompleteReturnInput {
-    /// The claim.
+    /// The claim. At most 50 characters, one line.
     pub claim_number: String,
     /// Put the goods back in stock (default: yes, but not for DEFECTIVE).
     pub restock: Option<bool>,
-    /// A note for the timeline.
+    /// A note for the timeline. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for CompleteReturnInput {
+    fn texts(&self) -> Texts {
+        action_texts(&self.claim_number, self.memo.as_deref())
+    }
 }
 
 /// A replacement for one line.
@@ -201,11 +277,12 @@ pub struct ReplacementInput {
 /// Input of `convertClaim`.
 #[derive(InputObject)]
 pub struct ConvertClaimInput {
-    /// The claim (a return becomes an exchange, an exchange a return).
+    /// The claim (a return becomes an exchange, an exchange a return). At most 50 characters,
+    /// one line.
     pub claim_number: String,
     /// Into an exchange: the replacement of every line.
     pub replacements: Option<Vec<ReplacementInput>>,
-    /// A note for the timeline.
+    /// A note for the timeline. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
@@ -213,19 +290,35 @@ pub struct ConvertClaimInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for ConvertClaimInput {
+    fn texts(&self) -> Texts {
+        action_texts(&self.claim_number, self.memo.as_deref())
+    }
+}
+
 /// Input of `resolveRefundManually`.
 #[derive(InputObject)]
 pub struct ResolveRefundManuallyInput {
-    /// The claim.
+    /// The claim. At most 50 characters, one line.
     pub claim_number: String,
-    /// The outside payment's reference.
+    /// The outside payment's reference. At most 100 characters, one line.
     pub reference: String,
-    /// A note.
+    /// A note. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for ResolveRefundManuallyInput {
+    fn texts(&self) -> Texts {
+        action_texts(&self.claim_number, self.memo.as_deref()).field(
+            "reference",
+            &self.reference,
+            limit::PAYMENT_REFERENCE,
+        )
+    }
 }
 
 /// How a claim fee is paid.
@@ -241,6 +334,7 @@ pub enum FeePaymentMethod {
 #[derive(InputObject)]
 pub struct PayClaimFeeInput {
     /// The claim: an exchange held for its fee (RETURN_FEE_UNPAID), or a return awaiting its fee.
+    /// At most 50 characters, one line.
     pub claim_number: String,
     /// Exactly the fee due (anything else: FEE_AMOUNT_MISMATCH).
     pub amount: crate::domain::money::Won,
@@ -253,21 +347,38 @@ pub struct PayClaimFeeInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for PayClaimFeeInput {
+    fn texts(&self) -> Texts {
+        Texts::default().field("claimNumber", &self.claim_number, limit::CLAIM_NUMBER)
+    }
+}
+
 /// Input of `setRefundAccount`.
 #[derive(InputObject)]
 pub struct SetRefundAccountInput {
-    /// The claim whose bank-transfer refund waits for an account.
+    /// The claim whose bank-transfer refund waits for an account. At most 50 characters, one
+    /// line.
     pub claim_number: String,
-    /// Bank name.
+    /// Bank name (은행명). At most 50 characters, one line.
     pub bank: String,
-    /// Account number.
+    /// Account number (계좌번호). At most 50 characters, one line.
     pub account_number: String,
-    /// Account holder.
+    /// Account holder (예금주). At most 100 characters, one line.
     pub holder: String,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for SetRefundAccountInput {
+    fn texts(&self) -> Texts {
+        Texts::default()
+            .field("claimNumber", &self.claim_number, limit::CLAIM_NUMBER)
+            .field("bank", &self.bank, limit::BANK)
+            .field("accountNumber", &self.account_number, limit::ACCOUNT_NUMBER)
+            .field("holder", &self.holder, limit::ACCOUNT_HOLDER)
+    }
 }
 
 /// The result of a claim mutation.
@@ -443,9 +554,16 @@ impl ClaimQuery {
     async fn claim(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "클레임 번호, e.g. `20261124-000123-C1`.")] claim_number: String,
+        #[graphql(
+            desc = "클레임 번호, e.g. `20261124-000123-C1`. At most 50 characters, one line (a \
+                    longer one, or one with a control character, finds nothing)."
+        )]
+        claim_number: String,
     ) -> Result<Option<Claim>> {
         let actor = require_actor(ctx)?;
+        if !text::is_key(&claim_number, limit::CLAIM_NUMBER) {
+            return Ok(None);
+        }
         let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &claim_number)
             .await
             .map_err(|e| to_graphql_error(e.into()))?;
@@ -457,10 +575,13 @@ impl ClaimQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size (at most the server's maximum).")] first: Option<i32>,
-        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Cursor to start after. At most 200 characters.")] after: Option<String>,
         #[graphql(desc = "Filters; all must hold.")] filter: Option<ClaimFilterInput>,
     ) -> Result<ClaimConnection> {
         let actor = require_actor(ctx)?;
+        if let Some(c) = &after {
+            text::argument("after", c, limit::CURSOR)?;
+        }
         let app = app(ctx)?;
         let max = app.limits.max_page_size;
         let first = first.unwrap_or(20);
@@ -564,6 +685,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: RequestCancelInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = OpenRequest {
             action: ClaimAction::RequestCancel,
             order_number: input.order_number,
@@ -584,6 +708,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: SellerCancelInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = OpenRequest {
             action: ClaimAction::SellerCancel,
             order_number: input.order_number,
@@ -602,6 +729,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: RequestReturnInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = OpenRequest {
             action: ClaimAction::RequestReturn,
             order_number: input.order_number,
@@ -621,6 +751,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: RequestExchangeInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let items = input
             .items
             .iter()
@@ -653,6 +786,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ApproveClaimInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -666,6 +802,9 @@ impl ClaimMutation {
     /// 거부: refuse the claim. A SELLER's rejection of collected goods waits for an OPERATOR;
     /// collected goods are sent back (give the courier and tracking number). SELLER, OPERATOR.
     async fn reject_claim(&self, ctx: &Context<'_>, input: CourierInput) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = courier(input);
         acting(ctx, ClaimAction::Reject, key, req).await
     }
@@ -676,6 +815,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::ApproveRejection, key, req).await
     }
@@ -686,6 +828,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::DeclineRejection, key, req).await
     }
@@ -696,6 +841,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::Withdraw, key, req).await
     }
@@ -703,6 +851,9 @@ impl ClaimMutation {
     /// 수거 완료: the goods are back, with the collection's courier and tracking number.
     /// SELLER, OPERATOR (the courier's tracking events do it as SYSTEM).
     async fn mark_collected(&self, ctx: &Context<'_>, input: CourierInput) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = courier(input);
         acting(ctx, ClaimAction::MarkCollected, key, req).await
     }
@@ -710,6 +861,9 @@ impl ClaimMutation {
     /// 보류: pause the claim. An OPERATOR's hold, and a SELLER's before collection, take effect
     /// at once; a SELLER's on collected goods waits for an OPERATOR.
     async fn hold_claim(&self, ctx: &Context<'_>, input: HoldClaimInput) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -726,6 +880,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::ApproveHold, key, req).await
     }
@@ -736,6 +893,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::DeclineHold, key, req).await
     }
@@ -746,6 +906,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::ReleaseHold, key, req).await
     }
@@ -757,6 +920,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: CourierInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = courier(input);
         acting(ctx, ClaimAction::ReshipExchange, key, req).await
     }
@@ -768,6 +934,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: CompleteReturnInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -784,6 +953,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::CompleteExchange, key, req).await
     }
@@ -795,6 +967,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::RefundExchange, key, req).await
     }
@@ -806,6 +981,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ConvertClaimInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let actor = require_writer(ctx)?;
         let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &input.claim_number)
             .await
@@ -851,6 +1029,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: PayClaimFeeInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         if input.method == Some(FeePaymentMethod::BankTransfer) {
             let actor = require_writer(ctx)?;
             let result =
@@ -874,6 +1055,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let actor = require_writer(ctx)?;
         let result = claims::confirm_fee_transfer(
             app(ctx)?,
@@ -892,6 +1076,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::WaiveClaimFee, key, req).await
     }
@@ -902,6 +1089,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let (key, req) = simple(input);
         acting(ctx, ClaimAction::RetryRefund, key, req).await
     }
@@ -912,6 +1102,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ResolveRefundManuallyInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -935,6 +1128,9 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: SetRefundAccountInput,
     ) -> Result<ClaimPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,

@@ -12,10 +12,12 @@ use entity::{outbox_delivery, outbox_message, webhook_endpoint};
 use futures_util::Stream;
 
 use super::ids::{parse, to_id, Kind};
+use super::text::{self, TextInput, Texts};
 use super::types::payloads::{payload, refusable};
 use super::{app, require_actor, require_writer, viewer};
 use crate::app::App;
 use crate::domain::actor::Actor;
+use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
 use crate::outbox::{self, Event};
 use crate::repo;
@@ -528,12 +530,31 @@ impl EventQuery {
 pub struct RegisterWebhookInput {
     /// The seller (an OPERATOR names it; a SELLER may leave it out).
     pub seller_id: Option<ID>,
-    /// Where to POST deliveries (http:// or https://).
+    /// Where to POST deliveries (http:// or https://). At most 2,000 characters, one line.
     pub url: String,
     /// Event types: `*`, `order.*`, `claim.*`, or exact types (`claim.exchange_collected`).
+    /// At most 64 entries, each at most 64 characters, one line.
     pub event_types: Vec<String>,
-    /// A note for the partner.
+    /// A note for the partner. At most 500 characters (line breaks and tabs allowed).
     pub description: Option<String>,
+}
+
+impl TextInput for RegisterWebhookInput {
+    fn texts(&self) -> Texts {
+        Texts::default()
+            .field("url", &self.url, limit::WEBHOOK_URL)
+            .list(
+                "eventTypes",
+                &self.event_types,
+                limit::EVENT_TYPES,
+                limit::EVENT_TYPE,
+            )
+            .optional(
+                "description",
+                self.description.as_deref(),
+                limit::WEBHOOK_DESCRIPTION,
+            )
+    }
 }
 
 /// An endpoint, by id.
@@ -608,6 +629,9 @@ impl EventMutation {
         ctx: &Context<'_>,
         input: RegisterWebhookInput,
     ) -> Result<WebhookSecretPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let actor = require_writer(ctx)?;
         secret_payload(
             webhooks::register(

@@ -11,6 +11,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod plugins;
 pub mod query;
+pub mod text;
 pub mod types;
 
 use std::sync::Arc;

@@ -5,6 +5,7 @@
 use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 
 use super::ids::{parse, Kind};
+use super::text::{self, TextInput, Texts};
 use super::types::enums::PaymentMethod;
 use super::types::order::Order;
 use super::types::payloads::refusal;
@@ -14,6 +15,7 @@ use crate::domain::actor::Actor;
 use crate::domain::checkout::CouponTerms;
 use crate::domain::money::Won;
 use crate::domain::order::LineStep;
+use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::repo;
 use crate::service::jobs::{self, Job};
@@ -35,7 +37,7 @@ pub struct PlaceOrderLineInput {
     /// OPERATOR only: the line discount to apply instead of the option's instant discount.
     pub line_discount: Option<Won>,
     /// The set (세트) this line is sold in: lines with the same id form one set, which the
-    /// seller's policy may require to be exchanged whole. At most 64 characters.
+    /// seller's policy may require to be exchanged whole. At most 64 characters, one line.
     pub bundle_id: Option<String>,
 }
 
@@ -55,7 +57,7 @@ pub struct PlaceOrderInput {
     pub customer_id: Option<ID>,
     /// The cart: one entry per option.
     pub lines: Vec<PlaceOrderLineInput>,
-    /// A coupon code (쿠폰).
+    /// A coupon code (쿠폰). At most 50 characters, one line.
     pub coupon_code: Option<String>,
     /// OPERATOR only: ad-hoc coupon terms (with `couponCode` as a label).
     pub coupon: Option<CouponTermsInput>,
@@ -68,10 +70,28 @@ pub struct PlaceOrderInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for PlaceOrderInput {
+    fn texts(&self) -> Texts {
+        Texts::default()
+            .optional(
+                "couponCode",
+                self.coupon_code.as_deref(),
+                limit::COUPON_CODE,
+            )
+            .each(
+                "lines",
+                &self.lines,
+                "bundleId",
+                |l| l.bundle_id.as_deref(),
+                limit::BUNDLE_ID,
+            )
+    }
+}
+
 /// Input of `confirmDeposit`.
 #[derive(InputObject)]
 pub struct ConfirmDepositInput {
-    /// The order.
+    /// The order. At most 40 characters, one line.
     pub order_number: String,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
@@ -79,10 +99,16 @@ pub struct ConfirmDepositInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for ConfirmDepositInput {
+    fn texts(&self) -> Texts {
+        Texts::default().field("orderNumber", &self.order_number, limit::ORDER_NUMBER)
+    }
+}
+
 /// Input of `confirmOrder` and `confirmPurchase`.
 #[derive(InputObject)]
 pub struct OrderLinesInput {
-    /// The order.
+    /// The order. At most 40 characters, one line.
     pub order_number: String,
     /// Only these lines (default: every line the caller may act on that is in the starting
     /// status).
@@ -93,19 +119,37 @@ pub struct OrderLinesInput {
     pub idempotency_key: Option<String>,
 }
 
+impl TextInput for OrderLinesInput {
+    fn texts(&self) -> Texts {
+        Texts::default().field("orderNumber", &self.order_number, limit::ORDER_NUMBER)
+    }
+}
+
 /// Input of `shipLines`.
 #[derive(InputObject)]
 pub struct ShipLinesInput {
     /// Lines of one order and one seller, all PREPARING.
     pub line_ids: Vec<ID>,
-    /// The courier (택배사).
+    /// The courier (택배사). At most 50 characters, one line.
     pub courier: String,
-    /// 운송장 번호.
+    /// 운송장 번호. At most 50 characters, one line.
     pub tracking_number: String,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe.
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for ShipLinesInput {
+    fn texts(&self) -> Texts {
+        Texts::default()
+            .field("courier", &self.courier, limit::COURIER)
+            .field(
+                "trackingNumber",
+                &self.tracking_number,
+                limit::TRACKING_NUMBER,
+            )
+    }
 }
 
 /// Input of `markDelivered`.
@@ -220,6 +264,9 @@ impl OrderMutation {
     /// Places an order (주문): prices it as `money.md` says, reserves stock, spends points.
     /// CUSTOMER for itself, OPERATOR for any customer.
     async fn place_order(&self, ctx: &Context<'_>, input: PlaceOrderInput) -> Result<OrderPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let actor = require_writer(ctx)?;
         let customer_id = input
             .customer_id
@@ -231,13 +278,8 @@ impl OrderMutation {
             .lines
             .iter()
             .map(|l| {
-                if l.bundle_id
-                    .as_ref()
-                    .is_some_and(|b| b.is_empty() || b.len() > 64)
-                {
-                    return Err(ServiceError::BadInput(
-                        "bundleId must be 1 to 64 characters".into(),
-                    ));
+                if l.bundle_id.as_ref().is_some_and(String::is_empty) {
+                    return Err(ServiceError::BadInput("bundleId must not be empty".into()));
                 }
                 Ok(PlaceOrderLine {
                     option_id: parse(&l.option_id, Kind::ProductOption)?,
@@ -269,6 +311,9 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: ConfirmDepositInput,
     ) -> Result<OrderPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         step(
             ctx,
             LineStep::ConfirmDeposit,
@@ -287,6 +332,9 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: OrderLinesInput,
     ) -> Result<OrderPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         step(
             ctx,
             LineStep::ConfirmOrder,
@@ -300,6 +348,9 @@ impl OrderMutation {
 
     /// 발송처리: PREPARING lines of one seller leave in one parcel (SHIPPED). SELLER or OPERATOR.
     async fn ship_lines(&self, ctx: &Context<'_>, input: ShipLinesInput) -> Result<OrderPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let courier = input.courier.trim().to_owned();
         let tracking = input.tracking_number.trim().to_owned();
         if courier.is_empty() || tracking.is_empty() {
@@ -343,6 +394,9 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: OrderLinesInput,
     ) -> Result<OrderPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         step(
             ctx,
             LineStep::ConfirmPurchase,

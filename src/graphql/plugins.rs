@@ -18,7 +18,9 @@ pub struct UploadPluginInput {
     pub seller_id: Option<ID>,
     /// The hook the module decides; it must export the hook's function.
     pub hook: PolicyHook,
-    /// The `.wasm` module, base64 (standard alphabet, padding optional).
+    /// The `.wasm` module, base64 (standard alphabet, padding optional). Its length is the
+    /// module size limit's (1 MiB decoded): a larger module is PLUGIN_TOO_LARGE, anything but
+    /// base64 PLUGIN_INVALID.
     pub wasm_base64: String,
 }
 
@@ -27,7 +29,8 @@ pub struct UploadPluginInput {
 pub struct DryRunPluginInput {
     /// The plugin (`Plugin.id`).
     pub plugin_id: ID,
-    /// The hook's input document as JSON (field names as in `plugins/README.md`).
+    /// The hook's input document as JSON (field names as in `plugins/README.md`). Bounded by
+    /// the plugin input cap (128 KiB encoded); never stored.
     pub input: Json<serde_json::Value>,
 }
 

@@ -5,6 +5,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use super::ids::{parse, parse_any, Kind};
+use super::text;
 use super::types::catalog::{Product, ProductOption};
 use super::types::claim::Claim;
 use super::types::enums::{LineStatus, OrderSortField, Role, SortDirection};
@@ -12,6 +13,7 @@ use super::types::order::{Customer, Order, OrderLine, Seller, Shipment, Tender};
 use super::{app, require_actor, viewer};
 use crate::domain::actor::Actor;
 use crate::domain::order as domain;
+use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::repo;
 use crate::repo::orders::{Cursor, OrderFilter, OrderSort};
@@ -39,7 +41,7 @@ pub struct OrderFilterInput {
     pub seller_id: Option<ID>,
     /// Only orders of this customer.
     pub customer_id: Option<ID>,
-    /// Only this order number.
+    /// Only this order number. At most 40 characters, one line.
     pub order_number: Option<String>,
     /// Placed at or after this time.
     pub placed_from: Option<DateTime<Utc>>,
@@ -139,11 +141,18 @@ fn encode_cursor(c: &Cursor) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
 }
 
-fn decode_cursor(s: &str) -> Result<Cursor> {
+/// The cursor `s` of a list sorted by `sort`. Its key goes to the database, so it must be one
+/// this server could have made: a time for the placed-at order, an order number for the
+/// order-number order.
+fn decode_cursor(s: &str, sort: OrderSort) -> Result<Cursor> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(s)
         .ok()
-        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
+        .filter(|c| match sort {
+            OrderSort::PlacedAt => DateTime::parse_from_rfc3339(&c.key).is_ok(),
+            OrderSort::OrderNumber => text::is_key(&c.key, limit::ORDER_NUMBER),
+        })
         .ok_or_else(|| {
             to_graphql_error(ServiceError::BadInput(format!(
                 "`{s}` is not a cursor of this list"
@@ -175,9 +184,16 @@ impl OrderQuery {
     async fn order(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "주문번호, e.g. `20261124-000123`.")] order_number: String,
+        #[graphql(
+            desc = "주문번호, e.g. `20261124-000123`. At most 40 characters, one line (a longer \
+                    one, or one with a control character, finds nothing)."
+        )]
+        order_number: String,
     ) -> Result<Option<Order>> {
         let actor = require_actor(ctx)?;
+        if !text::is_key(&order_number, limit::ORDER_NUMBER) {
+            return Ok(None);
+        }
         let app = app(ctx)?;
         let db = app.db.conn();
         let Some(o) = repo::orders::order_by_number(db, &order_number, false)
@@ -199,9 +215,9 @@ impl OrderQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Page size from the start (or after `after`).")] first: Option<i32>,
-        #[graphql(desc = "Cursor to start after.")] after: Option<String>,
+        #[graphql(desc = "Cursor to start after. At most 200 characters.")] after: Option<String>,
         #[graphql(desc = "Page size from the end (or before `before`).")] last: Option<i32>,
-        #[graphql(desc = "Cursor to end before.")] before: Option<String>,
+        #[graphql(desc = "Cursor to end before. At most 200 characters.")] before: Option<String>,
         #[graphql(desc = "Filters; all must hold.")] filter: Option<OrderFilterInput>,
         #[graphql(desc = "Sort; default newest placed first.")] order_by: Option<OrderOrderBy>,
     ) -> Result<OrderConnection> {
@@ -209,6 +225,14 @@ impl OrderQuery {
         let app = app(ctx)?;
         let max = app.limits.max_page_size;
         let input = filter.unwrap_or_default();
+        if let Some(n) = &input.order_number {
+            text::argument("filter.orderNumber", n, limit::ORDER_NUMBER)?;
+        }
+        for (name, cursor) in [("after", &after), ("before", &before)] {
+            if let Some(c) = cursor {
+                text::argument(name, c, limit::CURSOR)?;
+            }
+        }
         let mut filter = OrderFilter {
             status: input
                 .status
@@ -278,7 +302,7 @@ impl OrderQuery {
         } else {
             after.as_deref()
         };
-        let cursor = cursor.map(decode_cursor).transpose()?;
+        let cursor = cursor.map(|c| decode_cursor(c, sort)).transpose()?;
         if backward {
             descending = !descending;
         }

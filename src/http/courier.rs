@@ -57,6 +57,9 @@ pub async fn tracking_event(
             "expected {eventId, courier, trackingNumber, event}",
         );
     };
+    if let Err(e) = courier::check_text(&ev.event_id, &ev.courier, &ev.tracking_number, &ev.event) {
+        return refuse(StatusCode::BAD_REQUEST, e.code.name(), &e.message);
+    }
     let kind = match ev.event.as_str() {
         "PICKED_UP" => TrackingEventKind::PickedUp,
         "DELIVERED" => TrackingEventKind::Delivered,

@@ -13,6 +13,10 @@
 //! | `groupBy` (stats) | dimensions, comma-separated or repeated (`SELLER,DAY`) |
 //! | `orderBy` (stats) | fields with an optional direction (`CLAIM_RATE:DESC,PERIOD:ASC`) |
 //!
+//! Each parameter's name and value is at most 1,000 characters on one line
+//! (`domain::text::EXPORT_PARAMETER`); a longer one, or one with a control character, is a 400
+//! `BAD_REQUEST` naming it.
+//!
 //! The files are UTF-8 with a byte-order mark (so spreadsheet programs read Korean correctly),
 //! RFC 4180 (comma separated, CRLF line ends, fields with a comma, quote or line break quoted,
 //! quotes doubled). Text from sellers (seller and product names) that starts with `=`, `+`,
@@ -43,6 +47,7 @@ use crate::domain::analytics::{
     Dimension, Grouping, OrderField, OrderKey, StatsFilter, StatsQuery, StatsRow, KST,
 };
 use crate::domain::claim::{ClaimStatus, ClaimType, HoldReason, Reason};
+use crate::domain::text as limit;
 use crate::error::ServiceError;
 use crate::graphql::ids::{parse, Kind};
 use crate::service::analytics::{self as service, ExportedClaim};
@@ -138,6 +143,14 @@ fn parse_params(params: &[(String, String)], stats: bool) -> Result<Params, Stri
     let mut dimensions = Vec::new();
     let mut order = Vec::new();
     for (name, value) in params {
+        // Values become numbers, enums and instants before any query; the limit keeps the
+        // refusals (which quote them) short.
+        limit::EXPORT_PARAMETER
+            .check(name)
+            .map_err(|e| e.message("a parameter's name"))?;
+        limit::EXPORT_PARAMETER
+            .check(value)
+            .map_err(|e| e.message(&format!("`{name}`")))?;
         let value = value.trim();
         match name.as_str() {
             "from" => filter.from = Some(instant(value)?),

@@ -10,7 +10,8 @@ use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::claim::{ClaimAction, ClaimStatus};
 use crate::domain::order::LineStep;
-use crate::error::ServiceError;
+use crate::domain::text as limit;
+use crate::error::{ServiceError, UserError};
 use crate::repo;
 use crate::service::claims::{self, ActRequest};
 use crate::service::orders::{self, LineSelection, StepRequest};
@@ -56,6 +57,27 @@ pub struct TrackingOutcome {
     pub claims: Vec<(String, String)>,
     /// Order lines marked delivered.
     pub lines_delivered: usize,
+}
+
+/// Checks the text of a tracking event as the courier sent it (`domain::text`) before anything
+/// is looked up: a value too long, or with a control character, is refused naming the body
+/// field. (A refusal must not be a 5xx: that tells the courier to send the event again.)
+pub fn check_text(
+    event_id: &str,
+    courier: &str,
+    tracking_number: &str,
+    event: &str,
+) -> Result<(), UserError> {
+    [
+        ("eventId", event_id, limit::COURIER_EVENT_ID),
+        ("courier", courier, limit::COURIER),
+        ("trackingNumber", tracking_number, limit::TRACKING_NUMBER),
+        ("event", event, limit::COURIER_EVENT),
+    ]
+    .into_iter()
+    .try_for_each(|(name, value, limit)| {
+        limit.check(value).map_err(|e| UserError::text(&[name], e))
+    })
 }
 
 /// Applies a tracking event once.

@@ -771,7 +771,11 @@ async fn system_timers(t: TestApp) {
 }
 on_both!(timers, system_timers);
 
-async fn courier_post(t: &TestApp, token: &str, body: Value) -> (axum::http::StatusCode, Value) {
+pub async fn courier_post(
+    t: &TestApp,
+    token: &str,
+    body: Value,
+) -> (axum::http::StatusCode, Value) {
     let req = axum::http::Request::post("/webhooks/courier")
         .header("content-type", "application/json")
         .header("x-courier-token", token)

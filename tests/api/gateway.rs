@@ -174,11 +174,13 @@ async fn refunds_through_http_postgres() {
     refunds_through_http(Backend::Postgres).await;
 }
 
-/// A loopback courier: books pickups, remembering idempotency keys; refuses while `down`.
+/// A loopback courier: books pickups, remembering idempotency keys; refuses while `down`;
+/// answers a tracking number with a NUL while `garbled`.
 #[derive(Default)]
 struct FakeCourier {
     bookings: Mutex<Vec<String>>,
     down: AtomicU32,
+    garbled: AtomicU32,
 }
 
 async fn pickups(
@@ -198,6 +200,12 @@ async fn pickups(
         .unwrap_or_default()
         .to_owned();
     assert!(body["claimNumber"].is_string());
+    if c.garbled.load(Ordering::SeqCst) > 0 {
+        return (
+            StatusCode::OK,
+            Json(json!({"courier": "CJ대한통운", "trackingNumber": "CJ-\u{0}"})),
+        );
+    }
     c.bookings.lock().unwrap().push(key.clone());
     (
         StatusCode::OK,
@@ -205,8 +213,9 @@ async fn pickups(
     )
 }
 
-/// Approving a pickup return books it with the HTTP courier; while the courier is down the
-/// approval is refused with COURIER_UNAVAILABLE and changes nothing.
+/// Approving a pickup return books it with the HTTP courier; while the courier is down, or
+/// answers a tracking number the database cannot store, the approval is refused with
+/// COURIER_UNAVAILABLE and changes nothing.
 async fn pickups_through_http(backend: Backend) {
     let fake = Arc::new(FakeCourier::default());
     let app = Router::new()
@@ -238,6 +247,17 @@ async fn pickups_through_http(backend: Backend) {
     let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
     assert_eq!(d["userErrors"][0]["code"], "COURIER_UNAVAILABLE", "{d}");
     fake.down.store(0, Ordering::SeqCst);
+    fake.garbled.store(1, Ordering::SeqCst);
+    let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+    assert_eq!(d["userErrors"][0]["code"], "COURIER_UNAVAILABLE", "{d}");
+    assert!(
+        d["userErrors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the answer's trackingNumber has a NUL character"),
+        "{d}"
+    );
+    fake.garbled.store(0, Ordering::SeqCst);
     let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
     assert_eq!(d["claim"]["status"], "RETURN_COLLECTING", "{d}");
     let key = format!("{}-v1", n.as_str().unwrap());

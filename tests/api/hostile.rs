@@ -73,6 +73,7 @@ impl Ty {
 #[derive(Debug, Clone)]
 pub struct Arg {
     pub name: String,
+    pub description: String,
     pub ty: Ty,
     pub default: Option<String>,
 }
@@ -125,7 +126,7 @@ pub struct Api {
     roots: [Option<String>; 3],
 }
 
-const INTROSPECTION: &str = "query { __schema { queryType { name } mutationType { name } subscriptionType { name } types { kind name fields(includeDeprecated: true) { name description args { name defaultValue type { ...T } } type { ...T } } inputFields { name defaultValue type { ...T } } enumValues(includeDeprecated: true) { name } possibleTypes { name } } } } fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }";
+const INTROSPECTION: &str = "query { __schema { queryType { name } mutationType { name } subscriptionType { name } types { kind name fields(includeDeprecated: true) { name description args { name description defaultValue type { ...T } } type { ...T } } inputFields { name description defaultValue type { ...T } } enumValues(includeDeprecated: true) { name } possibleTypes { name } } } } fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } }";
 
 fn args_from(v: &Value) -> Vec<Arg> {
     v.as_array()
@@ -133,6 +134,7 @@ fn args_from(v: &Value) -> Vec<Arg> {
             a.iter()
                 .map(|x| Arg {
                     name: x["name"].as_str().unwrap().to_owned(),
+                    description: x["description"].as_str().unwrap_or_default().to_owned(),
                     ty: Ty::from_json(&x["type"]),
                     default: x["defaultValue"].as_str().map(str::to_owned),
                 })

@@ -22,4 +22,5 @@ mod secrets;
 mod seed;
 mod sinks;
 mod tenancy;
+mod text;
 mod wasm;

@@ -85,11 +85,15 @@ pub fn parse_any(id: &ID) -> Option<(Kind, i64)> {
 pub fn parse(id: &ID, kind: Kind) -> Result<i64, ServiceError> {
     match parse_any(id) {
         Some((k, n)) if k == kind => Ok(n),
-        _ => Err(ServiceError::BadInput(format!(
-            "`{}` is not a {} id (expected gid://oms/{}/<number>)",
-            id.as_str(),
-            kind.name(),
-            kind.name()
-        ))),
+        _ => {
+            // Quote at most a short prefix: the value is the caller's, of any length.
+            let shown: String = id.as_str().chars().take(64).collect();
+            let more = if shown.len() < id.as_str().len() { "…" } else { "" };
+            Err(ServiceError::BadInput(format!(
+                "`{shown}{more}` is not a {} id (expected gid://oms/{}/<number>)",
+                kind.name(),
+                kind.name()
+            )))
+        }
     }
 }

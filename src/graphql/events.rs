@@ -430,7 +430,8 @@ impl WebhookDelivery {
         self.0.response_status
     }
 
-    /// Why the last attempt failed.
+    /// Why the last attempt failed, coarsely: `could not connect`, `timed out`, `answered 500`,
+    /// `answered 302 (redirects are not followed)`, `address not allowed: private network`, ...
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }

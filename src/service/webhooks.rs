@@ -43,19 +43,26 @@ async fn managed(
     }
 }
 
-fn check_url(url: &str) -> Result<(), UserError> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 2000
-        && reqwest::Url::parse(url).is_ok_and(|u| u.host_str().is_some());
-    if ok {
-        Ok(())
-    } else {
-        Err(UserError::new(
+/// The URL to store, or why it is refused: the target rules of `outbox::target` with this
+/// server's allow-list, and the name's addresses when it resolves now.
+async fn check_url(app: &App, url: &str) -> Result<String, UserError> {
+    // The existing bound on the text; the per-field length limits are the input guard's.
+    if url.len() > 2000 {
+        return Err(UserError::new(
             UserErrorCode::InvalidWebhook,
             &["url"],
-            "url must be an absolute http:// or https:// URL with a host",
-        ))
+            "url must be at most 2000 characters",
+        ));
     }
+    app.outbox
+        .webhooks
+        .targets()
+        .vet(url)
+        .await
+        .map(String::from)
+        .map_err(|refusal| {
+            UserError::new(UserErrorCode::InvalidWebhook, &["url"], refusal.to_string())
+        })
 }
 
 fn check_event_types(types: &[String]) -> Result<String, UserError> {
@@ -88,15 +95,15 @@ pub async fn register(
     description: Option<String>,
 ) -> Result<Registered, ServiceError> {
     let seller_id = super::managed_seller(app, actor, seller_id, "webhooks").await?;
-    check_url(url)?;
     let types = check_event_types(event_types)?;
+    let url = check_url(app, url).await?;
     let secret = crate::webhook::new_secret();
     let txn = app.db.write().await?;
     let id = repo::outbox::insert_webhook(
         &*txn,
         webhook_endpoint::ActiveModel {
             seller_id: Set(seller_id),
-            url: Set(url.to_owned()),
+            url: Set(url),
             event_types: Set(types),
             description: Set(description),
             secret: Set(secret.clone()),

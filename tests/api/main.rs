@@ -21,3 +21,4 @@ mod seed;
 mod sinks;
 mod tenancy;
 mod wasm;
+mod webhook_targets;

@@ -475,7 +475,8 @@ impl EventQuery {
             .collect())
     }
 
-    /// The delivery log of one endpoint, newest first.
+    /// The delivery log of one endpoint, newest first: its seller's, and staff's. Another
+    /// seller's endpoint, or one that does not exist, has an empty log (not found, as a list).
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,

@@ -24,23 +24,47 @@ pub struct Registered {
     pub secret: String,
 }
 
+/// What a caller wants to do with an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Read it and its delivery log (its seller, OPERATOR, ANALYST).
+    Read,
+    /// Rotate or delete it (its seller, OPERATOR).
+    Manage,
+}
+
+/// The one gate for endpoints: the row when `actor` may `use_` it, `None` when it does not
+/// exist or belongs to another seller (no existence leak), FORBIDDEN for a role that may
+/// never do this.
+async fn gate(
+    app: &App,
+    actor: Actor,
+    id: i64,
+    use_: Use,
+) -> Result<Option<webhook_endpoint::Model>, ServiceError> {
+    let may = match (actor, use_) {
+        (Actor::Operator, _) | (Actor::Analyst, Use::Read) => None,
+        (Actor::Seller(own), _) => Some(own),
+        (Actor::Analyst, Use::Manage) | (Actor::Customer(_) | Actor::System, _) => {
+            return Err(ServiceError::Forbidden(match use_ {
+                Use::Read => "webhooks are visible to their seller and staff".into(),
+                Use::Manage => "webhooks are managed by their seller or an operator".into(),
+            }))
+        }
+    };
+    let row = repo::outbox::webhook_by_id(app.db.conn(), id).await?;
+    Ok(row.filter(|w| may.is_none_or(|own| w.seller_id == own)))
+}
+
 /// An endpoint `actor` may manage, or "not found".
 async fn managed(
     app: &App,
     actor: Actor,
     id: i64,
 ) -> Result<webhook_endpoint::Model, ServiceError> {
-    let row = repo::outbox::webhook_by_id(app.db.conn(), id).await?;
-    match (actor, row) {
-        (Actor::Operator, Some(w)) => Ok(w),
-        (Actor::Seller(own), Some(w)) if w.seller_id == own => Ok(w),
-        (Actor::Seller(_) | Actor::Operator, _) => {
-            Err(UserError::not_found(&["webhookId"], "webhook").into())
-        }
-        _ => Err(ServiceError::Forbidden(
-            "webhooks are managed by their seller or an operator".into(),
-        )),
-    }
+    gate(app, actor, id, Use::Manage)
+        .await?
+        .ok_or_else(|| UserError::not_found(&["webhookId"], "webhook").into())
 }
 
 /// The URL to store, or why it is refused: the target rules of `outbox::target` with this
@@ -173,20 +197,18 @@ pub async fn list(
     Ok(repo::outbox::webhooks(app.db.conn(), ids.as_deref()).await?)
 }
 
-/// An endpoint's delivery log, newest first.
+/// An endpoint's delivery log, newest first; empty for another seller's endpoint or one
+/// that does not exist (a list of one object's: "not found" is nothing to list).
 pub async fn deliveries(
     app: &App,
     actor: Actor,
     id: i64,
     first: u64,
 ) -> Result<Vec<outbox_delivery::Model>, ServiceError> {
-    let w = match actor {
-        Actor::Analyst => repo::outbox::webhook_by_id(app.db.conn(), id)
-            .await?
-            .ok_or_else(|| UserError::not_found(&["webhookId"], "webhook"))?,
-        _ => managed(app, actor, id).await?,
-    };
-    Ok(repo::outbox::webhook_deliveries(app.db.conn(), w.id, first).await?)
+    match gate(app, actor, id, Use::Read).await? {
+        Some(w) => Ok(repo::outbox::webhook_deliveries(app.db.conn(), w.id, first).await?),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Outbox messages with their deliveries, newest first (OPERATOR).

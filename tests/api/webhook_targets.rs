@@ -1,12 +1,14 @@
 //! Webhooks cannot be aimed at the marketplace's own network (SSRF): registration refuses
 //! internal targets in every notation, every delivery attempt checks the name's addresses
 //! again and connects only to a checked one, redirects are not followed, the seller sees a
-//! coarse reason, and only `--webhook-allow-networks` lets loopback receivers through.
+//! coarse reason, and only `--webhook-allow-networks` lets loopback receivers through. Also:
+//! another seller's delivery log is "not found" — an empty list.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
+use oms::domain::actor::Role;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
@@ -382,3 +384,43 @@ async fn webhook_error(t: &TestApp, timeout: Duration) -> Option<String> {
     }
     None
 }
+
+/// `webhookDeliveries` of another seller's endpoint, or of one that does not exist, is an
+/// empty list (not found, as a list) — never an error; staff read every log; a customer may
+/// never (FORBIDDEN); a malformed id is bad input.
+async fn foreign_delivery_logs(t: TestApp) {
+    let s = shop(&t).await;
+    let hook = registered(&t, &s, "http://hooks.partner.example/a").await;
+    place(&t, &s, 1).await;
+    drain(&t.app).await;
+    let own = t.gql(&s.seller_token, LOG, json!({"id": hook})).await;
+    assert_eq!(
+        own["webhookDeliveries"][0]["lastError"], "could not resolve the host name",
+        "{own}"
+    );
+    let other = t.token(Role::Seller, &t.seller("B", 0, 0, 0).await.to_string());
+    let unknown = json!(gid("Webhook", 999_999));
+    for (token, id) in [
+        (&other, &hook),
+        (&other, &unknown),
+        (&s.seller_token, &unknown),
+    ] {
+        let (status, body) = t.post(Some(token), LOG, json!({"id": id})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, json!({"data": {"webhookDeliveries": []}}), "{id}");
+    }
+    for token in [t.operator(), t.token(Role::Analyst, "analyst")] {
+        let d = t.gql(&token, LOG, json!({"id": hook})).await;
+        assert_eq!(d, own, "staff read every log");
+    }
+    let customer = &s.customer_token;
+    for (token, id, code) in [
+        (customer, hook.clone(), "FORBIDDEN"),
+        (&other, json!("webhook-1"), "BAD_USER_INPUT"),
+        (&other, json!(gid("Order", 1)), "BAD_USER_INPUT"),
+    ] {
+        let (_, body) = t.post(Some(token), LOG, json!({"id": id})).await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], code, "{body}");
+    }
+}
+on_both!(webhook_foreign_delivery_logs, foreign_delivery_logs);

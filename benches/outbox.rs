@@ -44,6 +44,7 @@ use oms::db::Db;
 use oms::domain::actor::Role;
 use oms::metrics::Metrics;
 use oms::outbox::dispatch::{dispatch_once, run_forever, Channels, Report};
+use oms::outbox::webhook_client::{SystemLookup, Targets, WebhookClient};
 use oms::outbox::{record_order, OrderRef, ORDER_EVENT_TYPES};
 use oms::plugin::{PluginHost, PluginLimits};
 use oms::repo;
@@ -170,7 +171,14 @@ async fn app(url: &str, plugins: &Arc<PluginHost>, instance: &str) -> App {
         courier: Arc::new(oms::courier::SimulatedCourier),
         instance_id: format!("bench-{}-{instance}", std::process::id()),
         plugins: plugins.clone(),
-        outbox: Arc::new(Channels::log_only()),
+        // The sink is on loopback: let webhooks reach it, as a development server would.
+        outbox: Arc::new(Channels::log_only(
+            WebhookClient::new(Targets::new(
+                "127.0.0.0/8".parse().expect("networks"),
+                Arc::new(SystemLookup),
+            ))
+            .expect("webhook client"),
+        )),
     }
 }
 

@@ -813,8 +813,11 @@ async fn e2e(dir: &Path) -> (Side, Side, Breakdown) {
         instance_id: "bench".into(),
         // Production limits: the 5 ms deadline included.
         plugins: Arc::new(PluginHost::new(PluginLimits::default()).expect("plugin host")),
-        // As the tests do: deliveries are only logged.
-        outbox: Arc::new(oms::outbox::dispatch::Channels::log_only()),
+        // As the tests do: deliveries are only logged (no webhooks are registered).
+        outbox: Arc::new(oms::outbox::dispatch::Channels::log_only(
+            oms::outbox::webhook_client::WebhookClient::new(Default::default())
+                .expect("webhook client"),
+        )),
     };
     let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
     let s = Server { app, router };

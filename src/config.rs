@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::outbox::target::AllowList;
+
 /// The JWT secret used when none is configured. Fine for a laptop demo, never for production;
 /// the server logs a warning when it runs with it.
 pub const DEV_JWT_SECRET: &str = "oms-dev-secret-change-me";
@@ -174,6 +176,16 @@ pub struct OutboxArgs {
     /// How long a dispatcher holds a delivery it took before another may retry it, in seconds.
     #[arg(long, env = "OMS_OUTBOX_LEASE_SECS", default_value_t = 30)]
     pub outbox_lease_secs: u64,
+    /// Networks partner webhooks may reach although they are loopback, private, link-local or
+    /// otherwise internal, comma-separated (`127.0.0.0/8,::1/128`): for development and test
+    /// receivers only. Default: none (README, "Where webhooks may go").
+    #[arg(
+        long,
+        env = "OMS_WEBHOOK_ALLOW_NETWORKS",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub webhook_allow_networks: AllowList,
 }
 
 /// The sandbox of seller policy plugins (`plugins/README.md`, "Limits").
@@ -321,5 +333,40 @@ impl Default for JobArgs {
             unpaid_fee_days: 14,
             deposit_deadline_hours: 72,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        outbox: OutboxArgs,
+    }
+
+    #[test]
+    fn the_webhook_allow_list_is_empty_unless_given() {
+        let none = Cli::try_parse_from(["oms"]).unwrap();
+        assert!(none.outbox.webhook_allow_networks.networks().is_empty());
+        let some = Cli::try_parse_from(["oms", "--webhook-allow-networks", "127.0.0.0/8,::1/128"])
+            .unwrap();
+        let names: Vec<String> = some
+            .outbox
+            .webhook_allow_networks
+            .networks()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(names, ["127.0.0.0/8", "::1/128"]);
+        let bad = Cli::try_parse_from(["oms", "--webhook-allow-networks", "10.0.0.1/8"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(bad.contains("write 10.0.0.0/8"), "{bad}");
     }
 }

@@ -116,6 +116,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
 /// The channels outbox deliveries go through, from the flags.
 async fn outbox_channels(args: &config::OutboxArgs) -> Result<outbox::dispatch::Channels, String> {
     let timeout = std::time::Duration::from_secs(10);
+    let allowed = args.webhook_allow_networks.networks();
+    if !allowed.is_empty() {
+        let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        tracing::warn!(
+            "webhooks may reach {} (--webhook-allow-networks): for development and tests only",
+            list.join(", ")
+        );
+    }
     Ok(outbox::dispatch::Channels {
         mailer: notify::channels::Mailer::from_url(args.smtp_url.as_deref(), &args.mail_from)?,
         messenger: match &args.alimtalk_url {
@@ -126,7 +134,12 @@ async fn outbox_channels(args: &config::OutboxArgs) -> Result<outbox::dispatch::
             )?),
             None => notify::channels::Messenger::Log,
         },
-        http: outbox::dispatch::webhook_client(),
+        webhooks: outbox::webhook_client::WebhookClient::new(
+            outbox::webhook_client::Targets::new(
+                args.webhook_allow_networks.clone(),
+                Arc::new(outbox::webhook_client::SystemLookup),
+            ),
+        )?,
         nats: match &args.nats_url {
             Some(url) => Some(outbox::stream::NatsStream::connect(url).await?),
             None => None,

@@ -283,7 +283,10 @@ impl Scratch {
             courier_secret: String::new(),
             instance_id: format!("oms-seed-{name}"),
             plugins: self.plugins.clone(),
-            outbox: Arc::new(crate::outbox::dispatch::Channels::log_only()),
+            outbox: Arc::new(crate::outbox::dispatch::Channels::log_only(
+                crate::outbox::webhook_client::WebhookClient::new(Default::default())
+                    .map_err(SeedError::Other)?,
+            )),
         })
     }
 

@@ -432,7 +432,8 @@ impl WebhookDelivery {
         self.0.response_status
     }
 
-    /// Why the last attempt failed.
+    /// Why the last attempt failed, coarsely: `could not connect`, `timed out`, `answered 500`,
+    /// `answered 302 (redirects are not followed)`, `address not allowed: private network`, ...
     async fn last_error(&self) -> Option<&str> {
         self.0.last_error.as_deref()
     }
@@ -476,7 +477,8 @@ impl EventQuery {
             .collect())
     }
 
-    /// The delivery log of one endpoint, newest first.
+    /// The delivery log of one endpoint, newest first: its seller's, and staff's. Another
+    /// seller's endpoint, or one that does not exist, has an empty log (not found, as a list).
     async fn webhook_deliveries(
         &self,
         ctx: &Context<'_>,

@@ -20,6 +20,7 @@ use futures_util::StreamExt;
 use sea_orm::Set;
 
 use super::stream::NatsStream;
+use super::webhook_client::WebhookClient;
 use super::{events, Audience, Event};
 use crate::app::App;
 use crate::error::ServiceError;
@@ -46,8 +47,8 @@ pub struct Channels {
     pub mailer: Mailer,
     /// 알림톡 (an HTTP gateway, or the log).
     pub messenger: Messenger,
-    /// Partner webhooks.
-    pub http: reqwest::Client,
+    /// Partner webhooks, and where they may go.
+    pub webhooks: WebhookClient,
     /// The event stream, when configured.
     pub nats: Option<NatsStream>,
     /// How long a leased delivery stays with its dispatcher before another may take it.
@@ -55,25 +56,17 @@ pub struct Channels {
 }
 
 impl Channels {
-    /// Log-only channels: notifications are written to the log, no stream.
-    pub fn log_only() -> Channels {
+    /// Log-only channels: notifications are written to the log, no stream; webhooks go
+    /// through `webhooks`.
+    pub fn log_only(webhooks: WebhookClient) -> Channels {
         Channels {
             mailer: Mailer::Log,
             messenger: Messenger::Log,
-            http: webhook_client(),
+            webhooks,
             nats: None,
             lease: Duration::from_secs(30),
         }
     }
-}
-
-/// The HTTP client webhooks are posted with: plain HTTP (see README), 10 s per request.
-pub fn webhook_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .user_agent("oms-webhooks/1")
-        .build()
-        .unwrap_or_default()
 }
 
 /// What one round did.
@@ -469,31 +462,23 @@ async fn post_webhook(
     now: DateTime<Utc>,
 ) -> AttemptOutcome {
     let body = webhook_body(e);
-    let timestamp = now.timestamp();
+    let timestamp = now.timestamp().to_string();
     let mut secrets = vec![h.secret.as_str()];
     if let (Some(old), Some(until)) = (&h.previous_secret, h.previous_secret_until) {
         if until > now {
             secrets.push(old.as_str());
         }
     }
-    let signature = crate::webhook::signature_header(&secrets, &e.event_id, timestamp, &body)
+    let signature = crate::webhook::signature_header(&secrets, &e.event_id, now.timestamp(), &body)
         .map_err(|err| (err.to_string(), None))?;
-    let resp = app
-        .outbox
-        .http
-        .post(&h.url)
-        .header("content-type", "application/json")
-        .header("webhook-id", &e.event_id)
-        .header("webhook-timestamp", timestamp.to_string())
-        .header("webhook-signature", signature)
-        .body(body)
-        .send()
-        .await
-        .map_err(|err| (format!("cannot reach {}: {err}", h.url), None))?;
-    let status = i32::from(resp.status().as_u16());
-    if resp.status().is_success() {
-        Ok(Some(status))
-    } else {
-        Err((format!("the endpoint answered {status}"), Some(status)))
+    let headers = [
+        ("content-type", "application/json"),
+        ("webhook-id", e.event_id.as_str()),
+        ("webhook-timestamp", timestamp.as_str()),
+        ("webhook-signature", signature.as_str()),
+    ];
+    match app.outbox.webhooks.post(&h.url, &headers, body).await {
+        Ok(status) => Ok(Some(i32::from(status))),
+        Err(failure) => Err((failure.to_string(), failure.status().map(i32::from))),
     }
 }

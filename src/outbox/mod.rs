@@ -8,6 +8,8 @@
 pub mod dispatch;
 mod event;
 pub mod stream;
+pub mod target;
+pub mod webhook_client;
 
 use std::collections::HashMap;
 

@@ -24,38 +24,69 @@ pub struct Registered {
     pub secret: String,
 }
 
+/// What a caller wants to do with an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// Read it and its delivery log (its seller, OPERATOR, ANALYST).
+    Read,
+    /// Rotate or delete it (its seller, OPERATOR).
+    Manage,
+}
+
+/// The one gate for endpoints: the row when `actor` may `use_` it, `None` when it does not
+/// exist or belongs to another seller (no existence leak), FORBIDDEN for a role that may
+/// never do this.
+async fn gate(
+    app: &App,
+    actor: Actor,
+    id: i64,
+    use_: Use,
+) -> Result<Option<webhook_endpoint::Model>, ServiceError> {
+    let may = match (actor, use_) {
+        (Actor::Operator, _) | (Actor::Analyst, Use::Read) => None,
+        (Actor::Seller(own), _) => Some(own),
+        (Actor::Analyst, Use::Manage) | (Actor::Customer(_) | Actor::System, _) => {
+            return Err(ServiceError::Forbidden(match use_ {
+                Use::Read => "webhooks are visible to their seller and staff".into(),
+                Use::Manage => "webhooks are managed by their seller or an operator".into(),
+            }))
+        }
+    };
+    let row = repo::outbox::webhook_by_id(app.db.conn(), id).await?;
+    Ok(row.filter(|w| may.is_none_or(|own| w.seller_id == own)))
+}
+
 /// An endpoint `actor` may manage, or "not found".
 async fn managed(
     app: &App,
     actor: Actor,
     id: i64,
 ) -> Result<webhook_endpoint::Model, ServiceError> {
-    let row = repo::outbox::webhook_by_id(app.db.conn(), id).await?;
-    match (actor, row) {
-        (Actor::Operator, Some(w)) => Ok(w),
-        (Actor::Seller(own), Some(w)) if w.seller_id == own => Ok(w),
-        (Actor::Seller(_) | Actor::Operator, _) => {
-            Err(UserError::not_found(&["webhookId"], "webhook").into())
-        }
-        _ => Err(ServiceError::Forbidden(
-            "webhooks are managed by their seller or an operator".into(),
-        )),
-    }
+    gate(app, actor, id, Use::Manage)
+        .await?
+        .ok_or_else(|| UserError::not_found(&["webhookId"], "webhook").into())
 }
 
-fn check_url(url: &str) -> Result<(), UserError> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://"))
-        && url.len() <= 2000
-        && reqwest::Url::parse(url).is_ok_and(|u| u.host_str().is_some());
-    if ok {
-        Ok(())
-    } else {
-        Err(UserError::new(
+/// The URL to store, or why it is refused: the target rules of `outbox::target` with this
+/// server's allow-list, and the name's addresses when it resolves now.
+async fn check_url(app: &App, url: &str) -> Result<String, UserError> {
+    // The existing bound on the text; the per-field length limits are the input guard's.
+    if url.len() > 2000 {
+        return Err(UserError::new(
             UserErrorCode::InvalidWebhook,
             &["url"],
-            "url must be an absolute http:// or https:// URL with a host",
-        ))
+            "url must be at most 2000 characters",
+        ));
     }
+    app.outbox
+        .webhooks
+        .targets()
+        .vet(url)
+        .await
+        .map(String::from)
+        .map_err(|refusal| {
+            UserError::new(UserErrorCode::InvalidWebhook, &["url"], refusal.to_string())
+        })
 }
 
 fn check_event_types(types: &[String]) -> Result<String, UserError> {
@@ -88,15 +119,15 @@ pub async fn register(
     description: Option<String>,
 ) -> Result<Registered, ServiceError> {
     let seller_id = super::managed_seller(app, actor, seller_id, "webhooks").await?;
-    check_url(url)?;
     let types = check_event_types(event_types)?;
+    let url = check_url(app, url).await?;
     let secret = crate::webhook::new_secret();
     let txn = app.db.write().await?;
     let id = repo::outbox::insert_webhook(
         &*txn,
         webhook_endpoint::ActiveModel {
             seller_id: Set(seller_id),
-            url: Set(url.to_owned()),
+            url: Set(url),
             event_types: Set(types),
             description: Set(description),
             secret: Set(secret.clone()),
@@ -166,20 +197,18 @@ pub async fn list(
     Ok(repo::outbox::webhooks(app.db.conn(), ids.as_deref()).await?)
 }
 
-/// An endpoint's delivery log, newest first.
+/// An endpoint's delivery log, newest first; empty for another seller's endpoint or one
+/// that does not exist (a list of one object's: "not found" is nothing to list).
 pub async fn deliveries(
     app: &App,
     actor: Actor,
     id: i64,
     first: u64,
 ) -> Result<Vec<outbox_delivery::Model>, ServiceError> {
-    let w = match actor {
-        Actor::Analyst => repo::outbox::webhook_by_id(app.db.conn(), id)
-            .await?
-            .ok_or_else(|| UserError::not_found(&["webhookId"], "webhook"))?,
-        _ => managed(app, actor, id).await?,
-    };
-    Ok(repo::outbox::webhook_deliveries(app.db.conn(), w.id, first).await?)
+    match gate(app, actor, id, Use::Read).await? {
+        Some(w) => Ok(repo::outbox::webhook_deliveries(app.db.conn(), w.id, first).await?),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// Outbox messages with their deliveries, newest first (OPERATOR).

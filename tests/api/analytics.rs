@@ -1333,6 +1333,7 @@ async fn read_replica(t: TestApp) {
         url: t.url.clone(),
         gateway: t.gateway.clone(),
         clock: t.clock.clone(),
+        dns: t.dns.clone(),
     };
     let analyst = t.token(Role::Analyst, "analyst");
     let ops = t.operator();

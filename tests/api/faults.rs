@@ -249,6 +249,8 @@ impl Oms {
             "2",
             "--job-lease-secs",
             "2",
+            "--webhook-allow-networks",
+            crate::harness::LOOPBACK_SINKS,
         ]
         .map(str::to_owned)
         .to_vec();

@@ -1,9 +1,11 @@
 //! A real server per test: a fresh SQLite file or a fresh PostgreSQL database, migrated, with
 //! a manual clock; requests go through the real router (`oms::http::router`).
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
@@ -18,6 +20,8 @@ use oms::config::{JobArgs, LimitArgs};
 use oms::db::Db;
 use oms::domain::actor::Role;
 use oms::metrics::Metrics;
+use oms::outbox::dispatch::Channels;
+use oms::outbox::webhook_client::{Lookup, LookupFuture, Targets, WebhookClient};
 use oms::repo;
 use sea_orm::{ConnectionTrait, Database, Set};
 use serde_json::{json, Value};
@@ -37,6 +41,49 @@ pub struct TestApp {
     pub app: App,
     pub router: Router,
     pub clock: ManualClock,
+    /// The names webhook URLs resolve to (shared by every server of the test).
+    pub dns: Arc<DnsTable>,
+}
+
+/// The networks the harness lets webhooks reach: the loopback sinks (`--webhook-allow-networks`
+/// as a development server would set it).
+pub const LOOPBACK_SINKS: &str = "127.0.0.0/8,::1/128";
+
+/// The names webhooks resolve to in a test; the system's resolver is never asked. Empty (no
+/// name resolves) until the test maps one.
+#[derive(Default)]
+pub struct DnsTable(Mutex<HashMap<String, Vec<IpAddr>>>);
+
+impl DnsTable {
+    /// `name` resolves to `addrs` from now on (none: it no longer resolves).
+    pub fn set(&self, name: &str, addrs: &[&str]) {
+        let addrs = addrs
+            .iter()
+            .map(|a| a.parse().expect("an address"))
+            .collect();
+        self.0.lock().unwrap().insert(name.to_owned(), addrs);
+    }
+}
+
+impl Lookup for DnsTable {
+    fn lookup(&self, host: &str) -> LookupFuture {
+        let found = self
+            .0
+            .lock()
+            .unwrap()
+            .get(host)
+            .filter(|addrs| !addrs.is_empty())
+            .cloned();
+        Box::pin(async move {
+            found.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such name"))
+        })
+    }
+}
+
+/// A webhook client that may reach `allow` (`127.0.0.0/8,::1/128`; empty: the production
+/// default) and resolves names in `dns`.
+pub fn webhook_client(allow: &str, dns: Arc<DnsTable>) -> WebhookClient {
+    WebhookClient::new(Targets::new(allow.parse().expect("networks"), dns)).expect("client")
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -117,6 +164,7 @@ impl TestApp {
                 .expect("time"),
         );
         let gateway = Arc::new(oms::gateway::SimulatedGateway::default());
+        let dns = Arc::new(DnsTable::default());
         let app = App {
             gateway: custom_gateway.unwrap_or_else(|| gateway.clone()),
             courier_secret: "courier-secret".into(),
@@ -129,7 +177,10 @@ impl TestApp {
             metrics: Metrics::new(),
             instance_id: unique_name(),
             plugins: plugin_host(),
-            outbox: Arc::new(oms::outbox::dispatch::Channels::log_only()),
+            outbox: Arc::new(Channels::log_only(webhook_client(
+                LOOPBACK_SINKS,
+                dns.clone(),
+            ))),
         };
         let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
         Some(TestApp {
@@ -138,7 +189,27 @@ impl TestApp {
             app,
             router,
             clock,
+            dns,
         })
+    }
+
+    /// Another server on the same database whose webhooks may reach only `allow` (`""`: the
+    /// production default, `"127.0.0.1/32"`, ...): its own router and dispatcher, the same
+    /// clock, keys and names.
+    pub fn with_webhook_networks(&self, allow: &str) -> TestApp {
+        let app = App {
+            outbox: Arc::new(Channels::log_only(webhook_client(allow, self.dns.clone()))),
+            instance_id: unique_name(),
+            ..self.app.clone()
+        };
+        TestApp {
+            url: self.url.clone(),
+            gateway: self.gateway.clone(),
+            router: oms::http::router(app.clone(), Path::new("web/node_modules")),
+            app,
+            clock: self.clock.clone(),
+            dns: self.dns.clone(),
+        }
     }
 
     /// Another server on the same database, as a second replica: its own router and its own
@@ -157,6 +228,7 @@ impl TestApp {
             router: oms::http::router(app.clone(), Path::new("web/node_modules")),
             app,
             clock: self.clock.clone(),
+            dns: self.dns.clone(),
         }
     }
 

@@ -24,3 +24,4 @@ mod sinks;
 mod tenancy;
 mod text;
 mod wasm;
+mod webhook_targets;

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -376,10 +377,13 @@ struct HttpState {
     fail_status: AtomicU16,
     status: AtomicU16,
     delay_ms: AtomicU64,
+    location: Mutex<Option<String>>,
+    close: std::sync::atomic::AtomicBool,
 }
 
 /// An HTTP server on `127.0.0.1` that records every request (any method, any path) and
-/// answers `200 {"messageId": "sink-<n>"}`, or a programmed failure, after a programmed delay.
+/// answers `200 {"messageId": "sink-<n>"}`, or a programmed failure or redirect, after a
+/// programmed delay.
 #[derive(Clone)]
 pub struct HttpSink {
     addr: SocketAddr,
@@ -387,21 +391,31 @@ pub struct HttpSink {
 }
 
 impl HttpSink {
-    /// Starts the sink on a free port.
+    /// Starts the sink on a free port of `127.0.0.1`.
     pub async fn start() -> HttpSink {
+        HttpSink::start_on("127.0.0.1").await
+    }
+
+    /// Starts the sink on a free port of `ip` (`127.0.0.2`: another loopback address).
+    pub async fn start_on(ip: &str) -> HttpSink {
         let state = Arc::new(HttpState {
             fail_status: AtomicU16::new(500),
             status: AtomicU16::new(200),
             ..HttpState::default()
         });
         let app = Router::new().fallback(record).with_state(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         HttpSink { addr, state }
     }
 
-    /// `http://127.0.0.1:<port>` followed by `path` (`/alimtalk`).
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:<port>` (the address it listens on) followed by `path` (`/alimtalk`).
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -430,6 +444,19 @@ impl HttpSink {
         self.state.status.store(status.as_u16(), Ordering::SeqCst);
     }
 
+    /// Answers every request (after any programmed failures) with `status` (a `3xx`) and
+    /// `Location: location`.
+    pub fn redirect_to(&self, status: StatusCode, location: &str) {
+        *self.state.location.lock().unwrap() = Some(location.to_owned());
+        self.set_status(status);
+    }
+
+    /// Closes the connection after each answer (`Connection: close`), so every request comes
+    /// on a new connection — its client resolves the name again.
+    pub fn close_connections(&self) {
+        self.state.close.store(true, Ordering::SeqCst);
+    }
+
     /// Waits `delay` before answering each request (a slow receiver, or time to kill the
     /// dispatcher mid-delivery). Requests are recorded on arrival, before the delay.
     pub fn set_delay(&self, delay: Duration) {
@@ -456,7 +483,7 @@ async fn record(
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> (StatusCode, String) {
+) -> Response {
     let received_at = Utc::now();
     let failing = state
         .fail_next
@@ -492,7 +519,19 @@ async fn record(
     } else {
         serde_json::json!({"message": "test sink failure"}).to_string()
     };
-    (status, answer)
+    let mut response = (status, answer).into_response();
+    if state.close.load(Ordering::SeqCst) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    let location = state.location.lock().unwrap().clone();
+    if let Some(location) = location.filter(|_| status.is_redirection()) {
+        response
+            .headers_mut()
+            .insert(header::LOCATION, HeaderValue::from_str(&location).unwrap());
+    }
+    response
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID
 use base64::Engine;
 use chrono::{DateTime, Utc};
 
+use super::idempotency::{keyed, with_key};
 use super::ids::{parse, Kind};
 use super::types::claim::Claim;
 use super::types::claim_enums::{ClaimReason, ClaimStatus, ClaimType, HoldReason};
 use super::types::order::OrderLine;
-use super::types::payloads::{refusable, refusal, Payload};
+use super::types::payloads::{answered, refusable, replayable, Payload};
 use super::{app, require_actor, require_writer};
 use crate::domain::actor::Actor;
 use crate::domain::claim::{self as domain, ClaimAction};
@@ -20,6 +21,7 @@ use crate::repo::claims::ClaimFilter;
 use crate::service::claims::{
     self, ActRequest, ClaimChanged, CollectionMethod as Method, OpenItem, OpenRequest,
 };
+use crate::service::idempotency::{Answer, Keyed};
 
 /// How returned goods travel back.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -61,7 +63,8 @@ pub struct RequestCancelInput {
     pub reason: Option<ClaimReason>,
     /// The customer's words.
     pub memo: Option<String>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -74,7 +77,8 @@ pub struct SellerCancelInput {
     pub items: Vec<ClaimItemInput>,
     /// A note.
     pub memo: Option<String>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -91,7 +95,8 @@ pub struct RequestReturnInput {
     pub memo: Option<String>,
     /// Pickup (default) or the customer ships.
     pub collection_method: Option<CollectionMethod>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -108,7 +113,8 @@ pub struct RequestExchangeInput {
     pub memo: Option<String>,
     /// Pickup (default) or the customer ships.
     pub collection_method: Option<CollectionMethod>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -121,7 +127,8 @@ pub struct ClaimActionInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -137,7 +144,8 @@ pub struct ApproveClaimInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -155,7 +163,8 @@ pub struct CourierInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -170,7 +179,8 @@ pub struct HoldClaimInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -185,7 +195,8 @@ pub struct CompleteReturnInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -209,7 +220,8 @@ pub struct ConvertClaimInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -224,7 +236,8 @@ pub struct ResolveRefundManuallyInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -249,7 +262,8 @@ pub struct PayClaimFeeInput {
     pub method: Option<FeePaymentMethod>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -266,7 +280,8 @@ pub struct SetRefundAccountInput {
     pub holder: String,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -278,6 +293,10 @@ pub struct ClaimPayload {
     pub claim: Option<Claim>,
     /// Why the request was refused; empty on success. A refused request changed nothing.
     pub user_errors: Vec<UserError>,
+    /// True when this answers an earlier request with the same `idempotencyKey` (still running
+    /// or finished): its outcome again, the objects as they are now, nothing changed by this
+    /// call. False when the request ran now.
+    pub replayed: bool,
 }
 
 #[async_graphql::ComplexObject]
@@ -300,28 +319,25 @@ impl ClaimPayload {
 }
 
 refusable!(ClaimPayload);
+replayable!(ClaimPayload);
 
-async fn payload(
-    ctx: &Context<'_>,
-    result: Result<ClaimChanged, ServiceError>,
-) -> Result<ClaimPayload> {
-    let changed = match result {
-        Ok(changed) => changed,
-        Err(e) => return refusal(e),
-    };
-    // The service hands back the row it wrote when it has it; else read it.
-    let claim = match changed.claim {
-        Some(c) => Some(c),
-        None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
-            .await
-            .map_err(|e| to_graphql_error(e.into()))?
-            .into_iter()
-            .next(),
-    };
-    Ok(ClaimPayload {
-        claim: claim.map(Claim),
-        user_errors: Vec::new(),
+async fn payload(ctx: &Context<'_>, answer: Answer<ClaimChanged>) -> Result<ClaimPayload> {
+    answered(answer, |changed: ClaimChanged| async move {
+        // The service hands back the row it wrote when it has it; else (a replay) read it.
+        let claim = match changed.claim {
+            Some(c) => Some(c),
+            None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?
+                .into_iter()
+                .next(),
+        };
+        Ok(ClaimPayload {
+            claim: claim.map(Claim),
+            ..Default::default()
+        })
     })
+    .await
 }
 
 fn items(items: &[ClaimItemInput]) -> Result<Vec<OpenItem>> {
@@ -354,26 +370,29 @@ fn tracking(courier: Option<String>, number: Option<String>) -> Option<(String, 
     Some((courier, number))
 }
 
-async fn opening(ctx: &Context<'_>, key: Option<String>, req: OpenRequest) -> Result<ClaimPayload> {
-    let actor = require_writer(ctx)?;
-    let result = claims::open_claim(app(ctx)?, actor, key, req).await;
-    payload(ctx, result).await
+/// The idempotency key of a claim mutation, as [`keyed`] reads it.
+type Key = Result<Option<Keyed>, ServiceError>;
+
+async fn opening(ctx: &Context<'_>, key: Key, req: OpenRequest) -> Result<ClaimPayload> {
+    let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+    let answer = with_key(key, |key| claims::open_claim(app, actor, key, req)).await;
+    payload(ctx, answer).await
 }
 
 async fn acting(
     ctx: &Context<'_>,
     action: ClaimAction,
-    key: Option<String>,
+    key: Key,
     req: ActRequest,
 ) -> Result<ClaimPayload> {
-    let actor = require_writer(ctx)?;
-    let result = claims::act(app(ctx)?, actor, action, key, req).await;
-    payload(ctx, result).await
+    let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+    let answer = with_key(key, |key| claims::act(app, actor, action, key, req)).await;
+    payload(ctx, answer).await
 }
 
-fn simple(i: ClaimActionInput) -> (Option<String>, ActRequest) {
+fn simple(ctx: &Context<'_>, i: ClaimActionInput) -> (Key, ActRequest) {
     (
-        i.idempotency_key,
+        keyed(ctx, &i),
         ActRequest {
             claim_number: i.claim_number,
             expected_version: i.expected_version,
@@ -383,9 +402,9 @@ fn simple(i: ClaimActionInput) -> (Option<String>, ActRequest) {
     )
 }
 
-fn courier(i: CourierInput) -> (Option<String>, ActRequest) {
+fn courier(ctx: &Context<'_>, i: CourierInput) -> (Key, ActRequest) {
     (
-        i.idempotency_key,
+        keyed(ctx, &i),
         ActRequest {
             claim_number: i.claim_number,
             expected_version: i.expected_version,
@@ -564,6 +583,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: RequestCancelInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = OpenRequest {
             action: ClaimAction::RequestCancel,
             order_number: input.order_number,
@@ -574,7 +594,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: Method::CustomerShips,
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 판매자 취소: the seller cancels PAID or PREPARING units it cannot supply (품절); seller
@@ -584,6 +604,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: SellerCancelInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = OpenRequest {
             action: ClaimAction::SellerCancel,
             order_number: input.order_number,
@@ -592,7 +613,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: Method::CustomerShips,
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 반품 신청: return delivered units for a refund (SHIPPED too for seller-fault reasons).
@@ -602,6 +623,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: RequestReturnInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = OpenRequest {
             action: ClaimAction::RequestReturn,
             order_number: input.order_number,
@@ -610,7 +632,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: method(input.collection_method),
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 교환 신청: exchange delivered units for another option of the same product at the same
@@ -621,6 +643,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: RequestExchangeInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let items = input
             .items
             .iter()
@@ -643,7 +666,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: method(input.collection_method),
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 승인: approve a request (cancel: refund; return/exchange: book the pickup or tell the
@@ -653,6 +676,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ApproveClaimInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -660,13 +684,13 @@ impl ClaimMutation {
             out_of_stock: input.out_of_stock,
             ..Default::default()
         };
-        acting(ctx, ClaimAction::Approve, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::Approve, key, req).await
     }
 
     /// 거부: refuse the claim. A SELLER's rejection of collected goods waits for an OPERATOR;
     /// collected goods are sent back (give the courier and tracking number). SELLER, OPERATOR.
     async fn reject_claim(&self, ctx: &Context<'_>, input: CourierInput) -> Result<ClaimPayload> {
-        let (key, req) = courier(input);
+        let (key, req) = courier(ctx, input);
         acting(ctx, ClaimAction::Reject, key, req).await
     }
 
@@ -676,7 +700,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::ApproveRejection, key, req).await
     }
 
@@ -686,7 +710,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::DeclineRejection, key, req).await
     }
 
@@ -696,20 +720,21 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::Withdraw, key, req).await
     }
 
     /// 수거 완료: the goods are back, with the collection's courier and tracking number.
     /// SELLER, OPERATOR (the courier's tracking events do it as SYSTEM).
     async fn mark_collected(&self, ctx: &Context<'_>, input: CourierInput) -> Result<ClaimPayload> {
-        let (key, req) = courier(input);
+        let (key, req) = courier(ctx, input);
         acting(ctx, ClaimAction::MarkCollected, key, req).await
     }
 
     /// 보류: pause the claim. An OPERATOR's hold, and a SELLER's before collection, take effect
     /// at once; a SELLER's on collected goods waits for an OPERATOR.
     async fn hold_claim(&self, ctx: &Context<'_>, input: HoldClaimInput) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -717,7 +742,7 @@ impl ClaimMutation {
             memo: input.memo,
             ..Default::default()
         };
-        acting(ctx, ClaimAction::HoldClaim, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::HoldClaim, key, req).await
     }
 
     /// 보류 승인: an OPERATOR puts a seller's pending hold into force.
@@ -726,7 +751,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::ApproveHold, key, req).await
     }
 
@@ -736,7 +761,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::DeclineHold, key, req).await
     }
 
@@ -746,7 +771,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::ReleaseHold, key, req).await
     }
 
@@ -757,7 +782,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: CourierInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = courier(input);
+        let (key, req) = courier(ctx, input);
         acting(ctx, ClaimAction::ReshipExchange, key, req).await
     }
 
@@ -768,6 +793,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: CompleteReturnInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -775,7 +801,7 @@ impl ClaimMutation {
             restock: input.restock,
             ..Default::default()
         };
-        acting(ctx, ClaimAction::CompleteReturn, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::CompleteReturn, key, req).await
     }
 
     /// 교환 완료: the replacement was delivered. SELLER, OPERATOR (SYSTEM on delivery).
@@ -784,7 +810,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::CompleteExchange, key, req).await
     }
 
@@ -795,7 +821,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::RefundExchange, key, req).await
     }
 
@@ -806,6 +832,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ConvertClaimInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let actor = require_writer(ctx)?;
         let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &input.claim_number)
             .await
@@ -840,7 +867,7 @@ impl ClaimMutation {
             replacements,
             ..Default::default()
         };
-        acting(ctx, action, input.idempotency_key, req).await
+        acting(ctx, action, key, req).await
     }
 
     /// 배송비 결제: the customer pays the fee due, by card (charged at once) or by bank transfer
@@ -851,12 +878,14 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: PayClaimFeeInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         if input.method == Some(FeePaymentMethod::BankTransfer) {
-            let actor = require_writer(ctx)?;
-            let result =
-                claims::announce_fee_transfer(app(ctx)?, actor, &input.claim_number, input.amount)
-                    .await;
-            return payload(ctx, result).await;
+            let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+            let answer = with_key(key, |key| {
+                claims::announce_fee_transfer(app, actor, key, &input.claim_number, input.amount)
+            })
+            .await;
+            return payload(ctx, answer).await;
         }
         let req = ActRequest {
             claim_number: input.claim_number,
@@ -864,7 +893,7 @@ impl ClaimMutation {
             fee: Some(input.amount),
             ..Default::default()
         };
-        acting(ctx, ClaimAction::PayClaimFee, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::PayClaimFee, key, req).await
     }
 
     /// 입금 확인: the bank transfer announced for a claim fee arrived; the fee counts as paid
@@ -874,15 +903,13 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let actor = require_writer(ctx)?;
-        let result = claims::confirm_fee_transfer(
-            app(ctx)?,
-            actor,
-            input.idempotency_key,
-            input.claim_number,
-        )
+        let key = keyed(ctx, &input);
+        let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+        let answer = with_key(key, |key| {
+            claims::confirm_fee_transfer(app, actor, key, input.claim_number)
+        })
         .await;
-        payload(ctx, result).await
+        payload(ctx, answer).await
     }
 
     /// 배송비 면제: the seller forgoes the fee (an exchange's round trip, or a return's fee due).
@@ -892,7 +919,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::WaiveClaimFee, key, req).await
     }
 
@@ -902,7 +929,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ClaimActionInput,
     ) -> Result<ClaimPayload> {
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::RetryRefund, key, req).await
     }
 
@@ -912,6 +939,7 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: ResolveRefundManuallyInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -919,13 +947,7 @@ impl ClaimMutation {
             reference: Some(input.reference),
             ..Default::default()
         };
-        acting(
-            ctx,
-            ClaimAction::ResolveRefundManually,
-            input.idempotency_key,
-            req,
-        )
-        .await
+        acting(ctx, ClaimAction::ResolveRefundManually, key, req).await
     }
 
     /// 환불계좌 등록: give the account a bank-transfer refund waits for; the refund proceeds.
@@ -935,18 +957,13 @@ impl ClaimMutation {
         ctx: &Context<'_>,
         input: SetRefundAccountInput,
     ) -> Result<ClaimPayload> {
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
             refund_account: Some((input.bank, input.account_number, input.holder)),
             ..Default::default()
         };
-        acting(
-            ctx,
-            ClaimAction::SetRefundAccount,
-            input.idempotency_key,
-            req,
-        )
-        .await
+        acting(ctx, ClaimAction::SetRefundAccount, key, req).await
     }
 }

@@ -5,6 +5,7 @@
 pub mod analytics;
 pub mod claims;
 pub mod events;
+pub mod idempotency;
 pub mod ids;
 pub mod limits;
 pub mod loaders;

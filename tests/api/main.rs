@@ -12,6 +12,7 @@ mod faults;
 mod gateway;
 mod harness;
 mod hostile;
+mod idempotency;
 mod notify_channels;
 mod orders;
 mod plugins;

@@ -286,7 +286,10 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
             clock: Arc::new(clock.clone()),
             ..app.clone()
         };
-        let placed = match orders::place_order(app, Actor::Operator, None, request).await {
+        let placed = match orders::place_order(app, Actor::Operator, None, request)
+            .await
+            .result
+        {
             Ok(p) => p,
             // A cart below a coupon's minimum, say: skip it, the demo needs no particular order.
             Err(ServiceError::User(e)) => {
@@ -340,7 +343,8 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
                         expected_version: None,
                     },
                 )
-                .await?;
+                .await
+                .result?;
             }
         }
     }
@@ -522,7 +526,8 @@ async fn seed_claims(app: &App, start: DateTime<Utc>) -> Result<(), ServiceError
                 collection_method: claims::CollectionMethod::Pickup,
             },
         )
-        .await?;
+        .await
+        .result?;
         let Some(claim) = repo::claims::claims_by_ids(db, &[opened.claim_id])
             .await?
             .into_iter()
@@ -568,7 +573,7 @@ async fn seed_claims(app: &App, start: DateTime<Utc>) -> Result<(), ServiceError
             req.claim_number = claim.claim_number.clone();
             req.memo = Some("데모".into());
             clock.advance(Duration::minutes(minutes_before(action)));
-            claims::act(&timed, actor, action, None, req).await?;
+            claims::act(&timed, actor, action, None, req).await.result?;
         }
     }
     // Pay the refunds that can be paid; those waiting for a refund account stay refunding.

@@ -49,6 +49,8 @@ pub enum UserErrorCode {
     StaleVersion,
     /// The idempotency key was used before with another input.
     IdempotencyKeyReused,
+    /// The idempotency key is not 1 to 255 printable ASCII characters.
+    IdempotencyKeyInvalid,
     /// The caller may not set this field (e.g. a customer setting a line discount).
     FieldNotAllowed,
     /// No claim of this kind can be opened on these units (their line status, the seller mix).
@@ -111,6 +113,55 @@ impl UserErrorCode {
             .find(|item| item.value == self)
             .map(|item| item.name)
             .unwrap_or("UNKNOWN")
+    }
+
+    /// True for a refusal caused by the moment rather than by the request or the state it met:
+    /// a race with a concurrent request, or a partner that did not answer. Retrying is the
+    /// remedy, so an idempotency key does not remember it: a retry with the same key runs
+    /// again. Every other refusal is remembered and replayed.
+    pub fn is_transient(self) -> bool {
+        use UserErrorCode as C;
+        match self {
+            // Another request changed the claim mid-flight: a retry reads it afresh.
+            C::ClaimConflict
+            // The courier did not book: nothing changed, and the booking may work next time.
+            | C::CourierUnavailable
+            // The key already holds another request's outcome; nothing can be stored under it.
+            | C::IdempotencyKeyReused => true,
+            C::NotFound
+            | C::UnknownOption
+            | C::UnknownCoupon
+            | C::InvalidQuantity
+            | C::InvalidLineDiscount
+            | C::InvalidAmount
+            | C::OutOfStock
+            | C::PointsExceedBalance
+            | C::PointsExceedTotal
+            | C::CouponMinimumNotMet
+            | C::CouponExceedsOrder
+            | C::LineStatusNotAllowed
+            | C::MixedShipment
+            | C::NotAwaitingDeposit
+            | C::StaleVersion
+            | C::IdempotencyKeyInvalid
+            | C::FieldNotAllowed
+            | C::ClaimNotAllowed
+            | C::ClaimActionNotAllowed
+            | C::ClaimWindowClosed
+            | C::NotEnoughUnits
+            | C::ClaimAlreadyHeld
+            | C::PriceDifferenceNotSupported
+            | C::FeeAmountMismatch
+            | C::PluginTooLarge
+            | C::PluginInvalid
+            | C::PluginUnsupportedContract
+            | C::PluginSmokeFailed
+            | C::InvalidPluginInput
+            | C::InvalidWebhook
+            | C::TextTooLong
+            | C::InvalidText
+            | C::ListTooLong => false,
+        }
     }
 }
 

@@ -11,6 +11,7 @@ mod m20261126_000002_claims;
 mod m20261126_000003_plugins;
 mod m20261126_000004_outbox;
 mod m20261126_000005_analytics;
+mod m20261201_000006_idempotency_outcomes;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_plugins::Migration),
             Box::new(m20261126_000004_outbox::Migration),
             Box::new(m20261126_000005_analytics::Migration),
+            Box::new(m20261201_000006_idempotency_outcomes::Migration),
         ]
     }
 }

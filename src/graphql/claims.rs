@@ -6,12 +6,13 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID
 use base64::Engine;
 use chrono::{DateTime, Utc};
 
+use super::idempotency::{keyed, with_key};
 use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::claim::Claim;
 use super::types::claim_enums::{ClaimReason, ClaimStatus, ClaimType, HoldReason};
 use super::types::order::OrderLine;
-use super::types::payloads::{refusable, refusal, Payload};
+use super::types::payloads::{answered, refusable, replayable, Payload};
 use super::{app, require_actor, require_writer};
 use crate::domain::actor::Actor;
 use crate::domain::claim::{self as domain, ClaimAction};
@@ -22,6 +23,7 @@ use crate::repo::claims::ClaimFilter;
 use crate::service::claims::{
     self, ActRequest, ClaimChanged, CollectionMethod as Method, OpenItem, OpenRequest,
 };
+use crate::service::idempotency::{Answer, Keyed};
 
 /// How returned goods travel back.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -77,7 +79,8 @@ pub struct RequestCancelInput {
     pub reason: Option<ClaimReason>,
     /// The customer's words. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -96,7 +99,8 @@ pub struct SellerCancelInput {
     pub items: Vec<ClaimItemInput>,
     /// A note. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -119,7 +123,8 @@ pub struct RequestReturnInput {
     pub memo: Option<String>,
     /// Pickup (default) or the customer ships.
     pub collection_method: Option<CollectionMethod>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -142,7 +147,8 @@ pub struct RequestExchangeInput {
     pub memo: Option<String>,
     /// Pickup (default) or the customer ships.
     pub collection_method: Option<CollectionMethod>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -161,7 +167,8 @@ pub struct ClaimActionInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -183,7 +190,8 @@ pub struct ApproveClaimInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -207,7 +215,8 @@ pub struct CourierInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -234,7 +243,8 @@ pub struct HoldClaimInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -255,7 +265,8 @@ pub struct CompleteReturnInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -286,7 +297,8 @@ pub struct ConvertClaimInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -307,7 +319,8 @@ pub struct ResolveRefundManuallyInput {
     pub memo: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -343,7 +356,8 @@ pub struct PayClaimFeeInput {
     pub method: Option<FeePaymentMethod>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -367,7 +381,8 @@ pub struct SetRefundAccountInput {
     pub holder: String,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -389,6 +404,10 @@ pub struct ClaimPayload {
     pub claim: Option<Claim>,
     /// Why the request was refused; empty on success. A refused request changed nothing.
     pub user_errors: Vec<UserError>,
+    /// True when this answers an earlier request with the same `idempotencyKey` (still running
+    /// or finished): its outcome again, the objects as they are now, nothing changed by this
+    /// call. False when the request ran now.
+    pub replayed: bool,
 }
 
 #[async_graphql::ComplexObject]
@@ -411,28 +430,25 @@ impl ClaimPayload {
 }
 
 refusable!(ClaimPayload);
+replayable!(ClaimPayload);
 
-async fn payload(
-    ctx: &Context<'_>,
-    result: Result<ClaimChanged, ServiceError>,
-) -> Result<ClaimPayload> {
-    let changed = match result {
-        Ok(changed) => changed,
-        Err(e) => return refusal(e),
-    };
-    // The service hands back the row it wrote when it has it; else read it.
-    let claim = match changed.claim {
-        Some(c) => Some(c),
-        None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
-            .await
-            .map_err(|e| to_graphql_error(e.into()))?
-            .into_iter()
-            .next(),
-    };
-    Ok(ClaimPayload {
-        claim: claim.map(Claim),
-        user_errors: Vec::new(),
+async fn payload(ctx: &Context<'_>, answer: Answer<ClaimChanged>) -> Result<ClaimPayload> {
+    answered(answer, |changed: ClaimChanged| async move {
+        // The service hands back the row it wrote when it has it; else (a replay) read it.
+        let claim = match changed.claim {
+            Some(c) => Some(c),
+            None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
+                .await
+                .map_err(|e| to_graphql_error(e.into()))?
+                .into_iter()
+                .next(),
+        };
+        Ok(ClaimPayload {
+            claim: claim.map(Claim),
+            ..Default::default()
+        })
     })
+    .await
 }
 
 fn items(items: &[ClaimItemInput]) -> Result<Vec<OpenItem>> {
@@ -465,26 +481,29 @@ fn tracking(courier: Option<String>, number: Option<String>) -> Option<(String, 
     Some((courier, number))
 }
 
-async fn opening(ctx: &Context<'_>, key: Option<String>, req: OpenRequest) -> Result<ClaimPayload> {
-    let actor = require_writer(ctx)?;
-    let result = claims::open_claim(app(ctx)?, actor, key, req).await;
-    payload(ctx, result).await
+/// The idempotency key of a claim mutation, as [`keyed`] reads it.
+type Key = Result<Option<Keyed>, ServiceError>;
+
+async fn opening(ctx: &Context<'_>, key: Key, req: OpenRequest) -> Result<ClaimPayload> {
+    let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+    let answer = with_key(key, |key| claims::open_claim(app, actor, key, req)).await;
+    payload(ctx, answer).await
 }
 
 async fn acting(
     ctx: &Context<'_>,
     action: ClaimAction,
-    key: Option<String>,
+    key: Key,
     req: ActRequest,
 ) -> Result<ClaimPayload> {
-    let actor = require_writer(ctx)?;
-    let result = claims::act(app(ctx)?, actor, action, key, req).await;
-    payload(ctx, result).await
+    let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+    let answer = with_key(key, |key| claims::act(app, actor, action, key, req)).await;
+    payload(ctx, answer).await
 }
 
-fn simple(i: ClaimActionInput) -> (Option<String>, ActRequest) {
+fn simple(ctx: &Context<'_>, i: ClaimActionInput) -> (Key, ActRequest) {
     (
-        i.idempotency_key,
+        keyed(ctx, &i),
         ActRequest {
             claim_number: i.claim_number,
             expected_version: i.expected_version,
@@ -494,9 +513,9 @@ fn simple(i: ClaimActionInput) -> (Option<String>, ActRequest) {
     )
 }
 
-fn courier(i: CourierInput) -> (Option<String>, ActRequest) {
+fn courier(ctx: &Context<'_>, i: CourierInput) -> (Key, ActRequest) {
     (
-        i.idempotency_key,
+        keyed(ctx, &i),
         ActRequest {
             claim_number: i.claim_number,
             expected_version: i.expected_version,
@@ -688,6 +707,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = OpenRequest {
             action: ClaimAction::RequestCancel,
             order_number: input.order_number,
@@ -698,7 +718,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: Method::CustomerShips,
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 판매자 취소: the seller cancels PAID or PREPARING units it cannot supply (품절); seller
@@ -711,6 +731,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = OpenRequest {
             action: ClaimAction::SellerCancel,
             order_number: input.order_number,
@@ -719,7 +740,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: Method::CustomerShips,
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 반품 신청: return delivered units for a refund (SHIPPED too for seller-fault reasons).
@@ -732,6 +753,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = OpenRequest {
             action: ClaimAction::RequestReturn,
             order_number: input.order_number,
@@ -740,7 +762,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: method(input.collection_method),
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 교환 신청: exchange delivered units for another option of the same product at the same
@@ -754,6 +776,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let items = input
             .items
             .iter()
@@ -776,7 +799,7 @@ impl ClaimMutation {
             memo: input.memo,
             collection_method: method(input.collection_method),
         };
-        opening(ctx, input.idempotency_key, req).await
+        opening(ctx, key, req).await
     }
 
     /// 승인: approve a request (cancel: refund; return/exchange: book the pickup or tell the
@@ -789,6 +812,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -796,7 +820,7 @@ impl ClaimMutation {
             out_of_stock: input.out_of_stock,
             ..Default::default()
         };
-        acting(ctx, ClaimAction::Approve, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::Approve, key, req).await
     }
 
     /// 거부: refuse the claim. A SELLER's rejection of collected goods waits for an OPERATOR;
@@ -805,7 +829,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = courier(input);
+        let (key, req) = courier(ctx, input);
         acting(ctx, ClaimAction::Reject, key, req).await
     }
 
@@ -818,7 +842,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::ApproveRejection, key, req).await
     }
 
@@ -831,7 +855,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::DeclineRejection, key, req).await
     }
 
@@ -844,7 +868,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::Withdraw, key, req).await
     }
 
@@ -854,7 +878,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = courier(input);
+        let (key, req) = courier(ctx, input);
         acting(ctx, ClaimAction::MarkCollected, key, req).await
     }
 
@@ -864,6 +888,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -871,7 +896,7 @@ impl ClaimMutation {
             memo: input.memo,
             ..Default::default()
         };
-        acting(ctx, ClaimAction::HoldClaim, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::HoldClaim, key, req).await
     }
 
     /// 보류 승인: an OPERATOR puts a seller's pending hold into force.
@@ -883,7 +908,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::ApproveHold, key, req).await
     }
 
@@ -896,7 +921,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::DeclineHold, key, req).await
     }
 
@@ -909,7 +934,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::ReleaseHold, key, req).await
     }
 
@@ -923,7 +948,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = courier(input);
+        let (key, req) = courier(ctx, input);
         acting(ctx, ClaimAction::ReshipExchange, key, req).await
     }
 
@@ -937,6 +962,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -944,7 +970,7 @@ impl ClaimMutation {
             restock: input.restock,
             ..Default::default()
         };
-        acting(ctx, ClaimAction::CompleteReturn, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::CompleteReturn, key, req).await
     }
 
     /// 교환 완료: the replacement was delivered. SELLER, OPERATOR (SYSTEM on delivery).
@@ -956,7 +982,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::CompleteExchange, key, req).await
     }
 
@@ -970,7 +996,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::RefundExchange, key, req).await
     }
 
@@ -984,6 +1010,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let actor = require_writer(ctx)?;
         let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &input.claim_number)
             .await
@@ -1018,7 +1045,7 @@ impl ClaimMutation {
             replacements,
             ..Default::default()
         };
-        acting(ctx, action, input.idempotency_key, req).await
+        acting(ctx, action, key, req).await
     }
 
     /// 배송비 결제: the customer pays the fee due, by card (charged at once) or by bank transfer
@@ -1032,12 +1059,14 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         if input.method == Some(FeePaymentMethod::BankTransfer) {
-            let actor = require_writer(ctx)?;
-            let result =
-                claims::announce_fee_transfer(app(ctx)?, actor, &input.claim_number, input.amount)
-                    .await;
-            return payload(ctx, result).await;
+            let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+            let answer = with_key(key, |key| {
+                claims::announce_fee_transfer(app, actor, key, &input.claim_number, input.amount)
+            })
+            .await;
+            return payload(ctx, answer).await;
         }
         let req = ActRequest {
             claim_number: input.claim_number,
@@ -1045,7 +1074,7 @@ impl ClaimMutation {
             fee: Some(input.amount),
             ..Default::default()
         };
-        acting(ctx, ClaimAction::PayClaimFee, input.idempotency_key, req).await
+        acting(ctx, ClaimAction::PayClaimFee, key, req).await
     }
 
     /// 입금 확인: the bank transfer announced for a claim fee arrived; the fee counts as paid
@@ -1058,15 +1087,13 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let actor = require_writer(ctx)?;
-        let result = claims::confirm_fee_transfer(
-            app(ctx)?,
-            actor,
-            input.idempotency_key,
-            input.claim_number,
-        )
+        let key = keyed(ctx, &input);
+        let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+        let answer = with_key(key, |key| {
+            claims::confirm_fee_transfer(app, actor, key, input.claim_number)
+        })
         .await;
-        payload(ctx, result).await
+        payload(ctx, answer).await
     }
 
     /// 배송비 면제: the seller forgoes the fee (an exchange's round trip, or a return's fee due).
@@ -1079,7 +1106,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::WaiveClaimFee, key, req).await
     }
 
@@ -1092,7 +1119,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let (key, req) = simple(input);
+        let (key, req) = simple(ctx, input);
         acting(ctx, ClaimAction::RetryRefund, key, req).await
     }
 
@@ -1105,6 +1132,7 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
@@ -1112,13 +1140,7 @@ impl ClaimMutation {
             reference: Some(input.reference),
             ..Default::default()
         };
-        acting(
-            ctx,
-            ClaimAction::ResolveRefundManually,
-            input.idempotency_key,
-            req,
-        )
-        .await
+        acting(ctx, ClaimAction::ResolveRefundManually, key, req).await
     }
 
     /// 환불계좌 등록: give the account a bank-transfer refund waits for; the refund proceeds.
@@ -1131,18 +1153,13 @@ impl ClaimMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
             refund_account: Some((input.bank, input.account_number, input.holder)),
             ..Default::default()
         };
-        acting(
-            ctx,
-            ClaimAction::SetRefundAccount,
-            input.idempotency_key,
-            req,
-        )
-        .await
+        acting(ctx, ClaimAction::SetRefundAccount, key, req).await
     }
 }

@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod claims;
 pub mod events;
 pub mod guard;
+pub mod idempotency;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;

@@ -4,12 +4,12 @@
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 
+use super::idempotency::{keyed, with_key};
 use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::enums::PaymentMethod;
 use super::types::order::Order;
-use super::types::payloads::refusal;
-use super::types::payloads::{OrderPayload, RunSystemJobsPayload, SystemJobRun};
+use super::types::payloads::{answered, OrderPayload, RunSystemJobsPayload, SystemJobRun};
 use super::{app, require_writer};
 use crate::domain::actor::Actor;
 use crate::domain::checkout::CouponTerms;
@@ -18,6 +18,7 @@ use crate::domain::order::LineStep;
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::repo;
+use crate::service::idempotency::{Answer, Keyed};
 use crate::service::jobs::{self, Job};
 use crate::service::orders::{
     self, LineSelection, OrderChanged, PlaceOrder, PlaceOrderLine, StepRequest,
@@ -66,7 +67,8 @@ pub struct PlaceOrderInput {
     pub points: Option<Won>,
     /// Card (paid at once) or bank transfer (waits for the deposit).
     pub payment_method: PaymentMethod,
-    /// Makes retries safe: the same key and input return the first result.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -95,7 +97,8 @@ pub struct ConfirmDepositInput {
     pub order_number: String,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -115,7 +118,8 @@ pub struct OrderLinesInput {
     pub line_ids: Option<Vec<ID>>,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -136,7 +140,8 @@ pub struct ShipLinesInput {
     pub tracking_number: String,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -159,7 +164,8 @@ pub struct MarkDeliveredInput {
     pub line_ids: Vec<ID>,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
-    /// Makes retries safe.
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
 }
 
@@ -209,47 +215,40 @@ fn line_ids(ids: &[ID]) -> Result<Vec<i64>, ServiceError> {
     ids.iter().map(|id| parse(id, Kind::OrderLine)).collect()
 }
 
-/// Turns a service result into a payload: refusals into `userErrors`, faults into errors.
-async fn order_payload(
-    ctx: &Context<'_>,
-    result: Result<OrderChanged, ServiceError>,
-) -> Result<OrderPayload> {
-    let changed = match result {
-        Ok(changed) => changed,
-        Err(e) => return refusal(e),
-    };
-    let order = repo::orders::order_by_id(app(ctx)?.db.conn(), changed.order_id, false)
-        .await
-        .map_err(|e| to_graphql_error(e.into()))?;
-    Ok(OrderPayload {
-        order: order.map(Order),
-        user_errors: Vec::new(),
+/// Turns a service answer into a payload: refusals into `userErrors`, faults into errors.
+async fn order_payload(ctx: &Context<'_>, answer: Answer<OrderChanged>) -> Result<OrderPayload> {
+    answered(answer, |changed: OrderChanged| async move {
+        let order = repo::orders::order_by_id(app(ctx)?.db.conn(), changed.order_id, false)
+            .await
+            .map_err(|e| to_graphql_error(e.into()))?;
+        Ok(OrderPayload {
+            order: order.map(Order),
+            ..Default::default()
+        })
     })
+    .await
 }
 
 async fn step(
     ctx: &Context<'_>,
     step: LineStep,
-    key: Option<String>,
+    key: Result<Option<Keyed>, ServiceError>,
     selection: Result<LineSelection, ServiceError>,
     tracking: Option<(String, String)>,
     expected_version: Option<i32>,
 ) -> Result<OrderPayload> {
-    let actor = require_writer(ctx)?;
+    let (actor, app) = (require_writer(ctx)?, app(ctx)?);
     let selection = selection.map_err(to_graphql_error)?;
-    let result = orders::step_lines(
-        app(ctx)?,
-        actor,
-        step,
-        key,
-        StepRequest {
-            selection,
-            tracking,
-            expected_version,
-        },
-    )
+    let request = StepRequest {
+        selection,
+        tracking,
+        expected_version,
+    };
+    let answer = with_key(key, |key| {
+        orders::step_lines(app, actor, step, key, request)
+    })
     .await;
-    order_payload(ctx, result).await
+    order_payload(ctx, answer).await
 }
 
 fn selection(order_number: String, ids: Option<Vec<ID>>) -> Result<LineSelection, ServiceError> {
@@ -267,6 +266,7 @@ impl OrderMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
+        let key = keyed(ctx, &input);
         let actor = require_writer(ctx)?;
         let customer_id = input
             .customer_id
@@ -301,8 +301,9 @@ impl OrderMutation {
             points: input.points.unwrap_or(Won::ZERO),
             payment_method: input.payment_method.into(),
         };
-        let result = orders::place_order(app(ctx)?, actor, input.idempotency_key, request).await;
-        order_payload(ctx, result).await
+        let app = app(ctx)?;
+        let answer = with_key(key, |key| orders::place_order(app, actor, key, request)).await;
+        order_payload(ctx, answer).await
     }
 
     /// 입금확인: the bank transfer of an order arrived; its lines become PAID. OPERATOR.
@@ -317,7 +318,7 @@ impl OrderMutation {
         step(
             ctx,
             LineStep::ConfirmDeposit,
-            input.idempotency_key,
+            keyed(ctx, &input),
             Ok(LineSelection::WholeOrder(input.order_number)),
             None,
             input.expected_version,
@@ -338,7 +339,7 @@ impl OrderMutation {
         step(
             ctx,
             LineStep::ConfirmOrder,
-            input.idempotency_key,
+            keyed(ctx, &input),
             selection(input.order_number, input.line_ids),
             None,
             input.expected_version,
@@ -361,7 +362,7 @@ impl OrderMutation {
         step(
             ctx,
             LineStep::Ship,
-            input.idempotency_key,
+            keyed(ctx, &input),
             line_ids(&input.line_ids).map(LineSelection::Lines),
             Some((courier, tracking)),
             input.expected_version,
@@ -379,7 +380,7 @@ impl OrderMutation {
         step(
             ctx,
             LineStep::MarkDelivered,
-            input.idempotency_key,
+            keyed(ctx, &input),
             line_ids(&input.line_ids).map(LineSelection::Lines),
             None,
             input.expected_version,
@@ -400,7 +401,7 @@ impl OrderMutation {
         step(
             ctx,
             LineStep::ConfirmPurchase,
-            input.idempotency_key,
+            keyed(ctx, &input),
             selection(input.order_number, input.line_ids),
             None,
             input.expected_version,

@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{claim, claim_event, claim_item, order, order_line, refund, refund_part};
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -27,7 +27,7 @@ use crate::domain::refund::{
 };
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
-use crate::service::idempotency::Idempotency;
+use crate::service::idempotency::{self, Answer, Keyed};
 use crate::service::orders::{can_see_order, seller_scope};
 use crate::service::policy::{self, PickedLine, PolicyFees, PolicyRequest};
 
@@ -392,20 +392,27 @@ pub fn refund_facts(parts: &[refund_part::Model]) -> RefundFacts {
 pub async fn open_claim(
     app: &App,
     actor: Actor,
-    key: Option<String>,
+    key: Option<Keyed>,
     req: OpenRequest,
+) -> Answer<ClaimChanged> {
+    idempotency::once(app, actor, key, async |txn| {
+        open_claim_in(app, txn, actor, &req).await
+    })
+    .await
+}
+
+async fn open_claim_in(
+    app: &App,
+    txn: &DatabaseTransaction,
+    actor: Actor,
+    req: &OpenRequest,
 ) -> Result<ClaimChanged, ServiceError> {
     let role = actor.role();
-    let idem = Idempotency::new(actor, key, req.action.mutation_name(), &req);
     let now = app.clock.now();
-    let txn = app.db.write().await?;
-    if let Some(prev) = idem.replay(&*txn).await? {
-        return Ok(prev);
-    }
-    let order = repo::orders::order_by_number(&*txn, &req.order_number, true)
+    let order = repo::orders::order_by_number(txn, &req.order_number, true)
         .await?
         .ok_or_else(|| UserError::not_found(&["orderNumber"], "order"))?;
-    if !can_see_order(&*txn, actor, &order).await? {
+    if !can_see_order(txn, actor, &order).await? {
         return Err(UserError::not_found(&["orderNumber"], "order").into());
     }
     if req.items.is_empty() {
@@ -414,7 +421,7 @@ pub async fn open_claim(
         ));
     }
     let scope = seller_scope(actor);
-    let lines = repo::orders::lines_of_orders(&*txn, &[order.id], None).await?;
+    let lines = repo::orders::lines_of_orders(txn, &[order.id], None).await?;
     let mut chosen: Vec<(&order_line::Model, &OpenItem)> = Vec::new();
     for (i, item) in req.items.iter().enumerate() {
         let idx = i.to_string();
@@ -493,7 +500,7 @@ pub async fn open_claim(
         _ => {
             policy::decide(
                 app,
-                &*txn,
+                txn,
                 PolicyRequest {
                     order: &order,
                     seller_id,
@@ -514,7 +521,7 @@ pub async fn open_claim(
     let return_fee = fees.decision.return_fee;
     let exchange_fee = fees.decision.exchange_fee;
     let decision = fees.recorded.clone();
-    let existing = repo::claims::claims_of_orders(&*txn, &[order.id], None)
+    let existing = repo::claims::claims_of_orders(txn, &[order.id], None)
         .await?
         .len();
     let mut row = claim::Model {
@@ -570,7 +577,7 @@ pub async fn open_claim(
         .collect();
     // Only a cancel is priced when it opens.
     let priced = if claim_type == ClaimType::Cancel {
-        let ledger = load_ledger(&*txn, &order, &lines).await?;
+        let ledger = load_ledger(txn, &order, &lines).await?;
         let mut p = price_refund(
             &ledger,
             &to_price(&row, &items, ClaimKind::Cancel { fault }),
@@ -600,18 +607,18 @@ pub async fn open_claim(
     })?;
 
     if claim_type == ClaimType::Exchange {
-        reserve_replacements(&*txn, &chosen).await?;
+        reserve_replacements(txn, &chosen).await?;
     }
     row.status = opening.status.as_str().to_owned();
     row.closed_at = opening.status.is_terminal().then_some(now);
     let mut active = claim::ActiveModel::from(row.clone());
     active.id = sea_orm::ActiveValue::NotSet;
     set_hold(&mut active, opening.hold, None);
-    let claim_id = repo::claims::insert_claim(&*txn, active.clone()).await?;
+    let claim_id = repo::claims::insert_claim(txn, active.clone()).await?;
     active.id = Set(claim_id);
     let row = sea_orm::TryIntoModel::try_into_model(active)
         .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
-    fees.record(app, &*txn, claim_id, now).await?;
+    fees.record(app, txn, claim_id, now).await?;
     let item_rows: Vec<claim_item::ActiveModel> = items
         .iter()
         .map(|i| claim_item::ActiveModel {
@@ -622,7 +629,7 @@ pub async fn open_claim(
             ..Default::default()
         })
         .collect();
-    repo::claims::insert_items(&*txn, item_rows).await?;
+    repo::claims::insert_items(txn, item_rows).await?;
     // The items as inserted (their ids are not needed below).
     let items: Vec<claim_item::Model> = items
         .into_iter()
@@ -633,7 +640,7 @@ pub async fn open_claim(
     let mut line_changes = Vec::new();
     for item in &items {
         if !closes {
-            repo::claims::adjust_line(&*txn, item.line_id, item.quantity, 0, 0, None).await?;
+            repo::claims::adjust_line(txn, item.line_id, item.quantity, 0, 0, None).await?;
         }
     }
     let mut payload = json!({ "reason": req.reason.as_str(), "fault": fault.as_str() });
@@ -642,10 +649,10 @@ pub async fn open_claim(
             Effect::Refund => {
                 if let Some(p) = &priced {
                     line_changes =
-                        persist_refund(&*txn, &order, &row, &items, &lines, p, false, now).await?;
+                        persist_refund(txn, &order, &row, &items, &lines, p, false, now).await?;
                 }
             }
-            Effect::Restock => restock(&*txn, &items, &lines).await?,
+            Effect::Restock => restock(txn, &items, &lines).await?,
             Effect::DecidePolicy => payload["policyDecision"] = decision.clone(),
             Effect::ReserveReplacement | Effect::HoldWhileFeeUnpaid => {}
             other => {
@@ -662,7 +669,7 @@ pub async fn open_claim(
         payload["memo"] = json!(m);
     }
     write_event(
-        &*txn,
+        txn,
         claim_id,
         1,
         actor,
@@ -673,15 +680,12 @@ pub async fn open_claim(
         now,
     )
     .await?;
-    set_order_status(&*txn, order.id, &lines, &line_changes, now).await?;
+    set_order_status(txn, order.id, &lines, &line_changes, now).await?;
     tracing::info!(claim = %row.claim_number, status = opening.status.as_str(), "claim opened");
-    let result = ClaimChanged {
+    Ok(ClaimChanged {
         claim_id,
         claim: Some(row),
-    };
-    idem.remember(&*txn, &result, now).await?;
-    txn.commit().await?;
-    Ok(result)
+    })
 }
 
 async fn reserve_replacements(
@@ -1013,19 +1017,13 @@ pub async fn act(
     app: &App,
     actor: Actor,
     action: ClaimAction,
-    key: Option<String>,
+    key: Option<Keyed>,
     req: ActRequest,
-) -> Result<ClaimChanged, ServiceError> {
-    let idem = Idempotency::new(actor, key, action.mutation_name(), &req);
-    let now = app.clock.now();
-    let txn = app.db.write().await?;
-    if let Some(prev) = idem.replay(&*txn).await? {
-        return Ok(prev);
-    }
-    let result = act_in(app, &*txn, actor, action, &req, now).await?;
-    idem.remember(&*txn, &result, now).await?;
-    txn.commit().await?;
-    Ok(result)
+) -> Answer<ClaimChanged> {
+    idempotency::once(app, actor, key, async |txn| {
+        act_in(app, txn, actor, action, &req, app.clock.now()).await
+    })
+    .await
 }
 
 /// [`act`] inside a transaction the caller owns (shipping over a cancel request).
@@ -1602,6 +1600,7 @@ pub async fn complete_refunded(app: &App, claim_id: i64) -> Result<(), ServiceEr
         },
     )
     .await
+    .result
     {
         Ok(_) | Err(ServiceError::User(_)) => Ok(()),
         Err(e) => Err(e),
@@ -1697,22 +1696,34 @@ fn check_fee_amount(due: Won, amount: Won) -> Result<(), ServiceError> {
 pub async fn announce_fee_transfer(
     app: &App,
     actor: Actor,
+    key: Option<Keyed>,
+    claim_number: &str,
+    amount: Won,
+) -> Answer<ClaimChanged> {
+    if !matches!(actor, Actor::Customer(_) | Actor::Operator) {
+        return ServiceError::Forbidden("only the CUSTOMER or an OPERATOR pays a claim fee".into())
+            .into();
+    }
+    idempotency::once(app, actor, key, async |txn| {
+        announce_fee_transfer_in(app, txn, actor, claim_number, amount).await
+    })
+    .await
+}
+
+async fn announce_fee_transfer_in(
+    app: &App,
+    txn: &DatabaseTransaction,
+    actor: Actor,
     claim_number: &str,
     amount: Won,
 ) -> Result<ClaimChanged, ServiceError> {
-    if !matches!(actor, Actor::Customer(_) | Actor::Operator) {
-        return Err(ServiceError::Forbidden(
-            "only the CUSTOMER or an OPERATOR pays a claim fee".into(),
-        ));
-    }
     let now = app.clock.now();
-    let txn = app.db.write().await?;
     let Loaded {
         order,
         claim: c,
         parts,
         ..
-    } = load_claim_for(&*txn, actor, claim_number).await?;
+    } = load_claim_for(txn, actor, claim_number).await?;
     let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
     // Announce only where paying is allowed now.
     let facts = ClaimFacts {
@@ -1724,9 +1735,9 @@ pub async fn announce_fee_transfer(
         settlement: Settlement::InPlace,
     };
     decide(&facts, ClaimAction::PayClaimFee, actor.role()).map_err(refusal)?;
-    let (due, _) = fee_due_now(&*txn, &c, status).await?;
+    let (due, _) = fee_due_now(txn, &c, status).await?;
     check_fee_amount(due, amount)?;
-    if repo::claims::pending_fee_transfer(&*txn, c.id)
+    if repo::claims::pending_fee_transfer(txn, c.id)
         .await?
         .is_some()
     {
@@ -1737,7 +1748,7 @@ pub async fn announce_fee_transfer(
         .into());
     }
     repo::claims::insert_fee_tender(
-        &*txn,
+        txn,
         order.id,
         c.id,
         "BANK_TRANSFER",
@@ -1747,7 +1758,6 @@ pub async fn announce_fee_transfer(
         now,
     )
     .await?;
-    txn.commit().await?;
     Ok(ClaimChanged::id(c.id))
 }
 
@@ -1755,32 +1765,43 @@ pub async fn announce_fee_transfer(
 pub async fn confirm_fee_transfer(
     app: &App,
     actor: Actor,
-    key: Option<String>,
+    key: Option<Keyed>,
     claim_number: String,
-) -> Result<ClaimChanged, ServiceError> {
+) -> Answer<ClaimChanged> {
     if actor != Actor::Operator {
-        return Err(ServiceError::Forbidden(
-            "only an OPERATOR confirms a fee transfer".into(),
-        ));
+        return ServiceError::Forbidden("only an OPERATOR confirms a fee transfer".into()).into();
     }
-    let c = repo::claims::claim_by_number(app.db.conn(), &claim_number)
-        .await?
-        .ok_or_else(|| UserError::not_found(&["claimNumber"], "claim"))?;
-    let pending = repo::claims::pending_fee_transfer(app.db.conn(), c.id)
-        .await?
-        .ok_or_else(|| {
-            UserError::general(
-                UserErrorCode::FeeAmountMismatch,
-                "no fee transfer is waiting for confirmation on this claim",
-            )
-        })?;
-    let request = ActRequest {
-        claim_number,
-        fee: Some(Won::new(pending.amount)),
-        memo: Some("입금 확인".into()),
-        ..Default::default()
-    };
-    act(app, actor, ClaimAction::PayClaimFee, key, request).await
+    // The transfer is looked up under the key: a replay answers the first confirmation even
+    // though no transfer waits any more.
+    idempotency::once(app, actor, key, async |txn| {
+        let c = repo::claims::claim_by_number(txn, &claim_number)
+            .await?
+            .ok_or_else(|| UserError::not_found(&["claimNumber"], "claim"))?;
+        let pending = repo::claims::pending_fee_transfer(txn, c.id)
+            .await?
+            .ok_or_else(|| {
+                UserError::general(
+                    UserErrorCode::FeeAmountMismatch,
+                    "no fee transfer is waiting for confirmation on this claim",
+                )
+            })?;
+        let request = ActRequest {
+            claim_number: claim_number.clone(),
+            fee: Some(Won::new(pending.amount)),
+            memo: Some("입금 확인".into()),
+            ..Default::default()
+        };
+        act_in(
+            app,
+            txn,
+            actor,
+            ClaimAction::PayClaimFee,
+            &request,
+            app.clock.now(),
+        )
+        .await
+    })
+    .await
 }
 
 fn stored_priced(c: &claim::Model, r: &refund::Model) -> PricedRefund {
@@ -1921,7 +1942,7 @@ pub async fn cancel_unpaid_orders(app: &App) -> Result<u64, ServiceError> {
                 memo: Some("입금 기한 경과로 자동 취소".into()),
                 collection_method: CollectionMethod::CustomerShips,
             };
-            match open_claim(app, Actor::System, None, request).await {
+            match open_claim(app, Actor::System, None, request).await.result {
                 Ok(_) => opened += 1,
                 // Deposited or cancelled meanwhile: nothing to do.
                 Err(ServiceError::User(_)) => {}
@@ -1951,6 +1972,7 @@ pub async fn withdraw_unpaid_exchanges(app: &App) -> Result<u64, ServiceError> {
             request,
         )
         .await
+        .result
         {
             Ok(_) => withdrawn += 1,
             Err(ServiceError::User(_)) => {}

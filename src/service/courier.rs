@@ -14,6 +14,7 @@ use crate::domain::text as limit;
 use crate::error::{ServiceError, UserError};
 use crate::repo;
 use crate::service::claims::{self, ActRequest};
+use crate::service::idempotency::{IdempotencyKey, Keyed};
 use crate::service::orders::{self, LineSelection, StepRequest};
 
 /// What the courier reports.
@@ -92,7 +93,11 @@ pub async fn apply(app: &App, ev: TrackingEvent) -> Result<TrackingOutcome, Serv
             by_order.entry(l.order_id).or_default().push(l.id);
         }
         for (order_id, ids) in by_order {
-            let key = format!("courier-{}-{order_id}", ev.event_id);
+            let key = Keyed::new(
+                IdempotencyKey::derived(&format!("courier-{order_id}"), &ev.event_id),
+                LineStep::MarkDelivered.mutation_name(),
+                &serde_json::json!({ "lineIds": ids }),
+            );
             let request = StepRequest {
                 selection: LineSelection::Lines(ids.clone()),
                 tracking: None,
@@ -106,6 +111,7 @@ pub async fn apply(app: &App, ev: TrackingEvent) -> Result<TrackingOutcome, Serv
                 request,
             )
             .await
+            .result
             {
                 Ok(_) => outcome.lines_delivered += ids.len(),
                 Err(ServiceError::User(_)) => {}

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{order, order_coupon, order_line, order_shipping_group, shipment, tender};
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
@@ -19,7 +19,7 @@ use crate::domain::order::{
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
 use crate::service::claims;
-use crate::service::idempotency::Idempotency;
+use crate::service::idempotency::{self, Answer, Keyed};
 
 /// One line of a `placeOrder` request.
 #[derive(Debug, Clone)]
@@ -63,9 +63,21 @@ pub struct OrderChanged {
 pub async fn place_order(
     app: &App,
     actor: Actor,
-    key: Option<String>,
+    key: Option<Keyed>,
     input: PlaceOrder,
-) -> Result<OrderChanged, ServiceError> {
+) -> Answer<OrderChanged> {
+    let customer_id = match orderer(actor, &input) {
+        Ok(id) => id,
+        Err(e) => return e.into(),
+    };
+    idempotency::once(app, actor, key, async |txn| {
+        place_order_in(app, txn, customer_id, &input).await
+    })
+    .await
+}
+
+/// The customer an order is for, and whether the caller may give what it gave.
+fn orderer(actor: Actor, input: &PlaceOrder) -> Result<i64, ServiceError> {
     let customer_id = match actor {
         Actor::Customer(id) => {
             if input.customer_id.is_some_and(|c| c != id) {
@@ -105,14 +117,17 @@ pub async fn place_order(
             .into());
         }
     }
-    let idem = Idempotency::new(actor, key, "placeOrder", &(customer_id, &input));
-    let now = app.clock.now();
-    let txn = app.db.write().await?;
-    if let Some(prev) = idem.replay(&*txn).await? {
-        return Ok(prev);
-    }
+    Ok(customer_id)
+}
 
-    let customer = repo::catalog::customers_by_ids(&*txn, &[customer_id])
+async fn place_order_in(
+    app: &App,
+    txn: &DatabaseTransaction,
+    customer_id: i64,
+    input: &PlaceOrder,
+) -> Result<OrderChanged, ServiceError> {
+    let now = app.clock.now();
+    let customer = repo::catalog::customers_by_ids(txn, &[customer_id])
         .await?
         .into_iter()
         .next()
@@ -129,7 +144,7 @@ pub async fn place_order(
         }
     }
     let option_ids: Vec<i64> = input.lines.iter().map(|l| l.option_id).collect();
-    let options = repo::catalog::options_with_products(&*txn, &option_ids).await?;
+    let options = repo::catalog::options_with_products(txn, &option_ids).await?;
     let mut cart = Vec::with_capacity(input.lines.len());
     for (i, l) in input.lines.iter().enumerate() {
         let o = options.get(&l.option_id).ok_or_else(|| {
@@ -154,7 +169,7 @@ pub async fn place_order(
         ids.dedup();
         ids
     };
-    let sellers: HashMap<i64, ShippingSettings> = repo::catalog::sellers_by_ids(&*txn, &seller_ids)
+    let sellers: HashMap<i64, ShippingSettings> = repo::catalog::sellers_by_ids(txn, &seller_ids)
         .await?
         .into_iter()
         .map(|s| {
@@ -170,7 +185,7 @@ pub async fn place_order(
         .collect();
     let (coupon_code, coupon) = match (&input.coupon_code, input.coupon_terms) {
         (Some(code), None) => {
-            let c = repo::catalog::coupon(&*txn, code).await?.ok_or_else(|| {
+            let c = repo::catalog::coupon(txn, code).await?.ok_or_else(|| {
                 UserError::new(
                     UserErrorCode::UnknownCoupon,
                     &["couponCode"],
@@ -202,7 +217,7 @@ pub async fn place_order(
 
     // Reserve stock line by line; the first shortfall rolls everything back.
     for (i, l) in input.lines.iter().enumerate() {
-        if !repo::catalog::take_stock(&*txn, l.option_id, l.quantity).await? {
+        if !repo::catalog::take_stock(txn, l.option_id, l.quantity).await? {
             let on_hand = options
                 .get(&l.option_id)
                 .map(|o| o.option.stock)
@@ -220,7 +235,7 @@ pub async fn place_order(
     }
 
     let day = OrderNumber::day_key(now);
-    let sequence = repo::orders::next_order_sequence(&*txn, &day).await?;
+    let sequence = repo::orders::next_order_sequence(txn, &day).await?;
     let number = OrderNumber::new(now, sequence);
     let method = input.payment_method;
     let line_status = method.initial_line_status();
@@ -230,7 +245,7 @@ pub async fn place_order(
         PaymentMethod::BankTransfer => priced.cash_total,
     };
     let order_id = repo::orders::insert_order(
-        &*txn,
+        txn,
         order::ActiveModel {
             order_number: Set(number.as_str().to_owned()),
             customer_id: Set(customer_id),
@@ -258,7 +273,7 @@ pub async fn place_order(
     .await?;
 
     if priced.points.is_positive()
-        && !repo::catalog::spend_points(&*txn, customer_id, order_id, priced.points.amount(), now)
+        && !repo::catalog::spend_points(txn, customer_id, order_id, priced.points.amount(), now)
             .await?
     {
         return Err(UserError::new(
@@ -369,10 +384,10 @@ pub async fn place_order(
         claw_pool_points: Set(0),
         ..Default::default()
     });
-    repo::orders::insert_order_parts(&*txn, groups, lines, tenders, coupon_row).await?;
+    repo::orders::insert_order_parts(txn, groups, lines, tenders, coupon_row).await?;
     let seller_ids: Vec<i64> = cart.iter().map(|l| l.seller_id).collect();
     crate::outbox::record_order(
-        &*txn,
+        txn,
         crate::outbox::OrderRef {
             id: order_id,
             customer_id,
@@ -385,11 +400,8 @@ pub async fn place_order(
     )
     .await?;
 
-    let result = OrderChanged { order_id };
-    idem.remember(&*txn, &result, now).await?;
-    txn.commit().await?;
     tracing::info!(order = %number, customer = customer_id, "order placed");
-    Ok(result)
+    Ok(OrderChanged { order_id })
 }
 
 /// Which lines a lifecycle step applies to.
@@ -452,28 +464,37 @@ pub async fn step_lines(
     app: &App,
     actor: Actor,
     step: LineStep,
-    key: Option<String>,
+    key: Option<Keyed>,
     req: StepRequest,
-) -> Result<OrderChanged, ServiceError> {
+) -> Answer<OrderChanged> {
     if !may_perform(step, actor) {
-        return Err(ServiceError::Forbidden(format!(
+        return ServiceError::Forbidden(format!(
             "{} cannot be done by a {:?}",
             step.mutation_name(),
             actor.role()
-        )));
+        ))
+        .into();
     }
-    let idem = Idempotency::new(actor, key, step.mutation_name(), &req);
+    idempotency::once(app, actor, key, async |txn| {
+        step_lines_in(app, txn, actor, step, &req).await
+    })
+    .await
+}
+
+async fn step_lines_in(
+    app: &App,
+    txn: &DatabaseTransaction,
+    actor: Actor,
+    step: LineStep,
+    req: &StepRequest,
+) -> Result<OrderChanged, ServiceError> {
     let now = app.clock.now();
-    let txn = app.db.write().await?;
-    if let Some(prev) = idem.replay(&*txn).await? {
-        return Ok(prev);
-    }
     let (from, to) = step.transition();
 
     // Find and lock the order, whichever way the lines were named.
     let (order, selected) = match &req.selection {
         LineSelection::WholeOrder(number) => {
-            let o = repo::orders::order_by_number(&*txn, number, true)
+            let o = repo::orders::order_by_number(txn, number, true)
                 .await?
                 .ok_or_else(|| UserError::not_found(&["orderNumber"], "order"))?;
             (o, None)
@@ -484,7 +505,7 @@ pub async fn step_lines(
                     "lineIds must name at least one line".into(),
                 ));
             }
-            let lines = repo::orders::lines_by_ids(&*txn, ids).await?;
+            let lines = repo::orders::lines_by_ids(txn, ids).await?;
             let orders: HashSet<i64> = lines.iter().map(|l| l.order_id).collect();
             if lines.len() != ids.iter().collect::<HashSet<_>>().len() || orders.len() != 1 {
                 return Err(if orders.len() > 1 {
@@ -499,13 +520,13 @@ pub async fn step_lines(
                 .into());
             }
             let order_id = lines.first().map(|l| l.order_id).unwrap_or_default();
-            let o = repo::orders::order_by_id(&*txn, order_id, true)
+            let o = repo::orders::order_by_id(txn, order_id, true)
                 .await?
                 .ok_or_else(|| UserError::not_found(&["lineIds"], "order line"))?;
             (o, Some(ids.clone()))
         }
     };
-    if !can_see_order(&*txn, actor, &order).await? {
+    if !can_see_order(txn, actor, &order).await? {
         return Err(UserError::not_found(&[], "order").into());
     }
     if let Some(v) = req.expected_version {
@@ -522,7 +543,7 @@ pub async fn step_lines(
         }
     }
     let scope = seller_scope(actor);
-    let all_lines = repo::orders::lines_of_orders(&*txn, &[order.id], None).await?;
+    let all_lines = repo::orders::lines_of_orders(txn, &[order.id], None).await?;
     let visible: Vec<&order_line::Model> = all_lines
         .iter()
         .filter(|l| scope.is_none_or(|s| l.seller_id == s))
@@ -585,7 +606,7 @@ pub async fn step_lines(
     let mut order_set = order::ActiveModel::default();
     match step {
         LineStep::ConfirmDeposit => {
-            repo::orders::mark_transfer_deposited(&*txn, order.id, now).await?;
+            repo::orders::mark_transfer_deposited(txn, order.id, now).await?;
             order_set.amount_due = Set(0);
             order_set.deposited_at = Set(Some(now));
         }
@@ -594,7 +615,7 @@ pub async fn step_lines(
             // Shipping wins over an open cancel request: the request is rejected (SHIPPED).
             let seller = targets.first().map(|l| l.seller_id).unwrap_or_default();
             for number in
-                repo::claims::claims_on_lines_in_status(&*txn, &target_ids, "CANCEL_REQUESTED")
+                repo::claims::claims_on_lines_in_status(txn, &target_ids, "CANCEL_REQUESTED")
                     .await?
             {
                 let request = claims::ActRequest {
@@ -603,7 +624,7 @@ pub async fn step_lines(
                 };
                 claims::act_in(
                     app,
-                    &*txn,
+                    txn,
                     Actor::Seller(seller),
                     ClaimAction::ShippedOverCancel,
                     &request,
@@ -624,7 +645,7 @@ pub async fn step_lines(
                 ServiceError::BadInput("shipLines needs a courier and a tracking number".into())
             })?;
             let shipment_id = repo::orders::insert_shipment(
-                &*txn,
+                txn,
                 shipment::ActiveModel {
                     order_id: Set(order.id),
                     seller_id: Set(targets.first().map(|l| l.seller_id).unwrap_or_default()),
@@ -646,15 +667,15 @@ pub async fn step_lines(
                 .iter()
                 .map(|l| (l.seller_id, i64::from(l.quantity - l.cancelled_quantity)));
             let counts = crate::domain::analytics::deliveries(units, now);
-            repo::analytics::record_deliveries(&*txn, &counts).await?;
+            repo::analytics::record_deliveries(txn, &counts).await?;
             let shipments: Vec<i64> = targets.iter().filter_map(|l| l.shipment_id).collect();
-            repo::orders::mark_shipments_delivered(&*txn, &shipments, now).await?;
+            repo::orders::mark_shipments_delivered(txn, &shipments, now).await?;
         }
         LineStep::ConfirmPurchase => {
             set.confirmed_at = Set(Some(now));
         }
     }
-    repo::orders::update_lines(&*txn, &target_ids, set).await?;
+    repo::orders::update_lines(txn, &target_ids, set).await?;
     let statuses = all_lines.iter().map(|l| {
         if target_ids.contains(&l.id) {
             to
@@ -664,10 +685,10 @@ pub async fn step_lines(
     });
     let new_status = order_status(statuses);
     order_set.status = Set(new_status.as_str().to_owned());
-    repo::orders::update_order(&*txn, order.id, order_set, now).await?;
+    repo::orders::update_order(txn, order.id, order_set, now).await?;
     let seller_ids: Vec<i64> = targets.iter().map(|l| l.seller_id).collect();
     crate::outbox::record_order(
-        &*txn,
+        txn,
         crate::outbox::OrderRef {
             id: order.id,
             customer_id: order.customer_id,
@@ -680,10 +701,7 @@ pub async fn step_lines(
     )
     .await?;
 
-    let result = OrderChanged { order_id: order.id };
-    idem.remember(&*txn, &result, now).await?;
-    txn.commit().await?;
-    Ok(result)
+    Ok(OrderChanged { order_id: order.id })
 }
 
 fn step_refusal(step: LineStep, line: &order_line::Model, from: LineStatus) -> UserError {
@@ -728,6 +746,7 @@ pub async fn auto_confirm_purchases(app: &App) -> Result<u64, ServiceError> {
                 },
             )
             .await
+            .result
             {
                 Ok(_) => confirmed += line_ids.len() as u64,
                 // Another replica or a customer got there first: nothing to do.

@@ -232,6 +232,15 @@ impl TestApp {
         }
     }
 
+    /// Another server on the same database with a pool of its own, as another process would
+    /// have: no connection and no in-process lock shared with this one.
+    pub async fn replica_with_own_pool(&self) -> TestApp {
+        let mut replica = self.replica();
+        replica.app.db = Db::connect(&self.url, 8).await.expect("connect");
+        replica.router = oms::http::router(replica.app.clone(), Path::new("web/node_modules"));
+        replica
+    }
+
     pub fn token(&self, role: Role, subject: &str) -> String {
         self.app
             .keys

@@ -13,6 +13,7 @@ mod gateway;
 mod guard;
 mod harness;
 mod hostile;
+mod idempotency;
 mod notify_channels;
 mod orders;
 mod plugins;

@@ -1,9 +1,12 @@
 //! Mutation payloads: the changed objects and `userErrors`.
 
+use std::future::Future;
+
 use async_graphql::{Result, SimpleObject};
 
 use super::order::Order;
 use crate::error::{to_graphql_error, ServiceError, UserError};
+use crate::service::idempotency::Answer;
 
 /// A mutation payload: the changed objects on success, `userErrors` on a refusal.
 pub trait Payload: Sized {
@@ -28,6 +31,27 @@ macro_rules! refusable {
 }
 pub(crate) use refusable;
 
+/// The payload of a mutation that takes an `idempotencyKey`: it says whether it answers an
+/// earlier request's outcome.
+pub trait Replayable: Payload {
+    /// This payload, marked as a replay or not.
+    fn replayed(self, replayed: bool) -> Self;
+}
+
+/// Implements [`Replayable`] for payloads with a `replayed` field.
+macro_rules! replayable {
+    ($($payload:ty),+ $(,)?) => {
+        $(
+            impl $crate::graphql::types::payloads::Replayable for $payload {
+                fn replayed(self, replayed: bool) -> Self {
+                    Self { replayed, ..self }
+                }
+            }
+        )+
+    };
+}
+pub(crate) use replayable;
+
 /// A failed service call as a payload: a business refusal becomes `userErrors` (it changed
 /// nothing); anything else is a GraphQL error.
 pub fn refusal<P: Payload>(error: ServiceError) -> Result<P> {
@@ -45,6 +69,20 @@ pub fn payload<T, P: Payload>(
     result.map_or_else(refusal, |value| Ok(ok(value)))
 }
 
+/// An idempotent mutation's answer as a payload: success through `ok` (which reads the objects
+/// as they are now), failure as [`refusal`] maps it, either way marked `replayed` or not.
+pub async fn answered<T, P, F>(answer: Answer<T>, ok: impl FnOnce(T) -> F) -> Result<P>
+where
+    P: Replayable,
+    F: Future<Output = Result<P>>,
+{
+    let payload = match answer.result {
+        Ok(value) => ok(value).await?,
+        Err(e) => refusal(e)?,
+    };
+    Ok(payload.replayed(answer.replayed))
+}
+
 /// The result of an order-side mutation.
 #[derive(SimpleObject, Default)]
 pub struct OrderPayload {
@@ -52,6 +90,10 @@ pub struct OrderPayload {
     pub order: Option<Order>,
     /// Why the request was refused; empty on success. A refused request changed nothing.
     pub user_errors: Vec<UserError>,
+    /// True when this answers an earlier request with the same `idempotencyKey` (still running
+    /// or finished): its outcome again, the objects as they are now, nothing changed by this
+    /// call. False when the request ran now.
+    pub replayed: bool,
 }
 
 /// What one SYSTEM job did.
@@ -73,3 +115,4 @@ pub struct RunSystemJobsPayload {
 }
 
 refusable!(OrderPayload);
+replayable!(OrderPayload);

@@ -88,7 +88,11 @@ pub fn parse(id: &ID, kind: Kind) -> Result<i64, ServiceError> {
         _ => {
             // Quote at most a short prefix: the value is the caller's, of any length.
             let shown: String = id.as_str().chars().take(64).collect();
-            let more = if shown.len() < id.as_str().len() { "…" } else { "" };
+            let more = if shown.len() < id.as_str().len() {
+                "…"
+            } else {
+                ""
+            };
             Err(ServiceError::BadInput(format!(
                 "`{shown}{more}` is not a {} id (expected gid://oms/{}/<number>)",
                 kind.name(),

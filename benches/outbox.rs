@@ -160,6 +160,7 @@ impl Backend {
 async fn app(url: &str, plugins: &Arc<PluginHost>, instance: &str) -> App {
     let db = Db::connect(url, POOL).await.expect("connect");
     App {
+        live: oms::outbox::live::LiveHub::new(db.clone()),
         db,
         clock: Arc::new(SystemClock),
         keys: TokenKeys::new("bench-secret"),

@@ -804,6 +804,7 @@ async fn e2e(dir: &Path) -> (Side, Side, Breakdown) {
         gateway: Arc::new(oms::gateway::SimulatedGateway::default()),
         courier_secret: "courier-secret".into(),
         courier: Arc::new(oms::courier::SimulatedCourier),
+        live: oms::outbox::live::LiveHub::new(db.clone()),
         db,
         clock: Arc::new(clock.clone()),
         keys: TokenKeys::new("bench-secret"),

@@ -10,6 +10,7 @@ use crate::db::Db;
 use crate::gateway::PaymentGateway;
 use crate::metrics::Metrics;
 use crate::outbox::dispatch::Channels;
+use crate::outbox::live::LiveHub;
 use crate::plugin::PluginHost;
 
 /// Database, clock, token keys, limits, metrics.
@@ -27,6 +28,8 @@ pub struct App {
     pub jobs: JobArgs,
     /// Prometheus metrics.
     pub metrics: Metrics,
+    /// The feed of claim events behind `claimEvents`.
+    pub live: LiveHub,
     /// The payment gateway refunds go through.
     pub gateway: Arc<dyn PaymentGateway>,
     /// The courier that books pickups.

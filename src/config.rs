@@ -101,6 +101,12 @@ pub struct ServeArgs {
     )]
     pub courier_webhook_secret: String,
 
+    /// Operation names that get their own label in `/metrics` (comma-separated: the names
+    /// your frontends send). Any other name is counted as `other`, so no client can grow the
+    /// metrics without bound.
+    #[arg(long, env = "OMS_METRICS_OPERATIONS", value_delimiter = ',')]
+    pub metrics_operations: Vec<String>,
+
     /// Log as JSON lines instead of human-readable text.
     #[arg(long, env = "OMS_LOG_JSON")]
     pub log_json: bool,
@@ -262,6 +268,20 @@ pub struct LimitArgs {
     #[arg(long, env = "OMS_LOADER_DELAY_US", default_value_t = 2_000)]
     pub loader_delay_us: u64,
 
+    /// Most `claimEvents` subscriptions open at once on one WebSocket.
+    #[arg(
+        long,
+        env = "OMS_MAX_SUBSCRIPTIONS_PER_CONNECTION",
+        default_value_t = 50
+    )]
+    pub max_subscriptions_per_connection: usize,
+
+    /// Most `claimEvents` subscriptions one customer or seller may have open at once on this
+    /// server, over all its connections (all OPERATORs count as one actor, all ANALYSTs as
+    /// another: raise it for a large CS team).
+    #[arg(long, env = "OMS_MAX_SUBSCRIPTIONS_PER_ACTOR", default_value_t = 100)]
+    pub max_subscriptions_per_actor: usize,
+
     /// Turn introspection off (GraphiQL's docs pane needs it on).
     #[arg(long, env = "OMS_DISABLE_INTROSPECTION")]
     pub disable_introspection: bool,
@@ -286,6 +306,8 @@ impl Default for LimitArgs {
             max_page_size: 100,
             request_timeout_ms: 10_000,
             loader_delay_us: 2_000,
+            max_subscriptions_per_connection: 50,
+            max_subscriptions_per_actor: 100,
             disable_introspection: false,
         }
     }

@@ -330,6 +330,11 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
 /// is logged here and never sent.
 pub fn to_graphql_error(e: ServiceError) -> async_graphql::Error {
     let (code, message) = match &e {
+        // Not found keeps its own code (`api.md`: a subscription or a lookup by key that names
+        // nothing the caller may see); other refusals of a query's input are bad input.
+        ServiceError::User(u) if u.code == UserErrorCode::NotFound => {
+            ("NOT_FOUND", u.message.clone())
+        }
         ServiceError::User(u) => ("BAD_USER_INPUT", u.message.clone()),
         ServiceError::Unauthenticated => ("UNAUTHENTICATED", e.to_string()),
         ServiceError::Forbidden(m) => ("FORBIDDEN", m.clone()),

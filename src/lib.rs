@@ -54,12 +54,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         None => db,
     };
     let app = App {
+        live: outbox::live::LiveHub::new(db.clone()),
         db,
         clock: Arc::new(SystemClock),
         keys: TokenKeys::new(&args.auth.jwt_secret),
         limits: args.limits.clone(),
         jobs: args.jobs.clone(),
-        metrics: Metrics::new(),
+        metrics: Metrics::with_operations(&args.metrics_operations),
         gateway: match &args.payment_gateway_url {
             Some(url) => Arc::new(gateway::HttpGateway::new(
                 url,

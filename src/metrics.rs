@@ -1,6 +1,7 @@
 //! Prometheus metrics: GraphQL requests and their latency per operation, in the text format
 //! served at `/metrics`.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -13,7 +14,8 @@ use prometheus_client::registry::Registry;
 /// Labels of a GraphQL request.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OperationLabels {
-    /// The operation name (`anonymous` when none; long or odd names are cut).
+    /// The operation name when it is one of `--metrics-operations`; `other` for any other
+    /// name, `anonymous` for none.
     pub operation: String,
     /// `ok`, `error` (GraphQL errors) or `refused` (HTTP 4xx).
     pub outcome: String,
@@ -41,6 +43,8 @@ pub struct Metrics {
     outbox_deliveries: Family<OutboxLabels, Counter>,
     outbox_lag: Family<OutboxLabels, Histogram>,
     live_subscriptions: Gauge,
+    /// The operation names labelled as themselves; the rest are `other`.
+    known_operations: Arc<HashSet<String>>,
 }
 
 /// Labels of an outbox delivery attempt.
@@ -59,8 +63,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A fresh registry.
+    /// A fresh registry that labels no operation by name.
     pub fn new() -> Self {
+        Self::with_operations(&[])
+    }
+
+    /// A fresh registry that labels requests with these operation names as themselves (the
+    /// names the marketplace's frontends send) and any other named request as `other`: a
+    /// label per name a client makes up would let anyone grow `/metrics` without bound.
+    pub fn with_operations(names: &[String]) -> Self {
         let mut registry = Registry::default();
         let requests = Family::<OperationLabels, Counter>::default();
         let latency = Family::<OperationLabels, Histogram>::new_with_constructor(|| {
@@ -137,20 +148,21 @@ impl Metrics {
             outbox_deliveries,
             outbox_lag,
             live_subscriptions,
+            known_operations: Arc::new(
+                names
+                    .iter()
+                    .map(|n| n.trim().to_owned())
+                    .filter(|n| !n.is_empty())
+                    .collect(),
+            ),
         }
     }
 
     /// Records one request.
     pub fn observe(&self, operation: Option<&str>, outcome: &str, seconds: f64) {
         let operation = match operation {
-            Some(name)
-                if !name.is_empty()
-                    && name.len() <= 64
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-            {
-                name.to_owned()
-            }
-            Some(_) => "invalid_name".to_owned(),
+            Some(name) if self.known_operations.contains(name) => name.to_owned(),
+            Some(_) => "other".to_owned(),
             None => "anonymous".to_owned(),
         };
         let labels = OperationLabels {
@@ -228,5 +240,31 @@ pub struct LiveSubscription(Gauge);
 impl Drop for LiveSubscription {
     fn drop(&mut self) {
         self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_listed_operation_names_become_labels() {
+        let metrics = Metrics::with_operations(&["ClaimQueue".to_owned(), " Orders ".to_owned()]);
+        for i in 0..1_000 {
+            metrics.observe(Some(&format!("made_up_{i}")), "ok", 0.001);
+        }
+        metrics.observe(Some("ClaimQueue"), "ok", 0.001);
+        metrics.observe(Some("Orders"), "ok", 0.001);
+        metrics.observe(None, "refused", 0.001);
+        let text = metrics.render();
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("oms_graphql_requests_total{"))
+            .collect();
+        assert_eq!(series.len(), 4, "{series:?}");
+        assert!(text.contains(r#"oms_graphql_requests_total{operation="other",outcome="ok"} 1000"#));
+        assert!(text.contains(r#"operation="ClaimQueue""#));
+        assert!(text.contains(r#"operation="Orders""#));
+        assert!(!text.contains("made_up"));
     }
 }

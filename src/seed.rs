@@ -272,6 +272,7 @@ impl Scratch {
         let db = Db::connect(&url, 4).await?;
         db.migrate().await?;
         Ok(App {
+            live: crate::outbox::live::LiveHub::new(db.clone()),
             db,
             clock: Arc::new(ManualClock::new(now)),
             keys: TokenKeys::new("oms-seed"),

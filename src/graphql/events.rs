@@ -1,15 +1,14 @@
 //! Events over GraphQL: the live `claimEvents` subscription, sellers' partner webhooks with
 //! their delivery log, and the outbox for operators.
 
-use std::collections::{HashSet, VecDeque};
-use std::time::Duration;
-
 use async_graphql::{
-    Context, Enum, InputObject, Json, Object, Result, SimpleObject, Subscription, ID,
+    Context, Enum, ErrorExtensions, InputObject, Json, Object, Result, SimpleObject, Subscription,
+    ID,
 };
 use chrono::{DateTime, Utc};
 use entity::{outbox_delivery, outbox_message, webhook_endpoint};
 use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
 
 use super::ids::{parse, to_id, Kind};
 use super::text::{self, TextInput, Texts};
@@ -19,18 +18,12 @@ use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
+use crate::outbox::live::{ConnectionSubscriptions, SubscriptionCaps};
 use crate::outbox::{self, Event};
 use crate::repo;
 use crate::repo::outbox::EventScope;
 use crate::service::orders::can_see_order;
 use crate::service::webhooks;
-
-/// How often a subscription looks for new events.
-const POLL: Duration = Duration::from_millis(100);
-
-/// Events committed before the newest one seen that a subscription still looks back for: a
-/// transaction that took its id earlier may commit later.
-const LOOK_BACK: i64 = 64;
 
 /// A claim's transition as it committed: the timeline event (`Claim.timeline`) plus which
 /// claim and order it belongs to, and its event id.
@@ -89,8 +82,12 @@ pub struct EventSubscription;
 impl EventSubscription {
     /// Claim transitions as they commit, in order, on every replica (read from the outbox):
     /// a CUSTOMER's own claims, a SELLER's own, everything for staff; narrowed to one order,
-    /// one claim or one seller when given. Authenticate with the WebSocket's
-    /// `connection_init` payload `{"Authorization": "Bearer <token>"}`.
+    /// one claim or one seller when given; another tenant's order, claim or seller is
+    /// `NOT_FOUND`. Authenticate with the WebSocket's `connection_init` payload
+    /// `{"Authorization": "Bearer <token>"}`. At most `--max-subscriptions-per-connection`
+    /// (50) open on one WebSocket and `--max-subscriptions-per-actor` (100) per customer or
+    /// seller on one server (`TOO_MANY_SUBSCRIPTIONS`); a subscriber more than 2,048 events
+    /// behind is completed and may subscribe again.
     async fn claim_events(
         &self,
         ctx: &Context<'_>,
@@ -103,77 +100,48 @@ impl EventSubscription {
         let scope = scope(&app, actor, order_number, claim_number, seller_id)
             .await
             .map_err(to_graphql_error)?;
-        let db = app.db.conn();
-        let start = repo::outbox::latest_id(db)
+        let caps = SubscriptionCaps {
+            per_connection: app.limits.max_subscriptions_per_connection,
+            per_actor: app.limits.max_subscriptions_per_actor,
+        };
+        let ticket = app
+            .live
+            .admit(
+                actor,
+                ctx.data_opt::<ConnectionSubscriptions>(),
+                caps,
+                &app.metrics,
+            )
+            .map_err(|refusal| {
+                async_graphql::Error::new(refusal.to_string())
+                    .extend_with(|_, ext| ext.set("code", "TOO_MANY_SUBSCRIPTIONS"))
+            })?;
+        let receiver = app
+            .live
+            .receiver()
             .await
             .map_err(|e| to_graphql_error(e.into()))?;
-        // What committed before the subscription started is history, not news.
-        let seen: HashSet<i64> =
-            repo::outbox::claim_messages_after(db, start - LOOK_BACK, &scope, LOOK_BACK as u64 + 1)
-                .await
-                .map_err(|e| to_graphql_error(e.into()))?
-                .into_iter()
-                .map(|m| m.id)
-                .collect();
-        let state = Feed {
-            _open: app.metrics.subscription_opened(),
-            app,
-            scope,
-            newest: start,
-            seen,
-            queue: VecDeque::new(),
-        };
-        Ok(futures_util::stream::unfold(state, |mut feed| async move {
-            loop {
-                if let Some(e) = feed.queue.pop_front() {
-                    return Some((e, feed));
+        Ok(futures_util::stream::unfold(
+            (receiver, scope, ticket),
+            |(mut receiver, scope, ticket)| async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(m) if m.admitted_by(&scope) => {
+                            if let Some(e) = LiveClaimEvent::from_event(m.event.clone()) {
+                                return Some((e, (receiver, scope, ticket)));
+                            }
+                        }
+                        Ok(_) => {}
+                        // A subscriber that cannot keep up ends; it can subscribe again.
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "claimEvents: a subscriber fell behind");
+                            return None;
+                        }
+                        Err(RecvError::Closed) => return None,
+                    }
                 }
-                tokio::time::sleep(POLL).await;
-                if let Err(e) = feed.poll().await {
-                    tracing::warn!("claimEvents: {e}");
-                }
-            }
-        }))
-    }
-}
-
-/// One subscriber's position in the outbox.
-struct Feed {
-    /// Counts this feed in the metrics until the client goes away.
-    _open: crate::metrics::LiveSubscription,
-    app: App,
-    scope: EventScope,
-    newest: i64,
-    seen: HashSet<i64>,
-    queue: VecDeque<LiveClaimEvent>,
-}
-
-impl Feed {
-    async fn poll(&mut self) -> Result<(), sea_orm::DbErr> {
-        let db = self.app.db.conn();
-        let low = self.newest - LOOK_BACK;
-        let fresh: Vec<outbox_message::Model> =
-            repo::outbox::claim_messages_after(db, low, &self.scope, 500)
-                .await?
-                .into_iter()
-                .filter(|m| !self.seen.contains(&m.id))
-                .collect();
-        if fresh.is_empty() {
-            return Ok(());
-        }
-        for m in &fresh {
-            self.seen.insert(m.id);
-            self.newest = self.newest.max(m.id);
-        }
-        let low = self.newest - LOOK_BACK;
-        self.seen.retain(|id| *id > low);
-        self.queue.extend(
-            outbox::events(db, &fresh)
-                .await?
-                .into_iter()
-                .filter_map(LiveClaimEvent::from_event),
-        );
-        Ok(())
+            },
+        ))
     }
 }
 
@@ -198,7 +166,11 @@ async fn scope(
             ))
         }
     }
+    // A number over its limit (or with a NUL, which PostgreSQL cannot compare) names nothing.
     if let Some(n) = order_number {
+        if !text::is_key(&n, limit::ORDER_NUMBER) {
+            return Err(UserError::not_found(&["orderNumber"], "order").into());
+        }
         let order = repo::orders::order_by_number(db, &n, false).await?;
         match order {
             Some(o) if can_see_order(db, actor, &o).await? => scope.order_id = Some(o.id),
@@ -206,6 +178,9 @@ async fn scope(
         }
     }
     if let Some(n) = claim_number {
+        if !text::is_key(&n, limit::CLAIM_NUMBER) {
+            return Err(UserError::not_found(&["claimNumber"], "claim").into());
+        }
         let claim = repo::claims::claim_by_number(db, &n).await?;
         let visible = claim.as_ref().is_some_and(|c| match actor {
             Actor::Customer(id) => c.customer_id == id,

@@ -25,6 +25,7 @@ use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::graphql::guard::{self, DocumentLimits};
 use crate::graphql::request_data;
+use crate::outbox::live::ConnectionSubscriptions;
 
 const JSON: &str = "application/json; charset=utf-8";
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
@@ -291,6 +292,8 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
                     };
                     let mut data = async_graphql::Data::default();
                     data.insert(crate::graphql::Viewer(actor));
+                    // Counts this socket's open subscriptions against its cap.
+                    data.insert(ConnectionSubscriptions::default());
                     Ok(data)
                 })
                 .serve()

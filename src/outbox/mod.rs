@@ -3,10 +3,12 @@
 //! never lost. The dispatcher ([`dispatch`]) expands messages into deliveries — notifications
 //! to the customer and the seller, the seller's partner webhooks, the NATS event stream — and
 //! delivers them at least once, each with the message's stable id for de-duplication.
-//! Subscriptions (`claimEvents`) read the same messages, so every replica sees every event.
+//! Subscriptions (`claimEvents`) read the same messages through one feed per server ([`live`]),
+//! so every replica sees every event.
 
 pub mod dispatch;
 mod event;
+pub mod live;
 pub mod stream;
 pub mod target;
 pub mod webhook_client;

@@ -1324,6 +1324,7 @@ async fn read_replica(t: TestApp) {
         .await
         .unwrap();
     let app = oms::app::App {
+        live: oms::outbox::live::LiveHub::new(db.clone()),
         db,
         ..t.app.clone()
     };

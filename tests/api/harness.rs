@@ -166,6 +166,7 @@ impl TestApp {
         let gateway = Arc::new(oms::gateway::SimulatedGateway::default());
         let dns = Arc::new(DnsTable::default());
         let app = App {
+            live: oms::outbox::live::LiveHub::new(db.clone()),
             gateway: custom_gateway.unwrap_or_else(|| gateway.clone()),
             courier_secret: "courier-secret".into(),
             courier: custom_courier.unwrap_or_else(|| Arc::new(oms::courier::SimulatedCourier)),
@@ -200,6 +201,7 @@ impl TestApp {
         let app = App {
             outbox: Arc::new(Channels::log_only(webhook_client(allow, self.dns.clone()))),
             instance_id: unique_name(),
+            live: oms::outbox::live::LiveHub::new(self.app.db.clone()),
             ..self.app.clone()
         };
         TestApp {
@@ -220,6 +222,7 @@ impl TestApp {
                 oms::plugin::PluginHost::new(plugin_host().limits().clone()).expect("plugin host"),
             ),
             instance_id: unique_name(),
+            live: oms::outbox::live::LiveHub::new(self.app.db.clone()),
             ..self.app.clone()
         };
         TestApp {
@@ -237,6 +240,7 @@ impl TestApp {
     pub async fn replica_with_own_pool(&self) -> TestApp {
         let mut replica = self.replica();
         replica.app.db = Db::connect(&self.url, 8).await.expect("connect");
+        replica.app.live = oms::outbox::live::LiveHub::new(replica.app.db.clone());
         replica.router = oms::http::router(replica.app.clone(), Path::new("web/node_modules"));
         replica
     }

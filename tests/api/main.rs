@@ -14,6 +14,7 @@ mod guard;
 mod harness;
 mod hostile;
 mod idempotency;
+mod live;
 mod notify_channels;
 mod orders;
 mod plugins;

@@ -211,16 +211,29 @@ async fn caps(t: TestApp) {
         assert_eq!(ids.len(), n, "each subscription once: {ids:?}");
     }
 
-    // A closed connection gives its places back.
+    // A closed connection gives its places back to its actor.
     first.close(None).await.unwrap();
     open_feeds(&t, (PER_ACTOR - PER_CONNECTION) as i64 + 1).await;
+    let mut third = connect(addr, &s.customer_token).await;
     for i in 0..PER_CONNECTION {
-        subscribe(&mut second, &format!("c{i}"), json!({"n": number})).await;
+        subscribe(&mut third, &format!("c{i}"), json!({"n": number})).await;
+        open_feeds(&t, (PER_ACTOR - PER_CONNECTION + i) as i64 + 2).await;
     }
-    // The second connection now holds 2 + 1 of its 3 (`c2` is over the connection's cap).
-    let (code, _) = refusal(&mut second, "c2").await;
+    // The actor is at its cap again: the next is refused on any connection.
+    subscribe(&mut third, "over", json!({})).await;
+    let (code, message) = refusal(&mut third, "over").await;
     assert_eq!(code, "TOO_MANY_SUBSCRIPTIONS");
-    open_feeds(&t, PER_ACTOR as i64 - 1).await;
+    assert!(
+        message.contains("--max-subscriptions-per-actor"),
+        "{message}"
+    );
+    subscribe(&mut second, "over", json!({})).await;
+    let (code, message) = refusal(&mut second, "over").await;
+    assert_eq!(code, "TOO_MANY_SUBSCRIPTIONS");
+    assert!(
+        message.contains("--max-subscriptions-per-actor"),
+        "{message}"
+    );
 }
 on_both_with_limits!(
     capped_per_connection_and_per_actor,

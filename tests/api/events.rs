@@ -798,7 +798,8 @@ async fn subscription(t: TestApp) {
 }
 on_both!(claim_events_subscription, subscription);
 
-async fn next_json<S>(ws: &mut S) -> Value
+/// The next text message of a WebSocket as JSON (at most 10 s away).
+pub(crate) async fn next_json<S>(ws: &mut S) -> Value
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {

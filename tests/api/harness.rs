@@ -198,32 +198,29 @@ impl TestApp {
     /// production default, `"127.0.0.1/32"`, ...): its own router and dispatcher, the same
     /// clock, keys and names.
     pub fn with_webhook_networks(&self, allow: &str) -> TestApp {
-        let app = App {
+        self.sibling(App {
             outbox: Arc::new(Channels::log_only(webhook_client(allow, self.dns.clone()))),
-            instance_id: unique_name(),
-            live: oms::outbox::live::LiveHub::new(self.app.db.clone()),
             ..self.app.clone()
-        };
-        TestApp {
-            url: self.url.clone(),
-            gateway: self.gateway.clone(),
-            router: oms::http::router(app.clone(), Path::new("web/node_modules")),
-            app,
-            clock: self.clock.clone(),
-            dns: self.dns.clone(),
-        }
+        })
     }
 
     /// Another server on the same database, as a second replica: its own router and its own
     /// plugin host (nothing compiled yet), the same clock and keys.
     pub fn replica(&self) -> TestApp {
-        let app = App {
+        self.sibling(App {
             plugins: Arc::new(
                 oms::plugin::PluginHost::new(plugin_host().limits().clone()).expect("plugin host"),
             ),
-            instance_id: unique_name(),
-            live: oms::outbox::live::LiveHub::new(self.app.db.clone()),
             ..self.app.clone()
+        })
+    }
+
+    /// `app` as another server process: its own name, live feed and router.
+    fn sibling(&self, app: App) -> TestApp {
+        let app = App {
+            instance_id: unique_name(),
+            live: oms::outbox::live::LiveHub::new(app.db.clone()),
+            ..app
         };
         TestApp {
             url: self.url.clone(),

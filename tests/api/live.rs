@@ -15,7 +15,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::claims::{claim_call, deliver};
-use crate::events::{place, shop};
+use crate::events::{next_json, place, shop};
 use crate::harness::{Backend, TestApp};
 use crate::on_both;
 
@@ -82,19 +82,6 @@ async fn connect(addr: std::net::SocketAddr, token: &str) -> Socket {
 
 async fn send(ws: &mut Socket, v: Value) {
     ws.send(Message::Text(v.to_string().into())).await.unwrap();
-}
-
-async fn next_json(ws: &mut Socket) -> Value {
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("the socket is open")
-            .expect("a frame");
-        if let Message::Text(text) = m {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
 }
 
 async fn subscribe(ws: &mut Socket, id: &str, variables: Value) {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::Request;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use oms::config::LimitArgs;
 use oms::domain::actor::Role;
 use serde_json::{json, Value};

@@ -99,7 +99,7 @@ pub enum Refusal {
     #[error("the document nests fields and fragment spreads deeper than {MAX_RECURSION} levels")]
     TooDeep,
     /// Too many selections once fragments are expanded.
-    #[error("the document has {nodes} selections once its fragment spreads are expanded, more than the limit of {limit} (--max-document-nodes)")]
+    #[error("the document has at least {nodes} selections once its fragment spreads are expanded (counting each fragment's definition too, as validation walks it), more than the limit of {limit} (--max-document-nodes)")]
     TooManyNodes {
         /// Selections counted (it stops counting a little past the limit).
         nodes: u64,

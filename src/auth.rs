@@ -37,10 +37,12 @@ pub struct TokenClaims {
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// Signature, expiry or format wrong.
-    #[error("the bearer token is invalid or expired")]
-    InvalidToken,
+    #[error("the bearer token {0}")]
+    InvalidToken(&'static str),
     /// A customer or seller token whose subject is not a numeric id.
-    #[error("a {role:?} token needs a numeric subject (the {role:?} id), got `{subject}`")]
+    #[error(
+        "a {role:?} token needs a positive numeric subject (the {role:?} id), got `{subject}`"
+    )]
     BadSubject {
         /// The role.
         role: Role,
@@ -106,8 +108,18 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECS.unsigned_abs();
         validation.set_required_spec_claims(&["exp", "sub"]);
-        let data = decode::<TokenClaims>(token, &self.decoding, &validation)
-            .map_err(|_| AuthError::InvalidToken)?;
+        let data = decode::<TokenClaims>(token, &self.decoding, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            AuthError::InvalidToken(match e.kind() {
+                ErrorKind::ExpiredSignature => "has expired (exp)",
+                ErrorKind::ImmatureSignature => "is not valid yet (nbf)",
+                ErrorKind::InvalidSignature => "is not signed with this server's secret",
+                ErrorKind::InvalidAlgorithm => "must be signed with HS256",
+                ErrorKind::MissingRequiredClaim(_) => "must carry `sub` and `exp`",
+                ErrorKind::InvalidAudience => "carries `aud`, which this server does not accept",
+                _ => "is not a valid JWT (HS256 with `sub`, `role`, `iat` and `exp`)",
+            })
+        })?;
         check_lifetime(&data.claims, Utc::now().timestamp())?;
         actor_for(data.claims.role, &data.claims.sub)
     }
@@ -118,8 +130,13 @@ fn check_lifetime(claims: &TokenClaims, now: i64) -> Result<(), AuthError> {
     let longest = MAX_TOKEN_LIFETIME.num_seconds() + LEEWAY_SECS;
     let too_long =
         claims.exp.saturating_sub(now) > longest || claims.exp.saturating_sub(claims.iat) > longest;
-    if too_long || claims.iat > now.saturating_add(LEEWAY_SECS) {
-        return Err(AuthError::InvalidToken);
+    if too_long {
+        return Err(AuthError::InvalidToken(
+            "is valid for more than 90 days (exp); issue tokens that expire sooner",
+        ));
+    }
+    if claims.iat > now.saturating_add(LEEWAY_SECS) {
+        return Err(AuthError::InvalidToken("was issued in the future (iat)"));
     }
     Ok(())
 }
@@ -154,10 +171,14 @@ impl TokenKeys {
 
 fn actor_for(role: Role, subject: &str) -> Result<Actor, AuthError> {
     let id = || {
-        subject.parse::<i64>().map_err(|_| AuthError::BadSubject {
-            role,
-            subject: subject.to_owned(),
-        })
+        subject
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| AuthError::BadSubject {
+                role,
+                subject: subject.to_owned(),
+            })
     };
     Ok(match role {
         Role::Customer => Actor::Customer(id()?),

@@ -119,42 +119,71 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The secrets still at a value published in this repository, as `--flag (ENV)`: anyone
-    /// could forge an OPERATOR token or a courier's tracking event with them. The server
-    /// refuses to listen beyond loopback while this is not empty (`oms secret` makes new ones).
-    pub fn published_secrets(&self) -> Vec<&'static str> {
-        let mut published = Vec::new();
-        if self.auth.jwt_secret == DEV_JWT_SECRET {
-            published.push("--jwt-secret (OMS_JWT_SECRET)");
-        }
-        if self.courier_webhook_secret == DEV_COURIER_SECRET {
-            published.push("--courier-webhook-secret (OMS_COURIER_WEBHOOK_SECRET)");
-        }
-        published
+    /// The secrets no one should trust beyond this machine, as `--flag (ENV): why`: a value
+    /// published in this repository (anyone could forge an OPERATOR token or a courier's
+    /// tracking event with it), an empty one, or one shorter than [`MIN_SECRET_CHARS`]
+    /// characters (guessable offline from one token). `oms secret` makes strong ones.
+    pub fn weak_secrets(&self) -> Vec<String> {
+        [
+            (
+                "--jwt-secret (OMS_JWT_SECRET)",
+                self.auth.jwt_secret.as_str(),
+                DEV_JWT_SECRET,
+            ),
+            (
+                "--courier-webhook-secret (OMS_COURIER_WEBHOOK_SECRET)",
+                self.courier_webhook_secret.as_str(),
+                DEV_COURIER_SECRET,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, value, published)| {
+            let why = if value == published {
+                "the published development default"
+            } else if value.is_empty() {
+                "empty"
+            } else if value.chars().count() < MIN_SECRET_CHARS {
+                "shorter than 32 characters"
+            } else {
+                return None;
+            };
+            Some(format!("{flag}: {why}"))
+        })
+        .collect()
     }
 
-    /// Refuses a configuration that must not face a network: a published secret while
-    /// listening beyond loopback. On loopback (a laptop) it is allowed with a warning.
+    /// Refuses a configuration that must not face a network: a weak secret while listening
+    /// beyond loopback, or an empty one anywhere. On loopback (a laptop) the published
+    /// defaults are allowed with a warning.
     pub fn refuse_unsafe(&self) -> Result<(), String> {
-        let published = self.published_secrets();
-        if published.is_empty() {
+        let weak = self.weak_secrets();
+        if weak.is_empty() {
             return Ok(());
         }
-        if self.listen.ip().is_loopback() {
+        let empty = weak.iter().any(|w| w.ends_with(": empty"));
+        if self.listen.ip().is_loopback() && !empty {
             tracing::warn!(
-                secrets = %published.join(", "),
-                "using published development secrets; fine on loopback, refused on any other address"
+                secrets = %weak.join("; "),
+                "using weak or published development secrets; fine on loopback, refused on any other address"
             );
             return Ok(());
         }
         Err(format!(
-            "refusing to listen on {} with published development secrets: {}. Set each to a \
-             secret of your own (`oms secret` prints a strong one), or listen on 127.0.0.1.",
+            "refusing to listen on {} with weak secrets: {}. Set each to a secret of your own \
+             of at least {MIN_SECRET_CHARS} characters (`oms secret` prints a strong one){}.",
             self.listen,
-            published.join(", ")
+            weak.join("; "),
+            if empty {
+                ""
+            } else {
+                ", or listen on 127.0.0.1"
+            }
         ))
     }
 }
+
+/// The shortest secret accepted beyond loopback, in characters (`oms secret` prints 43).
+pub const MIN_SECRET_CHARS: usize = 32;
 
 /// Where events go (`README.md`, "Notifications, webhooks and the event stream").
 #[derive(Debug, Clone, Args)]

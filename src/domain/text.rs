@@ -151,6 +151,10 @@ pub const WEBHOOK_DESCRIPTION: Limit = Limit::lines(500);
 pub const EVENT_TYPE: Limit = Limit::line(64);
 /// Event types one webhook names: there are 33, and `*`, `order.*`, `claim.*`.
 pub const EVENT_TYPES: usize = 64;
+
+/// Most entries in a list of order lines or claim items (`lineIds`, `lines`, `items`,
+/// `replacements`): far beyond any real cart, and each entry is looked up.
+pub const LINES: usize = 500;
 /// A page cursor (`after`, `before`): opaque, at most a few dozen characters when this server
 /// made it.
 pub const CURSOR: Limit = Limit::line(200);

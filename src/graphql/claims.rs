@@ -73,7 +73,7 @@ pub struct ExchangeItemInput {
 pub struct RequestCancelInput {
     /// The order. At most 40 characters, one line.
     pub order_number: String,
-    /// The units (lines of one seller).
+    /// The units (lines of one seller). At most 500 entries.
     pub items: Vec<ClaimItemInput>,
     /// Why (default CHANGE_OF_MIND).
     pub reason: Option<ClaimReason>,
@@ -86,7 +86,11 @@ pub struct RequestCancelInput {
 
 impl TextInput for RequestCancelInput {
     fn texts(&self) -> Texts {
-        opening_texts(&self.order_number, self.memo.as_deref())
+        opening_texts(&self.order_number, self.memo.as_deref()).count(
+            "items",
+            self.items.len(),
+            limit::LINES,
+        )
     }
 }
 
@@ -95,7 +99,7 @@ impl TextInput for RequestCancelInput {
 pub struct SellerCancelInput {
     /// The order. At most 40 characters, one line.
     pub order_number: String,
-    /// The units (the seller's own lines).
+    /// The units (the seller's own lines). At most 500 entries.
     pub items: Vec<ClaimItemInput>,
     /// A note. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
@@ -106,7 +110,11 @@ pub struct SellerCancelInput {
 
 impl TextInput for SellerCancelInput {
     fn texts(&self) -> Texts {
-        opening_texts(&self.order_number, self.memo.as_deref())
+        opening_texts(&self.order_number, self.memo.as_deref()).count(
+            "items",
+            self.items.len(),
+            limit::LINES,
+        )
     }
 }
 
@@ -115,7 +123,7 @@ impl TextInput for SellerCancelInput {
 pub struct RequestReturnInput {
     /// The order. At most 40 characters, one line.
     pub order_number: String,
-    /// The units (lines of one seller).
+    /// The units (lines of one seller). At most 500 entries.
     pub items: Vec<ClaimItemInput>,
     /// Why; decides the fault and the window.
     pub reason: ClaimReason,
@@ -130,7 +138,11 @@ pub struct RequestReturnInput {
 
 impl TextInput for RequestReturnInput {
     fn texts(&self) -> Texts {
-        opening_texts(&self.order_number, self.memo.as_deref())
+        opening_texts(&self.order_number, self.memo.as_deref()).count(
+            "items",
+            self.items.len(),
+            limit::LINES,
+        )
     }
 }
 
@@ -139,7 +151,7 @@ impl TextInput for RequestReturnInput {
 pub struct RequestExchangeInput {
     /// The order. At most 40 characters, one line.
     pub order_number: String,
-    /// The units and their replacements (lines of one seller).
+    /// The units and their replacements (lines of one seller). At most 500 entries.
     pub items: Vec<ExchangeItemInput>,
     /// Why; decides the fault, the fee and the window.
     pub reason: ClaimReason,
@@ -154,7 +166,11 @@ pub struct RequestExchangeInput {
 
 impl TextInput for RequestExchangeInput {
     fn texts(&self) -> Texts {
-        opening_texts(&self.order_number, self.memo.as_deref())
+        opening_texts(&self.order_number, self.memo.as_deref()).count(
+            "items",
+            self.items.len(),
+            limit::LINES,
+        )
     }
 }
 
@@ -291,7 +307,7 @@ pub struct ConvertClaimInput {
     /// The claim (a return becomes an exchange, an exchange a return). At most 50 characters,
     /// one line.
     pub claim_number: String,
-    /// Into an exchange: the replacement of every line.
+    /// Into an exchange: the replacement of every line. At most 500 entries.
     pub replacements: Option<Vec<ReplacementInput>>,
     /// A note for the timeline. At most 1,000 characters (line breaks and tabs allowed).
     pub memo: Option<String>,
@@ -304,7 +320,11 @@ pub struct ConvertClaimInput {
 
 impl TextInput for ConvertClaimInput {
     fn texts(&self) -> Texts {
-        action_texts(&self.claim_number, self.memo.as_deref())
+        action_texts(&self.claim_number, self.memo.as_deref()).count(
+            "replacements",
+            self.replacements.as_ref().map_or(0, Vec::len),
+            limit::LINES,
+        )
     }
 }
 

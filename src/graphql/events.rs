@@ -187,19 +187,23 @@ async fn scope(
             Actor::Seller(id) => c.seller_id == id,
             _ => true,
         });
+        // A claim of another order than the one named matches nothing: say so.
+        let in_order = |c: &entity::claim::Model| scope.order_id.is_none_or(|o| o == c.order_id);
         match claim {
-            Some(c) if visible => scope.claim_id = Some(c.id),
+            Some(c) if visible && in_order(&c) => scope.claim_id = Some(c.id),
             _ => return Err(UserError::not_found(&["claimNumber"], "claim").into()),
         }
     }
     if let Some(s) = seller_id {
         let s = parse(&s, Kind::Seller)?;
-        match scope.seller_id {
-            Some(own) if own != s => {
-                return Err(UserError::not_found(&["sellerId"], "seller").into())
-            }
-            _ => scope.seller_id = Some(s),
+        let known = match scope.seller_id {
+            Some(own) => own == s,
+            None => !repo::catalog::sellers_by_ids(db, &[s]).await?.is_empty(),
+        };
+        if !known {
+            return Err(UserError::not_found(&["sellerId"], "seller").into());
         }
+        scope.seller_id = Some(s);
     }
     Ok(scope)
 }

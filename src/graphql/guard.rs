@@ -27,7 +27,7 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextSubscribe,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensions, Request, Response, ServerError, ServerResult};
+use async_graphql::{Request, Response, ServerError, ServerResult};
 use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::config::LimitArgs;
@@ -99,12 +99,23 @@ pub enum Refusal {
     #[error("the document nests fields and fragment spreads deeper than {MAX_RECURSION} levels")]
     TooDeep,
     /// Too many selections once fragments are expanded.
-    #[error("the document has at least {nodes} selections once its fragment spreads are expanded (counting each fragment's definition too, as validation walks it), more than the limit of {limit} (--max-document-nodes)")]
+    #[error("the document has {} selections once its fragment spreads are expanded (counting each fragment's definition too, as validation walks it), more than the limit of {limit} (--max-document-nodes)", at_least(*nodes))]
     TooManyNodes {
         /// Selections counted (it stops counting a little past the limit).
         nodes: u64,
         /// The limit.
         limit: u64,
+    },
+    /// Too many variable or fragment definitions: validation answers each unused or
+    /// unknown one with an error of its own.
+    #[error("the document defines {count} {what}, more than the limit of {limit}")]
+    TooManyDefinitions {
+        /// `variables` or `fragments`.
+        what: &'static str,
+        /// How many it defines.
+        count: usize,
+        /// The limit.
+        limit: usize,
     },
     /// Too many aliases.
     #[error("the document uses {aliases} aliases, more than the limit of {limit} (--max-aliases)")]
@@ -123,8 +134,11 @@ impl Refusal {
             Refusal::TooNested { .. } => "DOCUMENT_TOO_NESTED",
             Refusal::NameTooLong { .. } => "NAME_TOO_LONG",
             Refusal::Syntax(_) => "GRAPHQL_PARSE_FAILED",
-            Refusal::FragmentCycle(_) | Refusal::TooDeep => "GRAPHQL_VALIDATION_FAILED",
-            Refusal::TooManyNodes { .. } => "DOCUMENT_TOO_LARGE",
+            Refusal::FragmentCycle(_) => "GRAPHQL_VALIDATION_FAILED",
+            Refusal::TooDeep => "DOCUMENT_TOO_NESTED",
+            Refusal::TooManyNodes { .. } | Refusal::TooManyDefinitions { .. } => {
+                "DOCUMENT_TOO_LARGE"
+            }
             Refusal::TooManyAliases { .. } => "TOO_MANY_ALIASES",
         }
     }
@@ -132,11 +146,41 @@ impl Refusal {
     /// As a GraphQL error.
     pub fn to_server_error(&self) -> ServerError {
         let code = self.code();
-        async_graphql::Error::new(self.to_string())
-            .extend_with(|_, e| e.set("code", code))
-            .into_server_error(Default::default())
+        let mut error = ServerError::new(self.to_string(), None);
+        error.extensions = Some({
+            let mut ext = async_graphql::ErrorExtensionValues::default();
+            ext.set("code", code);
+            ext
+        });
+        error
     }
 }
+
+/// "at least 63,063", or "more than 18 billion billion" once the count saturated.
+fn at_least(nodes: u64) -> String {
+    if nodes == u64::MAX {
+        return "more than 18 billion billion".into();
+    }
+    let digits = nodes.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("at least {grouped}")
+}
+
+/// Most variables a document may define (no operation of this schema needs more than a few).
+pub const MAX_VARIABLES: usize = 500;
+
+/// Most fragments a document may define.
+pub const MAX_FRAGMENTS: usize = 1_000;
+
+/// Most errors one response carries: a document can be wrong in a hundred thousand places, and
+/// the first hundred say what to fix.
+pub const MAX_ERRORS: usize = 100;
 
 /// Refuses nesting of `{`, `[` and `(` deeper than `max_nesting`, and names longer than
 /// [`MAX_NAME`], in one pass over the text. String literals, block strings and comments are
@@ -250,6 +294,19 @@ fn syntax(e: &async_graphql::parser::Error) -> Refusal {
 /// Checks a parsed document: fragment cycles, the recursion limit, the expanded size and the
 /// aliases. Linear in the document: each fragment is walked once and its cost remembered.
 pub fn check(doc: &ExecutableDocument, limits: DocumentLimits) -> Result<(), Refusal> {
+    let variables: usize = doc
+        .operations
+        .iter()
+        .map(|(_, op)| op.node.variable_definitions.len())
+        .sum();
+    for (what, count, limit) in [
+        ("variables", variables, MAX_VARIABLES),
+        ("fragments", doc.fragments.len(), MAX_FRAGMENTS),
+    ] {
+        if count > limit {
+            return Err(Refusal::TooManyDefinitions { what, count, limit });
+        }
+    }
     let aliases = count_aliases(doc);
     if aliases > limits.max_aliases {
         return Err(Refusal::TooManyAliases {
@@ -402,8 +459,20 @@ pub fn count_aliases(doc: &ExecutableDocument) -> usize {
 /// (`GRAPHQL_VALIDATION_FAILED`); a field error without a code can only come from async-graphql
 /// coercing the field's arguments, so it is the caller's input (`BAD_USER_INPUT`). Resolvers'
 /// errors carry their code already (`error::to_graphql_error`).
-pub fn code_errors(errors: &mut [ServerError], limits: &LimitArgs) {
-    for e in errors {
+pub fn code_errors(errors: &mut Vec<ServerError>, limits: &LimitArgs) {
+    if errors.len() > MAX_ERRORS {
+        let more = errors.len() - (MAX_ERRORS - 1);
+        errors.truncate(MAX_ERRORS - 1);
+        let mut last = ServerError::new(
+            format!("{more} more errors left out; fix the ones above and send the document again"),
+            None,
+        );
+        let mut ext = async_graphql::ErrorExtensionValues::default();
+        ext.set("code", "TOO_MANY_ERRORS");
+        last.extensions = Some(ext);
+        errors.push(last);
+    }
+    for e in errors.iter_mut() {
         let explained = match e.message.as_str() {
             "Query is nested too deep." => Some((
                 format!(
@@ -440,7 +509,7 @@ pub fn code_errors(errors: &mut [ServerError], limits: &LimitArgs) {
             e.extensions = Some(ext);
         }
         if e.message.chars().count() > MAX_MESSAGE {
-            e.message = e.message.chars().take(MAX_MESSAGE).collect::<String>() + "…";
+            e.message = e.message.chars().take(MAX_MESSAGE - 1).collect::<String>() + "…";
         }
     }
 }
@@ -594,7 +663,12 @@ mod tests {
             q
         };
         assert_eq!(refusal(&chain(40)), None);
-        assert_eq!(refusal(&chain(5_000)), Some(Refusal::TooDeep));
+        assert_eq!(refusal(&chain(900)), Some(Refusal::TooDeep));
+        // Past the fragment limit the count refuses it first.
+        assert!(matches!(
+            refusal(&chain(5_000)),
+            Some(Refusal::TooManyDefinitions { .. })
+        ));
     }
 
     #[test]

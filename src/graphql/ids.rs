@@ -93,10 +93,14 @@ pub fn parse(id: &ID, kind: Kind) -> Result<i64, ServiceError> {
             } else {
                 ""
             };
+            let name = kind.name();
+            let article = if name.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                "an"
+            } else {
+                "a"
+            };
             Err(ServiceError::BadInput(format!(
-                "`{shown}{more}` is not a {} id (expected gid://oms/{}/<number>)",
-                kind.name(),
-                kind.name()
+                "`{shown}{more}` is not {article} {name} id (expected gid://oms/{name}/<number>)"
             )))
         }
     }

@@ -56,7 +56,7 @@ pub struct CouponTermsInput {
 pub struct PlaceOrderInput {
     /// OPERATOR only: the customer to order for. A customer orders for itself.
     pub customer_id: Option<ID>,
-    /// The cart: one entry per option.
+    /// The cart: one entry per option. At most 500.
     pub lines: Vec<PlaceOrderLineInput>,
     /// A coupon code (쿠폰). At most 50 characters, one line.
     pub coupon_code: Option<String>,
@@ -80,6 +80,7 @@ impl TextInput for PlaceOrderInput {
                 self.coupon_code.as_deref(),
                 limit::COUPON_CODE,
             )
+            .count("lines", self.lines.len(), limit::LINES)
             .each(
                 "lines",
                 &self.lines,
@@ -114,7 +115,7 @@ pub struct OrderLinesInput {
     /// The order. At most 40 characters, one line.
     pub order_number: String,
     /// Only these lines (default: every line the caller may act on that is in the starting
-    /// status).
+    /// status). At most 500.
     pub line_ids: Option<Vec<ID>>,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
@@ -125,14 +126,20 @@ pub struct OrderLinesInput {
 
 impl TextInput for OrderLinesInput {
     fn texts(&self) -> Texts {
-        Texts::default().field("orderNumber", &self.order_number, limit::ORDER_NUMBER)
+        Texts::default()
+            .field("orderNumber", &self.order_number, limit::ORDER_NUMBER)
+            .count(
+                "lineIds",
+                self.line_ids.as_ref().map_or(0, Vec::len),
+                limit::LINES,
+            )
     }
 }
 
 /// Input of `shipLines`.
 #[derive(InputObject)]
 pub struct ShipLinesInput {
-    /// Lines of one order and one seller, all PREPARING.
+    /// Lines of one order and one seller, all PREPARING. At most 500.
     pub line_ids: Vec<ID>,
     /// The courier (택배사). At most 50 characters, one line.
     pub courier: String,
@@ -148,6 +155,7 @@ pub struct ShipLinesInput {
 impl TextInput for ShipLinesInput {
     fn texts(&self) -> Texts {
         Texts::default()
+            .count("lineIds", self.line_ids.len(), limit::LINES)
             .field("courier", &self.courier, limit::COURIER)
             .field(
                 "trackingNumber",
@@ -160,13 +168,19 @@ impl TextInput for ShipLinesInput {
 /// Input of `markDelivered`.
 #[derive(InputObject)]
 pub struct MarkDeliveredInput {
-    /// SHIPPED lines of one order.
+    /// SHIPPED lines of one order. At most 500.
     pub line_ids: Vec<ID>,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
     /// request under a used key answers that request's outcome again (`replayed: true`).
     pub idempotency_key: Option<String>,
+}
+
+impl TextInput for MarkDeliveredInput {
+    fn texts(&self) -> Texts {
+        Texts::default().count("lineIds", self.line_ids.len(), limit::LINES)
+    }
 }
 
 /// A SYSTEM job that can be run on demand.
@@ -377,6 +391,9 @@ impl OrderMutation {
         ctx: &Context<'_>,
         input: MarkDeliveredInput,
     ) -> Result<OrderPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         step(
             ctx,
             LineStep::MarkDelivered,

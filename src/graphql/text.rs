@@ -9,7 +9,7 @@
 //! is refused with `BAD_USER_INPUT` naming the argument and its limit.
 
 use super::types::payloads::Payload;
-use crate::domain::text::Limit;
+use crate::domain::text::{Limit, TextError};
 use crate::error::{to_graphql_error, ServiceError, UserError};
 
 /// The text fields of an input, checked in order until one is refused.
@@ -58,6 +58,20 @@ impl Texts {
             Err((None, e)) => Texts(Err(UserError::text(&[name], e))),
             Err((Some(i), e)) => Texts(Err(UserError::text(&[name, &i.to_string()], e))),
         }
+    }
+
+    /// A list of any kind (ids, input objects) with at most `max_entries` entries.
+    pub fn count(self, name: &str, entries: usize, max_entries: usize) -> Texts {
+        if self.0.is_err() || entries <= max_entries {
+            return self;
+        }
+        Texts(Err(UserError::text(
+            &[name],
+            TextError::TooManyEntries {
+                entries,
+                max: max_entries,
+            },
+        )))
     }
 
     fn at(self, path: &[&str], value: Option<&str>, limit: Limit) -> Texts {

@@ -7,17 +7,19 @@
 //! gets several of these wrong, hence this handler. WebSocket upgrades on `GET /graphql` go to
 //! async-graphql-axum's graphql-transport-ws service.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::Variables;
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::body::to_bytes;
+use axum::extract::ws::Message as WsMessage;
 use axum::extract::{FromRequestParts, WebSocketUpgrade};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures_util::{Stream, StreamExt};
 use serde_json::{json, Map, Value};
 
 use super::HttpState;
@@ -270,35 +272,69 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
     let keys = state.app.keys.clone();
     // A message may be as large as a POST body, no larger: the socket closes on a bigger one.
     let limit = state.app.limits.max_body_bytes;
+    let init_timeout = state.app.limits.request_timeout();
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, socket_schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = ["Authorization", "authorization"]
-                        .iter()
-                        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
-                        .map(|v| {
-                            v.trim_start_matches("Bearer ")
-                                .trim_start_matches("bearer ")
-                        });
-                    let actor = match token {
+        .on_upgrade(move |socket| {
+            let (sink, messages) = socket.split();
+            GraphQLWebSocket::new_with_pair(
+                sink,
+                init_within(messages, init_timeout),
+                socket_schema,
+                protocol,
+            )
+            .on_connection_init(move |payload| async move {
+                let token = ["Authorization", "authorization"]
+                    .iter()
+                    .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+                    .map(|v| {
+                        v.trim_start_matches("Bearer ")
+                            .trim_start_matches("bearer ")
+                    });
+                let actor =
+                    match token {
                         Some(t) => Some(keys.verify(t.trim()).map_err(|e| {
                             async_graphql::Error::new(format!("UNAUTHENTICATED: {e}"))
                         })?),
                         None => header_actor,
                     };
-                    let mut data = async_graphql::Data::default();
-                    data.insert(crate::graphql::Viewer(actor));
-                    // Counts this socket's open subscriptions against its cap.
-                    data.insert(ConnectionSubscriptions::default());
-                    Ok(data)
-                })
-                .serve()
+                let mut data = async_graphql::Data::default();
+                data.insert(crate::graphql::Viewer(actor));
+                // Counts this socket's open subscriptions against its cap.
+                data.insert(ConnectionSubscriptions::default());
+                Ok(data)
+            })
+            .serve()
         })
         .into_response()
+}
+
+/// The socket's messages, ending the socket when no `connection_init` has arrived within
+/// `limit`: a client that connects and says nothing must not hold a connection forever.
+fn init_within<S>(messages: S, limit: Duration) -> impl Stream<Item = S::Item> + Send
+where
+    S: Stream<Item = Result<WsMessage, axum::Error>> + Send + Unpin + 'static,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    futures_util::stream::unfold(
+        (messages, false),
+        move |(mut messages, initialised)| async move {
+            let next = if initialised {
+                messages.next().await
+            } else {
+                tokio::time::timeout_at(deadline, messages.next())
+                    .await
+                    .ok()
+                    .flatten()
+            };
+            let item = next?;
+            let initialised = initialised
+                || matches!(&item, Ok(WsMessage::Text(t)) if t.as_str().contains("connection_init"));
+            Some((item, (messages, initialised)))
+        },
+    )
 }
 
 /// `POST /graphql`: a JSON body.
@@ -333,16 +369,45 @@ pub async fn post(State(state): State<HttpState>, req: Request) -> Response {
         );
     }
     let limit = state.app.limits.max_body_bytes;
-    let (parts, body) = req.into_parts();
-    let Ok(bytes) = to_bytes(body, limit).await else {
-        return reply(
+    let too_large = || {
+        reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             JSON,
             error_body(
                 &format!("the request body exceeds the limit of {limit} bytes (--max-body-bytes)"),
                 "PAYLOAD_TOO_LARGE",
             ),
-        );
+        )
+    };
+    // A declared length over the limit is refused before a byte of the body is read.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return too_large();
+    }
+    let (parts, body) = req.into_parts();
+    // A client that sends its body slowly, or never finishes it, is stopped by the same
+    // timeout as a request that runs too long.
+    let timeout = state.app.limits.request_timeout();
+    let bytes = match tokio::time::timeout(timeout, to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            return reply(
+                StatusCode::REQUEST_TIMEOUT,
+                JSON,
+                error_body(
+                    &format!(
+                        "the request body did not arrive within {} ms (--request-timeout-ms)",
+                        timeout.as_millis()
+                    ),
+                    "TIMEOUT",
+                ),
+            )
+        }
     };
     let value: Value = match serde_json::from_slice(&bytes) {
         Ok(v) => v,

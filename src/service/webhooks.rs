@@ -123,6 +123,20 @@ pub async fn register(
     let url = check_url(app, url).await?;
     let secret = crate::webhook::new_secret();
     let txn = app.db.write().await?;
+    // Every event fans out to each endpoint: a seller's endpoints are bounded.
+    let registered = repo::outbox::webhooks(&*txn, Some(&[seller_id]))
+        .await?
+        .len();
+    if registered >= MAX_WEBHOOKS_PER_SELLER {
+        return Err(UserError::general(
+            UserErrorCode::InvalidWebhook,
+            format!(
+                "a seller may register at most {MAX_WEBHOOKS_PER_SELLER} webhook endpoints; \
+                 delete one it no longer needs first"
+            ),
+        )
+        .into());
+    }
     let id = repo::outbox::insert_webhook(
         &*txn,
         webhook_endpoint::ActiveModel {
@@ -144,6 +158,9 @@ pub async fn register(
         .ok_or_else(|| ServiceError::Corrupt("the new webhook vanished".into()))?;
     Ok(Registered { endpoint, secret })
 }
+
+/// Most endpoints one seller may register.
+pub const MAX_WEBHOOKS_PER_SELLER: usize = 20;
 
 /// A new secret for an endpoint; the old one keeps signing (alongside) for 24 hours.
 pub async fn rotate(app: &App, actor: Actor, id: i64) -> Result<Registered, ServiceError> {

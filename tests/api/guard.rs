@@ -300,3 +300,157 @@ async fn the_server_process_survives_the_crash_documents() {
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// Documents that are wrong in many places at once: variables and fragments beyond their
+/// limits are refused before validation; a document within them that validation refuses in a
+/// thousand places answers the first 99 errors and one that counts the rest, never megabytes.
+async fn definitions_and_error_lists(t: TestApp) {
+    let variables = |n: usize| {
+        let defs: String = (0..n).map(|i| format!("$v{i}: Int ")).collect();
+        format!("query({defs}) {{ __typename }}")
+    };
+    // At the limit: validation runs, and says that 500 variables are unused.
+    let (status, body) = t.post(None, &variables(500), json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let errors = body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 100, "the list is cut");
+    assert_eq!(
+        errors[99]["extensions"]["code"], "TOO_MANY_ERRORS",
+        "{}",
+        errors[99]
+    );
+    assert_eq!(
+        errors[99]["message"],
+        "401 more errors left out; fix the ones above and send the document again"
+    );
+    assert!(errors[..99]
+        .iter()
+        .all(|e| e["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"));
+    // One past: refused at once.
+    let (status, body) = t.post(None, &variables(501), json!({})).await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::BAD_REQUEST, "DOCUMENT_TOO_LARGE"),
+        "{body}"
+    );
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the document defines 501 variables, more than the limit of 500"
+    );
+    // A refusal of the guard has no made-up location.
+    assert!(body["errors"][0].get("locations").is_none(), "{body}");
+
+    let fragments = |n: usize| {
+        let defs: String = (0..n)
+            .map(|i| format!("fragment F{i} on Query {{ __typename }} "))
+            .collect();
+        format!("{defs} query {{ ...F0 }}")
+    };
+    let (_, body) = t.post(None, &fragments(1_000), json!({})).await;
+    assert_ne!(code(&body), "DOCUMENT_TOO_LARGE", "at the limit");
+    let (_, body) = t.post(None, &fragments(1_001), json!({})).await;
+    assert_eq!(code(&body), "DOCUMENT_TOO_LARGE", "{body}");
+
+    // Thousands of unknown fields: 100 errors in a small answer.
+    let unknown: String = (0..5_000).map(|i| format!("nope{i} ")).collect();
+    let (status, body) = t.post(None, &format!("{{ {unknown} }}"), json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"].as_array().unwrap().len(), 100);
+    assert!(
+        body.to_string().len() < 30_000,
+        "{}",
+        body.to_string().len()
+    );
+
+    // A fan-out too large to count is said so in words, not as 18446744073709551615.
+    let (_, body) = t.post(None, &fan_out(70), json!({})).await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(!message.contains("18446744073709551615"), "{message}");
+}
+on_both!(
+    definitions_and_error_lists_are_bounded,
+    definitions_and_error_lists
+);
+
+/// Clients that connect and say nothing, or send half a body, are stopped by the request
+/// timeout; a body declared larger than the limit is refused before it is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_silent_clients_are_let_go() {
+    let t = TestApp::with_limits(
+        Backend::Sqlite,
+        oms::config::LimitArgs {
+            request_timeout_ms: 1_000,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = t.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    // A WebSocket that never sends `connection_init` is closed after the timeout.
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let started = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the silent socket is still open");
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Half a body: 408 after the timeout, not a connection held forever.
+    let (sender, body) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    sender.send(Ok(b"{\"".to_vec())).await.unwrap();
+    let stream = tokio_stream_from(body);
+    let started = Instant::now();
+    let (status, body) = t
+        .send(
+            Request::post("/graphql")
+                .header("content-type", "application/json")
+                .header("content-length", "100")
+                .body(Body::from_stream(stream))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::REQUEST_TIMEOUT, "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "TIMEOUT", "{body}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(sender);
+
+    // A declared length past the limit: 413 before any of it is read.
+    let (status, body) = t
+        .send(
+            Request::post("/graphql")
+                .header("content-type", "application/json")
+                .header("content-length", "999999999")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
+
+/// A body stream fed from a channel (it ends when the sender goes).
+fn tokio_stream_from(
+    mut receiver: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
+}

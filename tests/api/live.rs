@@ -325,6 +325,34 @@ async fn foreign_scopes(t: TestApp) {
             "{id}"
         );
     }
+    // Staff may follow any seller, but not one that does not exist; a claim named with
+    // another order than its own matches nothing, which is said, not silently accepted.
+    let (other_order, _) = place(&t, &s, 1).await;
+    let operator = t.token(Role::Operator, "ops");
+    let mut ops = connect(addr, &operator).await;
+    for (id, variables, message) in [
+        (
+            "no-such-seller",
+            json!({"s": crate::harness::gid("Seller", 999_999)}),
+            "seller not found",
+        ),
+        (
+            "mismatch",
+            json!({"o": other_order, "c": claim}),
+            "claim not found",
+        ),
+    ] {
+        send(
+            &mut ops,
+            json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}),
+        )
+        .await;
+        assert_eq!(
+            refusal(&mut ops, id).await,
+            ("NOT_FOUND".into(), message.into()),
+            "{id}"
+        );
+    }
     assert_eq!(
         t.app.metrics.live_subscriptions(),
         0,

@@ -78,22 +78,36 @@ fn published_secrets_are_refused_beyond_loopback() {
     );
     assert!(err.contains("oms secret"), "{err}");
     // One default left: refused, naming it alone.
-    let (ok, err) = serve(&["--jwt-secret", "a-secret-of-our-own"]).expect("it exits");
+    let own = "a-secret-of-our-own-that-is-long-enough";
+    let (ok, err) = serve(&["--jwt-secret", own]).expect("it exits");
     assert!(!ok);
     assert!(!err.contains("--jwt-secret"), "{err}");
     assert!(err.contains("--courier-webhook-secret"), "{err}");
-    // Both set: it serves (still running when we stop waiting).
+    // Empty or short secrets are as weak as published ones: refused, saying why.
+    let (ok, err) =
+        serve(&["--jwt-secret", "", "--courier-webhook-secret", own]).expect("it exits");
+    assert!(!ok);
+    assert!(
+        err.contains("--jwt-secret (OMS_JWT_SECRET): empty"),
+        "{err}"
+    );
+    let short = "x".repeat(31);
+    let (ok, err) =
+        serve(&["--jwt-secret", &short, "--courier-webhook-secret", own]).expect("it exits");
+    assert!(!ok);
+    assert!(err.contains("shorter than 32 characters"), "{err}");
+    // Both set, 32 characters at the least: it serves (still running when we stop waiting).
     assert_eq!(
         serve(&[
             "--jwt-secret",
-            "a-secret-of-our-own",
+            &"y".repeat(32),
             "--courier-webhook-secret",
-            "another-of-our-own"
+            "another-of-our-own-long-enough-too"
         ]),
         None,
         "with secrets of its own it starts"
     );
-    // On loopback the defaults are allowed (a laptop), with a warning.
+    // On loopback the defaults are allowed (a laptop), with a warning; an empty secret is not.
     let loopback = format!("127.0.0.1:{port}");
     assert_eq!(
         run_oms(
@@ -102,6 +116,21 @@ fn published_secrets_are_refused_beyond_loopback() {
         ),
         None
     );
+    let (ok, err) = run_oms(
+        &[
+            "serve",
+            "--listen",
+            &loopback,
+            "--database-url",
+            &url,
+            "--jwt-secret",
+            "",
+        ],
+        Duration::from_secs(20),
+    )
+    .expect("it exits");
+    assert!(!ok);
+    assert!(err.contains("empty"), "{err}");
 }
 
 #[test]
@@ -187,21 +216,55 @@ async fn tokens_and_courier_references(t: TestApp) {
             })
             .unwrap()
     };
-    for (what, token) in [
-        ("exp = i64::MAX", forge(now, i64::MAX, None)),
-        ("a year", forge(now, now + 365 * 86_400, None)),
+    let seller_minus_one = t
+        .app
+        .keys
+        .sign_claims(&TokenClaims {
+            sub: "-1".into(),
+            role: Role::Seller,
+            iat: now,
+            exp: now + 3_600,
+            nbf: None,
+        })
+        .unwrap();
+    // Each refusal says what is wrong with the token.
+    for (what, token, says) in [
+        (
+            "exp = i64::MAX",
+            forge(now, i64::MAX, None),
+            "more than 90 days",
+        ),
+        (
+            "a year",
+            forge(now, now + 365 * 86_400, None),
+            "more than 90 days",
+        ),
         (
             "nbf in an hour",
             forge(now, now + 86_400, Some(now + 3_600)),
+            "not valid yet (nbf)",
         ),
         (
             "issued tomorrow",
             forge(now + 86_400, now + 2 * 86_400, None),
+            "issued in the future (iat)",
+        ),
+        (
+            "expired an hour ago",
+            forge(now - 7_200, now - 3_600, None),
+            "has expired (exp)",
+        ),
+        (
+            "a seller id of -1",
+            seller_minus_one,
+            "positive numeric subject",
         ),
     ] {
         let (status, body) = status_of(&t, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
         assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{what}: {message}");
     }
     let (status, body) = status_of(&t, &forge(now, now + 3_600, Some(now - 10))).await;
     assert_eq!(status, StatusCode::OK, "{body}");

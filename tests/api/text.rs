@@ -886,3 +886,59 @@ async fn export_text(t: TestApp) {
     assert_eq!(status, StatusCode::OK);
 }
 on_both!(export_parameters, export_text);
+
+/// Lists of lines and items hold 500 entries; 501 is `LIST_TOO_LONG` on the list, never the
+/// database's "too many SQL variables" as `INTERNAL` (32,767 ids did that on SQLite).
+async fn list_lengths(t: TestApp) {
+    let seller = t.seller("L", 3000, 50000, 3000).await;
+    let option = t.option(seller, 10000, 50).await;
+    let customer = t.customer(0).await;
+    let ct = t.token(Role::Customer, &customer.to_string());
+    let st = t.token(Role::Seller, &seller.to_string());
+    let o = t.gql(&ct, crate::orders::PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", option), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let number = o["orderNumber"].as_str().unwrap().to_owned();
+    let ids = |n: usize| -> Vec<String> { (1..=n).map(|i| gid("OrderLine", i as i64)).collect() };
+    let cases: Vec<(&str, String, &str, Value)> = vec![
+        ("shipLines", st.clone(), "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"1\"}) { userErrors { code field message } } }", json!({})),
+        ("markDelivered", st.clone(), "mutation($l: [ID!]!) { markDelivered(input: {lineIds: $l}) { userErrors { code field message } } }", json!({})),
+        ("confirmOrder", st.clone(), "mutation($l: [ID!]!, $n: String!) { confirmOrder(input: {orderNumber: $n, lineIds: $l}) { userErrors { code field message } } }", json!({"n": number})),
+        ("confirmPurchase", ct.clone(), "mutation($l: [ID!]!, $n: String!) { confirmPurchase(input: {orderNumber: $n, lineIds: $l}) { userErrors { code field message } } }", json!({"n": number})),
+    ];
+    for (mutation, token, doc, extra) in cases {
+        for (n, refused) in [(500, false), (501, true), (32_767, true)] {
+            let mut vars = extra.clone();
+            vars["l"] = json!(ids(n));
+            let (status, body) = t.post(Some(&token), doc, vars).await;
+            assert_eq!(status, StatusCode::OK, "{mutation} {n}: {body}");
+            let errors = &body["data"][mutation]["userErrors"];
+            if refused {
+                assert_eq!(
+                    errors,
+                    &json!([{"code": "LIST_TOO_LONG", "field": ["input", "lineIds"], "message": format!("lineIds has {} entries; the limit is 500", Grouped(n))}]),
+                    "{mutation} {n}"
+                );
+            } else {
+                assert_ne!(errors[0]["code"], "LIST_TOO_LONG", "{mutation} {n}: {body}");
+                assert!(body["errors"].is_null(), "{mutation} {n}: {body}");
+            }
+        }
+    }
+    // Claim items: the same limit on `items`.
+    let items: Vec<Value> = (1..=501)
+        .map(|i| json!({"lineId": gid("OrderLine", i), "quantity": 1}))
+        .collect();
+    let d = claim_call(
+        &t,
+        &ct,
+        "requestReturn",
+        json!({"orderNumber": number, "items": items, "reason": "CHANGE_OF_MIND"}),
+    )
+    .await;
+    assert_eq!(d["userErrors"][0]["code"], "LIST_TOO_LONG", "{d}");
+    assert_eq!(
+        d["userErrors"][0]["field"],
+        json!(["input", "items"]),
+        "{d}"
+    );
+}
+on_both!(lists_of_lines_hold_500, list_lengths);

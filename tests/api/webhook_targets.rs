@@ -424,3 +424,33 @@ async fn foreign_delivery_logs(t: TestApp) {
     }
 }
 on_both!(webhook_foreign_delivery_logs, foreign_delivery_logs);
+
+/// A seller may register 20 endpoints; the 21st is refused (every event fans out to each), and
+/// deleting one makes room again.
+async fn endpoints_per_seller(t: TestApp) {
+    let s = shop(&t).await;
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        ids.push(registered(&t, &s, &format!("http://127.0.0.1:9/hook{i}")).await);
+    }
+    let d = register(&t, &s, "http://127.0.0.1:9/one-too-many").await;
+    assert_eq!(d["webhook"], Value::Null, "{d}");
+    assert_eq!(d["userErrors"][0]["code"], "INVALID_WEBHOOK", "{d}");
+    assert!(
+        d["userErrors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 20 webhook endpoints"),
+        "{d}"
+    );
+    let d = t
+        .gql(
+            &s.seller_token,
+            "mutation($id: ID!) { deleteWebhook(input: {webhookId: $id}) { userErrors { code } } }",
+            json!({"id": ids[0]}),
+        )
+        .await;
+    assert_eq!(d["deleteWebhook"]["userErrors"], json!([]), "{d}");
+    registered(&t, &s, "http://127.0.0.1:9/room-again").await;
+}
+on_both!(webhook_endpoints_per_seller, endpoints_per_seller);

@@ -377,6 +377,22 @@ async fn load_claim_for(
     })
 }
 
+/// What the transition table asks about a stored claim: `decide` and `availableActions` read
+/// the same facts. The settlement is the in-place one; a completing action prices its own.
+pub fn facts_of(
+    c: &claim::Model,
+    parts: &[refund_part::Model],
+) -> Result<ClaimFacts, ServiceError> {
+    Ok(ClaimFacts {
+        status: parse(&c.status, "claim status", ClaimStatus::parse)?,
+        hold: stored_hold(c)?,
+        carries_collection: c.carries_collection,
+        rejected_from: c.rejected_from.as_deref().and_then(ClaimStatus::parse),
+        refund: refund_facts(parts),
+        settlement: Settlement::InPlace,
+    })
+}
+
 /// What the table asks about a claim's refund parts (cash parts only; points never wait).
 pub fn refund_facts(parts: &[refund_part::Model]) -> RefundFacts {
     let has = |s: &str| parts.iter().any(|p| p.method != "POINTS" && p.status == s);
@@ -1086,14 +1102,7 @@ pub(crate) async fn act_in(
             | (ClaimType::Return, ClaimAction::CompleteReturn)
             | (ClaimType::Exchange, ClaimAction::RefundExchange)
     );
-    let mut facts = ClaimFacts {
-        status,
-        hold,
-        carries_collection: c.carries_collection,
-        rejected_from: c.rejected_from.as_deref().and_then(ClaimStatus::parse),
-        refund: refund_facts(&parts),
-        settlement: Settlement::InPlace,
-    };
+    let mut facts = facts_of(&c, &parts)?;
     let priced = match kind.filter(|_| closing) {
         Some(kind) => {
             // Refuse what the table refuses before pricing: a claim another request has
@@ -1726,14 +1735,7 @@ async fn announce_fee_transfer_in(
     } = load_claim_for(txn, actor, claim_number).await?;
     let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
     // Announce only where paying is allowed now.
-    let facts = ClaimFacts {
-        status,
-        hold: stored_hold(&c)?,
-        carries_collection: c.carries_collection,
-        rejected_from: c.rejected_from.as_deref().and_then(ClaimStatus::parse),
-        refund: refund_facts(&parts),
-        settlement: Settlement::InPlace,
-    };
+    let facts = facts_of(&c, &parts)?;
     decide(&facts, ClaimAction::PayClaimFee, actor.role()).map_err(refusal)?;
     let (due, _) = fee_due_now(txn, &c, status).await?;
     check_fee_amount(due, amount)?;

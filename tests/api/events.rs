@@ -442,7 +442,7 @@ on_both!(outbox_webhooks, webhooks);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_dispatchers_share_the_work() {
     let Some(t) = TestApp::new(Backend::Postgres).await else {
-        eprintln!("OMS_TEST_POSTGRES_URL not set: two-dispatcher test skipped");
+        crate::harness::skip_postgres();
         return;
     };
     let sink = HttpSink::start().await;

@@ -1100,7 +1100,7 @@ async fn check_invariants(
 
 async fn crash(backend: Backend) {
     let Some(t) = TestApp::new(backend).await else {
-        eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL crash test skipped");
+        crate::harness::skip_postgres();
         return;
     };
     let long = std::env::var_os("OMS_LONG_FAULTS").is_some();
@@ -1307,7 +1307,7 @@ async fn claim_state(api: &Api, token: &str, claim: &Value) -> Value {
 /// The storms of issue 9 against `processes` server processes on one database.
 async fn storms(backend: Backend, processes: usize) {
     let Some(t) = TestApp::new(backend).await else {
-        eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL storms skipped");
+        crate::harness::skip_postgres();
         return;
     };
     let label = format!("{backend:?}-{processes}").to_ascii_lowercase();

@@ -432,6 +432,15 @@ pub fn gid(kind: &str, id: i64) -> String {
     format!("gid://oms/{kind}/{id}")
 }
 
+/// The PostgreSQL half of a test without `OMS_TEST_POSTGRES_URL`: skipped on a laptop, a
+/// failure where `OMS_REQUIRE_POSTGRES=1` says the run must cover PostgreSQL (CI).
+pub fn skip_postgres() {
+    if std::env::var("OMS_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+        panic!("OMS_REQUIRE_POSTGRES=1 but OMS_TEST_POSTGRES_URL is not set");
+    }
+    eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+}
+
 /// Defines a test that runs on SQLite and (when configured) on PostgreSQL.
 #[macro_export]
 macro_rules! on_both {
@@ -446,7 +455,7 @@ macro_rules! on_both {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let Some(t) = TestApp::new(Backend::Postgres).await else {
-                    eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+                    $crate::harness::skip_postgres();
                     return;
                 };
                 ($body)(t).await;

@@ -1348,7 +1348,7 @@ fn generated_requests_postgres() {
     let rt = runtime("hostile-postgres");
     rt.block_on(async {
         let Some(t) = TestApp::new(Backend::Postgres).await else {
-            eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+            crate::harness::skip_postgres();
             return;
         };
         let cases = env_number("OMS_HOSTILE_CASES").unwrap_or(10_000) / 4;

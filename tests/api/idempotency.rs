@@ -121,7 +121,7 @@ on_both!(concurrent_duplicates_replay, concurrent_duplicates);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_duplicates_across_replicas() {
     let Some(t) = TestApp::new(Backend::Postgres).await else {
-        eprintln!("OMS_TEST_POSTGRES_URL not set: skipped");
+        crate::harness::skip_postgres();
         return;
     };
     let replica = t.replica_with_own_pool().await;

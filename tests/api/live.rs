@@ -34,7 +34,7 @@ macro_rules! on_both_with_limits {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let Some(t) = TestApp::with_limits(Backend::Postgres, $limits).await else {
-                    eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+                    crate::harness::skip_postgres();
                     return;
                 };
                 ($body)(t).await;

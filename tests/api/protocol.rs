@@ -81,7 +81,7 @@ mod statement_counts {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         let Some(t) = TestApp::with_limits(Backend::Postgres, limits()).await else {
-            eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+            crate::harness::skip_postgres();
             return;
         };
         no_n_plus_one(t).await;
@@ -276,7 +276,7 @@ mod claim_statement_counts {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
         let Some(t) = TestApp::with_limits(Backend::Postgres, limits()).await else {
-            eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+            crate::harness::skip_postgres();
             return;
         };
         claims_no_n_plus_one(t).await;

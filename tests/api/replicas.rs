@@ -78,7 +78,7 @@ pub async fn start_with(url: &str, args: &[&str], envs: &[(&str, &str)]) -> (Ser
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_one_winner() {
     let Some(t) = TestApp::new(Backend::Postgres).await else {
-        eprintln!("OMS_TEST_POSTGRES_URL not set: two-replica test skipped");
+        crate::harness::skip_postgres();
         return;
     };
     // The servers run on the real clock: deliver on it too, or the return window (7 days from

@@ -747,7 +747,7 @@ fn other_tenants_ids_postgres() {
     let rt = runtime("tenancy-postgres");
     rt.block_on(async {
         let Some(t) = TestApp::new(Backend::Postgres).await else {
-            eprintln!("OMS_TEST_POSTGRES_URL not set: PostgreSQL variant skipped");
+            crate::harness::skip_postgres();
             return;
         };
         matrix(t, "tenancy-postgres").await;

@@ -27,6 +27,6 @@ pub use table::{
     available_actions, decide, matching_opening, matching_row, open, opening_hold,
     rejection_sources, role_code, Actors, ClaimFacts, Completion, ConvertedClaim, Effect,
     FaultRule, Goods, Guard, HoldChange, HoldGuard, Opening, OpeningFacts, OpeningRefusal,
-    OpeningRow, OpeningTarget, ReasonRule, RefundFacts, RefundGuard, Refusal, RejectionCode, Row,
-    Settlement, StatusSet, Target, Transition, OPENINGS, ROLES, TRANSITIONS,
+    OpeningRow, OpeningTarget, ReasonRule, RefundFacts, RefundGuard, RefundStatus, Refusal,
+    RejectionCode, Row, Settlement, StatusSet, Target, Transition, OPENINGS, ROLES, TRANSITIONS,
 };

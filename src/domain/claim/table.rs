@@ -691,6 +691,48 @@ pub struct RefundFacts {
     pub pending: bool,
 }
 
+impl RefundFacts {
+    /// The refund's status (`Refund.status`): the most urgent state of its cash parts. Points
+    /// are restored when the refund is priced and never wait (`money.md`), so they never
+    /// decide it.
+    pub fn status(&self) -> RefundStatus {
+        if self.failed {
+            RefundStatus::Failed
+        } else if self.account_required {
+            RefundStatus::AccountRequired
+        } else if self.pending {
+            RefundStatus::Pending
+        } else {
+            RefundStatus::Succeeded
+        }
+    }
+}
+
+/// Where a refund stands, from its cash parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefundStatus {
+    /// Every cash part has been paid (or there is none).
+    Succeeded,
+    /// A cash part is waiting at the gateway.
+    Pending,
+    /// A cash part waits for a refund account.
+    AccountRequired,
+    /// A cash part failed after its retries.
+    Failed,
+}
+
+impl RefundStatus {
+    /// The stored and shown name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefundStatus::Succeeded => "SUCCEEDED",
+            RefundStatus::Pending => "PENDING",
+            RefundStatus::AccountRequired => "ACCOUNT_REQUIRED",
+            RefundStatus::Failed => "FAILED",
+        }
+    }
+}
+
 /// How the refund of a completing action settles, as priced in the same transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Settlement {

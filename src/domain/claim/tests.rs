@@ -1964,3 +1964,21 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_refund_stands_where_its_most_urgent_cash_part_stands() {
+    use super::{RefundFacts, RefundStatus};
+    let facts = |failed, account_required, pending| RefundFacts {
+        failed,
+        account_required,
+        pending,
+    };
+    assert_eq!(facts(false, false, false).status(), RefundStatus::Succeeded);
+    assert_eq!(facts(false, false, true).status(), RefundStatus::Pending);
+    assert_eq!(
+        facts(false, true, true).status(),
+        RefundStatus::AccountRequired
+    );
+    assert_eq!(facts(true, true, true).status(), RefundStatus::Failed);
+    assert_eq!(RefundStatus::AccountRequired.as_str(), "ACCOUNT_REQUIRED");
+}

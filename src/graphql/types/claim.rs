@@ -8,7 +8,7 @@ use entity::{claim, claim_event, claim_item, refund, refund_part};
 use super::claim_enums::{ClaimAction, ClaimReason, ClaimStatus, ClaimType, Fault, HoldReason};
 use super::enums::Role as RoleEnum;
 use super::order::{Order, OrderLine, Seller};
-use crate::domain::claim::{self as domain, ActionKind, ClaimFacts, Settlement};
+use crate::domain::claim::{self as domain, ActionKind};
 use crate::domain::money::Won;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::graphql::ids::{to_id, Kind};
@@ -16,7 +16,9 @@ use crate::graphql::loaders::{
     ClaimId, EventsOf, ItemsOf, LineId, OrderId, PartsOf, RefundOf, SellerId,
 };
 use crate::graphql::{load, loaders, viewer};
-use crate::service::claims::{refund_facts, role_from_code, stored_deductions, stored_hold};
+use crate::service::claims::{
+    facts_of, refund_facts, role_from_code, stored_deductions, stored_hold,
+};
 
 fn corrupt(what: &str, value: &str) -> async_graphql::Error {
     to_graphql_error(ServiceError::Corrupt(format!("unknown {what} `{value}`")))
@@ -255,18 +257,7 @@ impl Claim {
         };
         let parts =
             load(loaders(ctx)?.claims.load_one(PartsOf(self.0.id)).await)?.unwrap_or_default();
-        let facts = ClaimFacts {
-            status: self.status_of()?,
-            hold: self.hold_state()?,
-            carries_collection: self.0.carries_collection,
-            rejected_from: self
-                .0
-                .rejected_from
-                .as_deref()
-                .and_then(domain::ClaimStatus::parse),
-            refund: refund_facts(&parts),
-            settlement: Settlement::InPlace,
-        };
+        let facts = facts_of(&self.0, &parts).map_err(to_graphql_error)?;
         Ok(domain::available_actions(&facts, actor.role())
             .into_iter()
             .filter(|a| a.kind() == ActionKind::Mutation)
@@ -453,21 +444,11 @@ impl Refund {
         self.0.coupon_restored
     }
 
-    /// `SUCCEEDED` when every part has, else `FAILED`, `ACCOUNT_REQUIRED` or `PENDING` (the
-    /// most urgent of its parts).
+    /// `SUCCEEDED` when every cash part has, else `FAILED`, `ACCOUNT_REQUIRED` or `PENDING`
+    /// (the most urgent of its cash parts; points are restored when priced and never wait).
     async fn status(&self, ctx: &Context<'_>) -> Result<String> {
         let parts = load(loaders(ctx)?.claims.load_one(PartsOf(self.1)).await)?.unwrap_or_default();
-        let any = |s: &str| parts.iter().any(|p| p.status == s);
-        Ok(if any("FAILED") {
-            "FAILED"
-        } else if any("ACCOUNT_REQUIRED") {
-            "ACCOUNT_REQUIRED"
-        } else if any("PENDING") {
-            "PENDING"
-        } else {
-            "SUCCEEDED"
-        }
-        .to_owned())
+        Ok(refund_facts(&parts).status().as_str().to_owned())
     }
 
     /// Its movements: points restored, and cash back to each payment.

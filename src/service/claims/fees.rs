@@ -1,0 +1,270 @@
+//! Claim fees the customer pays (return shipping, exchange fees): announced transfers,
+//! confirmations and card charges, and the refund of a fee paid when the claim ends without it.
+
+use chrono::{DateTime, Utc};
+use entity::{claim, order, order_line, refund, refund_part};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
+
+use crate::app::App;
+use crate::domain::actor::Actor;
+use crate::domain::claim::{decide, ClaimAction, ClaimStatus};
+use crate::domain::money::Won;
+use crate::domain::refund::{self as money};
+use crate::error::{ServiceError, UserError, UserErrorCode};
+use crate::repo;
+use crate::service::idempotency::{self, Answer, Keyed};
+
+use super::*;
+
+/// `payClaimFee`: charges exactly the fee due (an exchange's round trip, or a return's fee due)
+/// to the customer's card through the gateway and records it as a payment of its own. For a
+/// return awaiting its fee, the paid parts of its deductions now count as paid money
+/// (`money.md`: shipping a later claim may refund, a clawback it may give back).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn record_fee_payment(
+    app: &App,
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    lines: &[order_line::Model],
+    c: &claim::Model,
+    status: ClaimStatus,
+    offered: Option<Won>,
+    now: DateTime<Utc>,
+) -> Result<Won, ServiceError> {
+    let (due, stored) = fee_due_now(db, c, status).await?;
+    let amount =
+        offered.ok_or_else(|| ServiceError::BadInput("payClaimFee needs the amount".into()))?;
+    check_fee_amount(due, amount)?;
+    if let (Some(r), ClaimStatus::ReturnAwaitingFee) = (&stored, status) {
+        let ledger = load_ledger(db, order, lines).await?;
+        let priced = stored_priced(c, r);
+        let settled = money::pay_fee(&ledger, &priced, amount)
+            .map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+        store_ledger(db, order.id, &settled.effect).await?;
+        repo::claims::settle_refund_fee(db, r.id).await?;
+    }
+    // A bank transfer the customer announced and an operator now confirms; otherwise the card.
+    let pending = repo::claims::pending_fee_transfer(db, c.id).await?;
+    if let Some(t) = pending.filter(|t| t.amount == amount.amount()) {
+        repo::claims::confirm_fee_transfer(db, t.id, now).await?;
+        return Ok(amount);
+    }
+    // The key names the claim and its version: a retry of this very request charges once.
+    let key = format!("{}-fee-v{}", c.claim_number, c.version);
+    let reference = app.gateway.charge(key, amount).await.map_err(|e| {
+        ServiceError::User(UserError::general(
+            UserErrorCode::FeeAmountMismatch,
+            format!("the card was not charged: {e}; try again"),
+        ))
+    })?;
+    repo::claims::insert_fee_tender(
+        db,
+        order.id,
+        c.id,
+        "CARD",
+        "PAID",
+        amount.amount(),
+        Some(reference),
+        now,
+    )
+    .await?;
+    Ok(amount)
+}
+
+/// The fee a claim owes now: a return's fee due once priced, or the exchange fee not yet paid.
+pub(super) async fn fee_due_now(
+    db: &impl ConnectionTrait,
+    c: &claim::Model,
+    status: ClaimStatus,
+) -> Result<(Won, Option<refund::Model>), ServiceError> {
+    let stored = repo::claims::refunds_of_claims(db, &[c.id])
+        .await?
+        .into_iter()
+        .next();
+    let due = match (&stored, status) {
+        (Some(r), ClaimStatus::ReturnAwaitingFee) => Won::new(r.fee_due),
+        _ => Won::new(c.exchange_fee - c.fee_paid),
+    };
+    Ok((due, stored))
+}
+
+pub(super) fn check_fee_amount(due: Won, amount: Won) -> Result<(), ServiceError> {
+    if amount == due && due.is_positive() {
+        return Ok(());
+    }
+    Err(UserError::new(
+        UserErrorCode::FeeAmountMismatch,
+        &["amount"],
+        format!("the fee due is {due}; pay exactly that ({amount} offered)"),
+    )
+    .into())
+}
+
+/// `payClaimFee` by BANK_TRANSFER: records the transfer the customer announces (입금 예정); an
+/// OPERATOR confirms it with `confirmClaimFeeTransfer`, which is when the fee counts as paid.
+pub async fn announce_fee_transfer(
+    app: &App,
+    actor: Actor,
+    key: Option<Keyed>,
+    claim_number: &str,
+    amount: Won,
+) -> Answer<ClaimChanged> {
+    if !matches!(actor, Actor::Customer(_) | Actor::Operator) {
+        return ServiceError::Forbidden("only the CUSTOMER or an OPERATOR pays a claim fee".into())
+            .into();
+    }
+    idempotency::once(app, actor, key, async |txn| {
+        announce_fee_transfer_in(app, txn, actor, claim_number, amount).await
+    })
+    .await
+}
+
+pub(super) async fn announce_fee_transfer_in(
+    app: &App,
+    txn: &DatabaseTransaction,
+    actor: Actor,
+    claim_number: &str,
+    amount: Won,
+) -> Result<ClaimChanged, ServiceError> {
+    let now = app.clock.now();
+    let Loaded {
+        order,
+        claim: c,
+        parts,
+        ..
+    } = load_claim_for(txn, actor, claim_number).await?;
+    let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
+    // Announce only where paying is allowed now.
+    let facts = facts_of(&c, &parts)?;
+    decide(&facts, ClaimAction::PayClaimFee, actor.role()).map_err(refusal)?;
+    let (due, _) = fee_due_now(txn, &c, status).await?;
+    check_fee_amount(due, amount)?;
+    if repo::claims::pending_fee_transfer(txn, c.id)
+        .await?
+        .is_some()
+    {
+        return Err(UserError::general(
+            UserErrorCode::FeeAmountMismatch,
+            "a transfer for this fee is already waiting for confirmation",
+        )
+        .into());
+    }
+    repo::claims::insert_fee_tender(
+        txn,
+        order.id,
+        c.id,
+        "BANK_TRANSFER",
+        "AWAITING_DEPOSIT",
+        amount.amount(),
+        None,
+        now,
+    )
+    .await?;
+    Ok(ClaimChanged::id(c.id))
+}
+
+/// `confirmClaimFeeTransfer` (OPERATOR): the announced transfer arrived; the fee is paid.
+pub async fn confirm_fee_transfer(
+    app: &App,
+    actor: Actor,
+    key: Option<Keyed>,
+    claim_number: String,
+) -> Answer<ClaimChanged> {
+    if actor != Actor::Operator {
+        return ServiceError::Forbidden("only an OPERATOR confirms a fee transfer".into()).into();
+    }
+    // The transfer is looked up under the key: a replay answers the first confirmation even
+    // though no transfer waits any more.
+    idempotency::once(app, actor, key, async |txn| {
+        let c = repo::claims::claim_by_number(txn, &claim_number)
+            .await?
+            .ok_or_else(|| UserError::not_found(&["claimNumber"], "claim"))?;
+        let pending = repo::claims::pending_fee_transfer(txn, c.id)
+            .await?
+            .ok_or_else(|| {
+                UserError::general(
+                    UserErrorCode::FeeAmountMismatch,
+                    "no fee transfer is waiting for confirmation on this claim",
+                )
+            })?;
+        let request = ActRequest {
+            claim_number: claim_number.clone(),
+            fee: Some(Won::new(pending.amount)),
+            memo: Some("입금 확인".into()),
+            ..Default::default()
+        };
+        act_in(
+            app,
+            txn,
+            actor,
+            ClaimAction::PayClaimFee,
+            &request,
+            app.clock.now(),
+        )
+        .await
+    })
+    .await
+}
+
+/// Gives a paid exchange fee back in full (the exchange ended before its goods travelled):
+/// a refund of the fee alone, routed to the claim's fee payments.
+pub(super) async fn refund_paid_fee(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    c: &claim::Model,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let refund_id = repo::claims::insert_refund(
+        db,
+        refund::ActiveModel {
+            claim_id: Set(c.id),
+            order_id: Set(order.id),
+            items_cash: Set(0),
+            items_points: Set(0),
+            shipping_refund_cash: Set(0),
+            shipping_refund_points: Set(0),
+            clawback_returned_cash: Set(0),
+            clawback_returned_points: Set(0),
+            credit: Set(c.fee_paid),
+            deductions: Set("[]".into()),
+            fee_due: Set(0),
+            cash: Set(c.fee_paid),
+            points: Set(0),
+            due_reduced: Set(0),
+            coupon_restored: Set(false),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+    for t in tenders.iter().filter(|t| t.claim_id == Some(c.id)) {
+        let amount = t.amount - t.refunded_amount;
+        if amount <= 0 {
+            continue;
+        }
+        repo::claims::add_refunded(db, t.id, amount).await?;
+        repo::claims::insert_part(
+            db,
+            refund_part::ActiveModel {
+                refund_id: Set(refund_id),
+                claim_id: Set(c.id),
+                tender_id: Set(Some(t.id)),
+                method: Set(t.method.clone()),
+                amount: Set(amount),
+                status: Set("PENDING".into()),
+                idempotency_key: Set(format!("{}-fee-pay{}", c.claim_number, t.id)),
+                gateway_reference: Set(None),
+                attempts: Set(0),
+                last_error: Set(None),
+                next_attempt_at: Set(Some(now)),
+                manual: Set(false),
+                memo: Set(None),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,430 @@
+//! The refund of a claim: the order's ledger, pricing through `domain::refund`, the refund
+//! and its parts written in the transition's transaction, and completion once paid.
+
+use chrono::{DateTime, Utc};
+use entity::{claim, claim_item, order, order_line, refund, refund_part};
+use sea_orm::{ConnectionTrait, Set};
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::domain::actor::Actor;
+use crate::domain::claim::{ClaimAction, ClaimStatus, ClaimType, Fault, Settlement};
+use crate::domain::money::Won;
+use crate::domain::order::{LineStatus, PaymentMethod};
+use crate::domain::refund::{
+    self as money, route_cash, ClaimItem, ClaimKind, ClaimToPrice, CouponMoney, Deduction,
+    DeductionKind, FeeDecision, GroupMoney, LineMoney, OrderLedger, Payment, PaymentBalance,
+    PaymentRole, PricedRefund, Tenders,
+};
+use crate::error::ServiceError;
+use crate::repo;
+
+use super::*;
+
+/// The order's refund ledger as stored (`money.md`), read under the order lock.
+pub(super) async fn load_ledger(
+    db: &impl ConnectionTrait,
+    o: &order::Model,
+    lines: &[order_line::Model],
+) -> Result<OrderLedger, ServiceError> {
+    let groups = repo::orders::groups_of_orders(db, &[o.id], None).await?;
+    // Only an order that took a coupon discount has a coupon row.
+    let coupon = if o.coupon_amount > 0 {
+        repo::orders::coupons_of_orders(db, &[o.id])
+            .await?
+            .into_iter()
+            .next()
+    } else {
+        None
+    };
+    let method: PaymentMethod = o.payment_method.parse()?;
+    Ok(OrderLedger {
+        payment: match method {
+            PaymentMethod::Card => Payment::Card,
+            PaymentMethod::BankTransfer => Payment::BankTransfer {
+                deposited: o.deposited_at.is_some(),
+            },
+        },
+        lines: lines
+            .iter()
+            .map(|l| LineMoney {
+                id: l.id,
+                seller: l.seller_id,
+                quantity: u32::try_from(l.quantity).unwrap_or(0),
+                closed: u32::try_from(l.cancelled_quantity + l.returned_quantity).unwrap_or(0),
+                net: Won::new(l.net),
+                coupon: Won::new(l.coupon_share),
+                points: Won::new(l.points_share),
+                cash: Won::new(l.cash_share),
+            })
+            .collect(),
+        groups: groups
+            .iter()
+            .map(|g| GroupMoney {
+                seller: g.seller_id,
+                base_fee: Won::new(g.base_fee),
+                free_threshold: Won::new(g.free_threshold),
+                return_fee: Won::new(g.return_fee),
+                fee_at_checkout: Won::new(g.shipping_fee),
+                ship_paid: Tenders {
+                    cash: Won::new(g.ship_paid_cash),
+                    points: Won::new(g.ship_paid_points),
+                },
+                free_broken_charged: g.free_broken_charged,
+            })
+            .collect(),
+        coupon: coupon.map(|c| CouponMoney {
+            amount: Won::new(c.amount),
+            min_purchase: Won::new(c.min_purchase),
+            clawed: c.clawed,
+            claw_pool: Tenders {
+                cash: Won::new(c.claw_pool_cash),
+                points: Won::new(c.claw_pool_points),
+            },
+        }),
+    })
+}
+
+/// The pricing input of a claim about to close its units.
+pub(super) fn to_price(
+    c: &claim::Model,
+    items: &[claim_item::Model],
+    kind: ClaimKind,
+) -> ClaimToPrice {
+    ClaimToPrice {
+        kind,
+        items: items
+            .iter()
+            .map(|i| ClaimItem {
+                line: i.line_id,
+                quantity: u32::try_from(i.quantity).unwrap_or(0),
+            })
+            .collect(),
+        credit: Won::new(c.fee_credit),
+    }
+}
+
+pub(super) fn fee_decision(c: &claim::Model, fault: Fault) -> FeeDecision {
+    FeeDecision {
+        fault,
+        return_fee: Won::new(c.return_fee),
+        initial_shipping: c.initial_shipping_applies,
+        coupon_clawback: c.coupon_clawback_applies,
+    }
+}
+
+pub(super) fn settlement_of(p: &PricedRefund) -> Settlement {
+    if p.fee_due.is_positive() {
+        Settlement::FeeDue
+    } else if p.cash.is_positive() {
+        Settlement::Gateway
+    } else {
+        Settlement::InPlace
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+pub(super) struct StoredDeduction {
+    kind: DeductionKind,
+    amount: i64,
+    from_cash: i64,
+    from_points: i64,
+    as_fee: i64,
+}
+
+pub(super) fn store_deductions(ds: &[Deduction]) -> String {
+    let stored: Vec<StoredDeduction> = ds
+        .iter()
+        .map(|d| StoredDeduction {
+            kind: d.kind,
+            amount: d.amount.amount(),
+            from_cash: d.from_cash.amount(),
+            from_points: d.from_points.amount(),
+            as_fee: d.as_fee.amount(),
+        })
+        .collect();
+    serde_json::to_string(&stored).unwrap_or_else(|_| "[]".into())
+}
+
+/// The deductions of a stored refund.
+pub fn stored_deductions(r: &refund::Model) -> Vec<(DeductionKind, Won)> {
+    serde_json::from_str::<Vec<StoredDeduction>>(&r.deductions)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.kind, Won::new(d.amount)))
+        .collect()
+}
+
+/// Stores a priced refund with the claim's units closed: the refund row, the ledger, points
+/// restored, cash parts routed to payments (PENDING, or ACCOUNT_REQUIRED for a bank transfer
+/// without a refund account), or the amount due lowered before a deposit.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn persist_refund(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    c: &claim::Model,
+    items: &[claim_item::Model],
+    lines: &[order_line::Model],
+    p: &PricedRefund,
+    were_claimed: bool,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, LineStatus)>, ServiceError> {
+    let mut line_changes = Vec::new();
+    let refund_id = repo::claims::insert_refund(
+        db,
+        refund::ActiveModel {
+            claim_id: Set(c.id),
+            order_id: Set(order.id),
+            items_cash: Set(p.items.cash.amount()),
+            items_points: Set(p.items.points.amount()),
+            shipping_refund_cash: Set(p.shipping_refund.cash.amount()),
+            shipping_refund_points: Set(p.shipping_refund.points.amount()),
+            clawback_returned_cash: Set(p.clawback_returned.cash.amount()),
+            clawback_returned_points: Set(p.clawback_returned.points.amount()),
+            credit: Set(p.credit.amount()),
+            deductions: Set(store_deductions(&p.deductions)),
+            fee_due: Set(p.fee_due.amount()),
+            cash: Set(p.cash.amount()),
+            points: Set(p.points.amount()),
+            due_reduced: Set(p.due_reduced.amount()),
+            coupon_restored: Set(p.coupon_restored),
+            created_at: Set(now),
+            ..Default::default()
+        },
+    )
+    .await?;
+    // Close the units.
+    let cancel = c.claim_type == ClaimType::Cancel.as_str();
+    for item in items {
+        let Some(line) = lines.iter().find(|l| l.id == item.line_id) else {
+            continue;
+        };
+        let k = item.quantity;
+        let (cancelled, returned) = if cancel { (k, 0) } else { (0, k) };
+        let active_after = line.quantity - line.cancelled_quantity - line.returned_quantity - k;
+        let status = (active_after == 0).then(|| {
+            if line.returned_quantity + returned > 0 {
+                LineStatus::Returned
+            } else {
+                LineStatus::Cancelled
+            }
+        });
+        repo::claims::adjust_line(
+            db,
+            line.id,
+            if were_claimed { -k } else { 0 },
+            cancelled,
+            returned,
+            status.map(|s| s.as_str()),
+        )
+        .await?;
+        line_changes.extend(status.map(|s| (line.id, s)));
+    }
+    store_ledger(db, order.id, &p.effect).await?;
+    if p.coupon_restored {
+        repo::claims::mark_coupon_restored(db, order.id).await?;
+    }
+    let part = |method: &str, tender: Option<i64>, amount: Won, status: &str, suffix: &str| {
+        refund_part::ActiveModel {
+            refund_id: Set(refund_id),
+            claim_id: Set(c.id),
+            tender_id: Set(tender),
+            method: Set(method.to_owned()),
+            amount: Set(amount.amount()),
+            status: Set(status.to_owned()),
+            idempotency_key: Set(format!("{}-{suffix}", c.claim_number)),
+            gateway_reference: Set(None),
+            attempts: Set(0),
+            last_error: Set(None),
+            next_attempt_at: Set(Some(now)),
+            manual: Set(false),
+            memo: Set(None),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+    };
+    if p.points.is_positive() {
+        repo::claims::restore_points(db, order.customer_id, order.id, p.points.amount(), now)
+            .await?;
+        // Counted on the order's points tender: its CHECK keeps restored ≤ used.
+        let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+        let points_tender = tenders.iter().find(|t| t.method == "POINTS").map(|t| t.id);
+        let Some(points_tender) = points_tender else {
+            return Err(ServiceError::Corrupt(format!(
+                "order {} restores points it never used",
+                order.order_number
+            )));
+        };
+        repo::claims::add_refunded(db, points_tender, p.points.amount()).await?;
+        repo::claims::insert_part(
+            db,
+            part(
+                "POINTS",
+                Some(points_tender),
+                p.points,
+                "SUCCEEDED",
+                "points",
+            ),
+        )
+        .await?;
+    }
+    if p.due_reduced.is_positive() {
+        repo::claims::reduce_amount_due(db, order.id, p.due_reduced.amount()).await?;
+    }
+    if p.cash.is_positive() {
+        let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+        let balances: Vec<PaymentBalance> = tenders
+            .iter()
+            .filter(|t| t.method != "POINTS" && t.status == "PAID")
+            .map(|t| PaymentBalance {
+                id: t.id,
+                role: if t.claim_id.is_some() {
+                    PaymentRole::Fee
+                } else {
+                    PaymentRole::Order
+                },
+                paid: Won::new(t.amount),
+                refunded: Won::new(t.refunded_amount),
+                created: t.id,
+            })
+            .collect();
+        let routed =
+            route_cash(p.cash, &balances).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+        // Only a bank transfer's refund needs the customer's account.
+        let to_transfer = routed.iter().any(|cash| {
+            tenders
+                .iter()
+                .any(|t| t.id == cash.payment && t.method == "BANK_TRANSFER")
+        });
+        let has_account = to_transfer
+            && repo::catalog::customers_by_ids(db, &[order.customer_id])
+                .await?
+                .into_iter()
+                .next()
+                .is_some_and(|cu| cu.refund_account_number.is_some());
+        for cash in routed {
+            let tender = tenders.iter().find(|t| t.id == cash.payment);
+            let method = tender.map_or("CARD", |t| t.method.as_str());
+            let status = if method == "BANK_TRANSFER" && !has_account {
+                "ACCOUNT_REQUIRED"
+            } else {
+                "PENDING"
+            };
+            repo::claims::add_refunded(db, cash.payment, cash.amount.amount()).await?;
+            repo::claims::insert_part(
+                db,
+                part(
+                    method,
+                    Some(cash.payment),
+                    cash.amount,
+                    status,
+                    &format!("pay{}", cash.payment),
+                ),
+            )
+            .await?;
+        }
+    }
+    Ok(line_changes)
+}
+
+/// Claims that need the gateway's answer: every cash part succeeded, the claim still refunding.
+pub async fn complete_refunded(app: &App, claim_id: i64) -> Result<(), ServiceError> {
+    let Some(c) = repo::claims::claims_by_ids(app.db.conn(), &[claim_id])
+        .await?
+        .into_iter()
+        .next()
+    else {
+        return Ok(());
+    };
+    let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
+    if !status.is_refunding() {
+        return Ok(());
+    }
+    let parts = repo::claims::parts_of_claims(app.db.conn(), &[claim_id]).await?;
+    if parts.iter().any(|p| p.status != "SUCCEEDED") {
+        return Ok(());
+    }
+    match act(
+        app,
+        Actor::System,
+        ClaimAction::RefundSucceeded,
+        None,
+        ActRequest {
+            claim_number: c.claim_number,
+            ..Default::default()
+        },
+    )
+    .await
+    .result
+    {
+        Ok(_) | Err(ServiceError::User(_)) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+pub(super) fn stored_priced(c: &claim::Model, r: &refund::Model) -> PricedRefund {
+    let stored: Vec<StoredDeduction> = serde_json::from_str(&r.deductions).unwrap_or_default();
+    PricedRefund {
+        seller: c.seller_id,
+        items: Tenders {
+            cash: Won::new(r.items_cash),
+            points: Won::new(r.items_points),
+        },
+        clawback_returned: Tenders {
+            cash: Won::new(r.clawback_returned_cash),
+            points: Won::new(r.clawback_returned_points),
+        },
+        shipping_refund: Tenders {
+            cash: Won::new(r.shipping_refund_cash),
+            points: Won::new(r.shipping_refund_points),
+        },
+        credit: Won::new(r.credit),
+        deductions: stored
+            .iter()
+            .map(|d| Deduction {
+                kind: d.kind,
+                amount: Won::new(d.amount),
+                from_cash: Won::new(d.from_cash),
+                from_points: Won::new(d.from_points),
+                as_fee: Won::new(d.as_fee),
+            })
+            .collect(),
+        fee_due: Won::new(r.fee_due),
+        cash: Won::new(r.cash),
+        points: Won::new(r.points),
+        due_reduced: Won::new(r.due_reduced),
+        coupon_restored: r.coupon_restored,
+        effect: Default::default(),
+    }
+}
+
+/// Stores the ledger changes of a priced refund or a paid fee: the shipping group's shipping
+/// paid and the coupon's clawback.
+pub(super) async fn store_ledger(
+    db: &impl ConnectionTrait,
+    order_id: i64,
+    effect: &money::LedgerEffect,
+) -> Result<(), ServiceError> {
+    if let Some(g) = &effect.group {
+        repo::claims::update_group_ledger(
+            db,
+            order_id,
+            g.seller,
+            g.ship_paid.cash.amount(),
+            g.ship_paid.points.amount(),
+            g.free_broken_charged,
+        )
+        .await?;
+    }
+    if let Some(c) = &effect.coupon {
+        repo::claims::update_coupon_ledger(
+            db,
+            order_id,
+            c.clawed,
+            c.claw_pool.cash.amount(),
+            c.claw_pool.points.amount(),
+        )
+        .await?;
+    }
+    Ok(())
+}

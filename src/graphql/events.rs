@@ -276,12 +276,18 @@ pub enum DeliveryStatus {
     Dead,
 }
 
-fn delivery_status(s: &str) -> DeliveryStatus {
+fn delivery_status(s: &str) -> Result<DeliveryStatus> {
     match s {
-        "DELIVERED" => DeliveryStatus::Delivered,
-        "DEAD" => DeliveryStatus::Dead,
-        _ => DeliveryStatus::Pending,
+        "PENDING" => Ok(DeliveryStatus::Pending),
+        "DELIVERED" => Ok(DeliveryStatus::Delivered),
+        "DEAD" => Ok(DeliveryStatus::Dead),
+        other => Err(corrupt("delivery status", other)),
     }
+}
+
+/// A stored value no release of this server writes.
+fn corrupt(what: &str, value: &str) -> async_graphql::Error {
+    to_graphql_error(ServiceError::Corrupt(format!("unknown {what} `{value}`")))
 }
 
 /// One destination of an event, with its attempts.
@@ -290,12 +296,13 @@ pub struct Delivery(pub outbox_delivery::Model);
 #[Object]
 impl Delivery {
     /// Where it goes.
-    async fn destination(&self) -> DeliveryDestination {
+    async fn destination(&self) -> Result<DeliveryDestination> {
         match self.0.destination.as_str() {
-            "EMAIL" => DeliveryDestination::Email,
-            "ALIMTALK" => DeliveryDestination::Alimtalk,
-            "NATS" => DeliveryDestination::Nats,
-            _ => DeliveryDestination::Webhook,
+            "EMAIL" => Ok(DeliveryDestination::Email),
+            "ALIMTALK" => Ok(DeliveryDestination::Alimtalk),
+            "NATS" => Ok(DeliveryDestination::Nats),
+            "WEBHOOK" => Ok(DeliveryDestination::Webhook),
+            other => Err(corrupt("delivery destination", other)),
         }
     }
 
@@ -315,7 +322,7 @@ impl Delivery {
     }
 
     /// Where it stands.
-    async fn status(&self) -> DeliveryStatus {
+    async fn status(&self) -> Result<DeliveryStatus> {
         delivery_status(&self.0.status)
     }
 
@@ -397,7 +404,7 @@ impl WebhookDelivery {
     }
 
     /// Where it stands.
-    async fn status(&self) -> DeliveryStatus {
+    async fn status(&self) -> Result<DeliveryStatus> {
         delivery_status(&self.0.status)
     }
 

@@ -42,7 +42,12 @@ pub fn stored_hold(c: &claim::Model) -> Result<HoldState, ServiceError> {
             reason: reason()?,
             by: by()?,
         },
-        _ => HoldState::None,
+        "NONE" => HoldState::None,
+        other => {
+            return Err(ServiceError::Corrupt(format!(
+                "unknown hold phase `{other}`"
+            )))
+        }
     })
 }
 

@@ -43,7 +43,13 @@ pub struct DatabaseArgs {
 pub struct AuthArgs {
     /// HMAC secret for signing and checking bearer tokens (JWT, HS256). Set it in production;
     /// the default is a published development secret.
-    #[arg(long, env = "OMS_JWT_SECRET", default_value = DEV_JWT_SECRET, hide_default_value = true)]
+    #[arg(
+        long,
+        env = "OMS_JWT_SECRET",
+        default_value = DEV_JWT_SECRET,
+        hide_default_value = true,
+        hide_env_values = true
+    )]
     pub jwt_secret: String,
 }
 
@@ -97,7 +103,8 @@ pub struct ServeArgs {
         long,
         env = "OMS_COURIER_WEBHOOK_SECRET",
         default_value = DEV_COURIER_SECRET,
-        hide_default_value = true
+        hide_default_value = true,
+        hide_env_values = true
     )]
     pub courier_webhook_secret: String,
 
@@ -144,6 +151,8 @@ impl ServeArgs {
                 "empty"
             } else if value.chars().count() < MIN_SECRET_CHARS {
                 "shorter than 32 characters"
+            } else if distinct(value) < MIN_DISTINCT_CHARS {
+                "made of fewer than 10 different characters"
             } else {
                 return None;
             };
@@ -184,6 +193,18 @@ impl ServeArgs {
 
 /// The shortest secret accepted beyond loopback, in characters (`oms secret` prints 43).
 pub const MIN_SECRET_CHARS: usize = 32;
+
+/// The fewest different characters a secret beyond loopback may have: 32 spaces or one letter
+/// repeated is long but guessable (`oms secret` has about 30 of 64).
+pub const MIN_DISTINCT_CHARS: usize = 10;
+
+fn distinct(value: &str) -> usize {
+    value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
 
 /// Where events go (`README.md`, "Notifications, webhooks and the event stream").
 #[derive(Debug, Clone, Args)]

@@ -104,7 +104,9 @@ impl AnalyticsQuery {
             desc = "Dimensions to group by (at most one of DAY, WEEK, MONTH); none: one row."
         )]
         group_by: Option<Vec<ClaimStatsDimension>>,
-        #[graphql(desc = "Sort keys, in order; the group keys (ascending) break ties.")]
+        #[graphql(
+            desc = "Sort keys, in order (at most 20); the group keys (ascending) break ties."
+        )]
         order_by: Option<Vec<ClaimStatsOrder>>,
         #[graphql(desc = "Rows to return (default 1000, at most 10000).")] first: Option<i32>,
     ) -> Result<ClaimStats> {

@@ -36,6 +36,10 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8
 /// microseconds); larger ones go to the blocking pool.
 const INLINE_PARSE_BYTES: usize = 16 * 1024;
 
+/// How many documents over [`INLINE_PARSE_BYTES`] run at once (one per core of the machine
+/// this was measured on; a 1.3 MB document holds about 115 MB while it runs).
+static LARGE_DOCUMENTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 /// The response media type the client accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Accepts {
@@ -463,6 +467,32 @@ async fn execute(
             observe("refused");
             return *resp;
         }
+    };
+
+    // Large documents take turns: each holds its parsed form (about a hundred times its size)
+    // until it answers, so a burst of them must not take the whole memory.
+    let _turn = if params.query.len() > INLINE_PARSE_BYTES {
+        match tokio::time::timeout(
+            state.app.limits.request_timeout(),
+            LARGE_DOCUMENTS.acquire(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                observe("refused");
+                return reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    JSON,
+                    error_body(
+                        "the server is busy with other large documents; send it again shortly",
+                        "TIMEOUT",
+                    ),
+                );
+            }
+        }
+    } else {
+        None
     };
 
     // The document guard first (nesting, syntax, fragment costs, aliases: `graphql::guard`),

@@ -43,6 +43,9 @@ pub struct StatsPage {
 }
 
 /// `claimStats` for `actor`: at most `limit` rows.
+/// Most sort keys of `claimStats` and its CSV export.
+pub const MAX_ORDER_KEYS: usize = 20;
+
 pub async fn claim_stats(
     app: &App,
     actor: Actor,
@@ -51,6 +54,13 @@ pub async fn claim_stats(
     order: Vec<OrderKey>,
     limit: u64,
 ) -> Result<StatsPage, ServiceError> {
+    // Each sort key is a term of the statement's ORDER BY; a repeated key adds nothing.
+    if order.len() > MAX_ORDER_KEYS {
+        return Err(ServiceError::BadInput(format!(
+            "orderBy has {} keys; the limit is {MAX_ORDER_KEYS}",
+            order.len()
+        )));
+    }
     let query = StatsQuery {
         filter: authorize(actor, filter)?,
         grouping,

@@ -1397,3 +1397,37 @@ async fn read_replica(t: TestApp) {
     }
 }
 on_both!(replica_reads, read_replica);
+
+/// `orderBy` holds 20 sort keys; more is `BAD_USER_INPUT` naming the limit (2,000 were an SQL
+/// error answered as INTERNAL), for a seller as for an analyst.
+async fn order_keys(t: TestApp) {
+    let analyst = t.token(Role::Analyst, "a");
+    let keys = |n: usize| -> Value {
+        json!((0..n)
+            .map(|_| json!({"field": "CLAIMS", "direction": "DESC"}))
+            .collect::<Vec<_>>())
+    };
+    for (n, refused) in [(20, false), (21, true), (2_000, true)] {
+        let (status, body) = t
+            .post(
+                Some(&analyst),
+                &stats_query(),
+                json!({"groupBy": ["SELLER"], "orderBy": keys(n)}),
+            )
+            .await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{n}: {body}");
+        if refused {
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+                "{n}: {body}"
+            );
+            assert_eq!(
+                body["errors"][0]["message"],
+                format!("orderBy has {n} keys; the limit is 20")
+            );
+        } else {
+            assert!(body["errors"].is_null(), "{n}: {body}");
+        }
+    }
+}
+on_both!(claim_stats_order_keys_are_bounded, order_keys);

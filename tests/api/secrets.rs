@@ -96,11 +96,21 @@ fn published_secrets_are_refused_beyond_loopback() {
         serve(&["--jwt-secret", &short, "--courier-webhook-secret", own]).expect("it exits");
     assert!(!ok);
     assert!(err.contains("shorter than 32 characters"), "{err}");
+    // Long but made of one character: as guessable as a short one.
+    let (ok, err) = serve(&[
+        "--jwt-secret",
+        &"y".repeat(40),
+        "--courier-webhook-secret",
+        own,
+    ])
+    .expect("it exits");
+    assert!(!ok);
+    assert!(err.contains("fewer than 10 different characters"), "{err}");
     // Both set, 32 characters at the least: it serves (still running when we stop waiting).
     assert_eq!(
         serve(&[
             "--jwt-secret",
-            &"y".repeat(32),
+            "0123456789abcdefghijklmnopqrstuv",
             "--courier-webhook-secret",
             "another-of-our-own-long-enough-too"
         ]),
@@ -131,6 +141,25 @@ fn published_secrets_are_refused_beyond_loopback() {
     .expect("it exits");
     assert!(!ok);
     assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn help_never_shows_secret_values() {
+    for args in [["serve", "--help"], ["token", "--help"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_oms"))
+            .args(args)
+            .env("OMS_JWT_SECRET", "secret-from-the-environment-0123456789")
+            .env(
+                "OMS_COURIER_WEBHOOK_SECRET",
+                "courier-secret-from-the-env-987654321",
+            )
+            .output()
+            .expect("oms --help");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("OMS_JWT_SECRET"), "{help}");
+        assert!(!help.contains("secret-from-the-environment"), "{args:?}");
+        assert!(!help.contains("courier-secret-from-the-env"), "{args:?}");
+    }
 }
 
 #[test]

@@ -15,11 +15,10 @@ use oms::domain::actor::Role;
 use oms::outbox::dispatch::{dispatch_once, Channels, Report};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::claims::{claim_call, deliver};
-use crate::harness::{gid, webhook_client, Backend, TestApp, LOOPBACK_SINKS};
+use crate::harness::{gid, graphql_socket, webhook_client, Backend, TestApp, LOOPBACK_SINKS};
 use crate::on_both;
 use crate::orders::PLACE;
 use crate::sinks::{HttpSink, SmtpSink};
@@ -651,19 +650,8 @@ async fn subscription(t: TestApp) {
     let s = shop(&t).await;
     let (number, line) = place(&t, &s, 1).await;
     deliver(&t, &number, std::slice::from_ref(&line)).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = t.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let addr = t.serve_on_loopback().await;
+    let mut ws = graphql_socket(addr).await;
     let send = |v: Value| Message::Text(v.to_string().into());
     ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.customer_token)}})))
         .await
@@ -735,16 +723,7 @@ async fn subscription(t: TestApp) {
 
     // Another customer may not follow this order.
     let stranger = t.token(Role::Customer, &t.customer(0).await.to_string());
-    let (mut ws2, _) = {
-        let mut request = format!("ws://{addr}/graphql")
-            .into_client_request()
-            .unwrap();
-        request.headers_mut().insert(
-            "Sec-WebSocket-Protocol",
-            "graphql-transport-ws".parse().unwrap(),
-        );
-        tokio_tungstenite::connect_async(request).await.unwrap()
-    };
+    let mut ws2 = graphql_socket(addr).await;
     ws2.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {stranger}")}})))
         .await
         .unwrap();

@@ -10,10 +10,9 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{Backend, TestApp};
+use crate::harness::{graphql_socket, Backend, TestApp};
 use crate::on_both;
 
 fn code(body: &Value) -> &str {
@@ -191,14 +190,7 @@ async fn limits_at_the_edge(t: TestApp) {
 on_both!(document_limits_at_the_edge, limits_at_the_edge);
 
 async fn socket(addr: std::net::SocketAddr) -> SocketStream {
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut ws = graphql_socket(addr).await;
     ws.send(text(json!({"type": "connection_init"})))
         .await
         .unwrap();
@@ -206,8 +198,7 @@ async fn socket(addr: std::net::SocketAddr) -> SocketStream {
     ws
 }
 
-type SocketStream =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type SocketStream = crate::harness::GraphqlSocket;
 
 fn text(v: Value) -> Message {
     Message::Text(v.to_string().into())
@@ -385,20 +376,10 @@ async fn slow_and_silent_clients_are_let_go() {
     )
     .await
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = t.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let addr = t.serve_on_loopback().await;
 
     // A WebSocket that never sends `connection_init` is closed after the timeout.
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut ws = graphql_socket(addr).await;
     let started = Instant::now();
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
         loop {

@@ -432,6 +432,39 @@ pub fn gid(kind: &str, id: i64) -> String {
     format!("gid://oms/{kind}/{id}")
 }
 
+/// A WebSocket to `ws://{addr}/graphql` speaking graphql-transport-ws, not yet initialised.
+pub type GraphqlSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a graphql-transport-ws socket to a server on `addr` (no `connection_init` sent).
+pub async fn graphql_socket(addr: std::net::SocketAddr) -> GraphqlSocket {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("ws://{addr}/graphql")
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connect")
+        .0
+}
+
+impl TestApp {
+    /// Serves this app's router on a loopback port (for WebSocket clients); its address.
+    pub async fn serve_on_loopback(&self) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
+    }
+}
+
 /// The PostgreSQL half of a test without `OMS_TEST_POSTGRES_URL`: skipped on a laptop, a
 /// failure where `OMS_REQUIRE_POSTGRES=1` says the run must cover PostgreSQL (CI).
 pub fn skip_postgres() {

@@ -11,12 +11,11 @@ use futures_util::SinkExt;
 use oms::config::LimitArgs;
 use oms::domain::actor::Role;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::claims::{claim_call, deliver};
 use crate::events::{next_json, place, shop};
-use crate::harness::{Backend, TestApp};
+use crate::harness::{graphql_socket, Backend, GraphqlSocket, TestApp};
 use crate::on_both;
 
 /// `on_both!` with limits of the test's own.
@@ -43,8 +42,7 @@ macro_rules! on_both_with_limits {
     };
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket = GraphqlSocket;
 
 const PER_CONNECTION: usize = 3;
 const PER_ACTOR: usize = 5;
@@ -52,25 +50,9 @@ const PER_ACTOR: usize = 5;
 const EVENTS: &str =
     "subscription($n: String) { claimEvents(orderNumber: $n) { claimNumber status } }";
 
-/// Serves the test app's router on a loopback port.
-async fn serve(t: &TestApp) -> std::net::SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let router = t.router.clone();
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    addr
-}
-
 /// A graphql-transport-ws connection, initialised with `token`.
 async fn connect(addr: std::net::SocketAddr, token: &str) -> Socket {
-    let mut request = format!("ws://{addr}/graphql")
-        .into_client_request()
-        .unwrap();
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut ws = graphql_socket(addr).await;
     send(
         &mut ws,
         json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}}),
@@ -131,7 +113,7 @@ async fn caps(t: TestApp) {
     let s = shop(&t).await;
     let (number, line) = place(&t, &s, 1).await;
     deliver(&t, &number, std::slice::from_ref(&line)).await;
-    let addr = serve(&t).await;
+    let addr = t.serve_on_loopback().await;
 
     let mut first = connect(addr, &s.customer_token).await;
     for i in 0..PER_CONNECTION {
@@ -236,7 +218,7 @@ on_both_with_limits!(
 /// database a poll every 100 ms, not sixty (a poller per subscriber ran 600 statements a
 /// second and slowed everyone else's queries).
 async fn one_feed(t: TestApp) {
-    let addr = serve(&t).await;
+    let addr = t.serve_on_loopback().await;
     let operator = t.token(Role::Operator, "ops");
     let mut sockets = Vec::new();
     for c in 0..2 {
@@ -274,7 +256,7 @@ async fn foreign_scopes(t: TestApp) {
     deliver(&t, &number, std::slice::from_ref(&line)).await;
     let d = claim_call(&t, &s.customer_token, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
     let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
-    let addr = serve(&t).await;
+    let addr = t.serve_on_loopback().await;
     let stranger = t.token(Role::Customer, &t.customer(0).await.to_string());
     let other_seller = t.seller("B", 3000, 50000, 3000).await;
     let mut ws = connect(addr, &stranger).await;

@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::domain::claim::{ClaimType, Fault, Reason};
+use crate::domain::claim::{ClaimType, CollectionMethod, Fault, Reason};
 use crate::domain::money::Won;
 use crate::domain::policy::{
     self, defaults, ClaimFeesInput, ClaimWindowInput, EarlierClaim, ExchangeItem,
@@ -24,7 +24,6 @@ use crate::plugin::{EvaluationStats, Failure, PluginHost};
 use crate::repo;
 use crate::repo::plugins::PluginRow;
 
-use super::claims::CollectionMethod;
 use crate::error::ServiceError;
 
 /// Failures in a row after which the circuit breaker switches a plugin off.

@@ -20,8 +20,8 @@ mod table;
 mod tests;
 
 pub use status::{
-    hold_blocks, ActionKind, ClaimAction, ClaimStatus, ClaimType, Fault, HoldReason, HoldState,
-    LineStatus, Reason,
+    hold_blocks, ActionKind, ClaimAction, ClaimStatus, ClaimType, CollectionMethod, Fault,
+    HoldReason, HoldState, LineStatus, Reason,
 };
 pub use table::{
     available_actions, decide, matching_opening, matching_row, open, opening_hold,

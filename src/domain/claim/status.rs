@@ -590,3 +590,22 @@ impl Reason {
 }
 
 pub use crate::domain::order::LineStatus;
+
+/// How the goods of a return or an exchange come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectionMethod {
+    /// The seller's courier picks them up (방문 수거).
+    Pickup,
+    /// The customer ships them (직접 발송).
+    CustomerShips,
+}
+
+impl CollectionMethod {
+    /// Stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CollectionMethod::Pickup => "PICKUP",
+            CollectionMethod::CustomerShips => "CUSTOMER_SHIPS",
+        }
+    }
+}

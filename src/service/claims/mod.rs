@@ -22,25 +22,7 @@ use crate::error::{ServiceError, UserError, UserErrorCode};
 
 use self::convert::*;
 pub use self::{act::*, fees::*, load::*, open::*, refunding::*, unpaid::*};
-
-/// How the goods come back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CollectionMethod {
-    /// The seller's courier picks them up (방문 수거).
-    Pickup,
-    /// The customer ships them (직접 발송).
-    CustomerShips,
-}
-
-impl CollectionMethod {
-    /// Stored name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            CollectionMethod::Pickup => "PICKUP",
-            CollectionMethod::CustomerShips => "CUSTOMER_SHIPS",
-        }
-    }
-}
+pub use crate::domain::claim::CollectionMethod;
 
 /// Units of one line to claim.
 #[derive(Debug, Clone)]

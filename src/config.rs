@@ -128,8 +128,9 @@ pub struct ServeArgs {
 impl ServeArgs {
     /// The secrets no one should trust beyond this machine, as `--flag (ENV): why`: a value
     /// published in this repository (anyone could forge an OPERATOR token or a courier's
-    /// tracking event with it), an empty one, or one shorter than [`MIN_SECRET_CHARS`]
-    /// characters (guessable offline from one token). `oms secret` makes strong ones.
+    /// tracking event with it), an empty one, one shorter than [`MIN_SECRET_CHARS`] characters
+    /// or with fewer than [`MIN_DISTINCT_CHARS`] different ones (guessable offline from one
+    /// token). `oms secret` makes strong ones.
     pub fn weak_secrets(&self) -> Vec<String> {
         [
             (

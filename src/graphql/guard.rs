@@ -31,6 +31,7 @@ use async_graphql::{Request, Response, ServerError, ServerResult};
 use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::config::LimitArgs;
+use crate::domain::text::Grouped;
 
 /// Field nesting plus fragment spreads that async-graphql accepts (`limit_recursive_depth`);
 /// the guard refuses deeper documents itself, so that its own walk is bounded too.
@@ -145,15 +146,17 @@ impl Refusal {
 
     /// As a GraphQL error.
     pub fn to_server_error(&self) -> ServerError {
-        let code = self.code();
-        let mut error = ServerError::new(self.to_string(), None);
-        error.extensions = Some({
-            let mut ext = async_graphql::ErrorExtensionValues::default();
-            ext.set("code", code);
-            ext
-        });
-        error
+        coded(self.to_string(), self.code())
     }
+}
+
+/// A request error with `extensions.code` and no location (it is about the whole document).
+fn coded(message: String, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut ext = async_graphql::ErrorExtensionValues::default();
+    ext.set("code", code);
+    error.extensions = Some(ext);
+    error
 }
 
 /// "at least 63,063", or "more than 18 billion billion" once the count saturated.
@@ -161,15 +164,10 @@ fn at_least(nodes: u64) -> String {
     if nodes == u64::MAX {
         return "more than 18 billion billion".into();
     }
-    let digits = nodes.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    format!("at least {grouped}")
+    format!(
+        "at least {}",
+        Grouped(usize::try_from(nodes).unwrap_or(usize::MAX))
+    )
 }
 
 /// Most variables a document may define (no operation of this schema needs more than a few).
@@ -463,14 +461,10 @@ pub fn code_errors(errors: &mut Vec<ServerError>, limits: &LimitArgs) {
     if errors.len() > MAX_ERRORS {
         let more = errors.len() - (MAX_ERRORS - 1);
         errors.truncate(MAX_ERRORS - 1);
-        let mut last = ServerError::new(
+        errors.push(coded(
             format!("{more} more errors left out; fix the ones above and send the document again"),
-            None,
-        );
-        let mut ext = async_graphql::ErrorExtensionValues::default();
-        ext.set("code", "TOO_MANY_ERRORS");
-        last.extensions = Some(ext);
-        errors.push(last);
+            "TOO_MANY_ERRORS",
+        ));
     }
     for e in errors.iter_mut() {
         let explained = match e.message.as_str() {

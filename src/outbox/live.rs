@@ -100,7 +100,7 @@ struct Hub {
     sender: broadcast::Sender<Arc<LiveMessage>>,
     running: AtomicBool,
     position: tokio::sync::Mutex<Position>,
-    per_actor: Mutex<HashMap<String, usize>>,
+    per_actor: Mutex<HashMap<Actor, usize>>,
 }
 
 /// Where the feed has read up to.
@@ -139,13 +139,12 @@ impl LiveHub {
         caps: SubscriptionCaps,
         metrics: &Metrics,
     ) -> Result<Ticket, LiveRefusal> {
-        let key = actor_key(actor);
         let mut per_actor = self
             .inner
             .per_actor
             .lock()
             .unwrap_or_else(|p| p.into_inner());
-        let open = per_actor.get(&key).copied().unwrap_or(0);
+        let open = per_actor.get(&actor).copied().unwrap_or(0);
         if open >= caps.per_actor {
             return Err(LiveRefusal::PerActor(caps.per_actor));
         }
@@ -157,10 +156,10 @@ impl LiveHub {
                 return Err(LiveRefusal::PerConnection(caps.per_connection));
             }
         }
-        per_actor.insert(key.clone(), open + 1);
+        per_actor.insert(actor, open + 1);
         Ok(Ticket {
             hub: Arc::downgrade(&self.inner),
-            actor: key,
+            actor,
             connection: connection.cloned(),
             _open: metrics.subscription_opened(),
         })
@@ -184,7 +183,7 @@ impl LiveHub {
 /// A subscription's place under the caps.
 pub struct Ticket {
     hub: Weak<Hub>,
-    actor: String,
+    actor: Actor,
     connection: Option<ConnectionSubscriptions>,
     _open: LiveSubscription,
 }
@@ -203,16 +202,6 @@ impl Drop for Ticket {
                 }
             }
         }
-    }
-}
-
-fn actor_key(actor: Actor) -> String {
-    match actor {
-        Actor::Customer(id) => format!("CUSTOMER:{id}"),
-        Actor::Seller(id) => format!("SELLER:{id}"),
-        Actor::Operator => "OPERATOR".into(),
-        Actor::Analyst => "ANALYST".into(),
-        Actor::System => "SYSTEM".into(),
     }
 }
 

@@ -106,6 +106,20 @@ async fn refusal(ws: &mut Socket, id: &str) -> (String, String) {
     )
 }
 
+/// Subscribes with `variables` as `id` and expects `NOT_FOUND` with `message`.
+async fn assert_not_found(ws: &mut Socket, query: &str, id: &str, variables: Value, message: &str) {
+    send(
+        ws,
+        json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}),
+    )
+    .await;
+    assert_eq!(
+        refusal(ws, id).await,
+        ("NOT_FOUND".into(), message.into()),
+        "{id}"
+    );
+}
+
 /// At the caps and one past them: a connection takes `PER_CONNECTION`, an actor `PER_ACTOR`
 /// over all its connections; a completed subscription frees its place; another actor is not
 /// affected; every open subscription receives the events its scope admits.
@@ -276,16 +290,7 @@ async fn foreign_scopes(t: TestApp) {
         ("long", json!({"o": "9".repeat(41)}), "order not found"),
     ];
     for (id, variables, message) in cases {
-        send(
-            &mut ws,
-            json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}),
-        )
-        .await;
-        assert_eq!(
-            refusal(&mut ws, id).await,
-            ("NOT_FOUND".into(), message.into()),
-            "{id}"
-        );
+        assert_not_found(&mut ws, query, id, variables, message).await;
     }
     // A seller naming another seller, or another seller's claim.
     for (id, variables, message) in [
@@ -296,16 +301,7 @@ async fn foreign_scopes(t: TestApp) {
         ),
         ("their-claim", json!({"c": claim}), "claim not found"),
     ] {
-        send(
-            &mut seller_ws,
-            json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}),
-        )
-        .await;
-        assert_eq!(
-            refusal(&mut seller_ws, id).await,
-            ("NOT_FOUND".into(), message.into()),
-            "{id}"
-        );
+        assert_not_found(&mut seller_ws, query, id, variables, message).await;
     }
     // Staff may follow any seller, but not one that does not exist; a claim named with
     // another order than its own matches nothing, which is said, not silently accepted.
@@ -324,16 +320,7 @@ async fn foreign_scopes(t: TestApp) {
             "claim not found",
         ),
     ] {
-        send(
-            &mut ops,
-            json!({"id": id, "type": "subscribe", "payload": {"query": query, "variables": variables}}),
-        )
-        .await;
-        assert_eq!(
-            refusal(&mut ops, id).await,
-            ("NOT_FOUND".into(), message.into()),
-            "{id}"
-        );
+        assert_not_found(&mut ops, query, id, variables, message).await;
     }
     assert_eq!(
         t.app.metrics.live_subscriptions(),

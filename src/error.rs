@@ -1,9 +1,14 @@
 //! The error policy, in one place.
 //!
-//! Business refusals become `userErrors` with a stable [`UserErrorCode`] and a message a person
-//! can act on; the request changes nothing. Authentication, authorization and malformed input
-//! become GraphQL errors with `extensions.code`. Everything else is `INTERNAL`, logged with its
-//! detail and shown to the client without SQL or stack traces.
+//! One rule, `api.md`'s: a mutation answers every refusal of its request — a business rule
+//! ([`ServiceError::User`]) or a value its input type accepts but a documented rule refuses
+//! ([`ServiceError::BadInput`], code `INVALID_INPUT`) — with a `userErrors` entry that has a
+//! stable [`UserErrorCode`] and a message a person can act on, and changes nothing
+//! ([`mutation_refusal`]). A query or a subscription has no `userErrors`: the same refusals
+//! are GraphQL errors (`NOT_FOUND`, `BAD_USER_INPUT`, [`to_graphql_error`]). A document the
+//! schema refuses never reaches a resolver (async-graphql answers it). Authentication and
+//! authorization failures are GraphQL errors everywhere; everything else is `INTERNAL`, logged
+//! with its detail and shown to the client without SQL or stack traces.
 
 use async_graphql::resolver_utils::EnumType;
 use async_graphql::{Enum, ErrorExtensions, SimpleObject};
@@ -92,6 +97,10 @@ pub enum UserErrorCode {
     InvalidText,
     /// A list with more entries than its limit (e.g. more than 64 event types).
     ListTooLong,
+    /// A value the input's type accepts but a documented rule refuses, with no code of its
+    /// own: a malformed or foreign global ID, a line named twice, an action's missing
+    /// courier or amount. The message names what to send instead.
+    InvalidInput,
 }
 
 /// A business refusal: a code, the input field it is about, and a message.
@@ -160,7 +169,8 @@ impl UserErrorCode {
             | C::InvalidWebhook
             | C::TextTooLong
             | C::InvalidText
-            | C::ListTooLong => false,
+            | C::ListTooLong
+            | C::InvalidInput => false,
         }
     }
 }
@@ -230,7 +240,9 @@ pub enum ServiceError {
     /// The caller's role may not do this.
     #[error("{0}")]
     Forbidden(String),
-    /// Input that cannot be parsed (a malformed id, an out-of-range page size).
+    /// A value the request's type accepts but a documented rule refuses, with no code of its
+    /// own (a malformed id, an out-of-range page size, an action's missing courier): a
+    /// `userErrors` entry `INVALID_INPUT` in a mutation, `BAD_USER_INPUT` in a query.
     #[error("{0}")]
     BadInput(String),
     /// A database failure.
@@ -326,8 +338,24 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
         .is_some_and(|d| d.is_unique_violation())
 }
 
-/// The GraphQL error for a service failure that is not a `userErrors` refusal. Internal detail
-/// is logged here and never sent.
+/// A mutation's failure by the rule of this module: a refusal of its request (a business rule,
+/// or bad input) is its `userErrors` entry; anything else is a GraphQL error.
+pub fn mutation_refusal(e: ServiceError) -> Result<UserError, async_graphql::Error> {
+    match e {
+        ServiceError::User(refusal) => Ok(refusal),
+        ServiceError::BadInput(message) => {
+            Ok(UserError::general(UserErrorCode::InvalidInput, message))
+        }
+        other @ (ServiceError::Unauthenticated
+        | ServiceError::Forbidden(_)
+        | ServiceError::Db(_)
+        | ServiceError::Corrupt(_)) => Err(to_graphql_error(other)),
+    }
+}
+
+/// The GraphQL error of a query's or a subscription's failure, and of a mutation's that is not
+/// a refusal of its request ([`mutation_refusal`]). Internal detail is logged here and never
+/// sent.
 pub fn to_graphql_error(e: ServiceError) -> async_graphql::Error {
     let (code, message) = match &e {
         // Not found keeps its own code (`api.md`: a subscription or a lookup by key that names

@@ -10,9 +10,11 @@ use super::idempotency::{keyed, with_key};
 use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::claim::Claim;
-use super::types::claim_enums::{ClaimReason, ClaimStatus, ClaimType, HoldReason};
+use super::types::claim_enums::{
+    ClaimReason, ClaimStatus, ClaimType, CollectionMethod, HoldReason,
+};
 use super::types::order::OrderLine;
-use super::types::payloads::{answered, refusable, replayable, Payload};
+use super::types::payloads::{answered, refusable, refusal, replayable, Payload};
 use super::{app, require_actor, require_writer};
 use crate::domain::actor::Actor;
 use crate::domain::claim::{self as domain, ClaimAction};
@@ -24,15 +26,6 @@ use crate::service::claims::{
     self, ActRequest, ClaimChanged, CollectionMethod as Method, OpenItem, OpenRequest,
 };
 use crate::service::idempotency::{Answer, Keyed};
-
-/// How returned goods travel back.
-#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
-pub enum CollectionMethod {
-    /// The seller's courier picks them up (방문 수거).
-    Pickup,
-    /// The customer ships them to the seller (직접 발송).
-    CustomerShips,
-}
 
 /// The texts of an input that opens a claim on an order: its number and the memo.
 fn opening_texts(order_number: &str, memo: Option<&str>) -> Texts {
@@ -471,12 +464,13 @@ async fn payload(ctx: &Context<'_>, answer: Answer<ClaimChanged>) -> Result<Clai
     .await
 }
 
-fn items(items: &[ClaimItemInput]) -> Result<Vec<OpenItem>> {
+/// The units to claim; an ID that names no order line is a refusal of the request.
+fn items(items: &[ClaimItemInput]) -> Result<Vec<OpenItem>, ServiceError> {
     items
         .iter()
         .map(|i| {
             Ok(OpenItem {
-                line_id: parse(&i.line_id, Kind::OrderLine).map_err(to_graphql_error)?,
+                line_id: parse(&i.line_id, Kind::OrderLine)?,
                 quantity: i64::from(i.quantity),
                 replacement_option_id: None,
             })
@@ -485,10 +479,7 @@ fn items(items: &[ClaimItemInput]) -> Result<Vec<OpenItem>> {
 }
 
 fn method(m: Option<CollectionMethod>) -> Method {
-    match m {
-        Some(CollectionMethod::CustomerShips) => Method::CustomerShips,
-        Some(CollectionMethod::Pickup) | None => Method::Pickup,
-    }
+    m.map_or(Method::Pickup, Method::from)
 }
 
 fn tracking(courier: Option<String>, number: Option<String>) -> Option<(String, String)> {
@@ -703,11 +694,7 @@ impl ClaimQuery {
 
 /// Whether the actor may see the claim.
 pub fn visible(actor: Actor, c: &entity::claim::Model) -> bool {
-    match actor {
-        Actor::Customer(id) => c.customer_id == id,
-        Actor::Seller(id) => c.seller_id == id,
-        Actor::Operator | Actor::Analyst | Actor::System => true,
-    }
+    actor.scope().sees(c.customer_id, c.seller_id)
 }
 
 /// Claim mutations.
@@ -728,10 +715,14 @@ impl ClaimMutation {
             return Ok(refused);
         }
         let key = keyed(ctx, &input);
+        let items = match items(&input.items) {
+            Ok(items) => items,
+            Err(e) => return refusal(e),
+        };
         let req = OpenRequest {
             action: ClaimAction::RequestCancel,
             order_number: input.order_number,
-            items: items(&input.items)?,
+            items,
             reason: input
                 .reason
                 .map_or(domain::Reason::ChangeOfMind, Into::into),
@@ -752,10 +743,14 @@ impl ClaimMutation {
             return Ok(refused);
         }
         let key = keyed(ctx, &input);
+        let items = match items(&input.items) {
+            Ok(items) => items,
+            Err(e) => return refusal(e),
+        };
         let req = OpenRequest {
             action: ClaimAction::SellerCancel,
             order_number: input.order_number,
-            items: items(&input.items)?,
+            items,
             reason: domain::Reason::OutOfStock,
             memo: input.memo,
             collection_method: Method::CustomerShips,
@@ -774,10 +769,14 @@ impl ClaimMutation {
             return Ok(refused);
         }
         let key = keyed(ctx, &input);
+        let items = match items(&input.items) {
+            Ok(items) => items,
+            Err(e) => return refusal(e),
+        };
         let req = OpenRequest {
             action: ClaimAction::RequestReturn,
             order_number: input.order_number,
-            items: items(&input.items)?,
+            items,
             reason: input.reason.into(),
             memo: input.memo,
             collection_method: method(input.collection_method),
@@ -802,15 +801,19 @@ impl ClaimMutation {
             .iter()
             .map(|i| {
                 Ok(OpenItem {
-                    line_id: parse(&i.line_id, Kind::OrderLine).map_err(to_graphql_error)?,
+                    line_id: parse(&i.line_id, Kind::OrderLine)?,
                     quantity: i64::from(i.quantity),
-                    replacement_option_id: Some(
-                        parse(&i.replacement_option_id, Kind::ProductOption)
-                            .map_err(to_graphql_error)?,
-                    ),
+                    replacement_option_id: Some(parse(
+                        &i.replacement_option_id,
+                        Kind::ProductOption,
+                    )?),
                 })
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, ServiceError>>();
+        let items = match items {
+            Ok(items) => items,
+            Err(e) => return refusal(e),
+        };
         let req = OpenRequest {
             action: ClaimAction::RequestExchange,
             order_number: input.order_number,
@@ -1056,8 +1059,11 @@ impl ClaimMutation {
                     parse(&r.option_id, Kind::ProductOption)?,
                 ))
             })
-            .collect::<Result<Vec<_>, ServiceError>>()
-            .map_err(to_graphql_error)?;
+            .collect::<Result<Vec<_>, ServiceError>>();
+        let replacements = match replacements {
+            Ok(replacements) => replacements,
+            Err(e) => return refusal(e),
+        };
         let req = ActRequest {
             claim_number: input.claim_number,
             expected_version: input.expected_version,

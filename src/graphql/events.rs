@@ -182,11 +182,9 @@ async fn scope(
             return Err(UserError::not_found(&["claimNumber"], "claim").into());
         }
         let claim = repo::claims::claim_by_number(db, &n).await?;
-        let visible = claim.as_ref().is_some_and(|c| match actor {
-            Actor::Customer(id) => c.customer_id == id,
-            Actor::Seller(id) => c.seller_id == id,
-            _ => true,
-        });
+        let visible = claim
+            .as_ref()
+            .is_some_and(|c| actor.scope().sees(c.customer_id, c.seller_id));
         // A claim of another order than the one named matches nothing: say so.
         let in_order = |c: &entity::claim::Model| scope.order_id.is_none_or(|o| o == c.order_id);
         match claim {

@@ -9,7 +9,7 @@ use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::enums::PaymentMethod;
 use super::types::order::Order;
-use super::types::payloads::{answered, OrderPayload, RunSystemJobsPayload, SystemJobRun};
+use super::types::payloads::{answered, refusal, OrderPayload, RunSystemJobsPayload, SystemJobRun};
 use super::{app, require_writer};
 use crate::domain::actor::Actor;
 use crate::domain::checkout::CouponTerms;
@@ -252,7 +252,10 @@ async fn step(
     expected_version: Option<i32>,
 ) -> Result<OrderPayload> {
     let (actor, app) = (require_writer(ctx)?, app(ctx)?);
-    let selection = selection.map_err(to_graphql_error)?;
+    let selection = match selection {
+        Ok(selection) => selection,
+        Err(e) => return refusal(e),
+    };
     let request = StepRequest {
         selection,
         tracking,
@@ -286,8 +289,11 @@ impl OrderMutation {
             .customer_id
             .as_ref()
             .map(|id| parse(id, Kind::Customer))
-            .transpose()
-            .map_err(to_graphql_error)?;
+            .transpose();
+        let customer_id = match customer_id {
+            Ok(id) => id,
+            Err(e) => return refusal(e),
+        };
         let lines = input
             .lines
             .iter()
@@ -302,8 +308,11 @@ impl OrderMutation {
                     bundle_id: l.bundle_id.clone(),
                 })
             })
-            .collect::<Result<Vec<_>, ServiceError>>()
-            .map_err(to_graphql_error)?;
+            .collect::<Result<Vec<_>, ServiceError>>();
+        let lines = match lines {
+            Ok(lines) => lines,
+            Err(e) => return refusal(e),
+        };
         let request = PlaceOrder {
             customer_id,
             lines,
@@ -369,9 +378,9 @@ impl OrderMutation {
         let courier = input.courier.trim().to_owned();
         let tracking = input.tracking_number.trim().to_owned();
         if courier.is_empty() || tracking.is_empty() {
-            return Err(to_graphql_error(ServiceError::BadInput(
+            return refusal(ServiceError::BadInput(
                 "courier and trackingNumber must not be empty".into(),
-            )));
+            ));
         }
         step(
             ctx,

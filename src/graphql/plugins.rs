@@ -5,7 +5,7 @@ use async_graphql::{Context, InputObject, Json, Object, Result, SimpleObject, ID
 use base64::Engine;
 
 use super::ids::{parse, Kind};
-use super::types::payloads::{payload, refusable};
+use super::types::payloads::{payload, refusable, refusal};
 use super::types::plugin::{Plugin, PluginEvaluation, PluginFailure, PolicyHook};
 use super::{app, require_actor, require_writer};
 use crate::error::{to_graphql_error, ServiceError, UserError, UserErrorCode};
@@ -205,7 +205,10 @@ impl PluginMutation {
         input: DryRunPluginInput,
     ) -> Result<DryRunPluginPayload> {
         let actor = require_writer(ctx)?;
-        let id = parse(&input.plugin_id, Kind::Plugin).map_err(to_graphql_error)?;
+        let id = match parse(&input.plugin_id, Kind::Plugin) {
+            Ok(id) => id,
+            Err(e) => return refusal(e),
+        };
         payload(
             plugins::dry_run(app(ctx)?, actor, id, input.input.0).await,
             |run| DryRunPluginPayload {
@@ -224,7 +227,10 @@ impl PluginMutation {
         input: ActivatePluginInput,
     ) -> Result<PluginPayload> {
         let actor = require_writer(ctx)?;
-        let id = parse(&input.plugin_id, Kind::Plugin).map_err(to_graphql_error)?;
+        let id = match parse(&input.plugin_id, Kind::Plugin) {
+            Ok(id) => id,
+            Err(e) => return refusal(e),
+        };
         plugin_payload(plugins::activate(app(ctx)?, actor, id).await.map(Some))
     }
 

@@ -6,9 +6,12 @@ use entity::{
     points_ledger, product_option, refund, refund_part, tender,
 };
 use sea_orm::sea_query::Expr;
+
+use crate::domain::claim::RefundStatus;
+use crate::domain::order::TenderStatus;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, RelationDef, Set,
 };
 
 /// The claim numbered `number` with its items (by id): one statement.
@@ -29,14 +32,6 @@ pub async fn claim_with_items(
         .await?
         .into_iter()
         .next())
-}
-
-/// Inserts a claim and returns its id.
-pub async fn insert_claim(
-    db: &impl ConnectionTrait,
-    row: claim::ActiveModel,
-) -> Result<i64, DbErr> {
-    Ok(claim::Entity::insert(row).exec(db).await?.last_insert_id)
 }
 
 /// Inserts claim items.
@@ -184,29 +179,6 @@ pub async fn insert_event(
     Ok(())
 }
 
-/// Updates a claim if it is still at `version` (optimistic check on top of the order lock).
-/// Returns false when it moved on.
-pub async fn update_claim(
-    db: &impl ConnectionTrait,
-    id: i64,
-    version: i32,
-    mut set: claim::ActiveModel,
-) -> Result<Option<claim::Model>, DbErr> {
-    set.version = Set(version + 1);
-    let mut update = claim::Entity::update_many()
-        .set(set)
-        .filter(claim::Column::Id.eq(id))
-        .filter(claim::Column::Version.eq(version))
-        .into_query();
-    // The row as updated, in the same statement (SQLite ≥ 3.35 and PostgreSQL).
-    update.returning_all();
-    let row = db
-        .query_one(db.get_database_backend().build(&update))
-        .await?;
-    row.map(|r| claim::Model::from_query_result(&r, ""))
-        .transpose()
-}
-
 /// Changes a line's claimed, cancelled and returned counts by the deltas and sets its status.
 pub async fn adjust_line(
     db: &impl ConnectionTrait,
@@ -320,15 +292,6 @@ pub async fn insert_refund(
     Ok(refund::Entity::insert(row).exec(db).await?.last_insert_id)
 }
 
-/// Inserts a refund part.
-pub async fn insert_part(
-    db: &impl ConnectionTrait,
-    row: refund_part::ActiveModel,
-) -> Result<(), DbErr> {
-    refund_part::Entity::insert(row).exec(db).await?;
-    Ok(())
-}
-
 /// Refunds of some claims.
 pub async fn refunds_of_claims(
     db: &impl ConnectionTrait,
@@ -359,7 +322,7 @@ pub async fn parts_due(
     limit: u64,
 ) -> Result<Vec<refund_part::Model>, DbErr> {
     refund_part::Entity::find()
-        .filter(refund_part::Column::Status.eq("PENDING"))
+        .filter(refund_part::Column::Status.eq(RefundStatus::Pending.as_str()))
         .filter(refund_part::Column::NextAttemptAt.lte(now))
         .order_by_asc(refund_part::Column::Id)
         .limit(limit)
@@ -376,7 +339,7 @@ pub async fn refunding_with_parts_settled(
     let unsettled = refund_part::Entity::find()
         .select_only()
         .column(refund_part::Column::ClaimId)
-        .filter(refund_part::Column::Status.ne("SUCCEEDED"))
+        .filter(refund_part::Column::Status.ne(RefundStatus::Succeeded.as_str()))
         .into_query();
     claim::Entity::find()
         .select_only()
@@ -387,36 +350,6 @@ pub async fn refunding_with_parts_settled(
         .into_tuple()
         .all(db)
         .await
-}
-
-/// Updates a refund part.
-pub async fn update_part(
-    db: &impl ConnectionTrait,
-    id: i64,
-    set: refund_part::ActiveModel,
-) -> Result<(), DbErr> {
-    refund_part::Entity::update_many()
-        .set(set)
-        .filter(refund_part::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Updates parts of a claim that are in `status`.
-pub async fn update_parts_in_status(
-    db: &impl ConnectionTrait,
-    claim_id: i64,
-    status: &str,
-    set: refund_part::ActiveModel,
-) -> Result<(), DbErr> {
-    refund_part::Entity::update_many()
-        .set(set)
-        .filter(refund_part::Column::ClaimId.eq(claim_id))
-        .filter(refund_part::Column::Status.eq(status))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Counts cash refunded (committed) to a tender; the CHECK keeps it within what it paid.
@@ -566,35 +499,6 @@ pub async fn settle_refund_fee(db: &impl ConnectionTrait, refund_id: i64) -> Res
     Ok(())
 }
 
-/// Records a claim-fee payment as a tender of its own (a card charge, or an announced transfer).
-#[allow(clippy::too_many_arguments)]
-pub async fn insert_fee_tender(
-    db: &impl ConnectionTrait,
-    order_id: i64,
-    claim_id: i64,
-    method: &str,
-    status: &str,
-    amount: i64,
-    reference: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    tender::ActiveModel {
-        order_id: Set(order_id),
-        method: Set(method.to_owned()),
-        amount: Set(amount),
-        status: Set(status.to_owned()),
-        refunded_amount: Set(0),
-        gateway_reference: Set(reference),
-        paid_at: Set((status == "PAID").then_some(now)),
-        created_at: Set(now),
-        claim_id: Set(Some(claim_id)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
-}
-
 /// Bank-transfer orders whose deposit deadline has passed without a deposit.
 pub async fn orders_past_deposit_deadline(
     db: &impl ConnectionTrait,
@@ -711,7 +615,10 @@ pub async fn confirm_fee_transfer(
     now: DateTime<Utc>,
 ) -> Result<(), DbErr> {
     tender::Entity::update_many()
-        .col_expr(tender::Column::Status, Expr::value("PAID"))
+        .col_expr(
+            tender::Column::Status,
+            Expr::value(TenderStatus::Paid.as_str()),
+        )
         .col_expr(tender::Column::PaidAt, Expr::value(now))
         .filter(tender::Column::Id.eq(tender_id))
         .exec(db)

@@ -5,9 +5,11 @@
 
 pub mod analytics;
 pub mod catalog;
+pub mod claim_writes;
 pub mod claims;
 pub mod idempotency;
 pub mod jobs;
 pub mod orders;
 pub mod outbox;
 pub mod plugins;
+pub mod stored;

@@ -4,16 +4,13 @@
 //! a crash between its answer and the commit is repaired by the next attempt, which gets the
 //! same answer and moves no money twice.
 
-use chrono::Duration;
-use entity::refund_part;
-use sea_orm::Set;
-
 use crate::app::App;
 use crate::domain::claim::ClaimStatus;
 use crate::domain::money::Won;
 use crate::error::ServiceError;
 use crate::gateway::RefundCall;
 use crate::repo;
+use crate::repo::claim_writes::PartAttempt;
 use crate::service::claims;
 
 /// Attempts before a part is FAILED and shown to operators.
@@ -74,30 +71,17 @@ async fn pay_batch(app: &App) -> Result<(u64, u64), ServiceError> {
         };
         let answer = app.gateway.refund(call).await;
         let now = app.clock.now();
-        let set = match &answer {
-            Ok(reference) => refund_part::ActiveModel {
-                status: Set("SUCCEEDED".into()),
-                gateway_reference: Set(Some(reference.clone())),
-                attempts: Set(part.attempts + 1),
-                last_error: Set(None),
-                updated_at: Set(now),
-                ..Default::default()
+        let attempt = match &answer {
+            Ok(reference) => PartAttempt::Paid {
+                reference: reference.clone(),
             },
-            Err(e) => {
-                let attempts = part.attempts + 1;
-                let failed = attempts >= MAX_ATTEMPTS;
-                refund_part::ActiveModel {
-                    status: Set(if failed { "FAILED" } else { "PENDING" }.into()),
-                    attempts: Set(attempts),
-                    last_error: Set(Some(e.to_string())),
-                    next_attempt_at: Set(Some(now + Duration::seconds(1 << attempts.min(12)))),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-            }
+            Err(e) => PartAttempt::Failed {
+                error: e.to_string(),
+                last: part.attempts + 1 >= MAX_ATTEMPTS,
+            },
         };
         let txn = app.db.write().await?;
-        repo::claims::update_part(&*txn, part.id, set).await?;
+        repo::claim_writes::record_attempt(&*txn, part.id, part.attempts, attempt, now).await?;
         txn.commit().await?;
         if answer.is_ok() {
             succeeded += 1;

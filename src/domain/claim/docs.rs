@@ -7,8 +7,9 @@ use std::fmt::Write as _;
 
 use super::status::{ActionKind, ClaimAction, ClaimStatus, ClaimType};
 use super::table::{
-    role_code, Actors, Effect, FaultRule, Goods, HoldChange, HoldGuard, OpeningRow, OpeningTarget,
-    ReasonRule, RefundGuard, Row, StatusSet, Target, OPENINGS, TRANSITIONS,
+    role_code, Actors, Effect, FaultRule, Goods, HoldChange, HoldGuard, OpeningEffect, OpeningHold,
+    OpeningRow, OpeningTarget, ReasonRule, RefundGuard, Row, StatusSet, Target, OPENINGS,
+    TRANSITIONS,
 };
 
 /// The whole document: statuses, openings, one table and one state diagram per claim type,
@@ -75,7 +76,12 @@ fn render_opening_row(out: &mut String, row: &OpeningRow) {
         ReasonRule::AnyButOutOfStock => condition.push("reason not OUT_OF_STOCK"),
         ReasonRule::OutOfStockOnly => condition.push("reason OUT_OF_STOCK"),
     }
+    let fixed;
     match row.fault {
+        FaultRule::Fixed(fault) => {
+            fixed = format!("{} fault (no policy asked)", fault.as_str());
+            condition.push(&fixed);
+        }
         FaultRule::Any => {}
         FaultRule::SellerOnly => condition.push("SELLER fault"),
     }
@@ -91,7 +97,7 @@ fn render_opening_row(out: &mut String, row: &OpeningRow) {
         actors_cell(row.actors),
         condition.join("; "),
         to,
-        effects_cell(row.effects),
+        opening_effects_cell(row.effects, row.hold),
     );
 }
 
@@ -356,6 +362,20 @@ fn effects_cell(effects: &[Effect]) -> String {
         .join(", ")
 }
 
+/// An opening's effects, then its first hold when it may have one.
+fn opening_effects_cell(effects: &[OpeningEffect], hold: OpeningHold) -> String {
+    let hold = match hold {
+        OpeningHold::None => None,
+        OpeningHold::WhileFeeUnpaid => Some("HOLD_WHILE_FEE_UNPAID"),
+    };
+    effects
+        .iter()
+        .map(|effect| effect.as_str())
+        .chain(hold)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn effect_text(effect: &Effect) -> String {
     match effect {
         Effect::OpenConverted(converted) => format!(
@@ -367,17 +387,13 @@ fn effect_text(effect: &Effect) -> String {
             } else {
                 ""
             },
-            effects_cell(converted.effects)
+            opening_effects_cell(converted.effects, converted.hold)
         ),
         Effect::RecordRejection(code) => format!("{} {}", effect.as_str(), code.as_str()),
         Effect::Refund
-        | Effect::Restock
         | Effect::RestockUnlessOutOfStock
         | Effect::RestockUnlessDefective
-        | Effect::DecidePolicy
-        | Effect::ReserveReplacement
         | Effect::ReleaseReservation
-        | Effect::HoldWhileFeeUnpaid
         | Effect::BookPickup
         | Effect::CancelPickup
         | Effect::RecordCollection
@@ -386,7 +402,6 @@ fn effect_text(effect: &Effect) -> String {
         | Effect::ShipAnotherReplacement
         | Effect::WriteOffShippedReplacement
         | Effect::RefundPaidFee
-        | Effect::CreditPaidFee
         | Effect::RecordFeePayment
         | Effect::WaiveFee
         | Effect::RetryFailedParts

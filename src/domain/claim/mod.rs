@@ -8,8 +8,10 @@
 //! - [`docs::render_markdown`]: the same tables as Markdown and Mermaid, checked in as
 //!   `docs/claim-transitions.md` (`docs.rs`).
 //!
-//! The service layer loads a claim, builds its [`ClaimFacts`], asks [`decide`], and persists
-//! the [`Transition`] (status, hold, effects) with its timeline event in one transaction. A
+//! The service layer loads a claim, builds its [`ClaimFacts`], asks [`plan`] for the row (and
+//! prices the refund when the row [prices](Row::prices)), takes the row's [`Transition`]
+//! (status, hold, effects) and persists it with its timeline event in one transaction.
+//! Opening a claim goes the same way through [`plan_opening`] and [`OpeningRow::start`]. A
 //! [`Refusal`] names the status, the action and what is allowed instead.
 
 pub mod docs;
@@ -24,9 +26,10 @@ pub use status::{
     HoldReason, HoldState, LineStatus, Reason,
 };
 pub use table::{
-    available_actions, decide, matching_opening, matching_row, open, opening_hold,
-    rejection_sources, role_code, Actors, ClaimFacts, Completion, ConvertedClaim, Effect,
-    FaultRule, Goods, Guard, HoldChange, HoldGuard, Opening, OpeningFacts, OpeningRefusal,
-    OpeningRow, OpeningTarget, ReasonRule, RefundFacts, RefundGuard, RefundStatus, Refusal,
-    RejectionCode, Row, Settlement, StatusSet, Target, Transition, OPENINGS, ROLES, TRANSITIONS,
+    available_actions, decide, matching_opening, matching_row, open, opening_kind, plan,
+    plan_opening, rejection_sources, role_code, Actors, ClaimFacts, Completion, ConvertedClaim,
+    Effect, FaultRule, Goods, Guard, HoldChange, HoldGuard, Opening, OpeningEffect, OpeningFacts,
+    OpeningHold, OpeningKind, OpeningRefusal, OpeningRow, OpeningTarget, ReasonRule, RefundFacts,
+    RefundGuard, RefundStatus, Refusal, RejectionCode, Row, Settlement, StatusSet, Target,
+    Transition, OPENINGS, ROLES, TRANSITIONS,
 };

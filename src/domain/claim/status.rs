@@ -601,6 +601,15 @@ pub enum CollectionMethod {
 }
 
 impl CollectionMethod {
+    /// Both methods.
+    pub const ALL: [CollectionMethod; 2] =
+        [CollectionMethod::Pickup, CollectionMethod::CustomerShips];
+
+    /// The method stored as `code`, if any.
+    pub fn parse(code: &str) -> Option<CollectionMethod> {
+        Self::ALL.into_iter().find(|method| method.as_str() == code)
+    }
+
     /// Stored name.
     pub const fn as_str(self) -> &'static str {
         match self {

@@ -9,8 +9,8 @@
 
 use super::super::actor::Role;
 use super::status::{
-    hold_blocks, ActionKind, ClaimAction, ClaimStatus, Fault, HoldReason, HoldState, LineStatus,
-    Reason,
+    hold_blocks, ActionKind, ClaimAction, ClaimStatus, ClaimType, Fault, HoldReason, HoldState,
+    LineStatus, Reason,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -334,17 +334,16 @@ pub struct ConvertedClaim {
     /// Whether it carries the old claim's collection (the goods are already back).
     pub carries_collection: bool,
     /// What opening it does, on the new claim.
-    pub effects: &'static [Effect],
+    pub effects: &'static [OpeningEffect],
+    /// Its first hold.
+    pub hold: OpeningHold,
 }
 
 const EXCHANGE_FROM_UNCOLLECTED: ConvertedClaim = ConvertedClaim {
     status: ClaimStatus::ExchangeRequested,
     carries_collection: false,
-    effects: &[
-        Effect::DecidePolicy,
-        Effect::ReserveReplacement,
-        Effect::HoldWhileFeeUnpaid,
-    ],
+    effects: EXCHANGE_OPENING,
+    hold: OpeningHold::WhileFeeUnpaid,
 };
 const EXCHANGE_FROM_COLLECTED: ConvertedClaim = ConvertedClaim {
     carries_collection: true,
@@ -353,36 +352,30 @@ const EXCHANGE_FROM_COLLECTED: ConvertedClaim = ConvertedClaim {
 const RETURN_FROM_UNCOLLECTED: ConvertedClaim = ConvertedClaim {
     status: ClaimStatus::ReturnRequested,
     carries_collection: false,
-    effects: &[Effect::DecidePolicy, Effect::CreditPaidFee],
+    effects: &[OpeningEffect::DecidePolicy, OpeningEffect::CreditPaidFee],
+    hold: OpeningHold::None,
 };
 const RETURN_FROM_COLLECTED: ConvertedClaim = ConvertedClaim {
     carries_collection: true,
     ..RETURN_FROM_UNCOLLECTED
 };
 
-/// What the engine must do, besides changing status and hold, in the same transaction.
+/// What the engine must do when an action moves an existing claim, besides changing its
+/// status and hold, in the same transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
     /// Price the refund and close the units (`money.md`); points are restored at once, cash
-    /// goes through the gateway, or lowers the amount due before a bank-transfer deposit.
+    /// goes through the gateway. Exactly the rows whose target is [`Target::Complete`]: how
+    /// the refund settles picks the status.
     Refund,
-    /// Put the units back in stock.
-    Restock,
-    /// Restock, unless the approval gives reason OUT_OF_STOCK (then a SELLER-fault cancel).
+    /// Restock, unless the approval gives reason OUT_OF_STOCK (then a SELLER-fault cancel,
+    /// [`Row::fault_after`]).
     RestockUnlessOutOfStock,
     /// Restock the returned units unless the inspection says not (default: not for
     /// DEFECTIVE).
     RestockUnlessDefective,
-    /// Run the seller's `claim_fees` (and for exchanges `exchange_rules`) policy once; store
-    /// the fault, fees and decision on the claim.
-    DecidePolicy,
-    /// Reserve the replacement option's stock (`OUT_OF_STOCK` when it cannot be).
-    ReserveReplacement,
     /// Release the replacement's reservation.
     ReleaseReservation,
-    /// The SYSTEM holds the exchange with RETURN_FEE_UNPAID when its fee is above zero
-    /// ([`opening_hold`]).
-    HoldWhileFeeUnpaid,
     /// Book the courier's pickup, or tell the customer where to ship the goods.
     BookPickup,
     /// Cancel a booked pickup, if any.
@@ -399,8 +392,6 @@ pub enum Effect {
     WriteOffShippedReplacement,
     /// Give back in full any exchange fee paid (or credited from a converted exchange).
     RefundPaidFee,
-    /// The new return credits the exchange fee already paid (`money.md`, vector L).
-    CreditPaidFee,
     /// Record the fee payment (exactly the fee due).
     RecordFeePayment,
     /// Cut the deductions by the fee due, the last first.
@@ -422,13 +413,9 @@ impl Effect {
     pub const fn as_str(self) -> &'static str {
         match self {
             Effect::Refund => "REFUND",
-            Effect::Restock => "RESTOCK",
             Effect::RestockUnlessOutOfStock => "RESTOCK_UNLESS_OUT_OF_STOCK",
             Effect::RestockUnlessDefective => "RESTOCK_UNLESS_DEFECTIVE",
-            Effect::DecidePolicy => "DECIDE_POLICY",
-            Effect::ReserveReplacement => "RESERVE_REPLACEMENT",
             Effect::ReleaseReservation => "RELEASE_RESERVATION",
-            Effect::HoldWhileFeeUnpaid => "HOLD_WHILE_FEE_UNPAID",
             Effect::BookPickup => "BOOK_PICKUP",
             Effect::CancelPickup => "CANCEL_PICKUP",
             Effect::RecordCollection => "RECORD_COLLECTION",
@@ -437,7 +424,6 @@ impl Effect {
             Effect::ShipAnotherReplacement => "SHIP_ANOTHER_REPLACEMENT",
             Effect::WriteOffShippedReplacement => "WRITE_OFF_SHIPPED_REPLACEMENT",
             Effect::RefundPaidFee => "REFUND_PAID_FEE",
-            Effect::CreditPaidFee => "CREDIT_PAID_FEE",
             Effect::RecordFeePayment => "RECORD_FEE_PAYMENT",
             Effect::WaiveFee => "WAIVE_FEE",
             Effect::OpenConverted(_) => "OPEN_CONVERTED",
@@ -445,6 +431,59 @@ impl Effect {
             Effect::RetryFailedParts => "RETRY_FAILED_PARTS",
             Effect::MarkFailedPartsManual => "MARK_FAILED_PARTS_MANUAL",
             Effect::RetryAccountRequiredParts => "RETRY_ACCOUNT_REQUIRED_PARTS",
+        }
+    }
+}
+
+/// What the engine must do when it opens a claim (an opening row, or the new claim of a
+/// conversion), besides setting its first status and hold, in the same transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpeningEffect {
+    /// Price the refund and close the units at once (a cancel approved as it opens); points
+    /// are restored, cash goes through the gateway or lowers the amount due before a
+    /// bank-transfer deposit.
+    Refund,
+    /// Put the units back in stock.
+    Restock,
+    /// Record the seller's `claim_fees` (and for exchanges `exchange_rules`) decision: the
+    /// fault, fees and decision on the claim. The policy runs before the row is chosen,
+    /// since the fault it decides picks the row ([`FaultRule`]).
+    DecidePolicy,
+    /// Reserve the replacement option's stock (`OUT_OF_STOCK` when it cannot be).
+    ReserveReplacement,
+    /// The new return credits the exchange fee already paid (`money.md`, vector L).
+    CreditPaidFee,
+}
+
+impl OpeningEffect {
+    /// A stable SCREAMING_SNAKE_CASE code (docs).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OpeningEffect::Refund => "REFUND",
+            OpeningEffect::Restock => "RESTOCK",
+            OpeningEffect::DecidePolicy => "DECIDE_POLICY",
+            OpeningEffect::ReserveReplacement => "RESERVE_REPLACEMENT",
+            OpeningEffect::CreditPaidFee => "CREDIT_PAID_FEE",
+        }
+    }
+}
+
+/// The first hold of a claim being opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OpeningHold {
+    /// None.
+    None,
+    /// The SYSTEM holds the exchange with RETURN_FEE_UNPAID when its fee is above zero ("a
+    /// claim opened by a conversion starts unheld, but for the fee hold").
+    WhileFeeUnpaid,
+}
+
+impl OpeningHold {
+    /// The hold itself, given whether the exchange fee is above zero.
+    pub const fn state(self, fee_above_zero: bool) -> HoldState {
+        match self {
+            OpeningHold::WhileFeeUnpaid if fee_above_zero => HoldState::FEE_UNPAID,
+            OpeningHold::WhileFeeUnpaid | OpeningHold::None => HoldState::None,
         }
     }
 }
@@ -477,6 +516,42 @@ impl Row {
             && self.from.contains(claim.status)
             && self.guard.holds(claim, role)
             && !hold_blocks(&claim.hold, action, role)
+    }
+
+    /// True when the row prices the claim's refund ([`Effect::Refund`]): the engine prices it
+    /// before [`Row::transition`], whose target depends on how it settles.
+    pub fn prices(&self) -> bool {
+        self.effects.contains(&Effect::Refund)
+    }
+
+    /// The claim's fault after this row: an approval of a cancel request for want of stock
+    /// ([`Effect::RestockUnlessOutOfStock`], `out_of_stock`) makes it the SELLER's.
+    pub fn fault_after(&self, fault: Fault, out_of_stock: bool) -> Fault {
+        if out_of_stock && self.effects.contains(&Effect::RestockUnlessOutOfStock) {
+            Fault::Seller
+        } else {
+            fault
+        }
+    }
+
+    /// What the row does to the claim: its target resolved against the facts (for a
+    /// completing row, the settlement of the refund just priced) and the hold after it.
+    pub fn transition(&self, claim: &ClaimFacts) -> Result<Transition, Refusal> {
+        let to = resolve(self.to, claim, self.action)?;
+        let hold = if to.ends_hold() {
+            if claim.hold.is_some() {
+                HoldChange::Clear
+            } else {
+                HoldChange::Keep
+            }
+        } else {
+            self.hold
+        };
+        Ok(Transition {
+            to,
+            hold,
+            effects: self.effects,
+        })
     }
 
     const fn goods(mut self, goods: Goods) -> Row {
@@ -708,7 +783,7 @@ impl RefundFacts {
     }
 }
 
-/// Where a refund stands, from its cash parts.
+/// Where a refund part stands; a refund's status is the most urgent of its cash parts'.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefundStatus {
     /// Every cash part has been paid (or there is none).
@@ -722,6 +797,19 @@ pub enum RefundStatus {
 }
 
 impl RefundStatus {
+    /// Every status, most urgent last.
+    pub const ALL: [RefundStatus; 4] = [
+        RefundStatus::Succeeded,
+        RefundStatus::Pending,
+        RefundStatus::AccountRequired,
+        RefundStatus::Failed,
+    ];
+
+    /// The status stored as `code`, if any.
+    pub fn parse(code: &str) -> Option<RefundStatus> {
+        Self::ALL.into_iter().find(|status| status.as_str() == code)
+    }
+
     /// The stored and shown name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -804,6 +892,20 @@ pub struct Transition {
 }
 
 impl Transition {
+    /// True when the claim's units go back to their line as claimable: the claim ends from
+    /// `from` without a refund closing them (withdrawn, rejected, exchanged), not already
+    /// closed when they were priced (refunding, awaiting a fee), and not handed over to the
+    /// new claim of a conversion.
+    pub fn releases_units(&self, from: ClaimStatus) -> bool {
+        let closed_by_refund = self.effects.contains(&Effect::Refund);
+        let already_closed = from.is_terminal() || from.is_refunding() || from.awaits_fee();
+        let handed_over = self
+            .effects
+            .iter()
+            .any(|effect| matches!(effect, Effect::OpenConverted(_)));
+        self.to.is_terminal() && !closed_by_refund && !already_closed && !handed_over
+    }
+
     /// The hold after the transition; see [`HoldChange::apply`].
     pub fn hold_after(
         &self,
@@ -923,27 +1025,17 @@ pub fn matching_row(claim: &ClaimFacts, action: ClaimAction, role: Role) -> Opti
         .find(|row| row.permits(claim, action, role))
 }
 
+/// The row that lets `role` take `action` on the claim now, or why none does. The engine
+/// reads what the row asks of it ([`Row::prices`], [`Row::fault_after`]) before it asks for
+/// the [`Row::transition`].
+pub fn plan(claim: &ClaimFacts, action: ClaimAction, role: Role) -> Result<&'static Row, Refusal> {
+    matching_row(claim, action, role).ok_or_else(|| refusal(claim, action, role))
+}
+
 /// Decides whether `role` may take `action` on the claim, and if so what follows. Pure: the
 /// caller persists the status, the hold and the effects in one transaction.
 pub fn decide(claim: &ClaimFacts, action: ClaimAction, role: Role) -> Result<Transition, Refusal> {
-    let Some(row) = matching_row(claim, action, role) else {
-        return Err(refusal(claim, action, role));
-    };
-    let to = resolve(row.to, claim, action)?;
-    let hold = if to.ends_hold() {
-        if claim.hold.is_some() {
-            HoldChange::Clear
-        } else {
-            HoldChange::Keep
-        }
-    } else {
-        row.hold
-    };
-    Ok(Transition {
-        to,
-        hold,
-        effects: row.effects,
-    })
+    plan(claim, action, role)?.transition(claim)
 }
 
 /// The actions `role` may take on the claim now, in [`ClaimAction::ALL`] order: exactly those
@@ -1055,21 +1147,33 @@ impl ReasonRule {
     }
 }
 
-/// Which fault an opening row requires.
+/// Who decides an opened claim's fault, and which fault an opening row requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FaultRule {
-    /// Either party.
+    /// Fixed by the action, no policy asked (`money.md`: a customer's cancel is the
+    /// customer's, a seller's out-of-stock cancel the seller's).
+    Fixed(Fault),
+    /// The seller's policy decides; either party.
     Any,
-    /// The SELLER's only (returns from SHIPPED, claims after purchase confirmation).
+    /// The seller's policy decides; the SELLER's only (returns from SHIPPED, claims after
+    /// purchase confirmation).
     SellerOnly,
 }
 
 impl FaultRule {
-    /// True when `fault` is accepted.
+    /// True when `fault` is accepted. A fixed fault is the action's to give, not a condition.
     pub fn accepts(self, fault: Fault) -> bool {
         match self {
-            FaultRule::Any => true,
+            FaultRule::Fixed(_) | FaultRule::Any => true,
             FaultRule::SellerOnly => fault == Fault::Seller,
+        }
+    }
+
+    /// The fault when the action fixes it; `None` when the seller's policy decides.
+    pub const fn fixed(self) -> Option<Fault> {
+        match self {
+            FaultRule::Fixed(fault) => Some(fault),
+            FaultRule::Any | FaultRule::SellerOnly => None,
         }
     }
 }
@@ -1094,12 +1198,14 @@ pub struct OpeningRow {
     pub actors: Actors,
     /// Which reasons it accepts.
     pub reasons: ReasonRule,
-    /// Which fault it requires.
+    /// Who decides the fault, and which it requires.
     pub fault: FaultRule,
     /// The claim's first status.
     pub to: OpeningTarget,
+    /// Its first hold.
+    pub hold: OpeningHold,
     /// What else happens, in order.
-    pub effects: &'static [Effect],
+    pub effects: &'static [OpeningEffect],
 }
 
 const fn opening(
@@ -1107,7 +1213,7 @@ const fn opening(
     action: ClaimAction,
     actors: Actors,
     to: OpeningTarget,
-    effects: &'static [Effect],
+    effects: &'static [OpeningEffect],
 ) -> OpeningRow {
     OpeningRow {
         lines,
@@ -1116,6 +1222,7 @@ const fn opening(
         reasons: ReasonRule::AnyButOutOfStock,
         fault: FaultRule::Any,
         to,
+        hold: OpeningHold::None,
         effects,
     }
 }
@@ -1131,6 +1238,49 @@ impl OpeningRow {
         self
     }
 
+    const fn fault_of(mut self, fault: Fault) -> OpeningRow {
+        self.fault = FaultRule::Fixed(fault);
+        self
+    }
+
+    const fn held_while_fee_unpaid(mut self) -> OpeningRow {
+        self.hold = OpeningHold::WhileFeeUnpaid;
+        self
+    }
+
+    /// The type of the claim it opens.
+    pub const fn claim_type(&self) -> ClaimType {
+        match self.to {
+            OpeningTarget::To(status) => status.claim_type(),
+            OpeningTarget::Complete(completion) => completion.settled.claim_type(),
+        }
+    }
+
+    /// True when the claim's refund is priced as it opens ([`OpeningEffect::Refund`]).
+    pub fn prices(&self) -> bool {
+        self.effects.contains(&OpeningEffect::Refund)
+    }
+
+    /// How the claim starts: its first status for the refund's settlement (priced first when
+    /// [`OpeningRow::prices`]) and its first hold.
+    pub fn start(&self, facts: &OpeningFacts) -> Result<Opening, OpeningRefusal> {
+        let status = match self.to {
+            OpeningTarget::To(status) => status,
+            OpeningTarget::Complete(completion) => {
+                settle(completion, facts.settlement).ok_or(OpeningRefusal::InconsistentFacts {
+                    line: facts.line,
+                    action: self.action,
+                    detail: "a fee due where money.md rules one out",
+                })?
+            }
+        };
+        Ok(Opening {
+            status,
+            hold: self.hold.state(facts.fee_above_zero),
+            effects: self.effects,
+        })
+    }
+
     /// True when this row lets `role` open a claim with `action` on such a line.
     pub fn permits(&self, facts: &OpeningFacts, action: ClaimAction, role: Role) -> bool {
         self.action == action
@@ -1143,36 +1293,36 @@ impl OpeningRow {
 
 use LineStatus as L;
 
-const RETURN_OPENING: &[Effect] = &[E::DecidePolicy];
-const EXCHANGE_OPENING: &[Effect] = &[
-    E::DecidePolicy,
-    E::ReserveReplacement,
-    E::HoldWhileFeeUnpaid,
-];
+use OpeningEffect as O;
+
+const CANCEL_OPENING: &[OpeningEffect] = &[O::Refund, O::Restock];
+const RETURN_OPENING: &[OpeningEffect] = &[O::DecidePolicy];
+const EXCHANGE_OPENING: &[OpeningEffect] = &[O::DecidePolicy, O::ReserveReplacement];
 
 /// Every way to open a claim (`claims.md`: the "line ..." rows). A line status with no row for
 /// an action, e.g. `requestCancel` once SHIPPED, refuses with `CLAIM_NOT_ALLOWED`.
 #[rustfmt::skip]
 pub static OPENINGS: &[OpeningRow] = &[
     opening(&[L::AwaitingPayment], A::RequestCancel, CUSTOMER_OPERATOR_SYSTEM,
-        OpeningTarget::To(S::CancelCompleted), &[E::Refund, E::Restock]),
+        OpeningTarget::To(S::CancelCompleted), CANCEL_OPENING).fault_of(Fault::Customer),
     opening(&[L::Paid], A::RequestCancel, CUSTOMER_OPERATOR,
-        OpeningTarget::Complete(CANCEL_COMPLETION), &[E::Refund, E::Restock]),
+        OpeningTarget::Complete(CANCEL_COMPLETION), CANCEL_OPENING).fault_of(Fault::Customer),
     opening(&[L::Paid, L::Preparing], A::SellerCancel, SELLER_OPERATOR,
-        OpeningTarget::Complete(CANCEL_COMPLETION), &[E::Refund])
-        .reasons(ReasonRule::OutOfStockOnly),
+        OpeningTarget::Complete(CANCEL_COMPLETION), &[O::Refund])
+        .reasons(ReasonRule::OutOfStockOnly).fault_of(Fault::Seller),
     opening(&[L::Preparing], A::RequestCancel, CUSTOMER,
-        OpeningTarget::To(S::CancelRequested), &[]),
+        OpeningTarget::To(S::CancelRequested), &[]).fault_of(Fault::Customer),
     opening(&[L::Preparing], A::RequestCancel, OPERATOR,
-        OpeningTarget::Complete(CANCEL_COMPLETION), &[E::Refund, E::Restock]),
+        OpeningTarget::Complete(CANCEL_COMPLETION), CANCEL_OPENING).fault_of(Fault::Customer),
     opening(&[L::Delivered], A::RequestReturn, CUSTOMER_OPERATOR,
         OpeningTarget::To(S::ReturnRequested), RETURN_OPENING),
     opening(&[L::Shipped, L::PurchaseConfirmed], A::RequestReturn, CUSTOMER_OPERATOR,
         OpeningTarget::To(S::ReturnRequested), RETURN_OPENING).seller_fault_only(),
     opening(&[L::Delivered], A::RequestExchange, CUSTOMER_OPERATOR,
-        OpeningTarget::To(S::ExchangeRequested), EXCHANGE_OPENING),
+        OpeningTarget::To(S::ExchangeRequested), EXCHANGE_OPENING).held_while_fee_unpaid(),
     opening(&[L::PurchaseConfirmed], A::RequestExchange, CUSTOMER_OPERATOR,
-        OpeningTarget::To(S::ExchangeRequested), EXCHANGE_OPENING).seller_fault_only(),
+        OpeningTarget::To(S::ExchangeRequested), EXCHANGE_OPENING).seller_fault_only()
+        .held_while_fee_unpaid(),
 ];
 
 /// What the opening rows may ask about the units being claimed.
@@ -1199,7 +1349,7 @@ pub struct Opening {
     /// Its first hold (the fee hold, or none).
     pub hold: HoldState,
     /// What else the engine does, in order.
-    pub effects: &'static [Effect],
+    pub effects: &'static [OpeningEffect],
 }
 
 /// Why a claim cannot be opened. Nothing changed.
@@ -1252,15 +1402,26 @@ fn suggestion_note(suggestion: Option<ClaimAction>) -> String {
     }
 }
 
-/// The first hold of a claim opened with `effects`: the SYSTEM's fee hold when they include
-/// [`Effect::HoldWhileFeeUnpaid`] and the exchange fee is above zero, otherwise none ("a claim
-/// opened by a conversion starts unheld, but for the fee hold").
-pub fn opening_hold(effects: &[Effect], fee_above_zero: bool) -> HoldState {
-    if fee_above_zero && effects.contains(&Effect::HoldWhileFeeUnpaid) {
-        HoldState::FEE_UNPAID
-    } else {
-        HoldState::None
-    }
+/// What every opening row of an action shares (a test checks they agree): the type of the
+/// claim it opens and who decides the fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpeningKind {
+    /// The claim type.
+    pub claim_type: ClaimType,
+    /// The fault when the action fixes it; `None` when the seller's policy decides it.
+    pub fixed_fault: Option<Fault>,
+}
+
+/// What `action` opens, read from its first opening row; `None` for an action on an existing
+/// claim.
+pub fn opening_kind(action: ClaimAction) -> Option<OpeningKind> {
+    OPENINGS
+        .iter()
+        .find(|row| row.action == action)
+        .map(|row| OpeningKind {
+            claim_type: row.claim_type(),
+            fixed_fault: row.fault.fixed(),
+        })
 }
 
 /// The opening row that lets `role` open a claim with `action`, if any.
@@ -1272,13 +1433,15 @@ pub fn matching_opening(
     OPENINGS.iter().find(|row| row.permits(facts, action, role))
 }
 
-/// Decides whether `role` may open a claim with `action` on units of a line, and how it starts.
-pub fn open(
+/// The opening row that lets `role` open a claim with `action` on units of a line, or why
+/// none does. The engine reads what the row asks of it ([`OpeningRow::prices`]) before it
+/// asks how the claim [starts](OpeningRow::start).
+pub fn plan_opening(
     facts: &OpeningFacts,
     action: ClaimAction,
     role: Role,
-) -> Result<Opening, OpeningRefusal> {
-    let Some(row) = matching_opening(facts, action, role) else {
+) -> Result<&'static OpeningRow, OpeningRefusal> {
+    matching_opening(facts, action, role).ok_or_else(|| {
         // Suggest another opening this role has on such a line (whatever the reason), e.g. a
         // return once the line has shipped.
         let suggestion = OPENINGS
@@ -1290,26 +1453,20 @@ pub fn open(
                     && other.reasons.accepts(facts.reason)
             })
             .map(|other| other.action);
-        return Err(OpeningRefusal::NotAllowed {
+        OpeningRefusal::NotAllowed {
             line: facts.line,
             action,
             role,
             suggestion,
-        });
-    };
-    let status = match row.to {
-        OpeningTarget::To(status) => status,
-        OpeningTarget::Complete(completion) => {
-            settle(completion, facts.settlement).ok_or(OpeningRefusal::InconsistentFacts {
-                line: facts.line,
-                action,
-                detail: "a fee due where money.md rules one out",
-            })?
         }
-    };
-    Ok(Opening {
-        status,
-        hold: opening_hold(row.effects, facts.fee_above_zero),
-        effects: row.effects,
     })
+}
+
+/// Decides whether `role` may open a claim with `action` on units of a line, and how it starts.
+pub fn open(
+    facts: &OpeningFacts,
+    action: ClaimAction,
+    role: Role,
+) -> Result<Opening, OpeningRefusal> {
+    plan_opening(facts, action, role)?.start(facts)
 }

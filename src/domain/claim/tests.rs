@@ -358,7 +358,7 @@ fn opening_rows() {
             let opened = open(&facts(line, Reason::OutOfStock), A::SellerCancel, role).unwrap();
             assert_eq!(opened.status, S::CancelCompleted);
             assert!(
-                !opened.effects.contains(&Effect::Restock),
+                !opened.effects.contains(&OpeningEffect::Restock),
                 "no restock on a stock-out"
             );
         }
@@ -1075,8 +1075,8 @@ fn converted_claims_carrying_a_collection_count_as_collected() {
         (new.status, new.carries_collection),
         (S::ExchangeRequested, true)
     );
-    assert_eq!(opening_hold(new.effects, true), HoldState::FEE_UNPAID);
-    assert_eq!(opening_hold(new.effects, false), HoldState::None);
+    assert_eq!(new.hold.state(true), HoldState::FEE_UNPAID);
+    assert_eq!(new.hold.state(false), HoldState::None);
 
     for (requested, collected, pending, convert) in [
         (
@@ -1377,7 +1377,7 @@ fn every_row_is_reachable_from_an_opening() {
                                 for fee in [false, true] {
                                     let claim = ClaimFacts {
                                         carries_collection: new.carries_collection,
-                                        hold: opening_hold(new.effects, fee),
+                                        hold: new.hold.state(fee),
                                         ..at(new.status)
                                     };
                                     enqueue(claim, &mut queue);
@@ -1936,7 +1936,7 @@ proptest! {
                     let opened = transition.effects.iter().find_map(|effect| match effect {
                         Effect::OpenConverted(new) => Some(Model {
                             status: new.status,
-                            hold: opening_hold(new.effects, world.fee_above_zero),
+                            hold: new.hold.state(world.fee_above_zero),
                             carries: new.carries_collection,
                             rejected_from: None,
                         }),
@@ -1981,4 +1981,80 @@ fn a_refund_stands_where_its_most_urgent_cash_part_stands() {
     );
     assert_eq!(facts(true, true, true).status(), RefundStatus::Failed);
     assert_eq!(RefundStatus::AccountRequired.as_str(), "ACCOUNT_REQUIRED");
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the engine reads from a row before it decides
+// ---------------------------------------------------------------------------------------------
+
+/// Exactly the completing rows price the refund: how it settles picks their status.
+#[test]
+fn a_row_prices_exactly_when_its_target_depends_on_the_settlement() {
+    for row in TRANSITIONS {
+        assert_eq!(
+            row.prices(),
+            matches!(row.to, Target::Complete(_)),
+            "{row:?}"
+        );
+    }
+    for row in OPENINGS {
+        if matches!(row.to, OpeningTarget::Complete(_)) {
+            assert!(row.prices(), "{row:?}");
+        }
+    }
+}
+
+/// Every opening row of an action opens the same claim type, with the fault decided the same
+/// way, so `opening_kind` may read the first.
+#[test]
+fn the_opening_rows_of_an_action_agree_on_type_and_fault() {
+    for row in OPENINGS {
+        let kind = opening_kind(row.action).unwrap();
+        assert_eq!(kind.claim_type, row.claim_type(), "{row:?}");
+        assert_eq!(kind.fixed_fault, row.fault.fixed(), "{row:?}");
+    }
+    assert_eq!(opening_kind(A::Approve), None);
+    assert_eq!(
+        opening_kind(A::SellerCancel).and_then(|kind| kind.fixed_fault),
+        Some(Fault::Seller)
+    );
+    assert_eq!(
+        opening_kind(A::RequestReturn).map(|kind| (kind.claim_type, kind.fixed_fault)),
+        Some((ClaimType::Return, None))
+    );
+}
+
+/// Only an out-of-stock approval of a cancel request moves the fault to the seller.
+#[test]
+fn out_of_stock_moves_the_fault_only_on_a_cancel_approval() {
+    let cancel = plan(&at(S::CancelRequested), A::Approve, Seller).unwrap();
+    assert_eq!(cancel.fault_after(Fault::Customer, true), Fault::Seller);
+    assert_eq!(cancel.fault_after(Fault::Customer, false), Fault::Customer);
+    let ret = plan(&at(S::ReturnRequested), A::Approve, Seller).unwrap();
+    assert_eq!(ret.fault_after(Fault::Customer, true), Fault::Customer);
+}
+
+/// Units go back to their line when a claim ends without a refund closing them.
+#[test]
+fn units_return_to_the_line_only_when_the_claim_ends_unpriced() {
+    let withdrawn = decide(&at(S::ReturnRequested), A::Withdraw, Customer).unwrap();
+    assert!(withdrawn.releases_units(S::ReturnRequested));
+    let approved = decide(&at(S::ReturnRequested), A::Approve, Seller).unwrap();
+    assert!(!approved.releases_units(S::ReturnRequested));
+    let converted = decide(&at(S::ReturnRequested), A::ConvertToExchange, Customer).unwrap();
+    assert!(!converted.releases_units(S::ReturnRequested));
+    let completed = decide(
+        &ClaimFacts {
+            settlement: Settlement::Gateway,
+            ..at(S::ReturnCollected)
+        },
+        A::CompleteReturn,
+        Seller,
+    )
+    .unwrap();
+    assert!(!completed.releases_units(S::ReturnCollected));
+    let refunded = decide(&at(S::ReturnRefunding), A::RefundSucceeded, System).unwrap();
+    assert!(!refunded.releases_units(S::ReturnRefunding));
+    let exchanged = decide(&at(S::ExchangeReshipping), A::CompleteExchange, Seller).unwrap();
+    assert!(exchanged.releases_units(S::ExchangeReshipping));
 }

@@ -5,23 +5,31 @@ use async_graphql::{Context, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{claim, claim_event, claim_item, refund, refund_part};
 
-use super::claim_enums::{ClaimAction, ClaimReason, ClaimStatus, ClaimType, Fault, HoldReason};
-use super::enums::Role as RoleEnum;
+use super::claim_enums::{
+    ClaimAction, ClaimReason, ClaimStatus, ClaimType, CollectionMethod, Fault, HoldReason,
+    RefundStatus,
+};
+use super::enums::{Role as RoleEnum, TenderMethod};
 use super::order::{Order, OrderLine, Seller};
 use crate::domain::claim::{self as domain, ActionKind};
 use crate::domain::money::Won;
+use crate::domain::order::UnknownName;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::graphql::ids::{to_id, Kind};
 use crate::graphql::loaders::{
     ClaimId, EventsOf, ItemsOf, LineId, OrderId, PartsOf, RefundOf, SellerId,
 };
 use crate::graphql::{load, loaders, viewer};
-use crate::service::claims::{
-    facts_of, refund_facts, role_from_code, stored_deductions, stored_hold,
-};
+use crate::repo::stored::{StoredClaim, StoredClaimEvent, StoredRefundPart};
+use crate::service::claims::{facts_of, refund_facts, stored_deductions};
 
 fn corrupt(what: &str, value: &str) -> async_graphql::Error {
     to_graphql_error(ServiceError::Corrupt(format!("unknown {what} `{value}`")))
+}
+
+/// A stored code read back (`repo::stored`).
+fn stored<T>(value: Result<T, UnknownName>) -> Result<T> {
+    value.map_err(crate::graphql::corrupt)
 }
 
 /// A claim (클레임): a cancel, return or exchange over units of one seller's lines.
@@ -29,12 +37,11 @@ pub struct Claim(pub claim::Model);
 
 impl Claim {
     fn status_of(&self) -> Result<domain::ClaimStatus> {
-        domain::ClaimStatus::parse(&self.0.status)
-            .ok_or_else(|| corrupt("claim status", &self.0.status))
+        stored(self.0.status())
     }
 
     fn hold_state(&self) -> Result<domain::HoldState> {
-        stored_hold(&self.0).map_err(to_graphql_error)
+        stored(self.0.hold())
     }
 }
 
@@ -82,9 +89,7 @@ impl Claim {
 
     /// Cancel, return or exchange.
     async fn r#type(&self) -> Result<ClaimType> {
-        Ok(domain::ClaimType::parse(&self.0.claim_type)
-            .ok_or_else(|| corrupt("claim type", &self.0.claim_type))?
-            .into())
+        Ok(stored(self.0.claim_type())?.into())
     }
 
     /// Where the claim is.
@@ -94,9 +99,7 @@ impl Claim {
 
     /// Why it was made.
     async fn reason(&self) -> Result<ClaimReason> {
-        Ok(domain::Reason::parse(&self.0.reason)
-            .ok_or_else(|| corrupt("reason", &self.0.reason))?
-            .into())
+        Ok(stored(self.0.reason())?.into())
     }
 
     /// The customer's words.
@@ -106,11 +109,7 @@ impl Claim {
 
     /// Who caused it (귀책), decided when it was requested (a cancel's is fixed).
     async fn fault(&self) -> Result<Fault> {
-        let f = domain::Fault::ALL
-            .into_iter()
-            .find(|f| f.as_str() == self.0.fault)
-            .ok_or_else(|| corrupt("fault", &self.0.fault))?;
-        Ok(f.into())
+        Ok(stored(self.0.fault())?.into())
     }
 
     /// The hold, if any.
@@ -160,9 +159,10 @@ impl Claim {
         )
     }
 
-    /// `PICKUP` (the seller's courier collects, 방문 수거) or `CUSTOMER_SHIPS` (직접 발송).
-    async fn collection_method(&self) -> &str {
-        &self.0.collection_method
+    /// How the goods come back: the seller's courier collects them (방문 수거) or the customer
+    /// ships them (직접 발송).
+    async fn collection_method(&self) -> Result<CollectionMethod> {
+        Ok(stored(self.0.collection_method())?.into())
     }
 
     /// The collection's courier and tracking number (booked pickup, or recorded on collection).
@@ -257,7 +257,7 @@ impl Claim {
         };
         let parts =
             load(loaders(ctx)?.claims.load_one(PartsOf(self.0.id)).await)?.unwrap_or_default();
-        let facts = facts_of(&self.0, &parts).map_err(to_graphql_error)?;
+        let facts = stored(facts_of(&self.0, &parts))?;
         Ok(domain::available_actions(&facts, actor.role())
             .into_iter()
             .filter(|a| a.kind() == ActionKind::Mutation)
@@ -326,32 +326,23 @@ impl ClaimEventView {
 
     /// Who: CUSTOMER, SELLER, OPERATOR or SYSTEM.
     async fn actor(&self) -> Result<RoleEnum> {
-        Ok(role_from_code(&self.0.actor_role)
-            .ok_or_else(|| corrupt("role", &self.0.actor_role))?
-            .into())
+        Ok(stored(self.0.actor_role())?.into())
     }
 
     /// What happened.
     async fn action(&self) -> Result<ClaimAction> {
-        Ok(domain::ClaimAction::parse(&self.0.action)
-            .ok_or_else(|| corrupt("claim action", &self.0.action))?
-            .into())
+        Ok(stored(self.0.action())?.into())
     }
 
     /// The status before (null for the event that opened the claim).
-    async fn from_status(&self) -> Option<ClaimStatus> {
-        self.0
-            .from_status
-            .as_deref()
-            .and_then(domain::ClaimStatus::parse)
-            .map(Into::into)
+    #[graphql(name = "fromStatus")]
+    async fn status_before(&self) -> Result<Option<ClaimStatus>> {
+        Ok(stored(self.0.status_before())?.map(Into::into))
     }
 
     /// The status after.
     async fn to_status(&self) -> Result<ClaimStatus> {
-        Ok(domain::ClaimStatus::parse(&self.0.to_status)
-            .ok_or_else(|| corrupt("claim status", &self.0.to_status))?
-            .into())
+        Ok(stored(self.0.status_after())?.into())
     }
 
     /// Details as JSON (reason, tracking, refund figures, memo).
@@ -446,9 +437,9 @@ impl Refund {
 
     /// `SUCCEEDED` when every cash part has, else `FAILED`, `ACCOUNT_REQUIRED` or `PENDING`
     /// (the most urgent of its cash parts; points are restored when priced and never wait).
-    async fn status(&self, ctx: &Context<'_>) -> Result<String> {
+    async fn status(&self, ctx: &Context<'_>) -> Result<RefundStatus> {
         let parts = load(loaders(ctx)?.claims.load_one(PartsOf(self.1)).await)?.unwrap_or_default();
-        Ok(refund_facts(&parts).status().as_str().to_owned())
+        Ok(stored(refund_facts(&parts))?.status().into())
     }
 
     /// Its movements: points restored, and cash back to each payment.
@@ -466,9 +457,9 @@ pub struct RefundPart(pub refund_part::Model);
 
 #[Object]
 impl RefundPart {
-    /// `POINTS`, `CARD` or `BANK_TRANSFER`.
-    async fn method(&self) -> &str {
-        &self.0.method
+    /// Points restored, or cash back to a card or a bank account.
+    async fn method(&self) -> Result<TenderMethod> {
+        Ok(stored(self.0.method())?.into())
     }
 
     /// Amount.
@@ -476,9 +467,9 @@ impl RefundPart {
         Won::new(self.0.amount)
     }
 
-    /// `PENDING`, `SUCCEEDED`, `FAILED` (after its retries) or `ACCOUNT_REQUIRED`.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// Where it stands: `FAILED` after its retries.
+    async fn status(&self) -> Result<RefundStatus> {
+        Ok(stored(self.0.status())?.into())
     }
 
     /// The gateway's reference (or the outside reference when resolved manually).

@@ -183,3 +183,27 @@ pub enum Fault {
     /// The seller's (판매자 귀책, e.g. 불량·오배송): the customer pays nothing.
     Seller,
 }
+
+/// How returned goods travel back.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::CollectionMethod", name = "CollectionMethod")]
+pub enum CollectionMethod {
+    /// The seller's courier picks them up (방문 수거).
+    Pickup,
+    /// The customer ships them to the seller (직접 발송).
+    CustomerShips,
+}
+
+/// Where a refund part stands (환불 상태); a refund shows the most urgent of its cash parts.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::RefundStatus", name = "RefundStatus")]
+pub enum RefundStatus {
+    /// Paid back (환불 완료); points are restored at once.
+    Succeeded,
+    /// Waiting for the payment gateway, retried with backoff (환불 처리중).
+    Pending,
+    /// A bank-transfer refund waits for the customer's refund account (환불계좌 필요).
+    AccountRequired,
+    /// Failed after its retries; an operator retries it or resolves it by hand (환불 실패).
+    Failed,
+}

@@ -5,7 +5,7 @@ use std::future::Future;
 use async_graphql::{Result, SimpleObject};
 
 use super::order::Order;
-use crate::error::{to_graphql_error, ServiceError, UserError};
+use crate::error::{mutation_refusal, ServiceError, UserError};
 use crate::service::idempotency::Answer;
 
 /// A mutation payload: the changed objects on success, `userErrors` on a refusal.
@@ -52,13 +52,10 @@ macro_rules! replayable {
 }
 pub(crate) use replayable;
 
-/// A failed service call as a payload: a business refusal becomes `userErrors` (it changed
-/// nothing); anything else is a GraphQL error.
+/// A failed service call as a payload, by the rule of `error.rs`: a refusal of the request
+/// becomes `userErrors` (it changed nothing); anything else is a GraphQL error.
 pub fn refusal<P: Payload>(error: ServiceError) -> Result<P> {
-    match error {
-        ServiceError::User(e) => Ok(P::refused(e)),
-        e => Err(to_graphql_error(e)),
-    }
+    mutation_refusal(error).map(P::refused)
 }
 
 /// A service result as a payload: success through `ok`, failure as [`refusal`] maps it.

@@ -1,20 +1,27 @@
 //! Acting on a claim: one transition of the table, its effects, and the refund it prices.
+//!
+//! In phases: check the request, [`plan`](plan_action) (the row, the fault, the refund it
+//! prices, the transition), run the row's [effects](Acting::run), then [record](Acting::record)
+//! the claim's update, its timeline event and the order's status.
 
 use chrono::{DateTime, Utc};
-use entity::{claim, refund_part};
-use sea_orm::{ConnectionTrait, Set};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::app::App;
 use crate::courier::PickupRequest;
-use crate::domain::actor::Actor;
+use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{
-    decide, ClaimAction, ClaimStatus, ClaimType, Effect, Fault, Reason, Settlement,
+    plan, ClaimAction, ClaimStatus, Effect, Fault, HoldReason, HoldState, Reason, Settlement,
+    Transition,
 };
 use crate::domain::money::Won;
-use crate::domain::refund::{price_refund, waive_fee, ClaimKind};
+use crate::domain::order::LineStatus;
+use crate::domain::refund::{waive_fee, PricedRefund};
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
+use crate::repo::claim_writes::{ClaimUpdate, PartsUpdate, Tracking};
+use crate::repo::stored::StoredClaim;
 use crate::service::idempotency::{self, Answer, Keyed};
 
 use super::*;
@@ -42,342 +49,414 @@ pub(crate) async fn act_in(
     req: &ActRequest,
     now: DateTime<Utc>,
 ) -> Result<ClaimChanged, ServiceError> {
-    let role = actor.role();
-    let Loaded {
-        order,
-        claim: c,
-        items,
-        lines,
-        parts,
-    } = load_claim_for(db, actor, &req.claim_number).await?;
-    if let Some(v) = req.expected_version {
-        if v != c.version {
-            return Err(UserError::new(
-                UserErrorCode::StaleVersion,
-                &["expectedVersion"],
-                format!(
-                    "claim {} is at version {}, not {v}; reload it and try again",
-                    c.claim_number, c.version
-                ),
-            )
-            .into());
+    let loaded = load_claim_for(db, actor, &req.claim_number).await?;
+    check_request(&loaded, action, req)?;
+    let planned = plan_action(db, &loaded, action, actor.role(), req).await?;
+    let mut acting = Acting {
+        app,
+        db,
+        actor,
+        action,
+        req,
+        now,
+        loaded: &loaded,
+        planned: &planned,
+        update: planned.first_update(req),
+        payload: json!({}),
+        line_changes: Vec::new(),
+        answer: loaded.claim.id,
+    };
+    for effect in planned.transition.effects {
+        acting.run(*effect).await?;
+    }
+    if planned.transition.releases_units(planned.from) {
+        for item in &loaded.items {
+            repo::claims::adjust_line(db, item.line_id, -item.quantity, 0, 0, None).await?;
         }
     }
-    let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
-    let claim_type = status.claim_type();
-    let reason = parse(&c.reason, "reason", Reason::parse)?;
-    let mut fault = parse(&c.fault, "fault", |f| {
-        Fault::ALL.into_iter().find(|x| x.as_str() == f)
-    })?;
-    let hold = stored_hold(&c)?;
-    if action == ClaimAction::HoldClaim && req.hold_reason.is_some_and(|r| r.is_fee_hold()) {
+    acting.record().await
+}
+
+/// Refusals that need no table: a stale version, a fee hold asked for by hand.
+fn check_request(
+    loaded: &Loaded,
+    action: ClaimAction,
+    req: &ActRequest,
+) -> Result<(), ServiceError> {
+    let c = &loaded.claim;
+    if let Some(expected) = req.expected_version.filter(|v| *v != c.version) {
+        return Err(UserError::new(
+            UserErrorCode::StaleVersion,
+            &["expectedVersion"],
+            format!(
+                "claim {} is at version {}, not {expected}; reload it and try again",
+                c.claim_number, c.version
+            ),
+        )
+        .into());
+    }
+    let by_hand = |reason: HoldReason| HoldReason::MANUAL.contains(&reason);
+    if action == ClaimAction::HoldClaim && req.hold_reason.is_some_and(|r| !by_hand(r)) {
         return Err(ServiceError::BadInput(
             "RETURN_FEE_UNPAID holds are placed by the SYSTEM only".into(),
         ));
     }
-    if action == ClaimAction::Approve && req.out_of_stock {
-        fault = Fault::Seller;
-    }
-    // Completing actions price the refund first: how it settles picks the next status.
-    let kind = match (claim_type, action) {
-        (ClaimType::Cancel, _) => Some(ClaimKind::Cancel { fault }),
-        (ClaimType::Return, ClaimAction::CompleteReturn) => Some(ClaimKind::Return {
-            fees: fee_decision(&c, fault),
-        }),
-        (ClaimType::Exchange, ClaimAction::RefundExchange) => Some(ClaimKind::ExchangeRefund),
-        _ => None,
-    };
-    let closing = matches!(
-        (claim_type, action),
-        (ClaimType::Cancel, ClaimAction::Approve)
-            | (ClaimType::Return, ClaimAction::CompleteReturn)
-            | (ClaimType::Exchange, ClaimAction::RefundExchange)
-    );
-    let mut facts = facts_of(&c, &parts)?;
-    let priced = match kind.filter(|_| closing) {
-        Some(kind) => {
-            // Refuse what the table refuses before pricing: a claim another request has
-            // just closed has no units left to price.
-            decide(&facts, action, role).map_err(refusal)?;
-            let ledger = load_ledger(db, &order, &lines).await?;
-            let mut input = to_price(&c, &items, kind);
-            if action == ClaimAction::RefundExchange {
-                input.credit = Won::new(c.fee_paid);
-            }
-            let mut p =
-                price_refund(&ledger, &input).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
-            p.effect = ledger.changes_of(p.effect);
-            Some(p)
-        }
-        None => None,
+    Ok(())
+}
+
+/// What the table decided for this action on this claim, the refund priced first when the
+/// row prices one (how it settles picks the status).
+pub(super) struct Planned {
+    /// The status before.
+    pub(super) from: ClaimStatus,
+    /// The hold before.
+    hold: HoldState,
+    /// The claim's reason.
+    reason: Reason,
+    /// The fault after the row.
+    fault: Fault,
+    /// The refund priced for a completing row.
+    priced: Option<PricedRefund>,
+    /// What the row does.
+    pub(super) transition: Transition,
+    /// The caller's role.
+    role: Role,
+}
+
+async fn plan_action(
+    db: &impl ConnectionTrait,
+    loaded: &Loaded,
+    action: ClaimAction,
+    role: Role,
+    req: &ActRequest,
+) -> Result<Planned, ServiceError> {
+    let c = &loaded.claim;
+    let mut facts = facts_of(c, &loaded.parts)?;
+    // Refused before pricing: a claim another request has just closed has no units to price.
+    let row = plan(&facts, action, role).map_err(refusal)?;
+    let fault = row.fault_after(c.fault()?, req.out_of_stock);
+    let priced = if row.prices() {
+        let units = loaded
+            .items
+            .iter()
+            .map(|i| (i.line_id, i64::from(i.quantity)));
+        let (order, lines) = (&loaded.order, &loaded.lines);
+        let basis = Pricing::of(c, fault)?;
+        Some(price_claim(db, order, lines, claim_items(units), basis).await?)
+    } else {
+        None
     };
     facts.settlement = priced.as_ref().map_or(Settlement::InPlace, settlement_of);
-    let transition = decide(&facts, action, role).map_err(refusal)?;
-    let new_hold = transition.hold_after(hold, req.hold_reason, role);
+    let transition = row.transition(&facts).map_err(refusal)?;
+    Ok(Planned {
+        from: facts.status,
+        hold: facts.hold,
+        reason: c.reason()?,
+        fault,
+        priced,
+        transition,
+        role,
+    })
+}
 
-    let mut set = claim::ActiveModel {
-        status: Set(transition.to.as_str().to_owned()),
-        updated_at: Set(now),
-        ..Default::default()
-    };
-    set.fault = Set(fault.as_str().to_owned());
-    set_hold(&mut set, new_hold, req.memo.clone());
-    if transition.to.is_reject_pending() {
-        set.rejected_from = Set(Some(status.as_str().to_owned()));
+impl Planned {
+    /// The update every transition makes: status, fault, hold, and what entering the new
+    /// status records (the status a rejection came from, the closing time).
+    fn first_update(&self, req: &ActRequest) -> ClaimUpdate {
+        let to = self.transition.to;
+        let hold = self
+            .transition
+            .hold_after(self.hold, req.hold_reason, self.role);
+        ClaimUpdate {
+            status: Some(to),
+            fault: Some(self.fault),
+            hold: Some((hold, req.memo.clone())),
+            rejected_from: to.is_reject_pending().then_some(self.from),
+            ..ClaimUpdate::default()
+        }
     }
-    if transition.to.is_terminal() {
-        set.closed_at = Set(Some(now));
-    }
-    let mut payload = json!({});
-    if let Some(m) = &req.memo {
-        payload["memo"] = json!(m);
-    }
-    let mut result_claim = c.id;
-    let mut line_changes = Vec::new();
-    let tracking = |what: &str| {
-        req.tracking.clone().ok_or_else(|| {
-            ServiceError::BadInput(format!(
-                "{} needs a courier and a tracking number ({what})",
-                action.mutation_name()
-            ))
-        })
-    };
-    for effect in transition.effects {
+}
+
+/// One transition under way: what it acts on and what it has done so far.
+struct Acting<'a, C> {
+    app: &'a App,
+    db: &'a C,
+    actor: Actor,
+    action: ClaimAction,
+    req: &'a ActRequest,
+    now: DateTime<Utc>,
+    loaded: &'a Loaded,
+    planned: &'a Planned,
+    /// The claim's columns the effects change.
+    update: ClaimUpdate,
+    /// The timeline event's details (notifications word the change from them).
+    payload: serde_json::Value,
+    /// Lines whose status the refund changed.
+    line_changes: Vec<(i64, LineStatus)>,
+    /// The claim to answer with (a conversion's new claim).
+    answer: i64,
+}
+
+impl<C: ConnectionTrait> Acting<'_, C> {
+    /// Runs one effect of the row.
+    async fn run(&mut self, effect: Effect) -> Result<(), ServiceError> {
         match effect {
-            Effect::Refund => {
-                if let Some(p) = &priced {
-                    line_changes =
-                        persist_refund(db, &order, &c, &items, &lines, p, true, now).await?;
-                    payload["refund"] =
-                        json!({"cash": p.cash, "points": p.points, "feeDue": p.fee_due});
-                }
-            }
-            Effect::Restock => restock(db, &items, &lines).await?,
+            Effect::Refund => self.refund().await,
             Effect::RestockUnlessOutOfStock => {
-                if !req.out_of_stock {
-                    restock(db, &items, &lines).await?;
+                if !self.req.out_of_stock {
+                    restock(self.db, &self.loaded.items, &self.loaded.lines).await?;
                 }
+                Ok(())
             }
-            Effect::RestockUnlessDefective => {
-                let back = req.restock.unwrap_or(reason != Reason::Defective);
-                set.restock = Set(Some(back));
-                if back {
-                    restock(db, &items, &lines).await?;
-                }
-            }
-            Effect::BookPickup => {
-                if c.collection_method == CollectionMethod::Pickup.as_str() {
-                    // Keyed by claim and version: a retried approval books once.
-                    let booking = app
-                        .courier
-                        .book_pickup(PickupRequest {
-                            idempotency_key: format!("{}-v{}", c.claim_number, c.version),
-                            claim_number: c.claim_number.clone(),
-                            order_number: order.order_number.clone(),
-                        })
-                        .await
-                        .map_err(|e| {
-                            UserError::general(
-                                UserErrorCode::CourierUnavailable,
-                                format!("{e}; try again, or let the customer ship the goods"),
-                            )
-                        })?;
-                    set.collection_courier = Set(Some(booking.courier));
-                    set.collection_tracking = Set(Some(booking.tracking_number));
-                    payload["pickup"] = json!("booked");
-                } else {
-                    payload["pickup"] = json!("customer ships to the seller's return address");
-                }
-            }
+            Effect::RestockUnlessDefective => self.restock_unless_defective().await,
+            Effect::ReleaseReservation => release_replacements(self.db, &self.loaded.items).await,
+            Effect::BookPickup => self.book_pickup().await,
             Effect::CancelPickup => {
-                set.collection_courier = Set(None);
-                set.collection_tracking = Set(None);
+                self.update.collection = Some(None);
+                Ok(())
             }
             Effect::RecordCollection => {
-                let (courier, number) = tracking("the collection")?;
-                set.collection_courier = Set(Some(courier));
-                set.collection_tracking = Set(Some(number));
+                self.update.collection = Some(Some(self.tracking("the collection")?));
+                Ok(())
             }
             Effect::ReDeliver => {
-                if let Some((courier, number)) = req.tracking.clone() {
-                    set.redelivery_courier = Set(Some(courier));
-                    set.redelivery_tracking = Set(Some(number));
-                }
+                self.update.redelivery = self.req.tracking.clone().map(Tracking::from);
+                Ok(())
             }
-            Effect::ReleaseReservation => release_replacements(db, &items).await?,
             Effect::ConsumeReplacement => {
-                let (courier, number) = tracking("the replacement")?;
-                set.reship_courier = Set(Some(courier));
-                set.reship_tracking = Set(Some(number));
+                self.update.reship = Some(self.tracking("the replacement")?);
+                Ok(())
             }
-            Effect::ShipAnotherReplacement => {
-                let (courier, number) = tracking("the new replacement")?;
-                for item in &items {
-                    if let Some(option) = item.replacement_option_id {
-                        if !repo::catalog::take_stock(db, option, i64::from(item.quantity)).await? {
-                            return Err(UserError::general(UserErrorCode::OutOfStock, format!("option {option} has no stock for another replacement; use refundExchange")).into());
-                        }
-                    }
-                }
-                set.reship_courier = Set(Some(courier));
-                set.reship_tracking = Set(Some(number));
+            Effect::ShipAnotherReplacement => self.ship_another_replacement().await,
+            Effect::WriteOffShippedReplacement => {
+                self.payload["writtenOff"] = json!(true);
+                Ok(())
             }
-            Effect::WriteOffShippedReplacement => payload["writtenOff"] = json!(true),
             Effect::RecordRejection(code) => {
-                set.rejection_code = Set(Some(code.as_str().to_owned()))
+                self.update.rejection_code = Some(code);
+                Ok(())
             }
-            Effect::WaiveFee => {
-                if status == ClaimStatus::ReturnAwaitingFee {
-                    waive_return_fee(db, &c).await?;
-                } else {
-                    set.exchange_fee = Set(c.fee_paid);
-                }
-                payload["waived"] = json!(true);
-            }
-            Effect::RefundPaidFee => {
-                if c.fee_paid > 0 {
-                    refund_paid_fee(db, &order, &c, now).await?;
-                    payload["feeRefunded"] = json!(c.fee_paid);
-                }
-            }
-            // The new claim of a conversion takes the credit (`open_converted`).
-            Effect::CreditPaidFee => {}
-            Effect::RecordFeePayment => {
-                let paid =
-                    record_fee_payment(app, db, &order, &lines, &c, status, req.fee, now).await?;
-                set.fee_paid = Set(c.fee_paid + paid.amount());
-                payload["feePaid"] = json!(paid);
-            }
-            Effect::OpenConverted(target) => {
-                let new_id =
-                    open_converted(app, db, actor, &order, &c, &items, &lines, target, req, now)
-                        .await?;
-                set.converted_to_id = Set(Some(new_id));
-                payload["convertedTo"] = json!(new_id);
-                result_claim = new_id;
-            }
-            Effect::RetryFailedParts => {
-                repo::claims::update_parts_in_status(
-                    db,
-                    c.id,
-                    "FAILED",
-                    refund_part::ActiveModel {
-                        status: Set("PENDING".into()),
-                        attempts: Set(0),
-                        next_attempt_at: Set(Some(now)),
-                        updated_at: Set(now),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            }
+            Effect::WaiveFee => self.waive_fee().await,
+            Effect::RefundPaidFee => self.refund_paid_fee().await,
+            Effect::RecordFeePayment => self.record_fee_payment().await,
+            Effect::OpenConverted(target) => self.open_converted(target).await,
+            Effect::RetryFailedParts => self.repair_parts(PartsUpdate::RetryFailed).await,
             Effect::MarkFailedPartsManual => {
-                let reference = req.reference.clone().ok_or_else(|| {
+                let reference = self.req.reference.clone().ok_or_else(|| {
                     ServiceError::BadInput(
                         "resolveRefundManually needs the outside payment's reference".into(),
                     )
                 })?;
-                repo::claims::update_parts_in_status(
-                    db,
-                    c.id,
-                    "FAILED",
-                    refund_part::ActiveModel {
-                        status: Set("SUCCEEDED".into()),
-                        manual: Set(true),
-                        gateway_reference: Set(Some(reference)),
-                        memo: Set(req.memo.clone()),
-                        updated_at: Set(now),
-                        ..Default::default()
-                    },
-                )
-                .await?;
+                let memo = self.req.memo.clone();
+                self.repair_parts(PartsUpdate::ResolvedManually { reference, memo })
+                    .await
             }
-            Effect::RetryAccountRequiredParts => {
-                let (bank, number, holder) = req.refund_account.clone().ok_or_else(|| {
-                    ServiceError::BadInput(
-                        "setRefundAccount needs bank, accountNumber and holder".into(),
-                    )
-                })?;
-                repo::catalog::set_refund_account(db, c.customer_id, bank, number, holder).await?;
-                repo::claims::update_parts_in_status(
-                    db,
-                    c.id,
-                    "ACCOUNT_REQUIRED",
-                    refund_part::ActiveModel {
-                        status: Set("PENDING".into()),
-                        next_attempt_at: Set(Some(now)),
-                        updated_at: Set(now),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-            }
-            Effect::DecidePolicy | Effect::ReserveReplacement | Effect::HoldWhileFeeUnpaid => {
-                return Err(ServiceError::Corrupt(format!(
-                    "effect {} is not available on {}",
-                    effect.as_str(),
-                    action.mutation_name()
-                )));
-            }
+            Effect::RetryAccountRequiredParts => self.set_refund_account().await,
         }
     }
-    // Units leave the open claim when it ends without closing them (withdrawn, rejected,
-    // converted into a new claim that takes them over, exchanged).
-    let closed_by_refund = transition.effects.contains(&Effect::Refund);
-    // Refunding and awaiting-fee claims closed their units when they were priced.
-    let units_closed = status.is_refunding() || status.awaits_fee();
-    let leaves =
-        transition.to.is_terminal() && !closed_by_refund && !status.is_terminal() && !units_closed;
-    let converted = transition
-        .effects
-        .iter()
-        .any(|e| matches!(e, Effect::OpenConverted(_)));
-    if leaves && !converted {
-        for item in &items {
-            repo::claims::adjust_line(db, item.line_id, -item.quantity, 0, 0, None).await?;
-        }
+
+    /// The courier and tracking number the action must carry.
+    fn tracking(&self, what: &str) -> Result<Tracking, ServiceError> {
+        self.req
+            .tracking
+            .clone()
+            .map(Tracking::from)
+            .ok_or_else(|| {
+                ServiceError::BadInput(format!(
+                    "{} needs a courier and a tracking number ({what})",
+                    self.action.mutation_name()
+                ))
+            })
     }
-    // What notifications need to word the change (the outbox message copies these keys).
-    let after = |v: &sea_orm::ActiveValue<Option<String>>, before: &Option<String>| match v {
-        sea_orm::ActiveValue::Set(x) | sea_orm::ActiveValue::Unchanged(x) => x.clone(),
-        sea_orm::ActiveValue::NotSet => before.clone(),
-    };
-    payload["hold"] = json!(match &set.hold_phase {
-        sea_orm::ActiveValue::Set(x) | sea_orm::ActiveValue::Unchanged(x) => x.clone(),
-        sea_orm::ActiveValue::NotSet => c.hold_phase.clone(),
-    });
-    payload["holdReason"] = json!(after(&set.hold_reason, &c.hold_reason));
-    payload["reason"] = json!(c.reason);
-    let Some(updated) = repo::claims::update_claim(db, c.id, c.version, set).await? else {
-        return Err(UserError::general(
-            UserErrorCode::ClaimConflict,
-            "the claim changed while this request ran; reload it and try again",
-        )
-        .into());
-    };
-    write_event(
-        db,
-        c.id,
-        c.version + 1,
-        actor,
-        action,
-        Some(status),
-        transition.to,
-        payload,
-        now,
-    )
-    .await?;
-    set_order_status(db, order.id, &lines, &line_changes, now).await?;
-    Ok(ClaimChanged {
-        claim_id: result_claim,
-        // A conversion answers with the new claim, which the payload reads.
-        claim: (result_claim == c.id).then_some(updated),
-    })
+
+    async fn refund(&mut self) -> Result<(), ServiceError> {
+        let Some(p) = &self.planned.priced else {
+            return Err(ServiceError::Corrupt(format!(
+                "{} refunds a claim it did not price",
+                self.action.mutation_name()
+            )));
+        };
+        let at = self.loaded.in_order();
+        self.line_changes = persist_refund(self.db, at, p, true, self.now).await?;
+        self.payload["refund"] = json!({"cash": p.cash, "points": p.points, "feeDue": p.fee_due});
+        Ok(())
+    }
+
+    async fn restock_unless_defective(&mut self) -> Result<(), ServiceError> {
+        let back = self
+            .req
+            .restock
+            .unwrap_or(self.planned.reason != Reason::Defective);
+        self.update.restock = Some(back);
+        if back {
+            restock(self.db, &self.loaded.items, &self.loaded.lines).await?;
+        }
+        Ok(())
+    }
+
+    async fn book_pickup(&mut self) -> Result<(), ServiceError> {
+        let c = &self.loaded.claim;
+        if c.collection_method != CollectionMethod::Pickup.as_str() {
+            self.payload["pickup"] = json!("customer ships to the seller's return address");
+            return Ok(());
+        }
+        // Keyed by claim and version: a retried approval books once.
+        let booking = self
+            .app
+            .courier
+            .book_pickup(PickupRequest {
+                idempotency_key: format!("{}-v{}", c.claim_number, c.version),
+                claim_number: c.claim_number.clone(),
+                order_number: self.loaded.order.order_number.clone(),
+            })
+            .await
+            .map_err(|e| {
+                UserError::general(
+                    UserErrorCode::CourierUnavailable,
+                    format!("{e}; try again, or let the customer ship the goods"),
+                )
+            })?;
+        self.update.collection = Some(Some(Tracking {
+            courier: booking.courier,
+            number: booking.tracking_number,
+        }));
+        self.payload["pickup"] = json!("booked");
+        Ok(())
+    }
+
+    async fn ship_another_replacement(&mut self) -> Result<(), ServiceError> {
+        let tracking = self.tracking("the new replacement")?;
+        for item in &self.loaded.items {
+            let Some(option) = item.replacement_option_id else {
+                continue;
+            };
+            if !repo::catalog::take_stock(self.db, option, i64::from(item.quantity)).await? {
+                return Err(UserError::general(
+                    UserErrorCode::OutOfStock,
+                    format!(
+                        "option {option} has no stock for another replacement; use \
+                         refundExchange"
+                    ),
+                )
+                .into());
+            }
+        }
+        self.update.reship = Some(tracking);
+        Ok(())
+    }
+
+    async fn waive_fee(&mut self) -> Result<(), ServiceError> {
+        let c = &self.loaded.claim;
+        if self.planned.from == ClaimStatus::ReturnAwaitingFee {
+            waive_return_fee(self.db, c).await?;
+        } else {
+            self.update.exchange_fee = Some(Won::new(c.fee_paid));
+        }
+        self.payload["waived"] = json!(true);
+        Ok(())
+    }
+
+    async fn refund_paid_fee(&mut self) -> Result<(), ServiceError> {
+        let c = &self.loaded.claim;
+        if c.fee_paid > 0 {
+            refund_paid_fee(self.db, &self.loaded.order, c, self.now).await?;
+            self.payload["feeRefunded"] = json!(c.fee_paid);
+        }
+        Ok(())
+    }
+
+    async fn record_fee_payment(&mut self) -> Result<(), ServiceError> {
+        let (at, from) = (self.loaded.in_order(), self.planned.from);
+        let paid = record_fee_payment(self.app, self.db, at, from, self.req.fee, self.now).await?;
+        self.update.fee_paid = Some(Won::new(self.loaded.claim.fee_paid) + paid);
+        self.payload["feePaid"] = json!(paid);
+        Ok(())
+    }
+
+    async fn open_converted(
+        &mut self,
+        target: &'static crate::domain::claim::ConvertedClaim,
+    ) -> Result<(), ServiceError> {
+        let conversion = Conversion {
+            app: self.app,
+            actor: self.actor,
+            loaded: self.loaded,
+            target,
+            replacements: &self.req.replacements,
+            now: self.now,
+        };
+        let new_id = open_converted(self.db, conversion).await?;
+        self.update.converted_to = Some(new_id);
+        self.payload["convertedTo"] = json!(new_id);
+        self.answer = new_id;
+        Ok(())
+    }
+
+    async fn repair_parts(&mut self, update: PartsUpdate) -> Result<(), ServiceError> {
+        let claim_id = self.loaded.claim.id;
+        repo::claim_writes::update_parts(self.db, claim_id, update, self.now).await?;
+        Ok(())
+    }
+
+    async fn set_refund_account(&mut self) -> Result<(), ServiceError> {
+        let (bank, number, holder) = self.req.refund_account.clone().ok_or_else(|| {
+            ServiceError::BadInput("setRefundAccount needs bank, accountNumber and holder".into())
+        })?;
+        let customer = self.loaded.claim.customer_id;
+        repo::catalog::set_refund_account(self.db, customer, bank, number, holder).await?;
+        self.repair_parts(PartsUpdate::AccountGiven).await
+    }
+
+    /// Writes the claim's update under its version, the timeline event (and outbox message)
+    /// and the order's status.
+    async fn record(mut self) -> Result<ClaimChanged, ServiceError> {
+        let c = &self.loaded.claim;
+        let to = self.planned.transition.to;
+        if to.is_terminal() {
+            self.update.closed_at = Some(self.now);
+        }
+        // What notifications need to word the change (the outbox message copies these keys).
+        let (hold, hold_reason) = self.update.hold_after(c);
+        if let Some(memo) = &self.req.memo {
+            self.payload["memo"] = json!(memo);
+        }
+        self.payload["hold"] = json!(hold);
+        self.payload["holdReason"] = json!(hold_reason);
+        self.payload["reason"] = json!(c.reason);
+        let update = std::mem::take(&mut self.update);
+        let Some(updated) =
+            repo::claim_writes::update_claim(self.db, c.id, c.version, update, self.now).await?
+        else {
+            return Err(UserError::general(
+                UserErrorCode::ClaimConflict,
+                "the claim changed while this request ran; reload it and try again",
+            )
+            .into());
+        };
+        let event = ClaimEvent {
+            claim_id: c.id,
+            version: c.version + 1,
+            actor: self.actor,
+            action: self.action,
+            from: Some(self.planned.from),
+            to,
+            payload: std::mem::take(&mut self.payload),
+            now: self.now,
+        };
+        write_event(self.db, event).await?;
+        let l = self.loaded;
+        set_order_status(self.db, l.order.id, &l.lines, &self.line_changes, self.now).await?;
+        Ok(ClaimChanged {
+            claim_id: self.answer,
+            // A conversion answers with the new claim, which the payload reads.
+            claim: (self.answer == c.id).then_some(updated),
+        })
+    }
 }
 
 pub(super) async fn waive_return_fee(
     db: &impl ConnectionTrait,
-    c: &claim::Model,
+    c: &entity::claim::Model,
 ) -> Result<(), ServiceError> {
     let Some(r) = repo::claims::refunds_of_claims(db, &[c.id])
         .await?

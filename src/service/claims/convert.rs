@@ -2,198 +2,203 @@
 //! under the other type.
 
 use chrono::{DateTime, Utc};
-use entity::{claim, claim_item, order, order_line};
-use sea_orm::{ConnectionTrait, Set};
+use entity::{claim_item, order_line};
+use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::domain::claim::{role_code, ClaimAction, ClaimType, Effect, Reason};
+use crate::domain::claim::{ClaimAction, ClaimType, ConvertedClaim, OpeningEffect};
+use crate::domain::money::Won;
 use crate::error::ServiceError;
 use crate::repo;
-use crate::service::policy::{self, PickedLine, PolicyRequest};
+use crate::repo::claim_writes::{NewClaim, Tracking};
+use crate::repo::stored::StoredClaim;
+use crate::service::policy::{self, PickedLine, PolicyFees, PolicyRequest};
 
 use super::*;
 
-#[allow(clippy::too_many_arguments)]
+/// A conversion under way: the claim it closes and the one its row opens.
+pub(super) struct Conversion<'a> {
+    pub(super) app: &'a App,
+    pub(super) actor: Actor,
+    /// The claim being converted, with its order, units and lines.
+    pub(super) loaded: &'a Loaded,
+    /// What the row opens.
+    pub(super) target: &'static ConvertedClaim,
+    /// Into an exchange: the replacement option of every line.
+    pub(super) replacements: &'a [(i64, i64)],
+    pub(super) now: DateTime<Utc>,
+}
+
+/// Opens the claim of a conversion over the same units, linked to the old one, and returns
+/// its id.
 pub(super) async fn open_converted(
-    app: &App,
     db: &impl ConnectionTrait,
-    actor: Actor,
-    order: &order::Model,
-    c: &claim::Model,
-    items: &[claim_item::Model],
-    lines: &[order_line::Model],
-    target: &crate::domain::claim::ConvertedClaim,
-    req: &ActRequest,
-    now: DateTime<Utc>,
+    conversion: Conversion<'_>,
 ) -> Result<i64, ServiceError> {
-    let new_type = target.status.claim_type();
-    let reason = parse(&c.reason, "reason", Reason::parse)?;
-    let existing = repo::claims::claims_of_orders(db, &[c.order_id], None)
-        .await?
-        .len();
-    let mut new_items = Vec::with_capacity(items.len());
-    for item in items {
-        let replacement = if new_type == ClaimType::Exchange {
-            Some(
-                req.replacements
-                    .iter()
-                    .find(|(l, _)| *l == item.line_id)
-                    .map(|(_, o)| *o)
-                    .ok_or_else(|| {
-                        ServiceError::BadInput(
-                            "converting into an exchange names a replacement option for every line"
-                                .into(),
-                        )
-                    })?,
-            )
-        } else {
-            None
+    let c = &conversion.loaded.claim;
+    let new_type = conversion.target.status.claim_type();
+    let units = conversion.units(new_type)?;
+    for effect in conversion.target.effects {
+        match effect {
+            OpeningEffect::ReserveReplacement => conversion.reserve(db, &units).await?,
+            // Decided below, credited on the new claim's row; nothing to close or restock.
+            OpeningEffect::DecidePolicy
+            | OpeningEffect::CreditPaidFee
+            | OpeningEffect::Refund
+            | OpeningEffect::Restock => {}
+        }
+    }
+    let fees = conversion.decide_fees(db, new_type, &units).await?;
+    let new = conversion.new_claim(db, &fees).await?;
+    let claim = repo::claim_writes::insert_claim(db, new).await?;
+    fees.record(conversion.app, db, claim.id, conversion.now)
+        .await?;
+    insert_items(db, claim.id, units.iter().copied()).await?;
+    let action = match new_type {
+        ClaimType::Exchange => ClaimAction::ConvertToExchange,
+        ClaimType::Return | ClaimType::Cancel => ClaimAction::ConvertToReturn,
+    };
+    let event = ClaimEvent {
+        claim_id: claim.id,
+        version: 1,
+        actor: conversion.actor,
+        action,
+        from: None,
+        to: conversion.target.status,
+        payload: json!({"convertedFrom": c.claim_number, "policyDecision": fees.recorded}),
+        now: conversion.now,
+    };
+    write_event(db, event).await?;
+    Ok(claim.id)
+}
+
+impl Conversion<'_> {
+    /// The old claim's units, (line, units, replacement option) each: an exchange names the
+    /// replacement of every line.
+    fn units(&self, new_type: ClaimType) -> Result<Vec<(i64, i64, Option<i64>)>, ServiceError> {
+        let replacement_of = |item: &claim_item::Model| {
+            self.replacements
+                .iter()
+                .find(|(line, _)| *line == item.line_id)
+                .map(|(_, option)| *option)
+                .ok_or_else(|| {
+                    ServiceError::BadInput(
+                        "converting into an exchange names a replacement option for every line"
+                            .into(),
+                    )
+                })
         };
-        new_items.push((item.line_id, item.quantity, replacement));
-    }
-    if new_type == ClaimType::Exchange {
-        let open_items: Vec<OpenItem> = new_items
+        self.loaded
+            .items
             .iter()
-            .map(|(l, q, r)| OpenItem {
-                line_id: *l,
-                quantity: i64::from(*q),
-                replacement_option_id: *r,
+            .map(|item| {
+                let replacement = match new_type {
+                    ClaimType::Exchange => Some(replacement_of(item)?),
+                    ClaimType::Return | ClaimType::Cancel => None,
+                };
+                Ok((item.line_id, i64::from(item.quantity), replacement))
             })
-            .collect();
-        let chosen: Vec<(&order_line::Model, &OpenItem)> = open_items
-            .iter()
-            .filter_map(|i| lines.iter().find(|l| l.id == i.line_id).map(|l| (l, i)))
-            .collect();
-        reserve_replacements(db, &chosen).await?;
+            .collect()
     }
-    // Fees and fault afresh for the new claim; the window was the original's.
-    let picked: Vec<PickedLine<'_>> = new_items
-        .iter()
-        .filter_map(|(line_id, quantity, replacement)| {
-            let line = lines.iter().find(|l| l.id == *line_id)?;
-            Some(PickedLine {
-                line,
-                quantity: u32::try_from(*quantity).unwrap_or(0),
+
+    fn line(&self, id: i64) -> Option<&order_line::Model> {
+        self.loaded.lines.iter().find(|l| l.id == id)
+    }
+
+    async fn reserve(
+        &self,
+        db: &impl ConnectionTrait,
+        units: &[(i64, i64, Option<i64>)],
+    ) -> Result<(), ServiceError> {
+        let items: Vec<OpenItem> = units
+            .iter()
+            .map(|(line_id, quantity, replacement)| OpenItem {
+                line_id: *line_id,
+                quantity: *quantity,
                 replacement_option_id: *replacement,
             })
-        })
-        .collect();
-    let method = if c.collection_method == CollectionMethod::Pickup.as_str() {
-        CollectionMethod::Pickup
-    } else {
-        CollectionMethod::CustomerShips
-    };
-    let fees = policy::decide(
-        app,
-        db,
-        PolicyRequest {
-            order,
+            .collect();
+        let chosen: Vec<(&order_line::Model, &OpenItem)> = items
+            .iter()
+            .filter_map(|i| self.line(i.line_id).map(|l| (l, i)))
+            .collect();
+        reserve_replacements(db, &chosen).await
+    }
+
+    /// Fees and fault afresh for the new claim; the window was the original's.
+    async fn decide_fees(
+        &self,
+        db: &impl ConnectionTrait,
+        new_type: ClaimType,
+        units: &[(i64, i64, Option<i64>)],
+    ) -> Result<PolicyFees, ServiceError> {
+        let c = &self.loaded.claim;
+        let picked: Vec<PickedLine<'_>> = units
+            .iter()
+            .filter_map(|(line_id, quantity, replacement)| {
+                Some(PickedLine {
+                    line: self.line(*line_id)?,
+                    quantity: u32::try_from(*quantity).unwrap_or(0),
+                    replacement_option_id: *replacement,
+                })
+            })
+            .collect();
+        let request = PolicyRequest {
+            order: &self.loaded.order,
             seller_id: c.seller_id,
             claim_type: new_type,
-            reason,
+            reason: c.reason()?,
             memo: c.memo.as_deref(),
-            method,
+            method: c.collection_method()?,
             picked: &picked,
-            lines,
-            now,
+            lines: &self.loaded.lines,
+            now: self.now,
             check_window: false,
-        },
-    )
-    .await?;
-    let fault = fees.fault();
-    let exchange_fee = fees.decision.exchange_fee;
-    let hold = crate::domain::claim::opening_hold(target.effects, exchange_fee > 0);
-    let decision = fees.recorded.clone();
-    let mut row = claim::ActiveModel {
-        claim_number: Set(format!(
-            "{}-C{}",
-            c.claim_number
-                .rsplit_once("-C")
-                .map_or(c.claim_number.as_str(), |(o, _)| o),
-            existing + 1
-        )),
-        order_id: Set(c.order_id),
-        seller_id: Set(c.seller_id),
-        customer_id: Set(c.customer_id),
-        claim_type: Set(new_type.as_str().to_owned()),
-        status: Set(target.status.as_str().to_owned()),
-        reason: Set(c.reason.clone()),
-        memo: Set(c.memo.clone()),
-        fault: Set(fault.as_str().to_owned()),
-        carries_collection: Set(target.carries_collection),
-        rejected_from: Set(None),
-        rejection_code: Set(None),
-        collection_method: Set(c.collection_method.clone()),
-        collection_courier: Set(if target.carries_collection {
-            c.collection_courier.clone()
-        } else {
-            None
-        }),
-        collection_tracking: Set(if target.carries_collection {
-            c.collection_tracking.clone()
-        } else {
-            None
-        }),
-        reship_courier: Set(None),
-        reship_tracking: Set(None),
-        redelivery_courier: Set(None),
-        redelivery_tracking: Set(None),
-        converted_from_id: Set(Some(c.id)),
-        converted_to_id: Set(None),
-        policy_decision: Set(decision.to_string()),
-        return_fee: Set(fees.decision.return_fee),
-        initial_shipping_applies: Set(fees.decision.initial_shipping),
-        coupon_clawback_applies: Set(fees.decision.coupon_clawback),
-        exchange_fee: Set(exchange_fee),
-        fee_paid: Set(0),
-        fee_credit: Set(if target.effects.contains(&Effect::CreditPaidFee) {
-            c.fee_paid
-        } else {
-            0
-        }),
-        restock: Set(None),
-        requested_by: Set(role_code(actor.role()).to_owned()),
-        requested_at: Set(now),
-        updated_at: Set(now),
-        closed_at: Set(None),
-        version: Set(1),
-        ..Default::default()
-    };
-    set_hold(&mut row, hold, None);
-    let new_id = repo::claims::insert_claim(db, row).await?;
-    fees.record(app, db, new_id, now).await?;
-    repo::claims::insert_items(
-        db,
-        new_items
-            .iter()
-            .map(|(l, q, r)| claim_item::ActiveModel {
-                claim_id: Set(new_id),
-                line_id: Set(*l),
-                quantity: Set(*q),
-                replacement_option_id: Set(*r),
-                ..Default::default()
-            })
-            .collect(),
-    )
-    .await?;
-    let action = if new_type == ClaimType::Exchange {
-        ClaimAction::ConvertToExchange
-    } else {
-        ClaimAction::ConvertToReturn
-    };
-    write_event(
-        db,
-        new_id,
-        1,
-        actor,
-        action,
-        None,
-        target.status,
-        json!({"convertedFrom": c.claim_number, "policyDecision": decision}),
-        now,
-    )
-    .await?;
-    Ok(new_id)
+        };
+        policy::decide(self.app, db, request).await
+    }
+
+    /// The new claim: the old one's order, seller, reason and collection method, numbered
+    /// after the order's other claims.
+    async fn new_claim(
+        &self,
+        db: &impl ConnectionTrait,
+        fees: &PolicyFees,
+    ) -> Result<NewClaim, ServiceError> {
+        let c = &self.loaded.claim;
+        let existing = repo::claims::claims_of_orders(db, &[c.order_id], None)
+            .await?
+            .len();
+        let order_number = c
+            .claim_number
+            .rsplit_once("-C")
+            .map_or(c.claim_number.as_str(), |(order, _)| order);
+        let carried = self.target.carries_collection.then(|| {
+            let courier = c.collection_courier.clone();
+            let number = c.collection_tracking.clone();
+            courier.zip(number).map(Tracking::from)
+        });
+        let credits = self.target.effects.contains(&OpeningEffect::CreditPaidFee);
+        Ok(NewClaim {
+            claim_number: format!("{order_number}-C{}", existing + 1),
+            order_id: c.order_id,
+            seller_id: c.seller_id,
+            customer_id: c.customer_id,
+            status: self.target.status,
+            reason: c.reason()?,
+            memo: c.memo.clone(),
+            fault: fees.fault(),
+            hold: self.target.hold.state(fees.decision.exchange_fee > 0),
+            carried_collection: carried,
+            collection_method: c.collection_method()?,
+            converted_from: Some(c.id),
+            policy_decision: fees.recorded.clone(),
+            fees: claim_fees(fees),
+            fee_credit: Won::new(if credits { c.fee_paid } else { 0 }),
+            requested_by: self.actor.role(),
+            now: self.now,
+        })
+    }
 }

@@ -2,16 +2,19 @@
 //! confirmations and card charges, and the refund of a fee paid when the claim ends without it.
 
 use chrono::{DateTime, Utc};
-use entity::{claim, order, order_line, refund, refund_part};
+use entity::{claim, order, refund};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
 
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::domain::claim::{decide, ClaimAction, ClaimStatus};
+use crate::domain::claim::{decide, ClaimAction, ClaimStatus, RefundStatus};
 use crate::domain::money::Won;
+use crate::domain::order::{TenderMethod, TenderStatus};
 use crate::domain::refund::{self as money};
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
+use crate::repo::claim_writes::{NewFeeTender, NewRefundPart};
+use crate::repo::stored::{StoredClaim, StoredTender};
 use crate::service::idempotency::{self, Answer, Keyed};
 
 use super::*;
@@ -20,17 +23,20 @@ use super::*;
 /// to the customer's card through the gateway and records it as a payment of its own. For a
 /// return awaiting its fee, the paid parts of its deductions now count as paid money
 /// (`money.md`: shipping a later claim may refund, a clawback it may give back).
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn record_fee_payment(
     app: &App,
     db: &impl ConnectionTrait,
-    order: &order::Model,
-    lines: &[order_line::Model],
-    c: &claim::Model,
+    at: ClaimInOrder<'_>,
     status: ClaimStatus,
     offered: Option<Won>,
     now: DateTime<Utc>,
 ) -> Result<Won, ServiceError> {
+    let ClaimInOrder {
+        order,
+        claim: c,
+        lines,
+        ..
+    } = at;
     let (due, stored) = fee_due_now(db, c, status).await?;
     let amount =
         offered.ok_or_else(|| ServiceError::BadInput("payClaimFee needs the amount".into()))?;
@@ -57,17 +63,16 @@ pub(super) async fn record_fee_payment(
             format!("the card was not charged: {e}; try again"),
         ))
     })?;
-    repo::claims::insert_fee_tender(
-        db,
-        order.id,
-        c.id,
-        "CARD",
-        "PAID",
-        amount.amount(),
-        Some(reference),
+    let tender = NewFeeTender {
+        order_id: order.id,
+        claim_id: c.id,
+        method: TenderMethod::Card,
+        status: TenderStatus::Paid,
+        amount,
+        reference: Some(reference),
         now,
-    )
-    .await?;
+    };
+    repo::claim_writes::insert_fee_tender(db, tender).await?;
     Ok(amount)
 }
 
@@ -81,10 +86,13 @@ pub(super) async fn fee_due_now(
         .await?
         .into_iter()
         .next();
-    let due = match (&stored, status) {
-        (Some(r), ClaimStatus::ReturnAwaitingFee) => Won::new(r.fee_due),
-        _ => Won::new(c.exchange_fee - c.fee_paid),
-    };
+    // A return priced with fees above its refund owes the refund's fee due; an exchange its
+    // fee not yet paid.
+    let priced_fee = stored
+        .as_ref()
+        .filter(|_| status == ClaimStatus::ReturnAwaitingFee)
+        .map(|r| Won::new(r.fee_due));
+    let due = priced_fee.unwrap_or(Won::new(c.exchange_fee - c.fee_paid));
     Ok((due, stored))
 }
 
@@ -133,7 +141,7 @@ pub(super) async fn announce_fee_transfer_in(
         parts,
         ..
     } = load_claim_for(txn, actor, claim_number).await?;
-    let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
+    let status = c.status()?;
     // Announce only where paying is allowed now.
     let facts = facts_of(&c, &parts)?;
     decide(&facts, ClaimAction::PayClaimFee, actor.role()).map_err(refusal)?;
@@ -149,17 +157,16 @@ pub(super) async fn announce_fee_transfer_in(
         )
         .into());
     }
-    repo::claims::insert_fee_tender(
-        txn,
-        order.id,
-        c.id,
-        "BANK_TRANSFER",
-        "AWAITING_DEPOSIT",
-        amount.amount(),
-        None,
+    let tender = NewFeeTender {
+        order_id: order.id,
+        claim_id: c.id,
+        method: TenderMethod::BankTransfer,
+        status: TenderStatus::AwaitingDeposit,
+        amount,
+        reference: None,
         now,
-    )
-    .await?;
+    };
+    repo::claim_writes::insert_fee_tender(txn, tender).await?;
     Ok(ClaimChanged::id(c.id))
 }
 
@@ -244,27 +251,18 @@ pub(super) async fn refund_paid_fee(
             continue;
         }
         repo::claims::add_refunded(db, t.id, amount).await?;
-        repo::claims::insert_part(
-            db,
-            refund_part::ActiveModel {
-                refund_id: Set(refund_id),
-                claim_id: Set(c.id),
-                tender_id: Set(Some(t.id)),
-                method: Set(t.method.clone()),
-                amount: Set(amount),
-                status: Set("PENDING".into()),
-                idempotency_key: Set(format!("{}-fee-pay{}", c.claim_number, t.id)),
-                gateway_reference: Set(None),
-                attempts: Set(0),
-                last_error: Set(None),
-                next_attempt_at: Set(Some(now)),
-                manual: Set(false),
-                memo: Set(None),
-                updated_at: Set(now),
-                ..Default::default()
-            },
-        )
-        .await?;
+        let method = t.method()?;
+        let part = NewRefundPart {
+            refund_id,
+            claim_id: c.id,
+            tender_id: Some(t.id),
+            method,
+            amount: Won::new(amount),
+            status: RefundStatus::Pending,
+            idempotency_key: format!("{}-fee-pay{}", c.claim_number, t.id),
+            now,
+        };
+        repo::claim_writes::insert_part(db, part).await?;
     }
     Ok(())
 }

@@ -1,73 +1,21 @@
-//! Reading a stored claim: its hold, its facts for the transition table, the claim with
-//! its order, units and refund parts; and the two writes every transition shares (the
+//! Reading a stored claim: its facts for the transition table, the claim with its order,
+//! units and refund parts; and the two writes every transition shares (the
 //! timeline event, the order's status).
 
 use chrono::{DateTime, Utc};
 use entity::{claim, claim_event, claim_item, order, order_line, refund_part};
 use sea_orm::{ConnectionTrait, Set};
 
-use crate::domain::actor::{Actor, Role};
+use crate::domain::actor::Actor;
 use crate::domain::claim::{
-    role_code, ClaimAction, ClaimFacts, ClaimStatus, HoldReason, HoldState, RefundFacts,
-    Settlement, ROLES,
+    role_code, ClaimAction, ClaimFacts, ClaimStatus, RefundFacts, RefundStatus, Settlement,
 };
-use crate::domain::order::{order_status, LineStatus};
+use crate::domain::order::{order_status, LineStatus, TenderMethod, UnknownName};
 use crate::error::{ServiceError, UserError};
 use crate::repo;
+use crate::repo::stored::{StoredClaim, StoredLine, StoredRefundPart};
 
 use super::*;
-
-/// The claim's hold as stored (also read by the GraphQL layer for `availableActions`).
-pub fn stored_hold(c: &claim::Model) -> Result<HoldState, ServiceError> {
-    let reason = || -> Result<HoldReason, ServiceError> {
-        parse(
-            c.hold_reason.as_deref().unwrap_or("OTHER"),
-            "hold reason",
-            HoldReason::parse,
-        )
-    };
-    let by = || -> Result<Role, ServiceError> {
-        parse(
-            c.hold_by.as_deref().unwrap_or("SYSTEM"),
-            "role",
-            role_from_code,
-        )
-    };
-    Ok(match c.hold_phase.as_str() {
-        "HELD" => HoldState::Held {
-            reason: reason()?,
-            by: by()?,
-        },
-        "HOLD_PENDING" => HoldState::Pending {
-            reason: reason()?,
-            by: by()?,
-        },
-        "NONE" => HoldState::None,
-        other => {
-            return Err(ServiceError::Corrupt(format!(
-                "unknown hold phase `{other}`"
-            )))
-        }
-    })
-}
-
-/// The role stored under its code (`role_code`'s inverse).
-pub fn role_from_code(code: &str) -> Option<Role> {
-    ROLES.into_iter().find(|r| role_code(*r) == code)
-}
-
-pub(super) fn set_hold(set: &mut claim::ActiveModel, hold: HoldState, memo: Option<String>) {
-    set.hold_phase = Set(hold.phase_str().to_owned());
-    set.hold_reason = Set(hold.reason().map(|r| r.as_str().to_owned()));
-    set.hold_by = Set(hold.placed_by().map(|r| role_code(r).to_owned()));
-    if hold.is_some() {
-        if memo.is_some() {
-            set.hold_memo = Set(memo);
-        }
-    } else {
-        set.hold_memo = Set(None);
-    }
-}
 
 /// Everything a transition needs, loaded under the order lock.
 pub(super) struct Loaded {
@@ -76,6 +24,18 @@ pub(super) struct Loaded {
     pub(super) items: Vec<claim_item::Model>,
     pub(super) lines: Vec<order_line::Model>,
     pub(super) parts: Vec<refund_part::Model>,
+}
+
+impl Loaded {
+    /// The claim with its units, order and lines.
+    pub(super) fn in_order(&self) -> ClaimInOrder<'_> {
+        ClaimInOrder {
+            order: &self.order,
+            claim: &self.claim,
+            items: &self.items,
+            lines: &self.lines,
+        }
+    }
 }
 
 pub(super) async fn load_claim_for(
@@ -91,18 +51,14 @@ pub(super) async fn load_claim_for(
     let (c, items) = repo::claims::claim_with_items(db, number)
         .await?
         .ok_or_else(not_found)?;
-    let visible = match actor {
-        Actor::Customer(id) => c.customer_id == id,
-        Actor::Seller(id) => c.seller_id == id,
-        Actor::Operator | Actor::Analyst | Actor::System => true,
-    };
-    if !visible {
+    if !actor.scope().sees(c.customer_id, c.seller_id) {
         return Err(not_found().into());
     }
     // Refund parts exist once a claim is priced (refunding, awaiting its fee, closed) or a fee
     // was paid on it; before that there is nothing to read.
-    let priced = ClaimStatus::parse(&c.status)
-        .is_none_or(|s| s.is_refunding() || s.awaits_fee() || s.is_terminal());
+    let priced = c.status().map_or(true, |s| {
+        s.is_refunding() || s.awaits_fee() || s.is_terminal()
+    });
     let parts = if priced || c.fee_paid > 0 {
         repo::claims::parts_of_claims(db, &[c.id]).await?
     } else {
@@ -119,42 +75,63 @@ pub(super) async fn load_claim_for(
 
 /// What the transition table asks about a stored claim: `decide` and `availableActions` read
 /// the same facts. The settlement is the in-place one; a completing action prices its own.
-pub fn facts_of(
-    c: &claim::Model,
-    parts: &[refund_part::Model],
-) -> Result<ClaimFacts, ServiceError> {
+pub fn facts_of(c: &claim::Model, parts: &[refund_part::Model]) -> Result<ClaimFacts, UnknownName> {
     Ok(ClaimFacts {
-        status: parse(&c.status, "claim status", ClaimStatus::parse)?,
-        hold: stored_hold(c)?,
+        status: c.status()?,
+        hold: c.hold()?,
         carries_collection: c.carries_collection,
-        rejected_from: c.rejected_from.as_deref().and_then(ClaimStatus::parse),
-        refund: refund_facts(parts),
+        rejected_from: c.rejected_from()?,
+        refund: refund_facts(parts)?,
         settlement: Settlement::InPlace,
     })
 }
 
 /// What the table asks about a claim's refund parts (cash parts only; points never wait).
-pub fn refund_facts(parts: &[refund_part::Model]) -> RefundFacts {
-    let has = |s: &str| parts.iter().any(|p| p.method != "POINTS" && p.status == s);
-    RefundFacts {
-        failed: has("FAILED"),
-        account_required: has("ACCOUNT_REQUIRED"),
-        pending: has("PENDING"),
+pub fn refund_facts(parts: &[refund_part::Model]) -> Result<RefundFacts, UnknownName> {
+    let mut facts = RefundFacts::default();
+    for part in parts {
+        if part.method()? == TenderMethod::Points {
+            continue;
+        }
+        match part.status()? {
+            RefundStatus::Failed => facts.failed = true,
+            RefundStatus::AccountRequired => facts.account_required = true,
+            RefundStatus::Pending => facts.pending = true,
+            RefundStatus::Succeeded => {}
+        }
     }
+    Ok(facts)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// One entry of a claim's timeline: the version it made, who did what, from and to which
+/// status, and the details notifications word the change from.
+pub(super) struct ClaimEvent {
+    pub(super) claim_id: i64,
+    pub(super) version: i32,
+    pub(super) actor: Actor,
+    pub(super) action: ClaimAction,
+    /// `None` for the event that opened the claim.
+    pub(super) from: Option<ClaimStatus>,
+    pub(super) to: ClaimStatus,
+    pub(super) payload: serde_json::Value,
+    pub(super) now: DateTime<Utc>,
+}
+
+/// Writes the timeline event and its outbox message, in the transition's transaction.
 pub(super) async fn write_event(
     db: &impl ConnectionTrait,
-    claim_id: i64,
-    version: i32,
-    actor: Actor,
-    action: ClaimAction,
-    from: Option<ClaimStatus>,
-    to: ClaimStatus,
-    payload: serde_json::Value,
-    now: DateTime<Utc>,
+    event: ClaimEvent,
 ) -> Result<(), ServiceError> {
+    let ClaimEvent {
+        claim_id,
+        version,
+        actor,
+        action,
+        from,
+        to,
+        payload,
+        now,
+    } = event;
     let actor_id = match actor {
         Actor::Customer(id) | Actor::Seller(id) => Some(id),
         Actor::Operator | Actor::Analyst | Actor::System => None,
@@ -206,7 +183,7 @@ pub(super) async fn set_order_status(
         .iter()
         .map(|l| match changes.iter().rev().find(|(id, _)| *id == l.id) {
             Some((_, s)) => Ok(*s),
-            None => l.status.parse::<LineStatus>(),
+            None => l.status(),
         })
         .collect::<Result<Vec<_>, _>>()?;
     repo::orders::update_order(

@@ -121,7 +121,3 @@ fn strip_code(message: &str) -> String {
         .map_or(message, |(_, rest)| rest)
         .to_owned()
 }
-
-fn parse<T>(value: &str, kind: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, ServiceError> {
-    f(value).ok_or_else(|| ServiceError::Corrupt(format!("unknown {kind} `{value}`")))
-}

@@ -2,22 +2,24 @@
 //! and its parts written in the transition's transaction, and completion once paid.
 
 use chrono::{DateTime, Utc};
-use entity::{claim, claim_item, order, order_line, refund, refund_part};
+use entity::{claim, claim_item, order, order_line, refund};
 use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::domain::claim::{ClaimAction, ClaimStatus, ClaimType, Fault, Settlement};
+use crate::domain::claim::{ClaimAction, ClaimType, Fault, RefundStatus, Settlement};
 use crate::domain::money::Won;
-use crate::domain::order::{LineStatus, PaymentMethod};
+use crate::domain::order::{LineStatus, PaymentMethod, TenderMethod, TenderStatus};
 use crate::domain::refund::{
-    self as money, route_cash, ClaimItem, ClaimKind, ClaimToPrice, CouponMoney, Deduction,
-    DeductionKind, FeeDecision, GroupMoney, LineMoney, OrderLedger, Payment, PaymentBalance,
-    PaymentRole, PricedRefund, Tenders,
+    self as money, price_refund, route_cash, ClaimItem, ClaimKind, ClaimToPrice, CouponMoney,
+    Deduction, DeductionKind, FeeDecision, GroupMoney, LineMoney, OrderLedger, Payment,
+    PaymentBalance, PaymentRole, PricedRefund, Tenders,
 };
 use crate::error::ServiceError;
 use crate::repo;
+use crate::repo::claim_writes::{ClaimFees, NewRefundPart};
+use crate::repo::stored::{StoredClaim, StoredOrder, StoredRefundPart, StoredTender};
 
 use super::*;
 
@@ -37,7 +39,7 @@ pub(super) async fn load_ledger(
     } else {
         None
     };
-    let method: PaymentMethod = o.payment_method.parse()?;
+    let method = o.payment_method()?;
     Ok(OrderLedger {
         payment: match method {
             PaymentMethod::Card => Payment::Card,
@@ -85,32 +87,83 @@ pub(super) async fn load_ledger(
     })
 }
 
-/// The pricing input of a claim about to close its units.
-pub(super) fn to_price(
-    c: &claim::Model,
-    items: &[claim_item::Model],
-    kind: ClaimKind,
-) -> ClaimToPrice {
-    ClaimToPrice {
-        kind,
-        items: items
-            .iter()
-            .map(|i| ClaimItem {
-                line: i.line_id,
-                quantity: u32::try_from(i.quantity).unwrap_or(0),
-            })
-            .collect(),
-        credit: Won::new(c.fee_credit),
+/// What pricing asks of a claim besides its units.
+pub(super) struct Pricing {
+    /// Its type: a cancel is priced by fault, a return with its fees, an exchange refunded
+    /// instead of reshipped as a whole.
+    pub(super) claim_type: ClaimType,
+    /// Who is at fault.
+    pub(super) fault: Fault,
+    /// The fees its policy decided.
+    pub(super) fees: ClaimFees,
+    /// A fee paid that the refund gives back (`money.md`, vector L).
+    pub(super) credit: Won,
+}
+
+impl Pricing {
+    /// A stored claim's, with the fault the transition leaves it: an exchange refunded
+    /// instead credits the fee paid for it, a return the fee credited from a conversion.
+    pub(super) fn of(c: &claim::Model, fault: Fault) -> Result<Pricing, ServiceError> {
+        let claim_type = c.claim_type()?;
+        let credit = match claim_type {
+            ClaimType::Exchange => c.fee_paid,
+            ClaimType::Cancel | ClaimType::Return => c.fee_credit,
+        };
+        Ok(Pricing {
+            claim_type,
+            fault,
+            fees: ClaimFees {
+                return_fee: c.return_fee,
+                initial_shipping: c.initial_shipping_applies,
+                coupon_clawback: c.coupon_clawback_applies,
+                exchange_fee: c.exchange_fee,
+            },
+            credit: Won::new(credit),
+        })
     }
 }
 
-pub(super) fn fee_decision(c: &claim::Model, fault: Fault) -> FeeDecision {
-    FeeDecision {
-        fault,
-        return_fee: Won::new(c.return_fee),
-        initial_shipping: c.initial_shipping_applies,
-        coupon_clawback: c.coupon_clawback_applies,
-    }
+/// A claim's units as pricing counts them: (line, units).
+pub(super) fn claim_items(units: impl Iterator<Item = (i64, i64)>) -> Vec<ClaimItem> {
+    units
+        .map(|(line, quantity)| ClaimItem {
+            line,
+            quantity: u32::try_from(quantity).unwrap_or(0),
+        })
+        .collect()
+}
+
+/// Prices the refund of a claim about to close its units (`money.md`), under the order's lock.
+pub(super) async fn price_claim(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    lines: &[order_line::Model],
+    items: Vec<ClaimItem>,
+    basis: Pricing,
+) -> Result<PricedRefund, ServiceError> {
+    let fees = basis.fees;
+    let kind = match basis.claim_type {
+        ClaimType::Cancel => ClaimKind::Cancel { fault: basis.fault },
+        ClaimType::Return => ClaimKind::Return {
+            fees: FeeDecision {
+                fault: basis.fault,
+                return_fee: Won::new(fees.return_fee),
+                initial_shipping: fees.initial_shipping,
+                coupon_clawback: fees.coupon_clawback,
+            },
+        },
+        ClaimType::Exchange => ClaimKind::ExchangeRefund,
+    };
+    let input = ClaimToPrice {
+        kind,
+        items,
+        credit: basis.credit,
+    };
+    let ledger = load_ledger(db, order, lines).await?;
+    let mut priced =
+        price_refund(&ledger, &input).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+    priced.effect = ledger.changes_of(priced.effect);
+    Ok(priced)
 }
 
 pub(super) fn settlement_of(p: &PricedRefund) -> Settlement {
@@ -158,17 +211,28 @@ pub fn stored_deductions(r: &refund::Model) -> Vec<(DeductionKind, Won)> {
 /// Stores a priced refund with the claim's units closed: the refund row, the ledger, points
 /// restored, cash parts routed to payments (PENDING, or ACCOUNT_REQUIRED for a bank transfer
 /// without a refund account), or the amount due lowered before a deposit.
-#[allow(clippy::too_many_arguments)]
+/// A claim with its units, its order and the order's lines, as a transition reads them.
+#[derive(Clone, Copy)]
+pub(super) struct ClaimInOrder<'a> {
+    pub(super) order: &'a order::Model,
+    pub(super) claim: &'a claim::Model,
+    pub(super) items: &'a [claim_item::Model],
+    pub(super) lines: &'a [order_line::Model],
+}
+
 pub(super) async fn persist_refund(
     db: &impl ConnectionTrait,
-    order: &order::Model,
-    c: &claim::Model,
-    items: &[claim_item::Model],
-    lines: &[order_line::Model],
+    at: ClaimInOrder<'_>,
     p: &PricedRefund,
     were_claimed: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, LineStatus)>, ServiceError> {
+    let ClaimInOrder {
+        order,
+        claim: c,
+        items,
+        lines,
+    } = at;
     let mut line_changes = Vec::new();
     let refund_id = repo::claims::insert_refund(
         db,
@@ -194,7 +258,7 @@ pub(super) async fn persist_refund(
     )
     .await?;
     // Close the units.
-    let cancel = c.claim_type == ClaimType::Cancel.as_str();
+    let cancel = c.claim_type()? == ClaimType::Cancel;
     for item in items {
         let Some(line) = lines.iter().find(|l| l.id == item.line_id) else {
             continue;
@@ -224,31 +288,27 @@ pub(super) async fn persist_refund(
     if p.coupon_restored {
         repo::claims::mark_coupon_restored(db, order.id).await?;
     }
-    let part = |method: &str, tender: Option<i64>, amount: Won, status: &str, suffix: &str| {
-        refund_part::ActiveModel {
-            refund_id: Set(refund_id),
-            claim_id: Set(c.id),
-            tender_id: Set(tender),
-            method: Set(method.to_owned()),
-            amount: Set(amount.amount()),
-            status: Set(status.to_owned()),
-            idempotency_key: Set(format!("{}-{suffix}", c.claim_number)),
-            gateway_reference: Set(None),
-            attempts: Set(0),
-            last_error: Set(None),
-            next_attempt_at: Set(Some(now)),
-            manual: Set(false),
-            memo: Set(None),
-            updated_at: Set(now),
-            ..Default::default()
-        }
+    let part = |method, tender: i64, amount, status, suffix: &str| NewRefundPart {
+        refund_id,
+        claim_id: c.id,
+        tender_id: Some(tender),
+        method,
+        amount,
+        status,
+        idempotency_key: format!("{}-{suffix}", c.claim_number),
+        now,
     };
     if p.points.is_positive() {
         repo::claims::restore_points(db, order.customer_id, order.id, p.points.amount(), now)
             .await?;
         // Counted on the order's points tender: its CHECK keeps restored ≤ used.
         let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
-        let points_tender = tenders.iter().find(|t| t.method == "POINTS").map(|t| t.id);
+        let mut points_tender = None;
+        for t in &tenders {
+            if t.method()? == TenderMethod::Points {
+                points_tender = Some(t.id);
+            }
+        }
         let Some(points_tender) = points_tender else {
             return Err(ServiceError::Corrupt(format!(
                 "order {} restores points it never used",
@@ -256,27 +316,26 @@ pub(super) async fn persist_refund(
             )));
         };
         repo::claims::add_refunded(db, points_tender, p.points.amount()).await?;
-        repo::claims::insert_part(
-            db,
-            part(
-                "POINTS",
-                Some(points_tender),
-                p.points,
-                "SUCCEEDED",
-                "points",
-            ),
-        )
-        .await?;
+        let points = part(
+            TenderMethod::Points,
+            points_tender,
+            p.points,
+            RefundStatus::Succeeded,
+            "points",
+        );
+        repo::claim_writes::insert_part(db, points).await?;
     }
     if p.due_reduced.is_positive() {
         repo::claims::reduce_amount_due(db, order.id, p.due_reduced.amount()).await?;
     }
     if p.cash.is_positive() {
         let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
-        let balances: Vec<PaymentBalance> = tenders
-            .iter()
-            .filter(|t| t.method != "POINTS" && t.status == "PAID")
-            .map(|t| PaymentBalance {
+        let mut balances = Vec::new();
+        for t in &tenders {
+            if t.method()? == TenderMethod::Points || t.status()? != TenderStatus::Paid {
+                continue;
+            }
+            balances.push(PaymentBalance {
                 id: t.id,
                 role: if t.claim_id.is_some() {
                     PaymentRole::Fee
@@ -286,16 +345,23 @@ pub(super) async fn persist_refund(
                 paid: Won::new(t.amount),
                 refunded: Won::new(t.refunded_amount),
                 created: t.id,
-            })
-            .collect();
+            });
+        }
         let routed =
             route_cash(p.cash, &balances).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
         // Only a bank transfer's refund needs the customer's account.
-        let to_transfer = routed.iter().any(|cash| {
-            tenders
-                .iter()
-                .any(|t| t.id == cash.payment && t.method == "BANK_TRANSFER")
-        });
+        let method_of = |tender: i64| -> Result<TenderMethod, ServiceError> {
+            let stored = tenders.iter().find(|t| t.id == tender);
+            Ok(stored
+                .map(|t| t.method())
+                .transpose()?
+                .unwrap_or(TenderMethod::Card))
+        };
+        let to_transfer = routed
+            .iter()
+            .map(|cash| method_of(cash.payment))
+            .collect::<Result<Vec<_>, _>>()?
+            .contains(&TenderMethod::BankTransfer);
         let has_account = to_transfer
             && repo::catalog::customers_by_ids(db, &[order.customer_id])
                 .await?
@@ -303,25 +369,16 @@ pub(super) async fn persist_refund(
                 .next()
                 .is_some_and(|cu| cu.refund_account_number.is_some());
         for cash in routed {
-            let tender = tenders.iter().find(|t| t.id == cash.payment);
-            let method = tender.map_or("CARD", |t| t.method.as_str());
-            let status = if method == "BANK_TRANSFER" && !has_account {
-                "ACCOUNT_REQUIRED"
+            let method = method_of(cash.payment)?;
+            let status = if method == TenderMethod::BankTransfer && !has_account {
+                RefundStatus::AccountRequired
             } else {
-                "PENDING"
+                RefundStatus::Pending
             };
             repo::claims::add_refunded(db, cash.payment, cash.amount.amount()).await?;
-            repo::claims::insert_part(
-                db,
-                part(
-                    method,
-                    Some(cash.payment),
-                    cash.amount,
-                    status,
-                    &format!("pay{}", cash.payment),
-                ),
-            )
-            .await?;
+            let suffix = format!("pay{}", cash.payment);
+            let part = part(method, cash.payment, cash.amount, status, &suffix);
+            repo::claim_writes::insert_part(db, part).await?;
         }
     }
     Ok(line_changes)
@@ -336,13 +393,15 @@ pub async fn complete_refunded(app: &App, claim_id: i64) -> Result<(), ServiceEr
     else {
         return Ok(());
     };
-    let status = parse(&c.status, "claim status", ClaimStatus::parse)?;
+    let status = c.status()?;
     if !status.is_refunding() {
         return Ok(());
     }
     let parts = repo::claims::parts_of_claims(app.db.conn(), &[claim_id]).await?;
-    if parts.iter().any(|p| p.status != "SUCCEEDED") {
-        return Ok(());
+    for part in &parts {
+        if part.status()? != RefundStatus::Succeeded {
+            return Ok(());
+        }
     }
     match act(
         app,

@@ -4,6 +4,7 @@
 use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
+use crate::builders::{ClaimBuilder, OrderBuilder};
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
 use crate::orders::PLACE;
@@ -34,17 +35,15 @@ async fn role_matrix(t: TestApp) {
     let ca = t.customer(0).await;
     let cb = t.customer(0).await;
     let ops = t.operator();
-    let place = |c: i64| json!({"input": {"customerId": gid("Customer", c), "lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "BANK_TRANSFER"}});
-    let d = t.gql(&ops, PLACE, place(ca)).await;
-    let number = d["placeOrder"]["order"]["orderNumber"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let line = d["placeOrder"]["order"]["lines"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let order_id = d["placeOrder"]["order"]["id"].as_str().unwrap().to_owned();
+    let order = || {
+        OrderBuilder::by(&ops)
+            .customer(ca)
+            .line(opt, 1)
+            .bank_transfer()
+    };
+    let placed = order().place(&t).await;
+    let (number, line) = placed.number_and_line();
+    let order_id = placed.order["id"].as_str().unwrap().to_owned();
 
     let roles: Vec<(&str, Option<String>)> = vec![
         ("anonymous", None),
@@ -65,7 +64,7 @@ async fn role_matrix(t: TestApp) {
         ("node", "query($id: ID!) { node(id: $id) { id } }".into(), json!({"id": order_id}), [u, "ok", "null", "ok", "null", "ok", "ok"]),
         ("sellers", "{ sellers { name } }".into(), json!({}), [u, "ok", "ok", "ok", "ok", "ok", "ok"]),
         ("products", "{ products { name } }".into(), json!({}), [u, "ok", "ok", "ok", "ok", "ok", "ok"]),
-        ("placeOrder", PLACE.into(), place(ca), [u, "ok", "FIELD_NOT_ALLOWED", f, f, "ok", f]),
+        ("placeOrder", PLACE.into(), json!({"input": order().input()}), [u, "ok", "FIELD_NOT_ALLOWED", f, f, "ok", f]),
         ("confirmOrder", "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } order { id } } }".into(), json!({"n": number}), [u, f, f, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", "LINE_STATUS_NOT_ALLOWED", f]),
         ("shipLines", "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"1\"}) { userErrors { code } order { id } } }".into(), json!({"l": [line]}), [u, f, f, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", "LINE_STATUS_NOT_ALLOWED", f]),
         ("markDelivered", "mutation($l: [ID!]!) { markDelivered(input: {lineIds: $l}) { userErrors { code } order { id } } }".into(), json!({"l": [line]}), [u, f, f, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", "LINE_STATUS_NOT_ALLOWED", f]),
@@ -91,13 +90,12 @@ async fn two_seller_order_halves(t: TestApp) {
     let ob = t.option(sb, 20000, 10).await;
     let c = t.customer(0).await;
     let customer = t.token(Role::Customer, &c.to_string());
-    let d = t
-        .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", oa), "quantity": 1}, {"optionId": gid("ProductOption", ob), "quantity": 1}], "paymentMethod": "CARD"}}))
-        .await;
-    let number = d["placeOrder"]["order"]["orderNumber"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let number = OrderBuilder::by(&customer)
+        .line(oa, 1)
+        .line(ob, 1)
+        .place(&t)
+        .await
+        .number;
     let q = "query($n: String!) { order(orderNumber: $n) { totalAmount tenders { amount } lines { productName seller { id } } shippingGroups { shippingFee } customer { name email } } }";
     let seller_a = t.token(Role::Seller, &sa.to_string());
     let d = t.gql(&seller_a, q, json!({"n": number})).await;
@@ -135,24 +133,20 @@ on_both!(halves, two_seller_order_halves);
 /// Every claim query and mutation, called by anonymous, analyst and other-tenant callers on a
 /// claim of customer A and seller A: refused or not found, and the claim unchanged.
 async fn claim_tenancy(t: TestApp) {
-    use crate::claims::{claim_call, deliver};
     let sa = t.seller("판매자A", 3000, 50000, 3000).await;
     let sb = t.seller("판매자B", 3000, 50000, 3000).await;
     let opt = t.option(sa, 10000, 100).await;
     let ca = t.customer(0).await;
     let cb = t.customer(0).await;
     let customer_a = t.token(Role::Customer, &ca.to_string());
-    let d = t.gql(&customer_a, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await;
-    let number = d["placeOrder"]["order"]["orderNumber"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let line = d["placeOrder"]["order"]["lines"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
-    let d = claim_call(&t, &customer_a, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let (number, line) = OrderBuilder::by(&customer_a)
+        .line(opt, 2)
+        .delivered(&t)
+        .await
+        .number_and_line();
+    let d = ClaimBuilder::return_of(&number, &line)
+        .request(&t, &customer_a)
+        .await;
     let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
 
     let outsiders: Vec<(&str, Option<String>, &str)> = vec![

@@ -15,10 +15,10 @@ use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+use crate::builders::{ClaimBuilder, OrderBuilder};
 use crate::claims::{claim_call, deliver, run_refund_job};
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
-use crate::orders::PLACE;
 
 // ---------------------------------------------------------------------------------------------
 // Generated claims.
@@ -39,34 +39,6 @@ fn advance_to(t: &TestApp, at: DateTime<Utc>) {
     let now = t.clock.now();
     assert!(at >= now, "the clock only moves forward");
     t.clock.advance(at - now);
-}
-
-async fn place(
-    t: &TestApp,
-    customer: &str,
-    lines: &[(i64, i64)],
-    points: i64,
-) -> (String, Vec<String>) {
-    let lines: Vec<Value> = lines
-        .iter()
-        .map(|(option, quantity)| json!({"optionId": gid("ProductOption", *option), "quantity": quantity}))
-        .collect();
-    let d = t
-        .gql(
-            customer,
-            PLACE,
-            json!({"input": {"lines": lines, "points": points, "paymentMethod": "CARD"}}),
-        )
-        .await;
-    assert_eq!(d["placeOrder"]["userErrors"], json!([]), "{d}");
-    let o = &d["placeOrder"]["order"];
-    let ids = o["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .collect();
-    (o["orderNumber"].as_str().unwrap().to_owned(), ids)
 }
 
 /// Calls a claim mutation that must succeed; returns the claim's number.
@@ -96,23 +68,44 @@ async fn generate(t: &TestApp) -> Generated {
     let ops = t.operator();
 
     // 2026-11-24 18:00 KST: orders placed and delivered.
-    let (o1, l1) = place(t, &customer, &[(p1, 2), (p2, 1)], 0).await;
-    let (o2, l2) = place(t, &customer, &[(p1, 1)], 0).await;
-    let (o3, l3) = place(t, &customer, &[(p3, 1)], 0).await;
-    let (o4, l4) = place(t, &customer, &[(p3, 2)], 0).await;
-    let (o5, l5) = place(t, &customer, &[(p2, 1)], 0).await;
-    let (o6, l6) = place(t, &customer, &[(p1, 1)], 5000).await;
-    for (o, l) in [(&o1, &l1), (&o2, &l2), (&o3, &l3), (&o4, &l4), (&o6, &l6)] {
-        deliver(t, o, l).await;
+    let o1 = OrderBuilder::by(&customer)
+        .line(p1, 2)
+        .line(p2, 1)
+        .place(t)
+        .await;
+    let o2 = OrderBuilder::by(&customer).line(p1, 1).place(t).await;
+    let o3 = OrderBuilder::by(&customer).line(p3, 1).place(t).await;
+    let o4 = OrderBuilder::by(&customer).line(p3, 2).place(t).await;
+    let o5 = OrderBuilder::by(&customer).line(p2, 1).place(t).await;
+    let o6 = OrderBuilder::by(&customer)
+        .line(p1, 1)
+        .points(5000)
+        .place(t)
+        .await;
+    for o in [&o1, &o2, &o3, &o4, &o6] {
+        deliver(t, &o.number, &o.lines).await;
     }
 
     // 23:30 KST on the 24th, then 00:30 KST on the 25th.
     advance_to(t, utc(2026, 11, 24, 14, 30));
-    let r1 = act(t, &customer, "requestReturn", json!({"orderNumber": o2, "items": [{"lineId": l2[0], "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let r1 = ClaimBuilder::return_of(&o2.number, o2.line())
+        .open(t, &customer)
+        .await;
     advance_to(t, utc(2026, 11, 24, 15, 30));
-    let r2 = act(t, &customer, "requestReturn", json!({"orderNumber": o1, "items": [{"lineId": l1[0], "quantity": 2}, {"lineId": l1[1], "quantity": 1}], "reason": "DEFECTIVE"})).await;
-    act(t, &customer, "requestCancel", json!({"orderNumber": o5, "items": [{"lineId": l5[0], "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
-    let e1 = act(t, &customer, "requestExchange", json!({"orderNumber": o3, "items": [{"lineId": l3[0], "quantity": 1, "replacementOptionId": gid("ProductOption", p3b)}], "reason": "SIZE_OR_OPTION_CHANGE"})).await;
+    let r2 = ClaimBuilder::return_of(&o1.number, o1.line())
+        .quantity(2)
+        .line(&o1.lines[1], 1)
+        .reason("DEFECTIVE")
+        .open(t, &customer)
+        .await;
+    ClaimBuilder::cancel(&o5.number, o5.line())
+        .reason("CHANGE_OF_MIND")
+        .open(t, &customer)
+        .await;
+    let e1 = ClaimBuilder::exchange(&o3.number, o3.line(), p3b)
+        .reason("SIZE_OR_OPTION_CHANGE")
+        .open(t, &customer)
+        .await;
 
     t.clock.advance(Duration::hours(2));
     act(t, &seller_a, "approveClaim", json!({"claimNumber": r1})).await;
@@ -161,7 +154,10 @@ async fn generate(t: &TestApp) -> Generated {
     )
     .await;
     act(t, &seller_a, "completeReturn", json!({"claimNumber": r2})).await;
-    let r6 = act(t, &customer, "requestReturn", json!({"orderNumber": o6, "items": [{"lineId": l6[0], "quantity": 1}], "reason": "CHANGE_OF_MIND", "collectionMethod": "CUSTOMER_SHIPS"})).await;
+    let r6 = ClaimBuilder::return_of(&o6.number, o6.line())
+        .field("collectionMethod", json!("CUSTOMER_SHIPS"))
+        .open(t, &customer)
+        .await;
     t.clock.advance(Duration::hours(1));
     run_refund_job(t).await;
     act(t, &seller_b, "completeExchange", json!({"claimNumber": e1})).await;
@@ -179,17 +175,30 @@ async fn generate(t: &TestApp) -> Generated {
 
     // 00:30 KST on Monday the 30th: a rejection, and a return converted into an exchange.
     advance_to(t, utc(2026, 11, 29, 15, 30));
-    let r3 = act(t, &customer, "requestReturn", json!({"orderNumber": o4, "items": [{"lineId": l4[0], "quantity": 1}], "reason": "DEFECTIVE"})).await;
-    let r4 = act(t, &customer, "requestReturn", json!({"orderNumber": o4, "items": [{"lineId": l4[0], "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let r3 = ClaimBuilder::return_of(&o4.number, o4.line())
+        .reason("DEFECTIVE")
+        .open(t, &customer)
+        .await;
+    let r4 = ClaimBuilder::return_of(&o4.number, o4.line())
+        .open(t, &customer)
+        .await;
     t.clock.advance(Duration::hours(5));
     act(t, &seller_b, "rejectClaim", json!({"claimNumber": r3})).await;
-    act(t, &customer, "convertClaim", json!({"claimNumber": r4, "replacements": [{"lineId": l4[0], "optionId": gid("ProductOption", p3b)}]})).await;
+    act(t, &customer, "convertClaim", json!({"claimNumber": r4, "replacements": [{"lineId": o4.lines[0], "optionId": gid("ProductOption", p3b)}]})).await;
 
     // 00:30 KST on 1 December: a delivery and a claim held for inspection.
     advance_to(t, utc(2026, 11, 30, 15, 30));
-    let (o7, l7) = place(t, &customer, &[(p2, 1), (p1, 3)], 0).await;
-    deliver(t, &o7, &l7).await;
-    let r5 = act(t, &customer, "requestReturn", json!({"orderNumber": o7, "items": [{"lineId": l7[1], "quantity": 2}], "reason": "WRONG_ITEM_DELIVERED"})).await;
+    let o7 = OrderBuilder::by(&customer)
+        .line(p2, 1)
+        .line(p1, 3)
+        .place(t)
+        .await;
+    deliver(t, &o7.number, &o7.lines).await;
+    let r5 = ClaimBuilder::return_of(&o7.number, &o7.lines[1])
+        .quantity(2)
+        .reason("WRONG_ITEM_DELIVERED")
+        .open(t, &customer)
+        .await;
     act(
         t,
         &ops,

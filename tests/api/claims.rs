@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
+use crate::builders::{ClaimBuilder, OrderBuilder, PlacedOrder, ShopBuilder};
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
 use crate::orders::PLACE;
@@ -105,7 +106,7 @@ pub async fn claim_call(t: &TestApp, token: &str, mutation: &str, input: Value) 
     t.gql(token, &doc, json!({ "input": input })).await[mutation].clone()
 }
 
-fn input_type(mutation: &str) -> &'static str {
+pub fn input_type(mutation: &str) -> &'static str {
     match mutation {
         "requestCancel" => "RequestCancelInput",
         "sellerCancel" => "SellerCancelInput",
@@ -331,22 +332,27 @@ async fn exchange_then_convert(
 /// Cancel after payment: refunding until the gateway confirms; cancel before the deposit:
 /// done at once, the amount due lowered; a cancel request overtaken by shipping.
 async fn cancels(t: TestApp) {
-    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
-    let opt = t.option(s, 20000, 10).await;
-    let c = t.customer(2000).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let place = |method: &str, points: i64| json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "points": points, "paymentMethod": method}});
+    let shop = ShopBuilder::new()
+        .name("한빛패션")
+        .price(20000)
+        .points(2000)
+        .build(&t)
+        .await;
+    let (opt, c) = (shop.option, shop.customer().id);
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
+    let order = |method: &str, points: i64| {
+        OrderBuilder::new(&shop)
+            .quantity(2)
+            .payment(method)
+            .points(points)
+    };
 
-    let o = t.gql(&customer, PLACE, place("CARD", 1000)).await["placeOrder"]["order"].clone();
-    let line = o["lines"][0]["id"].clone();
-    let d = claim_call(
-        &t,
-        &customer,
-        "requestCancel",
-        json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 2}]}),
-    )
-    .await;
+    let o = order("CARD", 1000).place(&t).await;
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .quantity(2)
+        .request(&t, &customer)
+        .await;
     assert_eq!(d["claim"]["status"], "CANCEL_REFUNDING", "{d}");
     let refund = &d["claim"]["refund"];
     assert_eq!(
@@ -370,7 +376,7 @@ async fn cancels(t: TestApp) {
     assert_eq!(after["claim"]["timeline"].as_array().unwrap().len(), 2);
     assert_eq!(t.gateway.executed().len(), 1);
     // Each tender counts what went back to it: never more than it paid.
-    let tenders = t.gql(&customer, "query($n: String!) { order(orderNumber: $n) { tenders { method amount refundedAmount } } }", json!({"n": o["orderNumber"]})).await;
+    let tenders = t.gql(&customer, "query($n: String!) { order(orderNumber: $n) { tenders { method amount refundedAmount } } }", json!({"n": o.number})).await;
     assert_eq!(
         tenders["order"]["tenders"],
         json!([{"method": "CARD", "amount": 42000, "refundedAmount": 42000}, {"method": "POINTS", "amount": 1000, "refundedAmount": 1000}])
@@ -380,9 +386,10 @@ async fn cancels(t: TestApp) {
     assert_eq!(t.gateway.executed().len(), 1);
 
     // Before the deposit: no cash moves; the amount due shrinks; points come back.
-    let o =
-        t.gql(&customer, PLACE, place("BANK_TRANSFER", 500)).await["placeOrder"]["order"].clone();
-    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let o = order("BANK_TRANSFER", 500).place(&t).await;
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .request(&t, &customer)
+        .await;
     assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
     assert_eq!(d["claim"]["refund"]["cash"], 0);
     assert!(d["claim"]["refund"]["dueReduced"].as_i64().unwrap() > 0);
@@ -390,55 +397,41 @@ async fn cancels(t: TestApp) {
         .gql(
             &customer,
             "query($n: String!) { order(orderNumber: $n) { amountDue } }",
-            json!({"n": o["orderNumber"]}),
+            json!({"n": o.number}),
         )
         .await;
     assert_eq!(
         due["order"]["amountDue"].as_i64().unwrap(),
-        o["amountDue"].as_i64().unwrap() - d["claim"]["refund"]["dueReduced"].as_i64().unwrap()
+        o.order["amountDue"].as_i64().unwrap()
+            - d["claim"]["refund"]["dueReduced"].as_i64().unwrap()
     );
 
     // PREPARING: the customer asks, the seller decides; shipping overtakes a request.
-    let o = t.gql(&customer, PLACE, place("CARD", 0)).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].clone();
+    let PlacedOrder { number, lines, .. } = order("CARD", 0).place(&t).await;
     t.gql(
         &seller,
         "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }",
         json!({"n": number}),
     )
     .await;
-    let line = o["lines"][0]["id"].clone();
-    let d = claim_call(
-        &t,
-        &customer,
-        "requestCancel",
-        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}]}),
-    )
-    .await;
+    let line = &lines[0];
+    let cancel = ClaimBuilder::cancel(&number, line);
+    let d = cancel.request(&t, &customer).await;
     assert_eq!(d["claim"]["status"], "CANCEL_REQUESTED");
     assert_eq!(d["orderLines"][0]["claimedQuantity"], 1);
     assert_eq!(d["claim"]["availableActions"], json!(["WITHDRAW"]));
     // The same unit cannot be claimed twice.
-    let again = claim_call(
-        &t,
-        &customer,
-        "requestCancel",
-        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 2}]}),
-    )
-    .await;
+    let again = ClaimBuilder::cancel(&number, line)
+        .quantity(2)
+        .request(&t, &customer)
+        .await;
     assert_eq!(again["userErrors"][0]["code"], "NOT_ENOUGH_UNITS");
     let d = t.gql(&seller, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"9\"}) { order { status claims { status rejectionCode timeline { action } } } userErrors { code } } }", json!({"l": [line]})).await;
     let claim = &d["shipLines"]["order"]["claims"][0];
     assert_eq!(claim["status"], "CANCEL_REJECTED");
     assert_eq!(claim["rejectionCode"], "SHIPPED");
     // Once shipped, a cancel is refused with the suggestion of a return.
-    let d = claim_call(
-        &t,
-        &customer,
-        "requestCancel",
-        json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}]}),
-    )
-    .await;
+    let d = cancel.request(&t, &customer).await;
     assert_eq!(d["userErrors"][0]["code"], "CLAIM_NOT_ALLOWED");
     assert!(
         d["userErrors"][0]["message"]
@@ -454,19 +447,25 @@ on_both!(cancel_paths, cancels);
 /// approval; a third converted into an exchange that is held for its fee, waived, reshipped and
 /// completed.
 async fn returns_and_exchanges(t: TestApp) {
-    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
-    let m = t.option(s, 30000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
+    let shop = ShopBuilder::new()
+        .name("한빛패션")
+        .price(30000)
+        .build(&t)
+        .await;
+    let (s, m) = (shop.seller.id, shop.option);
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
     let ops = t.operator();
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", m), "quantity": 3}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(3)
+        .delivered(&t)
+        .await
+        .number_and_line();
 
     // Return 1 unit, customer's fault: collected, completed, the return fee deducted.
-    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let d = ClaimBuilder::return_of(&number, &line)
+        .request(&t, &customer)
+        .await;
     let n1 = d["claim"]["claimNumber"].clone();
     assert_eq!(d["claim"]["status"], "RETURN_REQUESTED");
     let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n1})).await;
@@ -501,7 +500,11 @@ async fn returns_and_exchanges(t: TestApp) {
     run_refund_job(&t).await;
 
     // Return rejected after collection by the seller: waits for an operator.
-    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE", "collectionMethod": "CUSTOMER_SHIPS"})).await;
+    let d = ClaimBuilder::return_of(&number, &line)
+        .reason("DEFECTIVE")
+        .field("collectionMethod", json!("CUSTOMER_SHIPS"))
+        .request(&t, &customer)
+        .await;
     let n2 = d["claim"]["claimNumber"].clone();
     assert_eq!(d["claim"]["fault"], "SELLER");
     claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n2})).await;
@@ -522,7 +525,10 @@ async fn returns_and_exchanges(t: TestApp) {
 
     // Return converted into an exchange (another option, same price): held for its fee.
     let l = t.option(s, 30000, 0).await; // another product: refused
-    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "SIZE_OR_OPTION_CHANGE"})).await;
+    let d = ClaimBuilder::return_of(&number, &line)
+        .reason("SIZE_OR_OPTION_CHANGE")
+        .request(&t, &customer)
+        .await;
     let n3 = d["claim"]["claimNumber"].clone();
     let d = claim_call(&t, &customer, "convertClaim", json!({"claimNumber": n3, "replacements": [{"lineId": line, "optionId": gid("ProductOption", l)}]})).await;
     assert_eq!(d["userErrors"][0]["code"], "CLAIM_NOT_ALLOWED", "{d}");
@@ -590,13 +596,13 @@ on_both!(return_exchange_paths, returns_and_exchanges);
 /// A card refund that keeps failing: retried with backoff, FAILED after its attempts, retried
 /// by an operator, then resolved by hand; nothing paid twice.
 async fn failing_refund(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
     let ops = t.operator();
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .request(&t, &customer)
+        .await;
     let n = d["claim"]["claimNumber"].clone();
     t.gateway.fail_next(100);
     for _ in 0..8 {
@@ -640,15 +646,14 @@ on_both!(refund_failures, failing_refund);
 /// approvals with the same expected version: one moves the claim, the rest get STALE_VERSION
 /// or CLAIM_ACTION_NOT_ALLOWED. A replay with the same idempotency key returns the first claim.
 async fn concurrent_requests(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 100).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let shop = ShopBuilder::new().stock(100).build(&t).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(2)
+        .delivered(&t)
+        .await
+        .number_and_line();
     let input = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 2}], "reason": "CHANGE_OF_MIND"});
     let calls = (0..10).map(|_| claim_call(&t, &customer, "requestReturn", input.clone()));
     let results = futures_util::future::join_all(calls).await;
@@ -710,10 +715,9 @@ on_both!(concurrency, concurrent_requests);
 /// points back), and an exchange whose fee stays unpaid is withdrawn after 14 days (its
 /// replacement released).
 async fn system_timers(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(1000).await;
-    let customer = t.token(Role::Customer, &c.to_string());
+    let shop = ShopBuilder::new().points(1000).build(&t).await;
+    let (opt, c) = (shop.option, shop.customer().id);
+    let customer = shop.customer().token.clone();
     let ops = t.operator();
     let run = |job: &'static str| {
         let ops = ops.clone();
@@ -725,11 +729,16 @@ async fn system_timers(t: TestApp) {
             t.gql(&ops, &doc, json!({})).await["runSystemJobs"]["runs"][0]["processed"].clone()
         }
     };
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "points": 1000, "paymentMethod": "BANK_TRANSFER"}})).await["placeOrder"]["order"].clone();
+    let o = OrderBuilder::new(&shop)
+        .quantity(2)
+        .points(1000)
+        .bank_transfer()
+        .place(&t)
+        .await;
     assert_eq!(run("CANCEL_UNPAID_ORDERS").await, 0);
     t.clock.advance(chrono::Duration::hours(73));
     assert_eq!(run("CANCEL_UNPAID_ORDERS").await, 1);
-    let d = t.gql(&customer, "query($n: String!) { order(orderNumber: $n) { status amountDue claims { status timeline { actor action } } } }", json!({"n": o["orderNumber"]})).await;
+    let d = t.gql(&customer, "query($n: String!) { order(orderNumber: $n) { status amountDue claims { status timeline { actor action } } } }", json!({"n": o.number})).await;
     assert_eq!(d["order"]["status"], "CANCELLED");
     assert_eq!(d["order"]["amountDue"], 0);
     assert_eq!(d["order"]["claims"][0]["status"], "CANCEL_COMPLETED");
@@ -740,16 +749,13 @@ async fn system_timers(t: TestApp) {
     assert_eq!(t.stock(opt).await, 10);
     assert_eq!(t.points(c).await, 1000);
 
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(
-        &t,
-        o["orderNumber"].as_str().unwrap(),
-        std::slice::from_ref(&line),
-    )
-    .await;
+    let o = OrderBuilder::new(&shop).delivered(&t).await;
+    let line = o.line().to_owned();
     let other = t.sibling_option(opt, 10000, 3).await;
-    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "SIZE_OR_OPTION_CHANGE"})).await;
+    let d = ClaimBuilder::exchange(&o.number, &line, other)
+        .reason("SIZE_OR_OPTION_CHANGE")
+        .request(&t, &customer)
+        .await;
     let n = d["claim"]["claimNumber"].clone();
     assert_eq!(t.stock(other).await, 2);
     t.clock.advance(chrono::Duration::days(13));
@@ -788,14 +794,12 @@ pub async fn courier_post(
 /// DELIVERED, a pickup marks the exchange collected, the replacement's delivery completes it;
 /// a repeated event changes nothing and a wrong secret is refused.
 async fn courier_events(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].clone();
-    let line = o["lines"][0]["id"].clone();
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let number = o.number.clone();
+    let line = o.line().to_owned();
     t.gql(
         &seller,
         "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }",
@@ -810,8 +814,10 @@ async fn courier_events(t: TestApp) {
     assert_eq!(status, axum::http::StatusCode::OK, "{body}");
     assert_eq!(body["linesDelivered"], 1);
 
-    let other = t.sibling_option(opt, 10000, 5).await;
-    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "DEFECTIVE"})).await;
+    let other = t.sibling_option(shop.option, 10000, 5).await;
+    let d = ClaimBuilder::exchange(&number, &line, other)
+        .request(&t, &customer)
+        .await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
     let n = d["claim"]["claimNumber"].clone();
     let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
@@ -855,23 +861,14 @@ on_both!(courier, courier_events);
 /// after collection; an exchange refunded for a stock-out; a collection that never arrives;
 /// withdrawals; a bank-transfer refund waiting for its refund account.
 async fn more_paths(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 50).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
+    let shop = ShopBuilder::new().stock(50).build(&t).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
     let ops = t.operator();
     let order = |qty: i64, method: &'static str| {
-        let customer = customer.clone();
         let t = &t;
-        async move {
-            let d = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": qty}], "paymentMethod": method}})).await;
-            let o = d["placeOrder"]["order"].clone();
-            (
-                o["orderNumber"].as_str().unwrap().to_owned(),
-                o["lines"][0]["id"].as_str().unwrap().to_owned(),
-            )
-        }
+        let order = OrderBuilder::new(&shop).quantity(qty).payment(method);
+        async move { order.place(t).await.number_and_line() }
     };
     let status = |d: &Value| {
         d["claim"]["status"]
@@ -989,12 +986,16 @@ async fn more_paths(t: TestApp) {
 
     // Exchanges (seller's fault: no fee): one rejected after collection by an operator, one
     // refunded because the replacement ran out.
-    let other = t.sibling_option(opt, 10000, 5).await;
+    let other = t.sibling_option(shop.option, 10000, 5).await;
     let exchange = || {
         let customer = customer.clone();
         let (t, number, line) = (&t, number.clone(), line.clone());
         async move {
-            claim_call(t, &customer, "requestExchange", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "WRONG_ITEM_DELIVERED"})).await["claim"]["claimNumber"].clone()
+            ClaimBuilder::exchange(&number, &line, other)
+                .reason("WRONG_ITEM_DELIVERED")
+                .request(t, &customer)
+                .await["claim"]["claimNumber"]
+                .clone()
         }
     };
     let n = exchange().await;
@@ -1073,16 +1074,15 @@ on_both!(other_paths, more_paths);
 /// The default policy through the API: windows (CLAIM_WINDOW_CLOSED), replacements at another
 /// price or without stock, and the decision recorded on the claim.
 async fn policy_refusals(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let pricier = t.sibling_option(opt, 12000, 5).await;
-    let empty = t.sibling_option(opt, 10000, 0).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let shop = ShopBuilder::new().build(&t).await;
+    let pricier = t.sibling_option(shop.option, 12000, 5).await;
+    let empty = t.sibling_option(shop.option, 10000, 0).await;
+    let customer = shop.customer().token.clone();
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(2)
+        .delivered(&t)
+        .await
+        .number_and_line();
     let exchange = |option: i64| json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", option)}], "reason": "SIZE_OR_OPTION_CHANGE"});
     let d = claim_call(&t, &customer, "requestExchange", exchange(pricier)).await;
     assert_eq!(
@@ -1091,7 +1091,9 @@ async fn policy_refusals(t: TestApp) {
     );
     let d = claim_call(&t, &customer, "requestExchange", exchange(empty)).await;
     assert_eq!(d["userErrors"][0]["code"], "OUT_OF_STOCK", "{d}");
-    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let d = ClaimBuilder::return_of(&number, &line)
+        .request(&t, &customer)
+        .await;
     let n = d["claim"]["claimNumber"].clone();
     let q = "query($n: String!) { claim(claimNumber: $n) { policyDecision { claimFees { policy plugin { id } output fallback { reason } } claimWindow { policy output } exchangeRules { policy } } } }";
     let decision = t.gql(&customer, q, json!({"n": n})).await["claim"]["policyDecision"].clone();
@@ -1104,9 +1106,14 @@ async fn policy_refusals(t: TestApp) {
     assert_eq!(decision["exchangeRules"], Value::Null);
     claim_call(&t, &customer, "withdrawClaim", json!({"claimNumber": n})).await;
     t.clock.advance(chrono::Duration::days(8));
-    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let d = ClaimBuilder::return_of(&number, &line)
+        .request(&t, &customer)
+        .await;
     assert_eq!(d["userErrors"][0]["code"], "CLAIM_WINDOW_CLOSED", "{d}");
-    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"})).await;
+    let d = ClaimBuilder::return_of(&number, &line)
+        .reason("DEFECTIVE")
+        .request(&t, &customer)
+        .await;
     assert_eq!(d["claim"]["status"], "RETURN_REQUESTED", "{d}");
     assert_eq!(t.stock(empty).await, 0);
     assert_eq!(t.stock(pricier).await, 5);
@@ -1116,22 +1123,17 @@ on_both!(policy_paths, policy_refusals);
 /// A claim fee paid by bank transfer: announced by the customer, counted only when an operator
 /// confirms the deposit.
 async fn fee_by_transfer(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 2500).await;
-    let opt = t.option(s, 10000, 10).await;
-    let other = t.sibling_option(opt, 10000, 5).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
+    let shop = ShopBuilder::new().fees(3000, 50000, 2500).build(&t).await;
+    let other = t.sibling_option(shop.option, 10000, 5).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
     let ops = t.operator();
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(
-        &t,
-        o["orderNumber"].as_str().unwrap(),
-        std::slice::from_ref(&line),
-    )
-    .await;
-    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "CHANGE_OF_MIND"})).await;
+    let o = OrderBuilder::new(&shop).delivered(&t).await;
+    let line = o.line().to_owned();
+    let d = ClaimBuilder::exchange(&o.number, &line, other)
+        .reason("CHANGE_OF_MIND")
+        .request(&t, &customer)
+        .await;
     let n = d["claim"]["claimNumber"].clone();
     assert_eq!(d["claim"]["exchangeFee"], 5000);
     let d = claim_call(
@@ -1171,16 +1173,15 @@ on_both!(fee_transfer, fee_by_transfer);
 /// an exchange converted after collection carries the collection, so the new return's approval
 /// goes straight to RETURN_COLLECTED.
 async fn fee_refund_and_carried_collection(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let other = t.sibling_option(opt, 10000, 5).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let shop = ShopBuilder::new().build(&t).await;
+    let other = t.sibling_option(shop.option, 10000, 5).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(2)
+        .delivered(&t)
+        .await
+        .number_and_line();
     let exchange = |reason: &'static str| json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": reason});
 
     let d = claim_call(&t, &customer, "requestExchange", exchange("CHANGE_OF_MIND")).await;

@@ -7,9 +7,8 @@ use oms::domain::actor::Role;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::claims::deliver;
-use crate::harness::{gid, Backend, TestApp};
-use crate::orders::PLACE;
+use crate::builders::{OrderBuilder, ShopBuilder};
+use crate::harness::{Backend, TestApp};
 
 #[derive(Debug, Clone, Copy)]
 enum Act {
@@ -164,13 +163,11 @@ fn acts() -> impl Strategy<Value = Vec<(Act, Who)>> {
 
 async fn run(steps: Vec<(Act, Who)>) {
     let t = TestApp::new(Backend::Sqlite).await.unwrap();
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 100).await;
-    let c = t.customer(0).await;
+    let shop = ShopBuilder::new().stock(100).build(&t).await;
     let tokens = [
-        (Who::Customer, t.token(Role::Customer, &c.to_string())),
-        (Who::Seller, t.token(Role::Seller, &s.to_string())),
-        (Who::Operator, t.operator()),
+        (Who::Customer, shop.customer().token.clone()),
+        (Who::Seller, shop.seller.token.clone()),
+        (Who::Operator, shop.operator.clone()),
         (Who::Analyst, t.token(Role::Analyst, "a")),
     ];
     let token = |w: Who| {
@@ -180,10 +177,11 @@ async fn run(steps: Vec<(Act, Who)>) {
             .map(|(_, t)| t.clone())
             .unwrap()
     };
-    let o = t.gql(&token(Who::Customer), PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": ORDERED}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(ORDERED)
+        .delivered(&t)
+        .await
+        .number_and_line();
 
     let mut model = Model {
         status: None,

@@ -17,8 +17,9 @@ use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::builders::{ClaimBuilder, OrderBuilder, PlacedOrder, ShopBuilder};
 use crate::claims::{claim_call, deliver};
-use crate::harness::{gid, graphql_socket, webhook_client, Backend, TestApp, LOOPBACK_SINKS};
+use crate::harness::{graphql_socket, webhook_client, Backend, TestApp, LOOPBACK_SINKS};
 use crate::on_both;
 use crate::orders::PLACE;
 use crate::sinks::{HttpSink, SmtpSink};
@@ -46,50 +47,23 @@ pub(crate) async fn drain(app: &App) -> Report {
     total
 }
 
-pub(crate) struct Shop {
-    pub seller: i64,
-    pub option: i64,
-    pub customer: i64,
-    pub customer_token: String,
-    pub seller_token: String,
-}
-
-pub(crate) async fn shop(t: &TestApp) -> Shop {
-    let seller = t.seller("A", 3000, 50000, 3000).await;
-    let option = t.option(seller, 10000, 50).await;
-    let customer = t.customer(0).await;
-    Shop {
-        seller,
-        option,
-        customer,
-        customer_token: t.token(Role::Customer, &customer.to_string()),
-        seller_token: t.token(Role::Seller, &seller.to_string()),
-    }
-}
-
-pub(crate) async fn place(t: &TestApp, s: &Shop, quantity: i64) -> (String, String) {
-    let o = t.gql(&s.customer_token, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", s.option), "quantity": quantity}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    (
-        o["orderNumber"].as_str().unwrap().to_owned(),
-        o["lines"][0]["id"].as_str().unwrap().to_owned(),
-    )
-}
-
 /// Every order step and claim transition writes exactly one message; a transition that fails
 /// after writing its message (shipping over a cancel request, refused as a mixed shipment)
 /// leaves none.
 async fn written_with_the_transition(t: TestApp) {
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let before = outbox_count(&t).await;
-    let (number, line) = place(&t, &s, 2).await;
+    let order = OrderBuilder::new(&s).quantity(2).place(&t).await;
     assert_eq!(outbox_count(&t).await, before + 1, "order.placed");
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    deliver(&t, &order.number, &order.lines).await;
     assert_eq!(
         outbox_count(&t).await,
         before + 4,
         "preparing, shipped, delivered"
     );
-    let d = claim_call(&t, &s.customer_token, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let d = ClaimBuilder::return_of(&order.number, order.line())
+        .request(&t, &s.customer().token)
+        .await;
     assert_eq!(d["userErrors"], json!([]));
     assert_eq!(outbox_count(&t).await, before + 5);
     let last = entity::outbox_message::Entity::find()
@@ -99,27 +73,23 @@ async fn written_with_the_transition(t: TestApp) {
         .pop()
         .unwrap();
     assert_eq!(last.event_type, "claim.return_requested");
-    assert_eq!(last.seller_id, Some(s.seller));
-    assert_eq!(last.customer_id, s.customer);
+    assert_eq!(last.seller_id, Some(s.seller.id));
+    assert_eq!(last.customer_id, s.customer().id);
 
     // Rollback: a cancel request on one seller's line, then shipping it together with another
     // seller's line. The cancel request is rejected (and its message written) before the
     // mixed shipment is refused — and all of it rolls back.
     let other_seller = t.seller("B", 3000, 50000, 3000).await;
     let other = t.option(other_seller, 5000, 10).await;
-    let o = t.gql(&s.customer_token, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", s.option), "quantity": 1}, {"optionId": gid("ProductOption", other), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let lines: Vec<String> = o["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .collect();
+    let PlacedOrder { number, lines, .. } = OrderBuilder::new(&s).line(other, 1).place(&t).await;
     let ops = t.operator();
     for l in &lines {
         t.gql(&ops, "mutation($n: String!, $l: [ID!]) { confirmOrder(input: {orderNumber: $n, lineIds: $l}) { userErrors { code } } }", json!({"n": number, "l": [l]})).await;
     }
-    let d = claim_call(&t, &s.customer_token, "requestCancel", json!({"orderNumber": number, "items": [{"lineId": lines[0], "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let d = ClaimBuilder::cancel(&number, &lines[0])
+        .reason("CHANGE_OF_MIND")
+        .request(&t, &s.customer().token)
+        .await;
     assert_eq!(d["claim"]["status"], "CANCEL_REQUESTED", "{d}");
     let count = outbox_count(&t).await;
     let d = t.gql(&ops, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"9\"}) { userErrors { code } } }", json!({"l": lines})).await;
@@ -134,7 +104,7 @@ async fn written_with_the_transition(t: TestApp) {
     );
     let d = t
         .gql(
-            &s.customer_token,
+            &s.customer().token,
             "query($n: String!) { order(orderNumber: $n) { claims { status } } }",
             json!({"n": number}),
         )
@@ -169,35 +139,35 @@ async fn notifications(t: TestApp) {
         }),
         ..t.app.clone()
     };
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let db = t.app.db.conn();
     db.execute_unprepared(&format!(
         "UPDATE customers SET phone = '010-1234-5678' WHERE id = {}",
-        s.customer
+        s.customer().id
     ))
     .await
     .unwrap();
     db.execute_unprepared(&format!(
         "UPDATE sellers SET email = 'seller@example.com' WHERE id = {}",
-        s.seller
+        s.seller.id
     ))
     .await
     .unwrap();
     let other = t.sibling_option(s.option, 10000, 5).await;
-    let (number, line) = place(&t, &s, 1).await;
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
-    let d = claim_call(&t, &s.customer_token, "requestExchange", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "DEFECTIVE"})).await;
-    let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
+    let PlacedOrder { number, lines, .. } = OrderBuilder::new(&s).delivered(&t).await;
+    let claim = ClaimBuilder::exchange(&number, &lines[0], other)
+        .open(&t, &s.customer().token)
+        .await;
     claim_call(
         &t,
-        &s.seller_token,
+        &s.seller.token,
         "approveClaim",
         json!({"claimNumber": claim}),
     )
     .await;
     let d = claim_call(
         &t,
-        &s.seller_token,
+        &s.seller.token,
         "markCollected",
         json!({"claimNumber": claim, "courier": "CJ대한통운", "trackingNumber": "R1"}),
     )
@@ -242,10 +212,10 @@ const REGISTER: &str = "mutation($url: String!, $types: [String!]!) { registerWe
 /// sees its delivery log.
 async fn webhooks(t: TestApp) {
     let sink = HttpSink::start().await;
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let d = t
         .gql(
-            &s.seller_token,
+            &s.seller.token,
             REGISTER,
             json!({"url": sink.url("/hook"), "types": ["order.*"]}),
         )
@@ -257,7 +227,7 @@ async fn webhooks(t: TestApp) {
     let hook_id = d["webhook"]["id"].clone();
     let bad = t
         .gql(
-            &s.seller_token,
+            &s.seller.token,
             REGISTER,
             json!({"url": "ftp://x", "types": ["order.*"]}),
         )
@@ -266,7 +236,7 @@ async fn webhooks(t: TestApp) {
     assert_eq!(bad["userErrors"][0]["code"], "INVALID_WEBHOOK");
     let bad = t
         .gql(
-            &s.seller_token,
+            &s.seller.token,
             REGISTER,
             json!({"url": "http://x.example", "types": ["claim.nope"]}),
         )
@@ -276,7 +246,7 @@ async fn webhooks(t: TestApp) {
 
     // The endpoint fails twice, then answers.
     sink.fail_next(2);
-    let (number, _) = place(&t, &s, 1).await;
+    let number = OrderBuilder::new(&s).place(&t).await.number;
     let r = drain(&t.app).await;
     assert_eq!(
         (r.delivered, r.retried),
@@ -349,7 +319,7 @@ async fn webhooks(t: TestApp) {
     );
 
     // The seller's delivery log.
-    let log = t.gql(&s.seller_token, "query($id: ID!) { webhookDeliveries(webhookId: $id) { webhookId status attempts responseStatus } }", json!({"id": hook_id})).await["webhookDeliveries"].clone();
+    let log = t.gql(&s.seller.token, "query($id: ID!) { webhookDeliveries(webhookId: $id) { webhookId status attempts responseStatus } }", json!({"id": hook_id})).await["webhookDeliveries"].clone();
     assert_eq!(log[0]["status"], "DELIVERED", "{log}");
     assert_eq!(log[0]["attempts"], 3);
     assert_eq!(log[0]["responseStatus"], 200);
@@ -375,7 +345,7 @@ async fn webhooks(t: TestApp) {
 
     // Dead after the last attempt; an operator sends it again.
     sink.fail_next(100);
-    place(&t, &s, 1).await;
+    OrderBuilder::new(&s).place(&t).await;
     for _ in 0..oms::outbox::dispatch::MAX_ATTEMPTS {
         drain(&t.app).await;
         t.clock.advance(chrono::Duration::hours(2));
@@ -402,7 +372,7 @@ async fn webhooks(t: TestApp) {
     assert_eq!(drain(&t.app).await.delivered, 1);
     let (_, body) = t
         .post(
-            Some(&s.seller_token),
+            Some(&s.seller.token),
             "{ outboxMessages { id } }",
             json!({}),
         )
@@ -413,10 +383,10 @@ async fn webhooks(t: TestApp) {
     );
 
     // Rotation: the new secret is shown once; for a day both secrets sign.
-    let rotated = t.gql(&s.seller_token, "mutation($id: ID!) { rotateWebhookSecret(input: {webhookId: $id}) { secret webhook { previousSecretValidUntil } } }", json!({"id": hook_id})).await["rotateWebhookSecret"].clone();
+    let rotated = t.gql(&s.seller.token, "mutation($id: ID!) { rotateWebhookSecret(input: {webhookId: $id}) { secret webhook { previousSecretValidUntil } } }", json!({"id": hook_id})).await["rotateWebhookSecret"].clone();
     let new_secret = rotated["secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
-    place(&t, &s, 1).await;
+    OrderBuilder::new(&s).place(&t).await;
     drain(&t.app).await;
     let last = sink.requests().pop().unwrap();
     let (id, ts, sig) = headers(&last);
@@ -427,10 +397,10 @@ async fn webhooks(t: TestApp) {
     oms::webhook::Verifier::new(Duration::from_secs(300), 1000)
         .verify(&secret, (&id, &ts, &sig), &last.body, now)
         .unwrap();
-    let d = t.gql(&s.seller_token, "mutation($id: ID!) { deleteWebhook(input: {webhookId: $id}) { deletedWebhookId userErrors { code } } }", json!({"id": hook_id})).await;
+    let d = t.gql(&s.seller.token, "mutation($id: ID!) { deleteWebhook(input: {webhookId: $id}) { deletedWebhookId userErrors { code } } }", json!({"id": hook_id})).await;
     assert_eq!(d["deleteWebhook"]["deletedWebhookId"], hook_id);
     assert_eq!(
-        t.gql(&s.seller_token, "{ webhooks { id } }", json!({}))
+        t.gql(&s.seller.token, "{ webhooks { id } }", json!({}))
             .await["webhooks"],
         json!([])
     );
@@ -445,15 +415,15 @@ async fn two_dispatchers_share_the_work() {
         return;
     };
     let sink = HttpSink::start().await;
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     t.gql(
-        &s.seller_token,
+        &s.seller.token,
         REGISTER,
         json!({"url": sink.url("/"), "types": ["*"]}),
     )
     .await;
     for _ in 0..30 {
-        place(&t, &s, 1).await;
+        OrderBuilder::new(&s).place(&t).await;
     }
     let replica = t.replica();
     let (a, b) = tokio::join!(drain(&t.app), drain(&replica.app));
@@ -474,19 +444,19 @@ async fn two_dispatchers_share_the_work() {
 /// same message is delivered again with the same id, and nothing is lost.
 async fn crash(t: TestApp) {
     let sink = HttpSink::start().await;
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     // Only the webhook: no mail to the customer, none to the seller.
     t.app
         .db
         .conn()
         .execute_unprepared(&format!(
             "UPDATE customers SET email = '' WHERE id = {}",
-            s.customer
+            s.customer().id
         ))
         .await
         .unwrap();
     t.gql(
-        &s.seller_token,
+        &s.seller.token,
         REGISTER,
         json!({"url": sink.url("/"), "types": ["*"]}),
     )
@@ -503,12 +473,12 @@ async fn crash(t: TestApp) {
         crate::replicas::start_with(&t.url, &fast, &[("OMS_FAULT_ABORT_AFTER_DELIVERY", "1")])
             .await;
     let client = reqwest::Client::new();
-    let body = json!({"query": PLACE, "variables": {"input": {"lines": [{"optionId": gid("ProductOption", s.option), "quantity": 1}], "paymentMethod": "CARD"}}});
+    let body = json!({"query": PLACE, "variables": {"input": OrderBuilder::new(&s).input()}});
     // The order commits; the dispatcher may deliver its event and abort the process before
     // the response is written, so the response itself is not awaited for success.
     let _ = client
         .post(format!("{base}/graphql"))
-        .bearer_auth(&s.customer_token)
+        .bearer_auth(&s.customer().token)
         .json(&body)
         .send()
         .await;
@@ -532,7 +502,7 @@ async fn crash(t: TestApp) {
     for _ in 0..3 {
         client
             .post(format!("{base}/graphql"))
-            .bearer_auth(&s.customer_token)
+            .bearer_auth(&s.customer().token)
             .json(&body)
             .send()
             .await
@@ -603,13 +573,13 @@ async fn events_reach_nats() {
         }),
         ..t.app.clone()
     };
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let client = async_nats::connect(&url).await.unwrap();
     let mut sub = client
-        .subscribe(format!("oms.seller.{}.>", s.seller))
+        .subscribe(format!("oms.seller.{}.>", s.seller.id))
         .await
         .unwrap();
-    let (number, _) = place(&t, &s, 1).await;
+    let number = OrderBuilder::new(&s).place(&t).await.number;
     drain(&app).await;
     let msg = tokio::time::timeout(Duration::from_secs(5), sub.next())
         .await
@@ -617,7 +587,7 @@ async fn events_reach_nats() {
         .unwrap();
     assert_eq!(
         msg.subject.as_str(),
-        format!("oms.seller.{}.order.placed", s.seller)
+        format!("oms.seller.{}.order.placed", s.seller.id)
     );
     let id = msg
         .headers
@@ -647,13 +617,12 @@ async fn events_reach_nats() {
 /// `claimEvents` over a real WebSocket (graphql-transport-ws): the events of a claim flow
 /// arrive in order, and only the caller's.
 async fn subscription(t: TestApp) {
-    let s = shop(&t).await;
-    let (number, line) = place(&t, &s, 1).await;
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
+    let PlacedOrder { number, lines, .. } = OrderBuilder::new(&s).delivered(&t).await;
     let addr = t.serve_on_loopback().await;
     let mut ws = graphql_socket(addr).await;
     let send = |v: Value| Message::Text(v.to_string().into());
-    ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.customer_token)}})))
+    ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.customer().token)}})))
         .await
         .unwrap();
     let ack = next_json(&mut ws).await;
@@ -672,25 +641,26 @@ async fn subscription(t: TestApp) {
     }
     assert_eq!(t.app.metrics.live_subscriptions(), 1, "the feed opened");
 
-    let d = claim_call(&t, &s.customer_token, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
-    let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
+    let claim = ClaimBuilder::return_of(&number, &lines[0])
+        .open(&t, &s.customer().token)
+        .await;
     claim_call(
         &t,
-        &s.seller_token,
+        &s.seller.token,
         "approveClaim",
         json!({"claimNumber": claim}),
     )
     .await;
     claim_call(
         &t,
-        &s.seller_token,
+        &s.seller.token,
         "markCollected",
         json!({"claimNumber": claim, "courier": "CJ대한통운", "trackingNumber": "R1"}),
     )
     .await;
     let d = claim_call(
         &t,
-        &s.seller_token,
+        &s.seller.token,
         "completeReturn",
         json!({"claimNumber": claim}),
     )
@@ -698,7 +668,7 @@ async fn subscription(t: TestApp) {
     assert_eq!(d["userErrors"], json!([]), "{d}");
     let timeline = t
         .gql(
-            &s.customer_token,
+            &s.customer().token,
             "query($n: String!) { claim(claimNumber: $n) { timeline { toStatus } } }",
             json!({"n": claim}),
         )

@@ -35,12 +35,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
-use oms::domain::actor::Role;
 use oms::domain::claim::ClaimStatus;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{EntityTrait, Set};
 use serde_json::{json, Value};
 
-use crate::harness::{gid, Backend, TestApp};
+use crate::builders::{ClaimBuilder, OrderBuilder, Shop, ShopBuilder};
+use crate::harness::{Backend, TestApp};
 use crate::replicas::{free_port, Server};
 use crate::sinks::HttpSink;
 
@@ -459,6 +459,33 @@ impl Api {
         ))
     }
 
+    /// Requests the claim `claim`, which must be accepted; its number and status.
+    async fn request_claim(
+        &self,
+        token: &str,
+        claim: &ClaimBuilder,
+    ) -> Result<(String, String), String> {
+        self.claim_action(token, claim.mutation(), claim.input_type(), claim.input())
+            .await
+    }
+
+    /// Places `order`, which must be accepted; its number and its (first) line.
+    async fn place(&self, order: &OrderBuilder) -> Result<(String, String), String> {
+        let p = self
+            .mutate(
+                order.token(),
+                "placeOrder",
+                "PlaceOrderInput",
+                "order { orderNumber lines { id } }",
+                order.input(),
+            )
+            .await?;
+        Ok((
+            p["order"]["orderNumber"].as_str().unwrap().to_owned(),
+            p["order"]["lines"][0]["id"].as_str().unwrap().to_owned(),
+        ))
+    }
+
     /// `field` on `claim` under the idempotency key `key`, with `extra` input fields.
     async fn on_claim(
         &self,
@@ -478,79 +505,32 @@ impl Api {
 // ---------------------------------------------------------------------------------------------
 // The marketplace under test
 
-const PLACE: &str = "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { orderNumber lines { id } } userErrors { code message } } }";
 const REGISTER: &str = "mutation($url: String!) { registerWebhook(input: {url: $url, eventTypes: [\"*\"]}) { webhook { id } userErrors { code message } } }";
 
-/// One seller with an option and a same-priced sibling (exchanges), customers with points and a
-/// refund account (bank-transfer refunds), and the tokens.
-struct Shop {
-    option: String,
-    sibling: String,
-    customers: Vec<String>,
-    seller: String,
-    operator: String,
-}
-
+/// One seller with an option and a same-priced sibling (exchanges), `customers` customers with
+/// points and a refund account (bank-transfer refunds), and the tokens.
 async fn shop(t: &TestApp, customers: usize) -> Shop {
-    let seller = t.seller("장애 시험 상점", 3000, 50000, 3000).await;
-    let option = t.option(seller, 10000, 1_000_000).await;
-    let sibling = t.sibling_option(option, 10000, 1_000_000).await;
-    let mut tokens = Vec::new();
-    for _ in 0..customers {
-        let c = t.customer(10_000_000).await;
-        t.app
-            .db
-            .conn()
-            .execute_unprepared(&format!(
-                "UPDATE customers SET refund_bank = '국민은행', refund_account_number = '123-456-789', refund_account_holder = '홍길동' WHERE id = {c}"
-            ))
-            .await
-            .unwrap();
-        tokens.push(t.token(Role::Customer, &c.to_string()));
-    }
-    Shop {
-        option: gid("ProductOption", option),
-        sibling: gid("ProductOption", sibling),
-        customers: tokens,
-        seller: t.token(Role::Seller, &seller.to_string()),
-        operator: t.operator(),
-    }
+    ShopBuilder::new()
+        .name("장애 시험 상점")
+        .stock(1_000_000)
+        .with_sibling()
+        .customers(customers)
+        .points(10_000_000)
+        .refund_account()
+        .build(t)
+        .await
 }
 
 /// Registers the seller's webhook for every event type on `sink`.
 async fn register_webhook(api: &Api, shop: &Shop, sink: &HttpSink) {
     let d = api
-        .gql(&shop.seller, REGISTER, json!({"url": sink.url("/hook")}))
+        .gql(
+            &shop.seller.token,
+            REGISTER,
+            json!({"url": sink.url("/hook")}),
+        )
         .await;
     assert_eq!(d["registerWebhook"]["userErrors"], json!([]), "{d}");
-}
-
-/// Places an order of `quantity` units; returns its number and its line.
-async fn place(
-    api: &Api,
-    token: &str,
-    shop: &Shop,
-    quantity: u64,
-    card: bool,
-    points: i64,
-    key: String,
-) -> Result<(String, String), String> {
-    let d = api
-        .gql(
-            token,
-            PLACE,
-            json!({"input": {"lines": [{"optionId": shop.option, "quantity": quantity}], "points": points, "paymentMethod": if card { "CARD" } else { "BANK_TRANSFER" }, "idempotencyKey": key}}),
-        )
-        .await["placeOrder"]
-        .clone();
-    if d["userErrors"] != json!([]) {
-        api.anomaly(format!("placeOrder: {d}"));
-        return Err(format!("placeOrder: {d}"));
-    }
-    Ok((
-        d["order"]["orderNumber"].as_str().unwrap().to_owned(),
-        d["order"]["lines"][0]["id"].as_str().unwrap().to_owned(),
-    ))
 }
 
 /// Confirms, ships and delivers a line as an operator.
@@ -587,10 +567,12 @@ async fn return_flow(
     reason: &str,
     key: &str,
 ) -> Result<(), String> {
-    let seller = &shop.seller;
-    let (claim, _) = api
-        .claim_action(customer, "requestReturn", "RequestReturnInput", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": quantity}], "reason": reason, "idempotencyKey": format!("{key}-request")}))
-        .await?;
+    let seller = &shop.seller.token;
+    let request = ClaimBuilder::return_of(number, line)
+        .quantity(quantity as i64)
+        .reason(reason)
+        .idempotency_key(&format!("{key}-request"));
+    let (claim, _) = api.request_claim(customer, &request).await?;
     approve_and_collect(api, seller, &claim, key).await?;
     let (_, status) = api
         .on_claim(
@@ -653,10 +635,11 @@ async fn exchange_flow(
     quantity: u64,
     key: &str,
 ) -> Result<(), String> {
-    let seller = &shop.seller;
-    let (claim, _) = api
-        .claim_action(customer, "requestExchange", "RequestExchangeInput", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": quantity, "replacementOptionId": shop.sibling}], "reason": "DEFECTIVE", "idempotencyKey": format!("{key}-request")}))
-        .await?;
+    let seller = &shop.seller.token;
+    let request = ClaimBuilder::exchange(number, line, shop.sibling())
+        .quantity(quantity as i64)
+        .idempotency_key(&format!("{key}-request"));
+    let (claim, _) = api.request_claim(customer, &request).await?;
     approve_and_collect(api, seller, &claim, key).await?;
     api.on_claim(
         seller,
@@ -683,21 +666,20 @@ async fn exchange_flow(
 /// units), then a partial cancel and a return, a return, or an exchange. Every step has its
 /// own idempotency key.
 async fn flow(api: &Api, shop: &Shop, worker: usize, n: u64, rng: &mut Rng) -> Result<(), String> {
-    let customer = &shop.customers[worker];
+    let customer = &shop.customers[worker].token;
     let key = format!("w{worker}-f{n}");
     let quantity = rng.range(2, 4);
     let card = rng.range(0, 1) == 0;
     let points = if rng.range(0, 2) == 0 { 1000 } else { 0 };
-    let (number, line) = place(
-        api,
-        customer,
-        shop,
-        quantity,
-        card,
-        points,
-        format!("{key}-place"),
-    )
-    .await?;
+    let (number, line) = api
+        .place(
+            &OrderBuilder::by(customer)
+                .line(shop.option, quantity as i64)
+                .payment(if card { "CARD" } else { "BANK_TRANSFER" })
+                .points(points)
+                .idempotency_key(&format!("{key}-place")),
+        )
+        .await?;
     if !card {
         api.mutate(
             &shop.operator,
@@ -716,8 +698,10 @@ async fn flow(api: &Api, shop: &Shop, worker: usize, n: u64, rng: &mut Rng) -> R
     match rng.range(0, 2) {
         0 => {
             let cancelled = rng.range(1, quantity - 1);
-            api.claim_action(customer, "requestCancel", "RequestCancelInput", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": cancelled}], "idempotencyKey": format!("{key}-cancel")}))
-                .await?;
+            let cancel = ClaimBuilder::cancel(&number, &line)
+                .quantity(cancelled as i64)
+                .idempotency_key(&format!("{key}-cancel"));
+            api.request_claim(customer, &cancel).await?;
             deliver(api, shop, &number, &line, &key).await?;
             return_flow(
                 api,
@@ -1277,6 +1261,13 @@ fn claim_doc(field: &str, input_type: &str) -> String {
     format!("mutation($input: {input_type}!) {{ {field}(input: $input) {{ claim {{ claimNumber type status version }} userErrors {{ code message }} }} }}")
 }
 
+/// A claim request as one of a storm's `(field, body)` pairs.
+fn claim_request(claim: &ClaimBuilder) -> (&'static str, Value) {
+    let field = claim.mutation();
+    let body = json!({"query": claim_doc(field, claim.input_type()), "variables": {"input": claim.input()}});
+    (field, body)
+}
+
 /// 100 times the same claim action; every other one names the version the claim is at.
 fn claim_storm<'a>(
     field: &'a str,
@@ -1316,7 +1307,7 @@ async fn storms(backend: Backend, processes: usize) {
     let gateway = Gateway::start(false, 0).await;
     let sink = HttpSink::start().await;
     let shop = shop(&t, 1).await;
-    let (customer, seller, ops) = (&shop.customers[0], &shop.seller, &shop.operator);
+    let (customer, seller, ops) = (&shop.customer().token, &shop.seller.token, &shop.operator);
     // No periodic jobs: the refund job runs when a storm runs it.
     let mut servers: Vec<Oms> = (0..processes)
         .map(|i| Oms::new(&t.url, &gateway.url, 0, &format!("storm-{label}-{i}")))
@@ -1332,18 +1323,21 @@ async fn storms(backend: Backend, processes: usize) {
     // refusals: NOT_ENOUGH_UNITS (the winner's claim had committed when the loser read the
     // line) and CLAIM_CONFLICT (the loser read the line before that commit and lost at its
     // conditional write).
-    let (number, line) = place(&api, customer, &shop, 3, true, 0, "storm-1".into())
-        .await
-        .unwrap();
+    let storm_order = |key: &str| {
+        OrderBuilder::by(customer)
+            .line(shop.option, 3)
+            .idempotency_key(key)
+    };
+    let (number, line) = api.place(&storm_order("storm-1")).await.unwrap();
     deliver(&api, &shop, &number, &line, "storm-1")
         .await
         .unwrap();
     let requests = (0..100)
         .map(|i| {
             if i % 2 == 0 {
-                ("requestReturn", json!({"query": claim_doc("requestReturn", "RequestReturnInput"), "variables": {"input": {"orderNumber": number, "items": [{"lineId": line, "quantity": 2}], "reason": "CHANGE_OF_MIND"}}}))
+                claim_request(&ClaimBuilder::return_of(&number, &line).quantity(2))
             } else {
-                ("requestExchange", json!({"query": claim_doc("requestExchange", "RequestExchangeInput"), "variables": {"input": {"orderNumber": number, "items": [{"lineId": line, "quantity": 2, "replacementOptionId": shop.sibling}], "reason": "DEFECTIVE"}}}))
+                claim_request(&ClaimBuilder::exchange(&number, &line, shop.sibling()).quantity(2))
             }
         })
         .collect();
@@ -1422,11 +1416,9 @@ async fn storms(backend: Backend, processes: usize) {
     );
 
     // (d) Cancelling the same 2 of 3 paid units 100 times: refusals as in (a).
-    let (number, line) = place(&api, customer, &shop, 3, true, 0, "storm-2".into())
-        .await
-        .unwrap();
+    let (number, line) = api.place(&storm_order("storm-2")).await.unwrap();
     let requests = (0..100)
-        .map(|_| ("requestCancel", json!({"query": claim_doc("requestCancel", "RequestCancelInput"), "variables": {"input": {"orderNumber": number, "items": [{"lineId": line, "quantity": 2}]}}})))
+        .map(|_| claim_request(&ClaimBuilder::cancel(&number, &line).quantity(2)))
         .collect();
     let won = storm(
         "requestCancel on the same units",

@@ -11,14 +11,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use oms::domain::actor::Role;
 use oms::domain::money::Won;
 use oms::gateway::{GatewayError, HttpGateway, PaymentGateway, RefundCall};
 use serde_json::{json, Value};
 
+use crate::builders::{ClaimBuilder, OrderBuilder, ShopBuilder};
 use crate::claims::{claim_call, run_refund_job};
-use crate::harness::{gid, Backend, TestApp};
-use crate::orders::PLACE;
+use crate::harness::{Backend, TestApp};
 
 /// A loopback gateway: remembers each idempotency key's answer, moves money once per key,
 /// fails the first `fail` calls and sleeps on `slow` calls.
@@ -117,14 +116,13 @@ async fn refunds_through_http(backend: Backend) {
     let Some(t) = TestApp::with_gateway(backend, gw.clone()).await else {
         return;
     };
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let place = json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}});
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
 
-    let o = t.gql(&customer, PLACE, place.clone()).await["placeOrder"]["order"].clone();
-    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .request(&t, &customer)
+        .await;
     let n = d["claim"]["claimNumber"].clone();
     fake.fail.store(2, Ordering::SeqCst);
     run_refund_job(&t).await;
@@ -139,8 +137,10 @@ async fn refunds_through_http(backend: Backend) {
     assert_eq!(fake.executed.lock().unwrap().len(), 1);
 
     // The crash: the gateway refunds, the process dies before recording it.
-    let o = t.gql(&customer, PLACE, place).await["placeOrder"]["order"].clone();
-    let d = claim_call(&t, &customer, "requestCancel", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .request(&t, &customer)
+        .await;
     let n = d["claim"]["claimNumber"].clone();
     let d = t.gql(&customer, q, json!({"n": n})).await;
     let key = d["claim"]["refund"]["parts"][0]["idempotencyKey"]
@@ -228,20 +228,15 @@ async fn pickups_through_http(backend: Backend) {
     let Some(t) = TestApp::with_courier(backend, courier).await else {
         return;
     };
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    crate::claims::deliver(
-        &t,
-        o["orderNumber"].as_str().unwrap(),
-        std::slice::from_ref(&line),
-    )
-    .await;
-    let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"})).await;
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
+    let o = OrderBuilder::new(&shop).delivered(&t).await;
+    let line = o.line().to_owned();
+    let d = ClaimBuilder::return_of(&o.number, &line)
+        .reason("DEFECTIVE")
+        .request(&t, &customer)
+        .await;
     let n = d["claim"]["claimNumber"].clone();
     fake.down.store(1, Ordering::SeqCst);
     let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;

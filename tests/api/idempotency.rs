@@ -11,54 +11,16 @@ use std::time::Duration;
 use entity::{claim, idempotency_key, product_option};
 use futures_util::future::BoxFuture;
 use oms::courier::{Booking, CourierAdapter, CourierError, PickupRequest};
-use oms::domain::actor::Role;
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use serde_json::{json, Value};
 
-use crate::claims::deliver;
+use crate::builders::{OrderBuilder, PlacedOrder, ShopBuilder};
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
-use crate::orders::PLACE;
 
 const RETURN: &str = "mutation($i: RequestReturnInput!) { requestReturn(input: $i) { claim { claimNumber version } userErrors { code field message } replayed } }";
 const APPROVE: &str = "mutation($i: ApproveClaimInput!) { approveClaim(input: $i) { claim { claimNumber status version timeline { action } } userErrors { code field message } replayed } }";
 const PLACE_KEYED: &str = "mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { orderNumber } userErrors { code field message } replayed } }";
-
-/// A shop with one seller, one option and one customer.
-struct Shop {
-    seller: String,
-    option: i64,
-    customer_id: i64,
-    customer: String,
-}
-
-async fn shop(t: &TestApp, stock: i64) -> Shop {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let option = t.option(s, 10000, stock).await;
-    let c = t.customer(0).await;
-    Shop {
-        seller: t.token(Role::Seller, &s.to_string()),
-        option,
-        customer_id: c,
-        customer: t.token(Role::Customer, &c.to_string()),
-    }
-}
-
-/// An order of two units, delivered; returns its number and its line.
-async fn delivered(t: &TestApp, shop: &Shop) -> (String, String) {
-    let (number, line) = placed(t, shop).await;
-    deliver(t, &number, std::slice::from_ref(&line)).await;
-    (number, line)
-}
-
-/// An order of two units, paid by card; returns its number and its line.
-async fn placed(t: &TestApp, shop: &Shop) -> (String, String) {
-    let o = t.gql(&shop.customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", shop.option), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    (
-        o["orderNumber"].as_str().unwrap().to_owned(),
-        o["lines"][0]["id"].as_str().unwrap().to_owned(),
-    )
-}
 
 async fn claims(t: &TestApp) -> u64 {
     claim::Entity::find().count(t.app.db.conn()).await.unwrap()
@@ -90,12 +52,14 @@ async fn at_once(servers: &[Arc<TestApp>], token: &str, input: &Value, n: usize)
 /// (never NOT_ENOUGH_UNITS), and all but the one that ran are marked as replays.
 async fn duplicates_in_rounds(servers: &[Arc<TestApp>]) {
     let t = &servers[0];
-    let shop = shop(t, 1000).await;
+    let shop = ShopBuilder::new().stock(1000).build(t).await;
     for round in 0..6 {
-        let (number, line) = delivered(t, &shop).await;
+        let PlacedOrder { number, lines, .. } =
+            OrderBuilder::new(&shop).quantity(2).delivered(t).await;
+        let line = &lines[0];
         let before = claims(t).await;
         let input = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 2}], "reason": "CHANGE_OF_MIND", "idempotencyKey": format!("return-{round}")});
-        let answers = at_once(servers, &shop.customer, &input, 8).await;
+        let answers = at_once(servers, &shop.customer().token, &input, 8).await;
         let first = &answers[0]["claim"]["claimNumber"];
         for a in &answers {
             assert_eq!(a["userErrors"], json!([]), "round {round}: {answers:?}");
@@ -131,10 +95,11 @@ async fn concurrent_duplicates_across_replicas() {
 /// A refused request replayed answers the same `userErrors`, even after the state changed so
 /// that running it again would succeed, and changes nothing; on the order side too.
 async fn refusals_replay(t: TestApp) {
-    let shop = shop(&t, 3).await;
+    let shop = ShopBuilder::new().stock(3).build(&t).await;
     let ops = t.operator();
     // CHANGE_OF_MIND on shipped, undelivered lines is not allowed.
-    let (number, line) = placed(&t, &shop).await;
+    let PlacedOrder { number, lines, .. } = OrderBuilder::new(&shop).quantity(2).place(&t).await;
+    let line = &lines[0];
     t.gql(
         &ops,
         "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }",
@@ -143,7 +108,14 @@ async fn refusals_replay(t: TestApp) {
     .await;
     t.gql(&ops, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"1\"}) { userErrors { code } } }", json!({"l": [line]})).await;
     let input = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND", "idempotencyKey": "early"});
-    let first = call(&t, &shop.customer, RETURN, "requestReturn", input.clone()).await;
+    let first = call(
+        &t,
+        &shop.customer().token,
+        RETURN,
+        "requestReturn",
+        input.clone(),
+    )
+    .await;
     assert_eq!(
         first["userErrors"][0]["code"], "CLAIM_NOT_ALLOWED",
         "{first}"
@@ -155,7 +127,14 @@ async fn refusals_replay(t: TestApp) {
         json!({"l": [line]}),
     )
     .await;
-    let again = call(&t, &shop.customer, RETURN, "requestReturn", input.clone()).await;
+    let again = call(
+        &t,
+        &shop.customer().token,
+        RETURN,
+        "requestReturn",
+        input.clone(),
+    )
+    .await;
     assert_eq!(again["userErrors"], first["userErrors"]);
     assert_eq!(again["claim"], Value::Null);
     assert_eq!(again["replayed"], true);
@@ -163,14 +142,21 @@ async fn refusals_replay(t: TestApp) {
     // Run anew (another key), the same request succeeds now.
     let mut fresh = input.clone();
     fresh["idempotencyKey"] = json!("late");
-    let d = call(&t, &shop.customer, RETURN, "requestReturn", fresh).await;
+    let d = call(&t, &shop.customer().token, RETURN, "requestReturn", fresh).await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
     assert_eq!(d["replayed"], false);
 
     // placeOrder: OUT_OF_STOCK stays the answer of its key after a restock.
     let order = json!({"lines": [{"optionId": gid("ProductOption", shop.option), "quantity": 5}], "paymentMethod": "CARD", "idempotencyKey": "big-cart"});
     let orders = t.order_count().await;
-    let first = call(&t, &shop.customer, PLACE_KEYED, "placeOrder", order.clone()).await;
+    let first = call(
+        &t,
+        &shop.customer().token,
+        PLACE_KEYED,
+        "placeOrder",
+        order.clone(),
+    )
+    .await;
     assert_eq!(first["userErrors"][0]["code"], "OUT_OF_STOCK", "{first}");
     product_option::ActiveModel {
         id: Set(shop.option),
@@ -180,7 +166,14 @@ async fn refusals_replay(t: TestApp) {
     .update(t.app.db.conn())
     .await
     .unwrap();
-    let again = call(&t, &shop.customer, PLACE_KEYED, "placeOrder", order.clone()).await;
+    let again = call(
+        &t,
+        &shop.customer().token,
+        PLACE_KEYED,
+        "placeOrder",
+        order.clone(),
+    )
+    .await;
     assert_eq!(again["userErrors"], first["userErrors"]);
     assert_eq!(again["replayed"], true);
     assert_eq!(t.order_count().await, orders);
@@ -226,53 +219,71 @@ async fn transient_and_in_flight(backend: Backend) {
     let Some(t) = TestApp::with_courier(backend, courier.clone()).await else {
         return;
     };
-    let shop = shop(&t, 100).await;
+    let shop = ShopBuilder::new().stock(100).build(&t).await;
     let open = |number: &str, line: &str| json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"});
 
-    let (number, line) = delivered(&t, &shop).await;
+    let PlacedOrder { number, lines, .. } =
+        OrderBuilder::new(&shop).quantity(2).delivered(&t).await;
+    let line = &lines[0];
     let d = call(
         &t,
-        &shop.customer,
+        &shop.customer().token,
         RETURN,
         "requestReturn",
-        open(&number, &line),
+        open(&number, line),
     )
     .await;
     let approve = json!({"claimNumber": d["claim"]["claimNumber"], "idempotencyKey": "approve-1"});
     courier.down.store(1, Ordering::SeqCst);
-    let first = call(&t, &shop.seller, APPROVE, "approveClaim", approve.clone()).await;
+    let first = call(
+        &t,
+        &shop.seller.token,
+        APPROVE,
+        "approveClaim",
+        approve.clone(),
+    )
+    .await;
     assert_eq!(
         first["userErrors"][0]["code"], "COURIER_UNAVAILABLE",
         "{first}"
     );
-    let retry = call(&t, &shop.seller, APPROVE, "approveClaim", approve.clone()).await;
+    let retry = call(
+        &t,
+        &shop.seller.token,
+        APPROVE,
+        "approveClaim",
+        approve.clone(),
+    )
+    .await;
     assert_eq!(retry["userErrors"], json!([]), "{retry}");
     assert_eq!(retry["replayed"], false);
     assert_eq!(retry["claim"]["status"], "RETURN_COLLECTING");
-    let again = call(&t, &shop.seller, APPROVE, "approveClaim", approve).await;
+    let again = call(&t, &shop.seller.token, APPROVE, "approveClaim", approve).await;
     assert_eq!(again["replayed"], true);
     assert_eq!(again["claim"]["version"], retry["claim"]["version"]);
     assert_eq!(courier.booked.load(Ordering::SeqCst), 1);
 
     // In flight: the duplicate arrives while the first waits 400 ms for the courier.
-    let (number, line) = delivered(&t, &shop).await;
+    let PlacedOrder { number, lines, .. } =
+        OrderBuilder::new(&shop).quantity(2).delivered(&t).await;
+    let line = &lines[0];
     let d = call(
         &t,
-        &shop.customer,
+        &shop.customer().token,
         RETURN,
         "requestReturn",
-        open(&number, &line),
+        open(&number, line),
     )
     .await;
     let approve = json!({"claimNumber": d["claim"]["claimNumber"], "idempotencyKey": "approve-2"});
     courier.delay_ms.store(400, Ordering::SeqCst);
     let t = Arc::new(t);
     let first = {
-        let (t, seller, approve) = (t.clone(), shop.seller.clone(), approve.clone());
+        let (t, seller, approve) = (t.clone(), shop.seller.token.clone(), approve.clone());
         tokio::spawn(async move { call(&t, &seller, APPROVE, "approveClaim", approve).await })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let duplicate = call(&t, &shop.seller, APPROVE, "approveClaim", approve).await;
+    let duplicate = call(&t, &shop.seller.token, APPROVE, "approveClaim", approve).await;
     let first = first.await.unwrap();
     assert_eq!(first["userErrors"], json!([]), "{first}");
     assert_eq!(first["replayed"], false);
@@ -303,8 +314,10 @@ async fn transient_refusals_and_in_flight_duplicates_postgres() {
 /// field replays;
 /// another input under the key is IDEMPOTENCY_KEY_REUSED.
 async fn canonical_fingerprint(t: TestApp) {
-    let shop = shop(&t, 100).await;
-    let (number, line) = delivered(&t, &shop).await;
+    let shop = ShopBuilder::new().stock(100).build(&t).await;
+    let PlacedOrder { number, lines, .. } =
+        OrderBuilder::new(&shop).quantity(2).delivered(&t).await;
+    let line = &lines[0];
     let body = |input: &str| {
         json!({"query": "mutation($i: RequestReturnInput!) { requestReturn(input: $i) { claim { claimNumber } userErrors { code } replayed } }", "variables": "VARS"})
             .to_string()
@@ -316,21 +329,25 @@ async fn canonical_fingerprint(t: TestApp) {
     let backward = format!(
         r#"{{"idempotencyKey": "fp", "memo": null, "reason": "DEFECTIVE", "items": [{{"quantity": 1, "lineId": "{line}"}}], "orderNumber": "{number}"}}"#
     );
-    let (_, first) = t.post_body(Some(&shop.customer), body(&forward)).await;
+    let (_, first) = t
+        .post_body(Some(&shop.customer().token), body(&forward))
+        .await;
     let first = &first["data"]["requestReturn"];
     assert_eq!(first["userErrors"], json!([]), "{first}");
     assert_eq!(first["replayed"], false);
-    let (_, again) = t.post_body(Some(&shop.customer), body(&backward)).await;
+    let (_, again) = t
+        .post_body(Some(&shop.customer().token), body(&backward))
+        .await;
     assert_eq!(again["data"]["requestReturn"]["replayed"], true, "{again}");
     assert_eq!(again["data"]["requestReturn"]["claim"], first["claim"]);
     let inline = format!(
         r#"mutation {{ retry: requestReturn(input: {{reason: DEFECTIVE, idempotencyKey: "fp", orderNumber: "{number}", items: [{{quantity: 1, lineId: "{line}"}}]}}) {{ claim {{ claimNumber }} replayed }} }}"#
     );
-    let d = t.gql(&shop.customer, &inline, json!({})).await;
+    let d = t.gql(&shop.customer().token, &inline, json!({})).await;
     assert_eq!(d["retry"]["replayed"], true, "{d}");
     assert_eq!(d["retry"]["claim"], first["claim"]);
     let other = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE", "memo": "다른 요청", "idempotencyKey": "fp"});
-    let d = call(&t, &shop.customer, RETURN, "requestReturn", other).await;
+    let d = call(&t, &shop.customer().token, RETURN, "requestReturn", other).await;
     assert_eq!(d["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED", "{d}");
     assert_eq!(
         d["userErrors"][0]["field"],
@@ -344,10 +361,19 @@ on_both!(fingerprint_is_canonical, canonical_fingerprint);
 /// still replays its request after the deploy, matched by caller, key and operation; another
 /// operation under it is refused.
 async fn keys_of_the_old_fingerprint(t: TestApp) {
-    let shop = shop(&t, 100).await;
-    let (number, line) = delivered(&t, &shop).await;
+    let shop = ShopBuilder::new().stock(100).build(&t).await;
+    let PlacedOrder { number, lines, .. } =
+        OrderBuilder::new(&shop).quantity(2).delivered(&t).await;
+    let line = &lines[0];
     let input = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"});
-    let d = call(&t, &shop.customer, RETURN, "requestReturn", input.clone()).await;
+    let d = call(
+        &t,
+        &shop.customer().token,
+        RETURN,
+        "requestReturn",
+        input.clone(),
+    )
+    .await;
     let claim_number = d["claim"]["claimNumber"].clone();
     let claim_id = claim::Entity::find()
         .one(t.app.db.conn())
@@ -357,7 +383,7 @@ async fn keys_of_the_old_fingerprint(t: TestApp) {
         .id;
     idempotency_key::ActiveModel {
         // As releases before the canonical fingerprint spelled the caller.
-        caller: Set(format!("Customer({})", shop.customer_id)),
+        caller: Set(format!("Customer({})", shop.customer().id)),
         key: Set("before-the-deploy".into()),
         operation: Set("requestReturn".into()),
         request_hash: Set("0f1e".repeat(16)),
@@ -371,12 +397,12 @@ async fn keys_of_the_old_fingerprint(t: TestApp) {
     .unwrap();
     let mut keyed = input.clone();
     keyed["idempotencyKey"] = json!("before-the-deploy");
-    let d = call(&t, &shop.customer, RETURN, "requestReturn", keyed).await;
+    let d = call(&t, &shop.customer().token, RETURN, "requestReturn", keyed).await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
     assert_eq!(d["replayed"], true);
     assert_eq!(d["claim"]["claimNumber"], claim_number);
     assert_eq!(claims(&t).await, 1);
-    let d = t.gql(&shop.customer, "mutation($n: String!) { withdrawClaim(input: {claimNumber: $n, idempotencyKey: \"before-the-deploy\"}) { userErrors { code } replayed } }", json!({"n": claim_number})).await;
+    let d = t.gql(&shop.customer().token, "mutation($n: String!) { withdrawClaim(input: {claimNumber: $n, idempotencyKey: \"before-the-deploy\"}) { userErrors { code } replayed } }", json!({"n": claim_number})).await;
     assert_eq!(
         d["withdrawClaim"]["userErrors"][0]["code"], "IDEMPOTENCY_KEY_REUSED",
         "{d}"
@@ -388,8 +414,10 @@ on_both!(old_fingerprints_replay, keys_of_the_old_fingerprint);
 /// control characters refused as a `userErrors` entry naming `idempotencyKey`, changing
 /// nothing.
 async fn key_limits(t: TestApp) {
-    let shop = shop(&t, 100).await;
-    let (number, line) = delivered(&t, &shop).await;
+    let shop = ShopBuilder::new().stock(100).build(&t).await;
+    let PlacedOrder { number, lines, .. } =
+        OrderBuilder::new(&shop).quantity(2).delivered(&t).await;
+    let line = &lines[0];
     let input = |key: &str| json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE", "idempotencyKey": key});
     for bad in [
         "k".repeat(256),
@@ -397,7 +425,14 @@ async fn key_limits(t: TestApp) {
         "반품-1".into(),
         "tab\tkey".into(),
     ] {
-        let d = call(&t, &shop.customer, RETURN, "requestReturn", input(&bad)).await;
+        let d = call(
+            &t,
+            &shop.customer().token,
+            RETURN,
+            "requestReturn",
+            input(&bad),
+        )
+        .await;
         assert_eq!(
             d["userErrors"][0]["code"], "IDEMPOTENCY_KEY_INVALID",
             "{bad:?}: {d}"
@@ -418,7 +453,7 @@ async fn key_limits(t: TestApp) {
     let at_limit = "k".repeat(255);
     let d = call(
         &t,
-        &shop.customer,
+        &shop.customer().token,
         RETURN,
         "requestReturn",
         input(&at_limit),
@@ -427,7 +462,7 @@ async fn key_limits(t: TestApp) {
     assert_eq!(d["userErrors"], json!([]), "{d}");
     let d = call(
         &t,
-        &shop.customer,
+        &shop.customer().token,
         RETURN,
         "requestReturn",
         input(&at_limit),
@@ -438,7 +473,7 @@ async fn key_limits(t: TestApp) {
     // The order side reads its key the same way.
     let order = json!({"lines": [{"optionId": gid("ProductOption", shop.option), "quantity": 1}], "paymentMethod": "CARD", "idempotencyKey": "k".repeat(256)});
     let orders = t.order_count().await;
-    let d = call(&t, &shop.customer, PLACE_KEYED, "placeOrder", order).await;
+    let d = call(&t, &shop.customer().token, PLACE_KEYED, "placeOrder", order).await;
     assert_eq!(d["userErrors"][0]["code"], "IDEMPOTENCY_KEY_INVALID", "{d}");
     assert_eq!(t.order_count().await, orders);
 }
@@ -447,10 +482,12 @@ on_both!(key_length_limit, key_limits);
 /// Every mutation whose input has an `idempotencyKey` (found by introspection) reads it through
 /// the one mechanism: each refuses a 256-character key before doing anything.
 async fn every_keyed_mutation(t: TestApp) {
-    let shop = shop(&t, 100).await;
+    let shop = ShopBuilder::new().stock(100).build(&t).await;
     let ops = t.operator();
-    let (number, line) = delivered(&t, &shop).await;
-    let d = call(&t, &shop.customer, RETURN, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"})).await;
+    let PlacedOrder { number, lines, .. } =
+        OrderBuilder::new(&shop).quantity(2).delivered(&t).await;
+    let line = &lines[0];
+    let d = call(&t, &shop.customer().token, RETURN, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE"})).await;
     let claim_number = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
     let schema = t.gql(&ops, "{ __schema { mutationType { fields { name args { name type { ...T } } } } types { kind name inputFields { name type { ...T } } enumValues { name } } } } fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }", json!({})).await;
     let types = schema["__schema"]["types"].as_array().unwrap();
@@ -458,7 +495,7 @@ async fn every_keyed_mutation(t: TestApp) {
     let fixture = Fixture {
         order: number,
         claim: claim_number,
-        line,
+        line: line.clone(),
         option: gid("ProductOption", shop.option),
     };
     let mut checked = Vec::new();

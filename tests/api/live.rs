@@ -13,8 +13,8 @@ use oms::domain::actor::Role;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::claims::{claim_call, deliver};
-use crate::events::{next_json, place, shop};
+use crate::builders::{ClaimBuilder, OrderBuilder, PlacedOrder, ShopBuilder};
+use crate::events::next_json;
 use crate::harness::{graphql_socket, Backend, GraphqlSocket, TestApp};
 use crate::on_both;
 
@@ -124,12 +124,11 @@ async fn assert_not_found(ws: &mut Socket, query: &str, id: &str, variables: Val
 /// over all its connections; a completed subscription frees its place; another actor is not
 /// affected; every open subscription receives the events its scope admits.
 async fn caps(t: TestApp) {
-    let s = shop(&t).await;
-    let (number, line) = place(&t, &s, 1).await;
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
+    let PlacedOrder { number, lines, .. } = OrderBuilder::new(&s).delivered(&t).await;
     let addr = t.serve_on_loopback().await;
 
-    let mut first = connect(addr, &s.customer_token).await;
+    let mut first = connect(addr, &s.customer().token).await;
     for i in 0..PER_CONNECTION {
         subscribe(&mut first, &format!("a{i}"), json!({"n": number})).await;
     }
@@ -149,7 +148,7 @@ async fn caps(t: TestApp) {
     open_feeds(&t, PER_CONNECTION as i64).await;
 
     // The same customer on a second connection: two more reach the actor's cap.
-    let mut second = connect(addr, &s.customer_token).await;
+    let mut second = connect(addr, &s.customer().token).await;
     for i in 0..PER_ACTOR - PER_CONNECTION {
         subscribe(&mut second, &format!("b{i}"), json!({"n": number})).await;
     }
@@ -163,13 +162,14 @@ async fn caps(t: TestApp) {
     );
 
     // Another actor (the seller) is not held back by the customer's subscriptions.
-    let mut seller = connect(addr, &s.seller_token).await;
+    let mut seller = connect(addr, &s.seller.token).await;
     subscribe(&mut seller, "s", json!({})).await;
     open_feeds(&t, PER_ACTOR as i64 + 1).await;
 
     // Every open subscription receives the claim's first event, once.
-    let d = claim_call(&t, &s.customer_token, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
-    let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
+    let claim = ClaimBuilder::return_of(&number, &lines[0])
+        .open(&t, &s.customer().token)
+        .await;
     for (ws, n) in [
         (&mut first, PER_CONNECTION),
         (&mut second, PER_ACTOR - PER_CONNECTION),
@@ -197,7 +197,7 @@ async fn caps(t: TestApp) {
     // A closed connection gives its places back to its actor.
     first.close(None).await.unwrap();
     open_feeds(&t, (PER_ACTOR - PER_CONNECTION) as i64 + 1).await;
-    let mut third = connect(addr, &s.customer_token).await;
+    let mut third = connect(addr, &s.customer().token).await;
     for i in 0..PER_CONNECTION {
         subscribe(&mut third, &format!("c{i}"), json!({"n": number})).await;
         open_feeds(&t, (PER_ACTOR - PER_CONNECTION + i) as i64 + 2).await;
@@ -265,11 +265,11 @@ on_both_with_limits!(
 /// A foreign claim or seller, an unknown order, and numbers PostgreSQL cannot compare (a NUL)
 /// or over their limit: each `NOT_FOUND` on the subscription, never `INTERNAL`.
 async fn foreign_scopes(t: TestApp) {
-    let s = shop(&t).await;
-    let (number, line) = place(&t, &s, 1).await;
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
-    let d = claim_call(&t, &s.customer_token, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
-    let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
+    let s = ShopBuilder::new().stock(50).build(&t).await;
+    let PlacedOrder { number, lines, .. } = OrderBuilder::new(&s).delivered(&t).await;
+    let claim = ClaimBuilder::return_of(&number, &lines[0])
+        .open(&t, &s.customer().token)
+        .await;
     let addr = t.serve_on_loopback().await;
     let stranger = t.token(Role::Customer, &t.customer(0).await.to_string());
     let other_seller = t.seller("B", 3000, 50000, 3000).await;
@@ -296,7 +296,7 @@ async fn foreign_scopes(t: TestApp) {
     for (id, variables, message) in [
         (
             "seller",
-            json!({"s": crate::harness::gid("Seller", s.seller)}),
+            json!({"s": crate::harness::gid("Seller", s.seller.id)}),
             "seller not found",
         ),
         ("their-claim", json!({"c": claim}), "claim not found"),
@@ -305,7 +305,7 @@ async fn foreign_scopes(t: TestApp) {
     }
     // Staff may follow any seller, but not one that does not exist; a claim named with
     // another order than its own matches nothing, which is said, not silently accepted.
-    let (other_order, _) = place(&t, &s, 1).await;
+    let other_order = OrderBuilder::new(&s).place(&t).await.number;
     let operator = t.token(Role::Operator, "ops");
     let mut ops = connect(addr, &operator).await;
     for (id, variables, message) in [

@@ -5,6 +5,7 @@
 
 mod access;
 mod analytics;
+mod builders;
 mod claims;
 mod engine_model;
 mod events;

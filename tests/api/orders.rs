@@ -1,8 +1,8 @@
 //! Placing orders and walking them through their lifecycle.
 
-use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
+use crate::builders::{OrderBuilder, ShopBuilder};
 use crate::claims::place_case;
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
@@ -54,17 +54,23 @@ on_both!(vectors, vectors_price_to_the_won);
 /// A card order from cart to purchase confirmation, each step by the actor who does it; a
 /// bank-transfer order waits for its deposit; the SYSTEM confirms purchases after N days.
 async fn lifecycle(t: TestApp) {
-    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
-    let opt = t.option(s, 20000, 10).await;
-    let c = t.customer(5000).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
+    let shop = ShopBuilder::new()
+        .name("한빛패션")
+        .price(20000)
+        .points(5000)
+        .build(&t)
+        .await;
+    let (opt, c) = (shop.option, shop.customer().id);
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
     let ops = t.operator();
 
-    let data = t
-        .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "points": 1000, "paymentMethod": "CARD"}}))
+    let placed = OrderBuilder::new(&shop)
+        .quantity(2)
+        .points(1000)
+        .place(&t)
         .await;
-    let order = &data["placeOrder"]["order"];
+    let order = &placed.order;
     assert_eq!(order["status"], "PAID");
     assert_eq!(order["totalAmount"], 43000);
     assert_eq!(order["cashTotal"], 42000);
@@ -117,14 +123,11 @@ async fn lifecycle(t: TestApp) {
     );
 
     // Bank transfer: waits for the deposit; only staff confirm it.
-    let d = t
-        .gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "BANK_TRANSFER"}}))
-        .await;
-    let o = &d["placeOrder"]["order"];
+    let placed = OrderBuilder::new(&shop).bank_transfer().place(&t).await;
+    let o = &placed.order;
     assert_eq!(o["status"], "AWAITING_PAYMENT");
     assert_eq!(o["amountDue"], 23000);
-    let number2 = o["orderNumber"].as_str().unwrap().to_owned();
-    let line2 = o["lines"][0]["id"].as_str().unwrap().to_owned();
+    let (number2, line2) = placed.number_and_line();
     let deposit = "mutation($n: String!, $v: Int) { confirmDeposit(input: {orderNumber: $n, expectedVersion: $v}) { order { status amountDue tenders { status } } userErrors { code } } }";
     let (_, body) = t.post(Some(&seller), deposit, json!({"n": number2})).await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
@@ -160,10 +163,15 @@ on_both!(lifecycle_walk, lifecycle);
 /// Every refusal of `placeOrder` names its code and leaves no trace: no order, no stock taken,
 /// no points spent.
 async fn refusals_leave_no_trace(t: TestApp) {
-    let s = t.seller("초록식품", 2500, 30000, 2500).await;
-    let opt = t.option(s, 10000, 3).await;
-    let c = t.customer(1000).await;
-    let customer = t.token(Role::Customer, &c.to_string());
+    let shop = ShopBuilder::new()
+        .name("초록식품")
+        .fees(2500, 30000, 2500)
+        .stock(3)
+        .points(1000)
+        .build(&t)
+        .await;
+    let (opt, c) = (shop.option, shop.customer().id);
+    let customer = shop.customer().token.clone();
     let ops = t.operator();
     let line = |q: i64| json!([{"optionId": gid("ProductOption", opt), "quantity": q}]);
     let cases: Vec<(&str, Value)> = vec![
@@ -236,26 +244,24 @@ on_both!(refusals, refusals_leave_no_trace);
 /// A replay with the same idempotency key returns the first order and takes nothing twice;
 /// the same key with another input is refused.
 async fn idempotent_place_order(t: TestApp) {
-    let s = t.seller("한빛패션", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 5).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let input = json!({"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD", "idempotencyKey": "cart-42"});
+    let shop = ShopBuilder::new().name("한빛패션").stock(5).build(&t).await;
+    let customer = shop.customer().token.clone();
+    let cart = || OrderBuilder::new(&shop).idempotency_key("cart-42");
+    let input = cart().input();
     let first = t.gql(&customer, PLACE, json!({"input": input})).await;
     let again = t.gql(&customer, PLACE, json!({"input": input})).await;
     assert_eq!(
         first["placeOrder"]["order"]["orderNumber"],
         again["placeOrder"]["order"]["orderNumber"]
     );
-    assert_eq!(t.stock(opt).await, 4);
+    assert_eq!(t.stock(shop.option).await, 4);
     assert_eq!(t.order_count().await, 1);
-    let mut other = input.clone();
-    other["lines"][0]["quantity"] = json!(2);
+    let other = cart().quantity(2).input();
     let d = t.gql(&customer, PLACE, json!({"input": other})).await;
     assert_eq!(
         d["placeOrder"]["userErrors"][0]["code"],
         "IDEMPOTENCY_KEY_REUSED"
     );
-    assert_eq!(t.stock(opt).await, 4);
+    assert_eq!(t.stock(shop.option).await, 4);
 }
 on_both!(idempotency, idempotent_place_order);

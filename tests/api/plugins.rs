@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use base64::Engine;
 use oms::domain::actor::Role;
 use oms::domain::policy::{defaults, PolicyHook};
 use oms::plugin::{FailureReason, PluginHost, PluginLimits};
@@ -13,10 +12,12 @@ use oms_policy_sdk::*;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::claims::{claim_call, deliver};
+use crate::builders::{
+    activate_plugin, ClaimBuilder, OrderBuilder, PluginBuilder, ShopBuilder, UPLOAD,
+};
+use crate::claims::claim_call;
 use crate::harness::{gid, plugin_host, Backend, TestApp};
 use crate::on_both;
-use crate::orders::PLACE;
 use crate::wasm::{example, flat_fee, wat};
 
 // ---------------------------------------------------------------------------------------------
@@ -450,26 +451,8 @@ fn the_hand_written_example_follows_the_contract() {
     );
 }
 
-const UPLOAD: &str = "mutation($input: UploadPluginInput!) { uploadPlugin(input: $input) { plugin { id hook version sha256 sizeBytes state uploadedBy fuelUsedAtUpload consecutiveFailures } userErrors { code field message } } }";
 const PLUGINS: &str =
     "query($s: ID) { plugins(sellerId: $s) { id version hook state consecutiveFailures switchedOffAt } }";
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-async fn upload(t: &TestApp, token: &str, seller: Option<i64>, hook: &str, wasm: &[u8]) -> Value {
-    let input = json!({
-        "sellerId": seller.map(|s| gid("Seller", s)),
-        "hook": hook,
-        "wasmBase64": b64(wasm),
-    });
-    t.gql(token, UPLOAD, json!({ "input": input })).await["uploadPlugin"].clone()
-}
-
-async fn activate(t: &TestApp, token: &str, id: &Value) -> Value {
-    t.gql(token, "mutation($id: ID!) { activatePlugin(input: {pluginId: $id}) { plugin { id version state } userErrors { code message } } }", json!({"id": id})).await["activatePlugin"].clone()
-}
 
 async fn dry_run(t: &TestApp, token: &str, id: &Value, input: Value) -> Value {
     t.gql(token, "mutation($id: ID!, $in: JSON!) { dryRunPlugin(input: {pluginId: $id, input: $in}) { evaluation { output failure { reason message fuelUsed } fuelUsed micros log } userErrors { code message } } }", json!({"id": id, "in": input})).await["dryRunPlugin"].clone()
@@ -491,8 +474,8 @@ fn sample_json(now: i64) -> Value {
 /// Uploads refused with a message that names the problem, nothing stored; hostile modules that
 /// pass the check are contained when dry-run through the API, and the server keeps answering.
 async fn hostile_uploads(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let seller = t.token(Role::Seller, &s.to_string());
+    let shop = ShopBuilder::new().build(&t).await;
+    let seller = &shop.seller.token;
     let refusals: Vec<(Vec<u8>, &str, &str, &str)> = vec![
         (b"\0asm\x01\0\0\0garbage".to_vec(), "CLAIM_FEES", "PLUGIN_INVALID", "not a valid WebAssembly module"),
         (
@@ -506,20 +489,22 @@ async fn hostile_uploads(t: TestApp) {
         (Fees { pages: 300, ..Fees::default() }.wasm(), "CLAIM_FEES", "PLUGIN_INVALID", "300 pages of initial memory"),
     ];
     for (wasm, hook, code, message) in refusals {
-        let d = upload(&t, &seller, None, hook, &wasm).await;
+        let d = PluginBuilder::new(hook, &wasm).upload(&t, seller).await;
         assert_eq!(d["plugin"], Value::Null, "{d}");
         assert_eq!(d["userErrors"][0]["code"], code, "{d}");
         let got = d["userErrors"][0]["message"].as_str().unwrap();
         assert!(got.contains(message), "{got:?} should say {message:?}");
     }
     assert_eq!(
-        t.gql(&seller, PLUGINS, json!({})).await["plugins"],
+        t.gql(seller, PLUGINS, json!({})).await["plugins"],
         json!([])
     );
 
     // Modules that pass the check but misbehave on a later `now`: each dry run fails with its
     // reason while the server answers other requests; a good plugin then dry-runs cleanly.
-    let good = upload(&t, &seller, None, "CLAIM_FEES", &example("default-policy")).await;
+    let good = PluginBuilder::claim_fees(&example("default-policy"))
+        .upload(&t, seller)
+        .await;
     let good_id = good["plugin"]["id"].clone();
     for (misbehave, reason) in [
         (LOOP, "OUT_OF_FUEL"),
@@ -529,28 +514,23 @@ async fn hostile_uploads(t: TestApp) {
         (HUGE_OUTPUT, "OUTPUT_TOO_LARGE"),
         (GARBAGE, "BAD_OUTPUT"),
     ] {
-        let d = upload(
-            &t,
-            &seller,
-            None,
-            "CLAIM_FEES",
-            &Fees::misbehaving(misbehave).wasm(),
-        )
-        .await;
+        let d = PluginBuilder::claim_fees(&Fees::misbehaving(misbehave).wasm())
+            .upload(&t, seller)
+            .await;
         let id = d["plugin"]["id"].clone();
         let (run, other) = tokio::join!(
-            dry_run(&t, &seller, &id, sample_json(1_790_000_000)),
-            t.gql(&seller, "{ viewer { role } }", json!({}))
+            dry_run(&t, seller, &id, sample_json(1_790_000_000)),
+            t.gql(seller, "{ viewer { role } }", json!({}))
         );
         assert_eq!(run["evaluation"]["failure"]["reason"], reason, "{run}");
         assert_eq!(run["evaluation"]["output"], Value::Null);
         assert_eq!(other["viewer"]["role"], "SELLER");
-        let ok = dry_run(&t, &seller, &good_id, sample_json(1_790_000_000)).await;
+        let ok = dry_run(&t, seller, &good_id, sample_json(1_790_000_000)).await;
         assert_eq!(ok["evaluation"]["failure"], Value::Null, "{ok}");
         assert_eq!(ok["evaluation"]["output"]["exchangeFee"], 6000, "{ok}");
     }
     // A dry run's input must be the hook's document.
-    let bad = dry_run(&t, &seller, &good_id, json!({"claimType": "RETURN"})).await;
+    let bad = dry_run(&t, seller, &good_id, json!({"claimType": "RETURN"})).await;
     assert_eq!(
         bad["userErrors"][0]["code"], "INVALID_PLUGIN_INPUT",
         "{bad}"
@@ -563,17 +543,13 @@ on_both!(plugin_uploads, hostile_uploads);
 /// one pays the default fee. Rollback by activating an older version; a second replica decides
 /// with the plugin too, compiling it from the database.
 async fn lifecycle(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let other = t.sibling_option(opt, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 4}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
-    let exchange = || json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1, "replacementOptionId": gid("ProductOption", other)}], "reason": "SIZE_OR_OPTION_CHANGE"});
+    let shop = ShopBuilder::new().with_sibling().build(&t).await;
+    let (customer, seller) = (&shop.customer().token, &shop.seller.token);
+    let order = OrderBuilder::new(&shop).quantity(4).delivered(&t).await;
+    let exchange = || {
+        ClaimBuilder::exchange(&order.number, order.line(), shop.sibling())
+            .reason("SIZE_OR_OPTION_CHANGE")
+    };
     let decision = |n: Value| {
         let t = &t;
         let customer = customer.clone();
@@ -583,17 +559,17 @@ async fn lifecycle(t: TestApp) {
     };
 
     let wasm = example("free-size-exchange");
-    let v1 = upload(&t, &seller, None, "CLAIM_FEES", &wasm).await;
+    let v1 = PluginBuilder::claim_fees(&wasm).upload(&t, seller).await;
     assert_eq!(v1["userErrors"], json!([]), "{v1}");
     let plugin = v1["plugin"].clone();
     assert_eq!(plugin["version"], 1);
     assert_eq!(plugin["state"], "INACTIVE");
-    assert_eq!(plugin["uploadedBy"], format!("SELLER:{s}"));
+    assert_eq!(plugin["uploadedBy"], format!("SELLER:{}", shop.seller.id));
     assert_eq!(plugin["sizeBytes"], wasm.len());
     assert_eq!(plugin["sha256"], PluginHost::sha256(&wasm));
     assert!(plugin["fuelUsedAtUpload"].as_i64().unwrap() > 0);
 
-    let run = dry_run(&t, &seller, &plugin["id"], sample_json(1_790_000_000)).await;
+    let run = dry_run(&t, seller, &plugin["id"], sample_json(1_790_000_000)).await;
     let eval = &run["evaluation"];
     assert_eq!(eval["output"]["exchangeFee"], 0, "{run}");
     assert_eq!(
@@ -607,14 +583,14 @@ async fn lifecycle(t: TestApp) {
     );
 
     // Before activation the default decides: a round trip of 6,000.
-    let d = claim_call(&t, &customer, "requestExchange", exchange()).await;
+    let d = exchange().request(&t, customer).await;
     let before = decision(d["claim"]["claimNumber"].clone()).await;
     assert_eq!(before["exchangeFee"], 6000, "{before}");
     assert_eq!(before["policyDecision"]["claimFees"]["policy"], "DEFAULT");
 
-    let a = activate(&t, &seller, &plugin["id"]).await;
+    let a = activate_plugin(&t, seller, &plugin["id"]).await;
     assert_eq!(a["plugin"]["state"], "ACTIVE", "{a}");
-    let d = claim_call(&t, &customer, "requestExchange", exchange()).await;
+    let d = exchange().request(&t, customer).await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
     assert_eq!(d["claim"]["hold"], Value::Null, "no fee, no hold: {d}");
     let with = decision(d["claim"]["claimNumber"].clone()).await;
@@ -634,16 +610,18 @@ async fn lifecycle(t: TestApp) {
 
     // Another replica (nothing compiled) decides with the plugin as well.
     let replica = t.replica();
-    let d = claim_call(&replica, &customer, "requestExchange", exchange()).await;
+    let d = exchange().request(&replica, customer).await;
     let there = decision(d["claim"]["claimNumber"].clone()).await;
     assert_eq!(there["exchangeFee"], 0, "{there}");
     assert_eq!(there["policyDecision"]["claimFees"]["policy"], "PLUGIN");
 
     // Rollback: version 2 active, then version 1 again.
-    let v2 = upload(&t, &seller, None, "CLAIM_FEES", &example("whole-set-bulky")).await;
+    let v2 = PluginBuilder::claim_fees(&example("whole-set-bulky"))
+        .upload(&t, seller)
+        .await;
     assert_eq!(v2["plugin"]["version"], 2, "{v2}");
-    activate(&t, &seller, &v2["plugin"]["id"]).await;
-    let list = t.gql(&seller, PLUGINS, json!({})).await["plugins"].clone();
+    activate_plugin(&t, seller, &v2["plugin"]["id"]).await;
+    let list = t.gql(seller, PLUGINS, json!({})).await["plugins"].clone();
     assert_eq!(
         list.as_array()
             .unwrap()
@@ -652,19 +630,19 @@ async fn lifecycle(t: TestApp) {
             .collect::<Vec<_>>(),
         vec![(json!(2), json!("ACTIVE")), (json!(1), json!("INACTIVE"))]
     );
-    activate(&t, &seller, &plugin["id"]).await;
-    let list = t.gql(&seller, PLUGINS, json!({})).await["plugins"].clone();
+    activate_plugin(&t, seller, &plugin["id"]).await;
+    let list = t.gql(seller, PLUGINS, json!({})).await["plugins"].clone();
     assert_eq!(list[0]["state"], "INACTIVE");
     assert_eq!(list[1]["state"], "ACTIVE");
 
     // Deactivated: the next claim pays the default fee again.
-    let d = t.gql(&seller, "mutation { deactivatePlugin(input: {hook: CLAIM_FEES}) { plugin { id state } userErrors { code } } }", json!({})).await;
+    let d = t.gql(seller, "mutation { deactivatePlugin(input: {hook: CLAIM_FEES}) { plugin { id state } userErrors { code } } }", json!({})).await;
     assert_eq!(d["deactivatePlugin"]["plugin"]["id"], plugin["id"], "{d}");
     assert_eq!(d["deactivatePlugin"]["plugin"]["state"], "INACTIVE");
-    for c in before_claims(&t, &customer, &number).await {
-        claim_call(&t, &customer, "withdrawClaim", json!({"claimNumber": c})).await;
+    for c in before_claims(&t, customer, &order.number).await {
+        claim_call(&t, customer, "withdrawClaim", json!({"claimNumber": c})).await;
     }
-    let d = claim_call(&t, &customer, "requestExchange", exchange()).await;
+    let d = exchange().request(&t, customer).await;
     let after = decision(d["claim"]["claimNumber"].clone()).await;
     assert_eq!(after["exchangeFee"], 6000, "{after}");
     assert_eq!(after["policyDecision"]["claimFees"]["policy"], "DEFAULT");
@@ -693,29 +671,22 @@ async fn before_claims(t: &TestApp, token: &str, number: &str) -> Vec<Value> {
 /// `exchange_rules` by plugin: whole-set-bulky refuses part of a set even when the seller is at
 /// fault (the default would allow it), naming the missing line.
 async fn whole_sets(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let top = t.option(s, 10000, 10).await;
-    let bottom = t.option(s, 20000, 10).await;
-    let top_other = t.sibling_option(top, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [
-        {"optionId": gid("ProductOption", top), "quantity": 1, "bundleId": "SET-1"},
-        {"optionId": gid("ProductOption", bottom), "quantity": 1, "bundleId": "SET-1"}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let lines: Vec<String> = o["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["id"].as_str().unwrap().to_owned())
-        .collect();
-    deliver(&t, &number, &lines).await;
-    let wasm = example("whole-set-bulky");
-    let p = upload(&t, &seller, None, "EXCHANGE_RULES", &wasm).await;
-    assert_eq!(p["userErrors"], json!([]), "{p}");
-    activate(&t, &seller, &p["plugin"]["id"]).await;
-    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": number, "items": [{"lineId": lines[0], "quantity": 1, "replacementOptionId": gid("ProductOption", top_other)}], "reason": "DEFECTIVE"})).await;
+    // The shop's option is the top of the set; its sibling the top in another size.
+    let shop = ShopBuilder::new().with_sibling().build(&t).await;
+    let (customer, seller) = (&shop.customer().token, &shop.seller.token);
+    let top_other = shop.sibling();
+    let bottom = t.option(shop.seller.id, 20000, 10).await;
+    let order = OrderBuilder::new(&shop)
+        .bundle("SET-1")
+        .line(bottom, 1)
+        .bundle("SET-1")
+        .delivered(&t)
+        .await;
+    PluginBuilder::exchange_rules(&example("whole-set-bulky"))
+        .activated(&t, seller)
+        .await;
+    let exchange = ClaimBuilder::exchange(&order.number, order.line(), top_other);
+    let d = exchange.request(&t, customer).await;
     assert_eq!(d["userErrors"][0]["code"], "CLAIM_NOT_ALLOWED", "{d}");
     let message = d["userErrors"][0]["message"].as_str().unwrap();
     assert!(
@@ -725,12 +696,12 @@ async fn whole_sets(t: TestApp) {
     assert_eq!(t.stock(top_other).await, 10, "the refusal reserved nothing");
     // The default (after deactivation) lets the seller's fault through.
     t.gql(
-        &seller,
+        seller,
         "mutation { deactivatePlugin(input: {hook: EXCHANGE_RULES}) { userErrors { code } } }",
         json!({}),
     )
     .await;
-    let d = claim_call(&t, &customer, "requestExchange", json!({"orderNumber": number, "items": [{"lineId": lines[0], "quantity": 1, "replacementOptionId": gid("ProductOption", top_other)}], "reason": "DEFECTIVE"})).await;
+    let d = exchange.request(&t, customer).await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
 }
 on_both!(plugin_whole_sets, whole_sets);
@@ -739,39 +710,27 @@ on_both!(plugin_whole_sets, whole_sets);
 /// on the claim, in `pluginFailures` and in the metrics; after 5 in a row the circuit breaker
 /// switches it off (the seller sees it), and activating it again switches it back on.
 async fn circuit_breaker(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 7}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
-    let p = upload(
-        &t,
-        &seller,
-        None,
-        "CLAIM_FEES",
-        &Fees::misbehaving(TRAP).wasm(),
-    )
-    .await;
-    let id = p["plugin"]["id"].clone();
-    activate(&t, &seller, &id).await;
-    let ret = json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"});
+    let shop = ShopBuilder::new().build(&t).await;
+    let (customer, seller) = (&shop.customer().token, &shop.seller.token);
+    let order = OrderBuilder::new(&shop).quantity(7).delivered(&t).await;
+    let id = PluginBuilder::claim_fees(&Fees::misbehaving(TRAP).wasm())
+        .activated(&t, seller)
+        .await["id"]
+        .clone();
+    let ret = ClaimBuilder::return_of(&order.number, order.line());
     let q = "query($n: String!) { claim(claimNumber: $n) { returnFeeDue: policyDecision { claimFees { policy plugin { id } output fallback { reason message fuelUsed } } } } }";
     for i in 1..=5 {
-        let d = claim_call(&t, &customer, "requestReturn", ret.clone()).await;
+        let d = ret.request(&t, customer).await;
         assert_eq!(d["userErrors"], json!([]), "the claim goes ahead: {d}");
         let fees = t
-            .gql(&customer, q, json!({"n": d["claim"]["claimNumber"]}))
+            .gql(customer, q, json!({"n": d["claim"]["claimNumber"]}))
             .await["claim"]["returnFeeDue"]["claimFees"]
             .clone();
         assert_eq!(fees["policy"], "DEFAULT", "{fees}");
         assert_eq!(fees["plugin"]["id"], id);
         assert_eq!(fees["fallback"]["reason"], "TRAP");
         assert_eq!(fees["output"]["returnFee"], 3000, "the default's fee");
-        let list = t.gql(&seller, PLUGINS, json!({})).await["plugins"][0].clone();
+        let list = t.gql(seller, PLUGINS, json!({})).await["plugins"][0].clone();
         assert_eq!(list["consecutiveFailures"], i);
         assert_eq!(
             list["state"],
@@ -781,7 +740,7 @@ async fn circuit_breaker(t: TestApp) {
     }
     let failures = t
         .gql(
-            &seller,
+            seller,
             "{ pluginFailures { pluginId hook reason message claimId } }",
             json!({}),
         )
@@ -791,9 +750,9 @@ async fn circuit_breaker(t: TestApp) {
     assert_eq!(failures[0]["reason"], "TRAP");
     assert_eq!(failures[0]["hook"], "CLAIM_FEES");
     // Switched off: the plugin is not asked any more.
-    let d = claim_call(&t, &customer, "requestReturn", ret.clone()).await;
+    let d = ret.request(&t, customer).await;
     let fees = t
-        .gql(&customer, q, json!({"n": d["claim"]["claimNumber"]}))
+        .gql(customer, q, json!({"n": d["claim"]["claimNumber"]}))
         .await["claim"]["returnFeeDue"]["claimFees"]
         .clone();
     assert_eq!(fees["plugin"], Value::Null, "{fees}");
@@ -812,9 +771,9 @@ async fn circuit_breaker(t: TestApp) {
     assert!(metrics
         .contains("oms_plugin_switched_off_total{hook=\"CLAIM_FEES\",outcome=\"SWITCHED_OFF\"} 1"));
     // Activating it again closes the breaker.
-    let a = activate(&t, &seller, &id).await;
+    let a = activate_plugin(&t, seller, &id).await;
     assert_eq!(a["plugin"]["state"], "ACTIVE", "{a}");
-    let list = t.gql(&seller, PLUGINS, json!({})).await["plugins"][0].clone();
+    let list = t.gql(seller, PLUGINS, json!({})).await["plugins"][0].clone();
     assert_eq!(
         (list["state"].clone(), list["consecutiveFailures"].clone()),
         (json!("ACTIVE"), json!(0))
@@ -831,12 +790,18 @@ async fn tenancy(t: TestApp) {
     let seller_b = t.token(Role::Seller, &b.to_string());
     let ops = t.operator();
     let wasm = example("free-size-exchange");
-    let mine = upload(&t, &seller_a, None, "CLAIM_FEES", &wasm).await["plugin"]["id"].clone();
-    let by_ops = upload(&t, &ops, Some(b), "CLAIM_FEES", &wasm).await;
+    let mine = PluginBuilder::claim_fees(&wasm).upload(&t, &seller_a).await["plugin"]["id"].clone();
+    let by_ops = PluginBuilder::claim_fees(&wasm)
+        .seller(b)
+        .upload(&t, &ops)
+        .await;
     assert_eq!(by_ops["plugin"]["uploadedBy"], "OPERATOR", "{by_ops}");
     let theirs = by_ops["plugin"]["id"].clone();
 
-    let d = upload(&t, &seller_b, Some(a), "CLAIM_FEES", &wasm).await;
+    let d = PluginBuilder::claim_fees(&wasm)
+        .seller(a)
+        .upload(&t, &seller_b)
+        .await;
     assert_eq!(d["userErrors"][0]["code"], "NOT_FOUND", "{d}");
     let listed = t.gql(&seller_b, PLUGINS, json!({})).await["plugins"].clone();
     assert_eq!(listed.as_array().unwrap().len(), 1);
@@ -851,7 +816,7 @@ async fn tenancy(t: TestApp) {
         "NOT_FOUND"
     );
     assert_eq!(
-        activate(&t, &seller_b, &mine).await["userErrors"][0]["code"],
+        activate_plugin(&t, &seller_b, &mine).await["userErrors"][0]["code"],
         "NOT_FOUND"
     );
     let d = t.gql(&seller_b, "mutation($s: ID) { deactivatePlugin(input: {sellerId: $s, hook: CLAIM_FEES}) { userErrors { code } } }", json!({"s": gid("Seller", a)})).await;
@@ -869,7 +834,10 @@ async fn tenancy(t: TestApp) {
             .len(),
         2
     );
-    assert_eq!(activate(&t, &ops, &mine).await["plugin"]["state"], "ACTIVE");
+    assert_eq!(
+        activate_plugin(&t, &ops, &mine).await["plugin"]["state"],
+        "ACTIVE"
+    );
     let analyst = t.token(Role::Analyst, "an");
     assert_eq!(
         t.gql(&analyst, PLUGINS, json!({})).await["plugins"]
@@ -882,7 +850,7 @@ async fn tenancy(t: TestApp) {
         .post(
             Some(&analyst),
             UPLOAD,
-            json!({"input": {"hook": "CLAIM_FEES", "wasmBase64": b64(&wasm)}}),
+            json!({"input": PluginBuilder::claim_fees(&wasm).input()}),
         )
         .await;
     assert!(

@@ -6,6 +6,7 @@ use oms::config::LimitArgs;
 use oms::domain::actor::Role;
 use serde_json::json;
 
+use crate::builders::{OrderBuilder, ShopBuilder};
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
 use crate::orders::PLACE;
@@ -90,12 +91,10 @@ mod statement_counts {
 
 /// Keyset pagination walks every order once, forwards and backwards.
 async fn pagination(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let o = t.option(s, 1000, 100).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
+    let shop = ShopBuilder::new().price(1000).stock(100).build(&t).await;
+    let customer = shop.customer().token.clone();
     for _ in 0..7 {
-        t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", o), "quantity": 1}], "paymentMethod": "CARD"}})).await;
+        OrderBuilder::new(&shop).place(&t).await;
         t.clock.advance(chrono::Duration::seconds(1));
     }
     let q = "query($a: String, $b: String, $f: Int, $l: Int) { orders(first: $f, after: $a, last: $l, before: $b, orderBy: {field: ORDER_NUMBER, direction: ASC}) { totalCount edges { node { orderNumber } } pageInfo { hasNextPage hasPreviousPage endCursor startCursor } } }";
@@ -287,18 +286,19 @@ mod claim_statement_counts {
 /// of a bank-transfer order (whose refund account is given on the claim), counted one mutation
 /// at a time with a payload of the claim's number and status; the refund job's payout too.
 async fn statements_per_claim_mutation(t: TestApp) {
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 12900, 100).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
+    let shop = ShopBuilder::new().price(12900).stock(100).build(&t).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
     let ops = t.operator();
     let mut report = Vec::new();
     let mut worst = 0;
     for method in ["CARD", "BANK_TRANSFER"] {
-        let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": method}})).await["placeOrder"]["order"].clone();
-        let number = o["orderNumber"].as_str().unwrap().to_owned();
-        let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
+        let (number, line) = OrderBuilder::new(&shop)
+            .quantity(2)
+            .payment(method)
+            .place(&t)
+            .await
+            .number_and_line();
         if method == "BANK_TRANSFER" {
             t.gql(&ops, "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": number})).await;
         }

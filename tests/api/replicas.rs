@@ -6,12 +6,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
-use crate::claims::deliver;
-use crate::harness::{gid, Backend, TestApp};
-use crate::orders::PLACE;
+use crate::builders::{OrderBuilder, ShopBuilder};
+use crate::harness::{Backend, TestApp};
 
 /// A server process, killed and reaped when dropped.
 pub struct Server(pub Child);
@@ -84,14 +82,13 @@ async fn two_replicas_one_winner() {
     // The servers run on the real clock: deliver on it too, or the return window (7 days from
     // delivery) depends on the day the test runs.
     t.clock.advance(chrono::Utc::now() - t.app.clock.now());
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 3}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(3)
+        .delivered(&t)
+        .await
+        .number_and_line();
 
     let (_a, base_a) = start(&t.url).await;
     let (_b, base_b) = start(&t.url).await;

@@ -14,10 +14,10 @@ use oms::domain::actor::Role;
 use sea_orm::{ConnectionTrait, Database, TransactionTrait};
 use serde_json::{json, Value};
 
-use crate::claims::{claim_call, deliver};
-use crate::harness::{gid, Backend, TestApp};
+use crate::builders::{ClaimBuilder, OrderBuilder, ShopBuilder};
+use crate::claims::claim_call;
+use crate::harness::{Backend, TestApp};
 use crate::on_both;
-use crate::orders::PLACE;
 
 /// Runs `oms` with `args` and no secrets in its environment; its exit status and stderr, or
 /// `None` when it was still running after `wait` (then it is killed).
@@ -299,18 +299,21 @@ async fn tokens_and_courier_references(t: TestApp) {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["data"]["viewer"]["role"], "OPERATOR");
 
-    let s = t.seller("A", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 2}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(&t, &number, std::slice::from_ref(&line)).await;
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(2)
+        .delivered(&t)
+        .await
+        .number_and_line();
     let mut numbers = Vec::new();
     for _ in 0..2 {
-        let d = claim_call(&t, &customer, "requestReturn", json!({"orderNumber": number, "items": [{"lineId": line, "quantity": 1}], "reason": "DEFECTIVE", "collectionMethod": "PICKUP"})).await;
+        let d = ClaimBuilder::return_of(&number, &line)
+            .reason("DEFECTIVE")
+            .field("collectionMethod", json!("PICKUP"))
+            .request(&t, &customer)
+            .await;
         let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
         let d = claim_call(&t, &seller, "approveClaim", json!({"claimNumber": claim})).await;
         let tracking = d["claim"]["collection"]["trackingNumber"]

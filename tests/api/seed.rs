@@ -8,12 +8,12 @@ use oms::domain::claim::ClaimStatus;
 use oms::domain::order::PaymentMethod;
 use oms::seed::{SeedError, SeedOptions};
 use sea_orm::{ConnectionTrait, Statement};
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::claims::{claim_call, deliver};
+use crate::builders::{ClaimBuilder, OrderBuilder};
+use crate::claims::deliver;
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
-use crate::orders::PLACE;
 
 const ORDERS: usize = 400;
 
@@ -222,26 +222,18 @@ async fn seeded_database_is_valid(t: TestApp) {
     let option = number(&t, "SELECT MAX(id) FROM product_options").await;
     let max_order = number(&t, "SELECT MAX(id) FROM orders").await;
     let max_claim = number(&t, "SELECT MAX(id) FROM claims").await;
-    let d = t
-        .gql(
-            &ops,
-            PLACE,
-            json!({"input": {"customerId": gid("Customer", customer), "lines": [{"optionId": gid("ProductOption", option), "quantity": 1}], "points": 0, "paymentMethod": "CARD"}}),
-        )
+    let placed = OrderBuilder::by(&ops)
+        .customer(customer)
+        .line(option, 1)
+        .points(0)
+        .place(&t)
         .await;
-    assert_eq!(d["placeOrder"]["userErrors"], json!([]));
-    let order: &Value = &d["placeOrder"]["order"];
-    assert_eq!(order["id"], json!(gid("Order", max_order + 1)));
-    let order_number = order["orderNumber"].as_str().unwrap().to_owned();
-    let line = order["lines"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(placed.order["id"], json!(gid("Order", max_order + 1)));
+    let (order_number, line) = placed.number_and_line();
     deliver(&t, &order_number, std::slice::from_ref(&line)).await;
-    let d = claim_call(
-        &t,
-        &mine,
-        "requestReturn",
-        json!({"orderNumber": order_number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"}),
-    )
-    .await;
+    let d = ClaimBuilder::return_of(&order_number, &line)
+        .request(&t, &mine)
+        .await;
     assert_eq!(d["userErrors"], json!([]));
     assert_eq!(d["claim"]["status"], json!("RETURN_REQUESTED"));
     assert_eq!(

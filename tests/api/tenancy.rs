@@ -15,6 +15,7 @@ use base64::Engine;
 use oms::domain::actor::Role;
 use serde_json::{json, Map, Value};
 
+use crate::builders::{ClaimBuilder, OrderBuilder, PluginBuilder};
 use crate::claims::{claim_call, deliver, run_refund_job};
 use crate::harness::{gid, Backend, TestApp};
 use crate::hostile::{check_answer, harvest, panics_on, runtime, Api, Arg, Field, Op, Ty};
@@ -76,46 +77,39 @@ async fn build(t: &TestApp, api: &Api) -> (TenantA, Callers) {
     let seller_a = t.token(Role::Seller, &sa.to_string());
     let customer_b = t.token(Role::Customer, &cb.to_string());
     let ops = t.operator();
-    let place = |lines: Value, method: &str, key: &str| json!({"input": {"lines": lines, "paymentMethod": method, "idempotencyKey": key}});
-    let line = |o: i64, q: i64| json!({"optionId": gid("ProductOption", o), "quantity": q});
+    let by_a = || OrderBuilder::by(&customer_a);
     let mut keys = Vec::new();
     let mut replays = Vec::new();
     let mut placed = Vec::new();
-    for (i, (lines, method)) in [
-        (json!([line(a1, 2), line(a2, 1)]), "CARD"),
-        (json!([line(a2, 1)]), "CARD"),
-        (json!([line(a1, 1)]), "CARD"),
-        (json!([line(a2, 2)]), "BANK_TRANSFER"),
+    for (i, order) in [
+        by_a().line(a1, 2).line(a2, 1),
+        by_a().line(a2, 1),
+        by_a().line(a1, 1),
+        by_a().line(a2, 2).bank_transfer(),
     ]
     .into_iter()
     .enumerate()
     {
         let key = format!("tenant-a-place-{i}");
-        let vars = place(lines, method, &key);
-        replays.push(("placeOrder", PLACE.to_owned(), vars.clone()));
-        let d = t.gql(&customer_a, PLACE, vars).await;
-        assert_eq!(d["placeOrder"]["userErrors"], json!([]), "{d}");
+        let order = order.idempotency_key(&key);
+        replays.push((
+            "placeOrder",
+            PLACE.to_owned(),
+            json!({"input": order.input()}),
+        ));
         keys.push(key);
-        placed.push(d["placeOrder"]["order"].clone());
+        placed.push(order.place(t).await);
     }
-    let number = |i: usize| placed[i]["orderNumber"].as_str().unwrap().to_owned();
-    let lines = |i: usize| -> Vec<String> {
-        placed[i]["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| l["id"].as_str().unwrap().to_owned())
-            .collect()
-    };
     // A return, collected and refunded.
-    deliver(t, &number(0), &lines(0)).await;
-    let input = json!({"orderNumber": number(0), "items": [{"lineId": lines(0)[0], "quantity": 1}], "reason": "CHANGE_OF_MIND", "idempotencyKey": "tenant-a-return"});
-    let d = claim_call(t, &customer_a, "requestReturn", input.clone()).await;
+    deliver(t, &placed[0].number, &placed[0].lines).await;
+    let request = ClaimBuilder::return_of(&placed[0].number, placed[0].line())
+        .idempotency_key("tenant-a-return");
+    let d = request.request(t, &customer_a).await;
     keys.push("tenant-a-return".into());
     replays.push((
         "requestReturn",
         "mutation($input: RequestReturnInput!) { requestReturn(input: $input) { claim { claimNumber status order { orderNumber customer { name email } } } userErrors { code } } }".into(),
-        json!({ "input": input }),
+        json!({ "input": request.input() }),
     ));
     let returned = d["claim"]["claimNumber"].clone();
     for (action, input) in [
@@ -134,43 +128,27 @@ async fn build(t: &TestApp, api: &Api) -> (TenantA, Callers) {
     }
     keys.push("tenant-a-approve".into());
     // A cancellation while paid: approved and refunded at once.
-    let d = claim_call(
-        t,
-        &customer_a,
-        "requestCancel",
-        json!({"orderNumber": number(1), "items": [{"lineId": lines(1)[0], "quantity": 1}]}),
-    )
-    .await;
-    assert_eq!(d["userErrors"], json!([]), "{d}");
+    ClaimBuilder::cancel(&placed[1].number, placed[1].line())
+        .open(t, &customer_a)
+        .await;
     // An exchange of a delivered unit.
-    deliver(t, &number(2), &lines(2)).await;
-    let d = claim_call(t, &customer_a, "requestExchange", json!({"orderNumber": number(2), "items": [{"lineId": lines(2)[0], "quantity": 1, "replacementOptionId": gid("ProductOption", a1)}], "reason": "DEFECTIVE"})).await;
-    assert_eq!(d["userErrors"], json!([]), "{d}");
+    deliver(t, &placed[2].number, &placed[2].lines).await;
+    ClaimBuilder::exchange(&placed[2].number, placed[2].line(), a1)
+        .open(t, &customer_a)
+        .await;
     run_refund_job(t).await;
     // Seller A's policy plugin and webhook.
-    let wasm = base64::engine::general_purpose::STANDARD.encode(crate::wasm::flat_fee());
-    let d = t.gql(&seller_a, "mutation($w: String!) { uploadPlugin(input: {hook: CLAIM_FEES, wasmBase64: $w}) { plugin { id sha256 } userErrors { code message } } }", json!({"w": wasm})).await;
-    assert_eq!(d["uploadPlugin"]["userErrors"], json!([]), "{d}");
-    let plugin = d["uploadPlugin"]["plugin"].clone();
-    let d = t
-        .gql(
-            &seller_a,
-            "mutation($id: ID!) { activatePlugin(input: {pluginId: $id}) { userErrors { code } } }",
-            json!({"id": plugin["id"]}),
-        )
+    let plugin = PluginBuilder::claim_fees(&crate::wasm::flat_fee())
+        .activated(t, &seller_a)
         .await;
-    assert_eq!(d["activatePlugin"]["userErrors"], json!([]), "{d}");
     let d = t.gql(&seller_a, "mutation($u: String!) { registerWebhook(input: {url: $u, eventTypes: [\"claim.*\", \"order.*\"]}) { webhook { id } userErrors { code } } }", json!({"u": HOOK_A})).await;
     assert_eq!(d["registerWebhook"]["userErrors"], json!([]), "{d}");
     // Tenant B's own order, so B's callers have something of their own.
-    let d = t
-        .gql(
-            &customer_b,
-            PLACE,
-            place(json!([line(b1, 1)]), "CARD", "tenant-b-place"),
-        )
+    OrderBuilder::by(&customer_b)
+        .line(b1, 1)
+        .idempotency_key("tenant-b-place")
+        .place(t)
         .await;
-    assert_eq!(d["placeOrder"]["userErrors"], json!([]), "{d}");
 
     // What A owns, as its own customer and seller see it.
     let mut pools = harvest(t, api, &customer_a, 3).await;

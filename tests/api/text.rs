@@ -16,7 +16,8 @@ use oms::domain::text::Grouped;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{json, Map, Value};
 
-use crate::claims::{claim_call, courier_post, deliver, run_refund_job};
+use crate::builders::{ClaimBuilder, OrderBuilder, ShopBuilder};
+use crate::claims::{claim_call, courier_post, run_refund_job};
 use crate::harness::{gid, Backend, TestApp};
 use crate::hostile::{Api, Op, Ty};
 use crate::on_both;
@@ -137,20 +138,24 @@ struct World {
 }
 
 async fn world(t: &TestApp) -> World {
-    let seller = t.seller("텍스트상사", 3000, 50000, 3000).await;
-    let option = t.option(seller, 10000, 100).await;
-    let customer = t.customer(0).await;
-    let token = t.token(Role::Customer, &customer.to_string());
-    let o = t.gql(&token, crate::orders::PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", option), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let order_number = o["orderNumber"].as_str().unwrap().to_owned();
-    let line = o["lines"][0]["id"].as_str().unwrap().to_owned();
-    deliver(t, &order_number, std::slice::from_ref(&line)).await;
-    let d = claim_call(t, &token, "requestReturn", json!({"orderNumber": order_number, "items": [{"lineId": line, "quantity": 1}], "reason": "CHANGE_OF_MIND"})).await;
+    let shop = ShopBuilder::new()
+        .name("텍스트상사")
+        .stock(100)
+        .build(t)
+        .await;
+    let token = &shop.customer().token;
+    let (order_number, line) = OrderBuilder::new(&shop)
+        .delivered(t)
+        .await
+        .number_and_line();
+    let d = ClaimBuilder::return_of(&order_number, &line)
+        .request(t, token)
+        .await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
     World {
-        seller,
-        customer,
-        option,
+        seller: shop.seller.id,
+        customer: shop.customer().id,
+        option: shop.option,
         line,
         order_number,
         claim_number: d["claim"]["claimNumber"].as_str().unwrap().to_owned(),
@@ -474,11 +479,14 @@ async fn act(t: &TestApp, token: &str, mutation: &str, input_type: &str, input: 
 /// hold, its release, a collection and a completed return, a refund account, a manual refund's
 /// reference, a webhook's URL, description and 64 event types.
 async fn texts_at_their_limits(t: TestApp) {
-    let s = t.seller("한계상사", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 100).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
+    let shop = ShopBuilder::new()
+        .name("한계상사")
+        .stock(100)
+        .build(&t)
+        .await;
+    let (opt, c) = (shop.option, shop.customer().id);
+    let customer = shop.customer().token.clone();
+    let seller = shop.seller.token.clone();
     let ops = t.operator();
 
     let bundle = "세".repeat(64);
@@ -568,9 +576,16 @@ async fn texts_at_their_limits(t: TestApp) {
     }
 
     // A refund account at its limits: a bank transfer cancelled after the deposit.
-    let o = t.gql(&customer, crate::orders::PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "BANK_TRANSFER"}})).await["placeOrder"]["order"].clone();
-    t.gql(&ops, "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": o["orderNumber"]})).await;
-    let claim = act(&t, &customer, "requestCancel", "RequestCancelInput", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let o = OrderBuilder::new(&shop).bank_transfer().place(&t).await;
+    t.gql(&ops, "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": o.number})).await;
+    let claim = act(
+        &t,
+        &customer,
+        "requestCancel",
+        "RequestCancelInput",
+        json!({"orderNumber": o.number, "items": [{"lineId": o.line(), "quantity": 1}]}),
+    )
+    .await;
     let (bank, account, holder) = ("은".repeat(50), "1".repeat(50), "홍".repeat(100));
     act(&t, &customer, "setRefundAccount", "SetRefundAccountInput", json!({"claimNumber": claim["claimNumber"], "bank": bank, "accountNumber": account, "holder": holder})).await;
     let row = entity::customer::Entity::find_by_id(c)
@@ -588,8 +603,15 @@ async fn texts_at_their_limits(t: TestApp) {
     );
 
     // A manual refund's reference at its limit.
-    let o = t.gql(&customer, crate::orders::PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let claim = act(&t, &customer, "requestCancel", "RequestCancelInput", json!({"orderNumber": o["orderNumber"], "items": [{"lineId": o["lines"][0]["id"], "quantity": 1}]})).await;
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let claim = act(
+        &t,
+        &customer,
+        "requestCancel",
+        "RequestCancelInput",
+        json!({"orderNumber": o.number, "items": [{"lineId": o.line(), "quantity": 1}]}),
+    )
+    .await;
     t.gateway.fail_next(100);
     for _ in 0..8 {
         run_refund_job(&t).await;
@@ -794,20 +816,17 @@ on_both!(query_arguments, query_text);
 /// with a code (never a 5xx, which would make the courier send it again forever) and records
 /// nothing; the same event with values at their limits applies.
 async fn courier_text(t: TestApp) {
-    let s = t.seller("택배상사", 3000, 50000, 3000).await;
-    let opt = t.option(s, 10000, 10).await;
-    let c = t.customer(0).await;
-    let customer = t.token(Role::Customer, &c.to_string());
-    let seller = t.token(Role::Seller, &s.to_string());
-    let o = t.gql(&customer, crate::orders::PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", opt), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
+    let shop = ShopBuilder::new().name("택배상사").build(&t).await;
+    let seller = shop.seller.token.clone();
+    let o = OrderBuilder::new(&shop).place(&t).await;
     let tracking = "9".repeat(50);
     t.gql(
         &seller,
         "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }",
-        json!({"n": o["orderNumber"]}),
+        json!({"n": o.number}),
     )
     .await;
-    let d = t.gql(&seller, "mutation($l: [ID!]!, $t: String!) { shipLines(input: {lineIds: $l, courier: \"CJ대한통운\", trackingNumber: $t}) { userErrors { code } } }", json!({"l": [o["lines"][0]["id"]], "t": tracking})).await;
+    let d = t.gql(&seller, "mutation($l: [ID!]!, $t: String!) { shipLines(input: {lineIds: $l, courier: \"CJ대한통운\", trackingNumber: $t}) { userErrors { code } } }", json!({"l": [o.line()], "t": tracking})).await;
     assert_eq!(d["shipLines"]["userErrors"], json!([]));
     let event = json!({"eventId": "e".repeat(100), "courier": "대".repeat(50), "trackingNumber": tracking, "event": "DELIVERED"});
     let before = snapshot(t.app.db.conn()).await;
@@ -890,13 +909,11 @@ on_both!(export_parameters, export_text);
 /// Lists of lines and items hold 500 entries; 501 is `LIST_TOO_LONG` on the list, never the
 /// database's "too many SQL variables" as `INTERNAL` (32,767 ids did that on SQLite).
 async fn list_lengths(t: TestApp) {
-    let seller = t.seller("L", 3000, 50000, 3000).await;
-    let option = t.option(seller, 10000, 50).await;
-    let customer = t.customer(0).await;
-    let ct = t.token(Role::Customer, &customer.to_string());
-    let st = t.token(Role::Seller, &seller.to_string());
-    let o = t.gql(&ct, crate::orders::PLACE, json!({"input": {"lines": [{"optionId": gid("ProductOption", option), "quantity": 1}], "paymentMethod": "CARD"}})).await["placeOrder"]["order"].clone();
-    let number = o["orderNumber"].as_str().unwrap().to_owned();
+    let shop = ShopBuilder::new().name("L").stock(50).build(&t).await;
+    let ct = shop.customer().token.clone();
+    let st = shop.seller.token.clone();
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let number = o.number.clone();
     let ids = |n: usize| -> Vec<String> { (1..=n).map(|i| gid("OrderLine", i as i64)).collect() };
     let cases: Vec<(&str, String, &str, Value)> = vec![
         ("shipLines", st.clone(), "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"1\"}) { userErrors { code field message } } }", json!({})),

@@ -12,7 +12,8 @@ use oms::domain::actor::Role;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
-use crate::events::{drain, place, shop, Shop};
+use crate::builders::{OrderBuilder, Shop, ShopBuilder};
+use crate::events::drain;
 use crate::harness::{gid, Backend, TestApp, LOOPBACK_SINKS};
 use crate::on_both;
 use crate::orders::PLACE;
@@ -24,7 +25,7 @@ const LOG: &str = "query($id: ID!) { webhookDeliveries(webhookId: $id) { webhook
 
 /// Registers `url` for the seller of `s` through `t`; the payload.
 async fn register(t: &TestApp, s: &Shop, url: &str) -> Value {
-    t.gql(&s.seller_token, REGISTER, json!({"url": url})).await["registerWebhook"].clone()
+    t.gql(&s.seller.token, REGISTER, json!({"url": url})).await["registerWebhook"].clone()
 }
 
 /// Registers `url`, which must be accepted; the endpoint's id.
@@ -36,7 +37,7 @@ async fn registered(t: &TestApp, s: &Shop, url: &str) -> Value {
 
 /// The newest delivery of an endpoint, as its seller sees it.
 async fn newest(t: &TestApp, s: &Shop, hook: &Value) -> Value {
-    t.gql(&s.seller_token, LOG, json!({"id": hook})).await["webhookDeliveries"][0].clone()
+    t.gql(&s.seller.token, LOG, json!({"id": hook})).await["webhookDeliveries"][0].clone()
 }
 
 /// Every form of internal target the attacker tried is refused at registration with
@@ -44,7 +45,7 @@ async fn newest(t: &TestApp, s: &Shop, hook: &Value) -> Value {
 /// credentials are not echoed. Without an allow-list (the production default) loopback is
 /// refused too; the harness's loopback allow-list lets only loopback through.
 async fn registration_refuses_internal_targets(t: TestApp) {
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     t.dns.set("private.partner.example", &["10.0.0.5"]);
     t.dns.set("metadata.partner.example", &["169.254.169.254"]);
     t.dns.set("loopback.partner.example", &["127.0.0.1", "::1"]);
@@ -148,7 +149,7 @@ async fn registration_refuses_internal_targets(t: TestApp) {
         assert!(!d.to_string().contains("s3cr3t-pw"), "{url}: {d}");
     }
     let listed = t
-        .gql(&s.seller_token, "{ webhooks { id } }", json!({}))
+        .gql(&s.seller.token, "{ webhooks { id } }", json!({}))
         .await;
     assert_eq!(listed["webhooks"], json!([]), "nothing was stored");
 
@@ -184,13 +185,13 @@ on_both!(
 async fn names_are_checked_at_every_attempt(t: TestApp) {
     let sink = HttpSink::start().await;
     sink.close_connections();
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let name = "hooks.partner.example";
     t.dns.set(name, &["127.0.0.1"]);
     let url = format!("http://{name}:{}/hook", sink.port());
     let hook = registered(&t, &s, &url).await;
 
-    place(&t, &s, 1).await;
+    OrderBuilder::new(&s).place(&t).await;
     drain(&t.app).await;
     assert_eq!(sink.requests().len(), 1, "delivered through the name");
     assert_eq!(newest(&t, &s, &hook).await["status"], "DELIVERED");
@@ -205,7 +206,7 @@ async fn names_are_checked_at_every_attempt(t: TestApp) {
         (&[][..], "could not resolve the host name"),
     ] {
         t.dns.set(name, addrs);
-        place(&t, &s, 1).await;
+        OrderBuilder::new(&s).place(&t).await;
         let report = drain(&t.app).await;
         assert_eq!(report.retried, 1, "{addrs:?}: {report:?}");
         assert_eq!(sink.requests().len(), 1, "{addrs:?}: nothing sent");
@@ -217,7 +218,7 @@ async fn names_are_checked_at_every_attempt(t: TestApp) {
 
     // A refused and an allowed address: only the allowed one is connected to.
     t.dns.set(name, &["10.0.0.5", "127.0.0.1"]);
-    place(&t, &s, 1).await;
+    OrderBuilder::new(&s).place(&t).await;
     let started = Instant::now();
     drain(&t.app).await;
     assert_eq!(newest(&t, &s, &hook).await["status"], "DELIVERED");
@@ -240,12 +241,12 @@ async fn redirects_are_not_followed(t: TestApp) {
     let only = t.with_webhook_networks("127.0.0.1/32");
     let elsewhere = HttpSink::start_on("127.0.0.2").await;
     let sink = HttpSink::start().await;
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let hook = registered(&only, &s, &sink.url("/hook")).await;
     for status in [StatusCode::FOUND, StatusCode::TEMPORARY_REDIRECT] {
         sink.redirect_to(status, &elsewhere.url("/stolen"));
         let before = sink.requests().len();
-        place(&t, &s, 1).await;
+        OrderBuilder::new(&s).place(&t).await;
         let report = drain(&only.app).await;
         assert_eq!(report.retried, 1, "{report:?}");
         assert_eq!(sink.requests().len(), before + 1);
@@ -269,7 +270,7 @@ on_both!(
 /// delivery arrives.
 async fn the_allow_list_decides_loopback(t: TestApp) {
     let sink = HttpSink::start().await;
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let strict = t.with_webhook_networks("");
     let d = register(&strict, &s, &sink.url("/hook")).await;
     assert_eq!(
@@ -278,7 +279,7 @@ async fn the_allow_list_decides_loopback(t: TestApp) {
     );
     let hook = registered(&t, &s, &sink.url("/hook")).await;
 
-    place(&t, &s, 1).await;
+    OrderBuilder::new(&s).place(&t).await;
     let report = drain(&strict.app).await;
     assert_eq!(report.retried, 1, "{report:?}");
     assert!(sink.requests().is_empty(), "the loopback sink got nothing");
@@ -305,7 +306,7 @@ on_both!(
 async fn the_allow_list_flag() {
     let t = TestApp::new(Backend::Sqlite).await.unwrap();
     let sink = HttpSink::start().await;
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     registered(&t, &s, &sink.url("/hook")).await;
     let client = reqwest::Client::new();
     let gql = |base: String, token: String, query: &'static str, variables: Value| {
@@ -323,13 +324,13 @@ async fn the_allow_list_flag() {
                 .unwrap()
         }
     };
-    let order = json!({"input": {"lines": [{"optionId": gid("ProductOption", s.option), "quantity": 1}], "paymentMethod": "CARD"}});
+    let order = json!({"input": OrderBuilder::new(&s).input()});
     let fast = ["--outbox-poll-ms", "20"];
 
     let (server, base) = crate::replicas::start_with(&t.url, &fast, &[]).await;
     let d = gql(
         base.clone(),
-        s.seller_token.clone(),
+        s.seller.token.clone(),
         REGISTER,
         json!({"url": sink.url("/other")}),
     )
@@ -338,7 +339,7 @@ async fn the_allow_list_flag() {
         d["data"]["registerWebhook"]["userErrors"][0]["message"], "address not allowed: loopback",
         "{d}"
     );
-    let d = gql(base, s.customer_token.clone(), PLACE, order.clone()).await;
+    let d = gql(base, s.customer().token.clone(), PLACE, order.clone()).await;
     assert_eq!(d["data"]["placeOrder"]["userErrors"], json!([]), "{d}");
     let error = webhook_error(&t, Duration::from_secs(30)).await;
     assert_eq!(error.as_deref(), Some("address not allowed: loopback"));
@@ -351,7 +352,7 @@ async fn the_allow_list_flag() {
         &[("OMS_WEBHOOK_ALLOW_NETWORKS", LOOPBACK_SINKS)],
     )
     .await;
-    gql(base, s.customer_token.clone(), PLACE, order).await;
+    gql(base, s.customer().token.clone(), PLACE, order).await;
     let arrived = sink.wait_for(1, Duration::from_secs(30)).await;
     assert!(!arrived.is_empty(), "delivered with the allow-list");
 
@@ -389,11 +390,11 @@ async fn webhook_error(t: &TestApp, timeout: Duration) -> Option<String> {
 /// empty list (not found, as a list) — never an error; staff read every log; a customer may
 /// never (FORBIDDEN); a malformed id is bad input.
 async fn foreign_delivery_logs(t: TestApp) {
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let hook = registered(&t, &s, "http://hooks.partner.example/a").await;
-    place(&t, &s, 1).await;
+    OrderBuilder::new(&s).place(&t).await;
     drain(&t.app).await;
-    let own = t.gql(&s.seller_token, LOG, json!({"id": hook})).await;
+    let own = t.gql(&s.seller.token, LOG, json!({"id": hook})).await;
     assert_eq!(
         own["webhookDeliveries"][0]["lastError"], "could not resolve the host name",
         "{own}"
@@ -403,7 +404,7 @@ async fn foreign_delivery_logs(t: TestApp) {
     for (token, id) in [
         (&other, &hook),
         (&other, &unknown),
-        (&s.seller_token, &unknown),
+        (&s.seller.token, &unknown),
     ] {
         let (status, body) = t.post(Some(token), LOG, json!({"id": id})).await;
         assert_eq!(status, StatusCode::OK);
@@ -413,7 +414,7 @@ async fn foreign_delivery_logs(t: TestApp) {
         let d = t.gql(&token, LOG, json!({"id": hook})).await;
         assert_eq!(d, own, "staff read every log");
     }
-    let customer = &s.customer_token;
+    let customer = &s.customer().token;
     for (token, id, code) in [
         (customer, hook.clone(), "FORBIDDEN"),
         (&other, json!("webhook-1"), "BAD_USER_INPUT"),
@@ -428,7 +429,7 @@ on_both!(webhook_foreign_delivery_logs, foreign_delivery_logs);
 /// A seller may register 20 endpoints; the 21st is refused (every event fans out to each), and
 /// deleting one makes room again.
 async fn endpoints_per_seller(t: TestApp) {
-    let s = shop(&t).await;
+    let s = ShopBuilder::new().stock(50).build(&t).await;
     let mut ids = Vec::new();
     for i in 0..20 {
         ids.push(registered(&t, &s, &format!("http://127.0.0.1:9/hook{i}")).await);
@@ -445,7 +446,7 @@ async fn endpoints_per_seller(t: TestApp) {
     );
     let d = t
         .gql(
-            &s.seller_token,
+            &s.seller.token,
             "mutation($id: ID!) { deleteWebhook(input: {webhookId: $id}) { userErrors { code } } }",
             json!({"id": ids[0]}),
         )

@@ -10,6 +10,7 @@ pub mod jobs;
 pub mod orders;
 pub mod plugins;
 pub mod policy;
+pub mod reads;
 pub mod refunds;
 pub mod webhooks;
 

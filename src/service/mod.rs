@@ -41,8 +41,8 @@ pub(crate) async fn managed_seller(
         (Actor::Operator, None) => Err(ServiceError::BadInput(
             "an operator names the seller (sellerId)".into(),
         )),
-        _ => Err(ServiceError::Forbidden(format!(
-            "{what} are managed by their seller or an operator"
-        ))),
+        (Actor::Customer(_) | Actor::Analyst | Actor::System, _) => Err(ServiceError::Forbidden(
+            format!("{what} are managed by their seller or an operator"),
+        )),
     }
 }

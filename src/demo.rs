@@ -16,6 +16,7 @@ use sea_orm::Set;
 
 use crate::app::App;
 use crate::clock::ManualClock;
+use crate::domain::actor::Scope;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{ClaimAction, HoldReason, Reason};
 use crate::domain::money::Won;
@@ -467,13 +468,17 @@ async fn seed_claims(app: &App, start: DateTime<Utc>) -> Result<(), ServiceError
             ..app.clone()
         };
         // The first unused order with a line in the wanted status.
+        let oldest = repo::orders::OrderPage {
+            sort: repo::orders::OrderSort::PlacedAt,
+            descending: false,
+            after: None,
+            limit: 200,
+        };
         let orders = repo::orders::page_orders(
             db,
+            Scope::All,
             &repo::orders::OrderFilter::default(),
-            repo::orders::OrderSort::PlacedAt,
-            false,
-            None,
-            200,
+            oldest,
         )
         .await?;
         let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();

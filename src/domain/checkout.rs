@@ -5,6 +5,7 @@
 //! amounts by unit.
 
 use super::money::{largest_remainder, Won};
+use super::order::{PaymentMethod, TenderMethod, TenderStatus};
 
 /// One line as the customer put it in the cart, priced from the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,6 +18,31 @@ pub struct CartLine {
     pub quantity: u32,
     /// The seller's instant discount on the whole line.
     pub line_discount: Won,
+}
+
+/// An option as the catalogue offers it: whose it is, its price, and the seller's instant
+/// discount (즉시할인) on one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Offer {
+    /// The seller of the option's product.
+    pub seller_id: i64,
+    /// Price of one unit.
+    pub unit_price: Won,
+    /// The seller's instant discount on one unit.
+    pub instant_discount: Won,
+}
+
+impl CartLine {
+    /// `quantity` units of `offer`. The line discount is the one an OPERATOR gave, if any (it
+    /// replaces the seller's), else the seller's instant discount on every unit.
+    pub fn of(offer: Offer, quantity: u32, line_discount: Option<Won>) -> CartLine {
+        CartLine {
+            seller_id: offer.seller_id,
+            unit_price: offer.unit_price,
+            quantity,
+            line_discount: line_discount.unwrap_or(offer.instant_discount.times(quantity)),
+        }
+    }
 }
 
 /// A seller's shipping settings, copied onto the order at checkout.
@@ -76,6 +102,41 @@ impl PricedCheckout {
     pub fn order_total(&self) -> Won {
         self.items_net - self.coupon + self.shipping_total
     }
+}
+
+/// A tender (one payment) of a new order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckoutTender {
+    /// Card, bank transfer or points.
+    pub method: TenderMethod,
+    /// What it pays.
+    pub amount: Won,
+    /// Whether the money has arrived.
+    pub status: TenderStatus,
+}
+
+/// The tenders a priced order is paid with: the cash part, when there is one, by the chosen
+/// method (a card is charged at once; a bank transfer awaits its deposit), then the points.
+pub fn checkout_tenders(method: PaymentMethod, priced: &PricedCheckout) -> Vec<CheckoutTender> {
+    let mut tenders = Vec::new();
+    if priced.cash_total.is_positive() {
+        tenders.push(CheckoutTender {
+            method: TenderMethod::from(method),
+            amount: priced.cash_total,
+            status: match method {
+                PaymentMethod::Card => TenderStatus::Paid,
+                PaymentMethod::BankTransfer => TenderStatus::AwaitingDeposit,
+            },
+        });
+    }
+    if priced.points.is_positive() {
+        tenders.push(CheckoutTender {
+            method: TenderMethod::Points,
+            amount: priced.points,
+            status: TenderStatus::Paid,
+        });
+    }
+    tenders
 }
 
 /// Why checkout refuses a cart. Each maps to a stable user error code.
@@ -257,6 +318,60 @@ pub fn price_checkout(
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_cart_line_takes_the_operators_discount_or_the_sellers_per_unit() {
+        let offer = Offer {
+            seller_id: 3,
+            unit_price: Won::new(10_000),
+            instant_discount: Won::new(500),
+        };
+        assert_eq!(CartLine::of(offer, 3, None).line_discount, Won::new(1_500));
+        let operator = CartLine::of(offer, 3, Some(Won::new(200)));
+        assert_eq!(operator.line_discount, Won::new(200));
+        assert_eq!(
+            (operator.seller_id, operator.unit_price, operator.quantity),
+            (3, Won::new(10_000), 3)
+        );
+    }
+
+    #[test]
+    fn tenders_are_the_cash_by_its_method_then_the_points() {
+        let priced = |cash: i64, points: i64| PricedCheckout {
+            lines: Vec::new(),
+            shipping_fees: Vec::new(),
+            items_net: Won::new(cash + points),
+            coupon: Won::ZERO,
+            points: Won::new(points),
+            shipping_total: Won::ZERO,
+            cash_total: Won::new(cash),
+        };
+        let of = |m, p: &PricedCheckout| {
+            checkout_tenders(m, p)
+                .iter()
+                .map(|t| (t.method, t.amount.amount(), t.status))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            of(PaymentMethod::BankTransfer, &priced(9_000, 1_000)),
+            vec![
+                (
+                    TenderMethod::BankTransfer,
+                    9_000,
+                    TenderStatus::AwaitingDeposit
+                ),
+                (TenderMethod::Points, 1_000, TenderStatus::Paid),
+            ]
+        );
+        assert_eq!(
+            of(PaymentMethod::Card, &priced(9_000, 0)),
+            vec![(TenderMethod::Card, 9_000, TenderStatus::Paid)]
+        );
+        assert_eq!(
+            of(PaymentMethod::Card, &priced(0, 1_000)),
+            vec![(TenderMethod::Points, 1_000, TenderStatus::Paid)]
+        );
+    }
 
     fn settings(base: i64, free: i64) -> ShippingSettings {
         ShippingSettings {

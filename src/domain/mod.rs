@@ -59,6 +59,7 @@ pub mod checkout;
 pub mod claim;
 pub mod money;
 pub mod order;
+pub mod page;
 pub mod policy;
 pub mod refund;
 pub mod text;

@@ -6,6 +6,8 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
+use super::money::Won;
+
 labelled_enum! {
     /// The status of an order line's active units (주문상품 상태, `domain.md`), in the order a
     /// line moves through them; claims open from it.
@@ -126,6 +128,24 @@ impl PaymentMethod {
         match self {
             PaymentMethod::Card => LineStatus::Paid,
             PaymentMethod::BankTransfer => LineStatus::AwaitingPayment,
+        }
+    }
+
+    /// What a new order still owes of its `cash_total`: nothing once the card is charged, all
+    /// of it until the bank transfer arrives.
+    pub fn due_at_checkout(self, cash_total: Won) -> Won {
+        match self {
+            PaymentMethod::Card => Won::ZERO,
+            PaymentMethod::BankTransfer => cash_total,
+        }
+    }
+
+    /// When a new order placed at `placed_at` lapses unpaid: a bank transfer `hours` later; a
+    /// card order is paid already.
+    pub fn deposit_deadline(self, placed_at: DateTime<Utc>, hours: i64) -> Option<DateTime<Utc>> {
+        match self {
+            PaymentMethod::Card => None,
+            PaymentMethod::BankTransfer => Some(placed_at + chrono::Duration::hours(hours)),
         }
     }
 }

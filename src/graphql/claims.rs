@@ -3,11 +3,11 @@
 //! affected order lines and `userErrors`.
 
 use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, ID};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use super::idempotency::{keyed, with_key};
 use super::ids::{parse, Kind};
+use super::query::PageInfo;
 use super::text::{self, TextInput, Texts};
 use super::types::claim::Claim;
 use super::types::claim_enums::{
@@ -16,16 +16,17 @@ use super::types::claim_enums::{
 use super::types::order::OrderLine;
 use super::types::payloads::{answered, refusable, refusal, replayable, Payload};
 use super::{app, require_actor, require_writer};
-use crate::domain::actor::Actor;
 use crate::domain::claim::{self as domain, ClaimAction};
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
 use crate::repo;
 use crate::repo::claims::ClaimFilter;
+use crate::service::access;
 use crate::service::claims::{
     self, ActRequest, ClaimChanged, CollectionMethod as Method, OpenItem, OpenRequest,
 };
 use crate::service::idempotency::{Answer, Keyed};
+use crate::service::reads::{self, PageArgs, PageRequest};
 
 /// The texts of an input that opens a claim on an order: its number and the memo.
 fn opening_texts(order_number: &str, memo: Option<&str>) -> Texts {
@@ -566,7 +567,7 @@ pub struct ClaimConnection {
     /// The claims with their cursors.
     pub edges: Vec<ClaimEdge>,
     /// Paging information.
-    pub page_info: super::query::PageInfo,
+    pub page_info: PageInfo,
 }
 
 /// A claim and its cursor.
@@ -597,7 +598,7 @@ impl ClaimQuery {
         let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &claim_number)
             .await
             .map_err(|e| to_graphql_error(e.into()))?;
-        Ok(c.filter(|c| visible(actor, c)).map(Claim))
+        Ok(c.filter(|c| access::can_see_claim(actor, c)).map(Claim))
     }
 
     /// Claims the caller may see, newest first: a customer its own, a seller its own, staff all.
@@ -613,88 +614,52 @@ impl ClaimQuery {
             text::argument("after", c, limit::CURSOR)?;
         }
         let app = app(ctx)?;
-        let max = app.limits.max_page_size;
-        let first = first.unwrap_or(20);
-        if first < 0 || first as usize > max {
-            return Err(to_graphql_error(ServiceError::BadInput(format!(
-                "`first` must be between 0 and {max} (the maximum page size); got {first}"
-            ))));
-        }
-        let f = filter.unwrap_or_default();
-        let mut filter = ClaimFilter {
-            seller_id: f
-                .seller_id
-                .as_ref()
-                .map(|id| parse(id, Kind::Seller))
-                .transpose()
-                .map_err(to_graphql_error)?,
-            customer_id: None,
-            claim_type: f
-                .r#type
-                .map(|t| domain::ClaimType::from(t).as_str().to_owned()),
-            status: f
-                .status
-                .map(|s| domain::ClaimStatus::from(s).as_str().to_owned()),
-            reason: f
-                .reason
-                .map(|r| domain::Reason::from(r).as_str().to_owned()),
-            held: f.held,
-            requested_from: f.requested_from,
-            requested_to: f.requested_to,
+        let args = PageArgs {
+            first,
+            after,
+            ..PageArgs::default()
         };
-        match actor {
-            Actor::Customer(id) => filter.customer_id = Some(id),
-            Actor::Seller(id) => {
-                if filter.seller_id.is_some_and(|s| s != id) {
-                    filter.seller_id = Some(-1);
-                } else {
-                    filter.seller_id = Some(id);
-                }
-            }
-            Actor::Operator | Actor::Analyst | Actor::System => {}
-        }
-        let before = match after {
-            Some(c) => Some(
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(&c)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|s| s.parse::<i64>().ok())
-                    .ok_or_else(|| {
-                        to_graphql_error(ServiceError::BadInput(format!(
-                            "`{c}` is not a cursor of this list"
-                        )))
-                    })?,
-            ),
-            None => None,
-        };
-        let mut rows = repo::claims::page_claims(app.db.conn(), &filter, before, first as u64 + 1)
+        let req = PageRequest::new(args, app.limits.max_page_size).map_err(to_graphql_error)?;
+        let filter = claim_filter(filter.unwrap_or_default())?;
+        let page = reads::claims(app, actor, &filter, &req)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?;
-        let more = rows.len() > first as usize;
-        rows.truncate(first as usize);
-        let edges: Vec<ClaimEdge> = rows
-            .into_iter()
-            .map(|c| ClaimEdge {
-                cursor: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(c.id.to_string()),
-                node: Claim(c),
-            })
-            .collect();
+            .map_err(to_graphql_error)?;
         Ok(ClaimConnection {
-            page_info: super::query::PageInfo {
-                has_next_page: more,
-                has_previous_page: before.is_some(),
-                start_cursor: edges.first().map(|e| e.cursor.clone()),
-                end_cursor: edges.last().map(|e| e.cursor.clone()),
-            },
-            edges,
+            page_info: PageInfo::of(&page),
+            edges: page
+                .edges
+                .into_iter()
+                .map(|e| ClaimEdge {
+                    cursor: e.cursor,
+                    node: Claim(e.node),
+                })
+                .collect(),
         })
     }
 }
 
-/// Whether the actor may see the claim.
-pub fn visible(actor: Actor, c: &entity::claim::Model) -> bool {
-    actor.scope().sees(c.customer_id, c.seller_id)
+/// The claims list's filter as the repo takes it.
+fn claim_filter(f: ClaimFilterInput) -> Result<ClaimFilter> {
+    Ok(ClaimFilter {
+        seller_id: f
+            .seller_id
+            .as_ref()
+            .map(|id| parse(id, Kind::Seller))
+            .transpose()
+            .map_err(to_graphql_error)?,
+        claim_type: f
+            .r#type
+            .map(|t| domain::ClaimType::from(t).as_str().to_owned()),
+        status: f
+            .status
+            .map(|s| domain::ClaimStatus::from(s).as_str().to_owned()),
+        reason: f
+            .reason
+            .map(|r| domain::Reason::from(r).as_str().to_owned()),
+        held: f.held,
+        requested_from: f.requested_from,
+        requested_to: f.requested_to,
+    })
 }
 
 /// Claim mutations.
@@ -1038,7 +1003,7 @@ impl ClaimMutation {
         let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &input.claim_number)
             .await
             .map_err(|e| to_graphql_error(e.into()))?;
-        let Some(c) = c.filter(|c| visible(actor, c)) else {
+        let Some(c) = c.filter(|c| access::can_see_claim(actor, c)) else {
             return Ok(ClaimPayload::refused(UserError::not_found(
                 &["claimNumber"],
                 "claim",

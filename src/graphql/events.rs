@@ -22,7 +22,7 @@ use crate::outbox::live::{ConnectionSubscriptions, SubscriptionCaps};
 use crate::outbox::{self, Event};
 use crate::repo;
 use crate::repo::outbox::EventScope;
-use crate::service::orders::can_see_order;
+use crate::service::access::{can_see_claim, can_see_order};
 use crate::service::webhooks;
 
 /// A claim's transition as it committed: the timeline event (`Claim.timeline`) plus which
@@ -182,9 +182,7 @@ async fn scope(
             return Err(UserError::not_found(&["claimNumber"], "claim").into());
         }
         let claim = repo::claims::claim_by_number(db, &n).await?;
-        let visible = claim
-            .as_ref()
-            .is_some_and(|c| actor.scope().sees(c.customer_id, c.seller_id));
+        let visible = claim.as_ref().is_some_and(|c| can_see_claim(actor, c));
         // A claim of another order than the one named matches nothing: say so.
         let in_order = |c: &entity::claim::Model| scope.order_id.is_none_or(|o| o == c.order_id);
         match claim {

@@ -99,10 +99,7 @@ pub fn sdl() -> String {
 
 /// Request-scoped data to attach to each GraphQL request.
 pub fn request_data(app: &App, actor: Option<Actor>) -> (Viewer, Loaders) {
-    let scope = match actor {
-        Some(Actor::Seller(id)) => Some(id),
-        _ => None,
-    };
+    let scope = actor.and_then(|a| a.scope().seller());
     (
         Viewer(actor),
         Loaders::new(

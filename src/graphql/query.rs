@@ -1,7 +1,6 @@
 //! The query root: orders (one, a page, any node), the catalogue, and who is calling.
 
 use async_graphql::{Context, InputObject, Interface, Object, Result, SimpleObject, ID};
-use base64::Engine;
 use chrono::{DateTime, Utc};
 
 use super::ids::{parse, parse_any, Kind};
@@ -16,8 +15,9 @@ use crate::domain::order as domain;
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::repo;
-use crate::repo::orders::{Cursor, OrderFilter, OrderSort};
-use crate::service::orders::can_see_order;
+use crate::repo::orders::{OrderFilter, OrderSort};
+use crate::service::access::can_see_order;
+use crate::service::reads::{self, OrderList, Page, PageArgs, PageRequest};
 
 /// Order and catalogue query fields.
 #[derive(Default)]
@@ -86,6 +86,8 @@ pub enum Node {
 pub struct OrderConnection {
     edges: Vec<OrderEdge>,
     page_info: PageInfo,
+    /// Who asked and what for: `totalCount` counts the same orders.
+    actor: Actor,
     filter: OrderFilter,
 }
 
@@ -130,38 +132,62 @@ impl OrderConnection {
 
     /// How many orders match the filters in all (one extra count query, only when asked).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        repo::orders::count_orders(app(ctx)?.db.conn(), &self.filter)
+        reads::count_orders(app(ctx)?, self.actor, &self.filter)
             .await
-            .map_err(|e| to_graphql_error(e.into()))
+            .map_err(to_graphql_error)
     }
 }
 
-fn encode_cursor(c: &Cursor) -> String {
-    let json = serde_json::to_vec(c).unwrap_or_default();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
-}
-
-/// The cursor `s` of a list sorted by `sort`. Its key goes to the database, so it must be one
-/// this server could have made: a time for the placed-at order, an order number for the
-/// order-number order.
-fn decode_cursor(s: &str, sort: OrderSort) -> Result<Cursor> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(s)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Cursor>(&bytes).ok())
-        .filter(|c| match sort {
-            OrderSort::PlacedAt => DateTime::parse_from_rfc3339(&c.key).is_ok(),
-            OrderSort::OrderNumber => text::is_key(&c.key, limit::ORDER_NUMBER),
-        })
-        .ok_or_else(|| {
-            to_graphql_error(ServiceError::BadInput(format!(
-                "`{s}` is not a cursor of this list"
-            )))
-        })
+impl PageInfo {
+    /// The page information of a page whose edges carry `cursor`s.
+    pub fn of<T>(page: &Page<T>) -> PageInfo {
+        PageInfo {
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+            start_cursor: page.edges.first().map(|e| e.cursor.clone()),
+            end_cursor: page.edges.last().map(|e| e.cursor.clone()),
+        }
+    }
 }
 
 fn bad(msg: String) -> async_graphql::Error {
     to_graphql_error(ServiceError::BadInput(msg))
+}
+
+/// The orders list an `orders` request asks for: its filter's ids parsed, its sort (newest
+/// placed first unless told otherwise).
+fn order_list(input: OrderFilterInput, order_by: Option<OrderOrderBy>) -> Result<OrderList> {
+    let id = |id: &Option<ID>, kind: Kind| {
+        id.as_ref()
+            .map(|id| parse(id, kind))
+            .transpose()
+            .map_err(to_graphql_error)
+    };
+    let filter = OrderFilter {
+        status: input
+            .status
+            .map(|s| domain::LineStatus::from(s).as_str().to_owned()),
+        seller_id: id(&input.seller_id, Kind::Seller)?,
+        customer_id: id(&input.customer_id, Kind::Customer)?,
+        order_number: input.order_number,
+        placed_from: input.placed_from,
+        placed_to: input.placed_to,
+    };
+    let (sort, descending) = match order_by {
+        None => (OrderSort::PlacedAt, true),
+        Some(o) => (
+            match o.field {
+                OrderSortField::PlacedAt => OrderSort::PlacedAt,
+                OrderSortField::OrderNumber => OrderSort::OrderNumber,
+            },
+            o.direction == SortDirection::Desc,
+        ),
+    };
+    Ok(OrderList {
+        filter,
+        sort,
+        descending,
+    })
 }
 
 #[Object]
@@ -223,7 +249,6 @@ impl OrderQuery {
     ) -> Result<OrderConnection> {
         let actor = require_actor(ctx)?;
         let app = app(ctx)?;
-        let max = app.limits.max_page_size;
         let input = filter.unwrap_or_default();
         if let Some(n) = &input.order_number {
             text::argument("filter.orderNumber", n, limit::ORDER_NUMBER)?;
@@ -233,111 +258,31 @@ impl OrderQuery {
                 text::argument(name, c, limit::CURSOR)?;
             }
         }
-        let mut filter = OrderFilter {
-            status: input
-                .status
-                .map(|s| domain::LineStatus::from(s).as_str().to_owned()),
-            seller_id: input
-                .seller_id
-                .as_ref()
-                .map(|id| parse(id, Kind::Seller))
-                .transpose()
-                .map_err(to_graphql_error)?,
-            customer_id: input
-                .customer_id
-                .as_ref()
-                .map(|id| parse(id, Kind::Customer))
-                .transpose()
-                .map_err(to_graphql_error)?,
-            order_number: input.order_number,
-            placed_from: input.placed_from,
-            placed_to: input.placed_to,
+        let list = order_list(input, order_by)?;
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
         };
-        // Scope by caller: a filter naming someone else's id simply finds nothing.
-        match actor {
-            Actor::Customer(id) => {
-                if filter.customer_id.is_some_and(|c| c != id) {
-                    filter.customer_id = Some(-1);
-                } else {
-                    filter.customer_id = Some(id);
-                }
-            }
-            Actor::Seller(id) => {
-                if filter.seller_id.is_some_and(|s| s != id) {
-                    filter.seller_id = Some(-1);
-                } else {
-                    filter.seller_id = Some(id);
-                }
-            }
-            Actor::Operator | Actor::Analyst | Actor::System => {}
-        }
-        let (sort, mut descending) = match order_by {
-            None => (OrderSort::PlacedAt, true),
-            Some(o) => (
-                match o.field {
-                    OrderSortField::PlacedAt => OrderSort::PlacedAt,
-                    OrderSortField::OrderNumber => OrderSort::OrderNumber,
-                },
-                o.direction == SortDirection::Desc,
-            ),
-        };
-        let check = |n: i32, name: &str| -> Result<u64> {
-            if n < 0 || n as usize > max {
-                Err(bad(format!(
-                    "`{name}` must be between 0 and {max} (the maximum page size); got {n}"
-                )))
-            } else {
-                Ok(n as u64)
-            }
-        };
-        let backward = last.is_some() && first.is_none();
-        let limit = match (first, last) {
-            (Some(_), Some(_)) => return Err(bad("give `first` or `last`, not both".into())),
-            (Some(n), None) => check(n, "first")?,
-            (None, Some(n)) => check(n, "last")?,
-            (None, None) => 20.min(max as u64),
-        };
-        let cursor = if backward {
-            before.as_deref()
-        } else {
-            after.as_deref()
-        };
-        let cursor = cursor.map(|c| decode_cursor(c, sort)).transpose()?;
-        if backward {
-            descending = !descending;
-        }
-        let mut rows = repo::orders::page_orders(
-            app.db.conn(),
-            &filter,
-            sort,
-            descending,
-            cursor.as_ref(),
-            limit + 1,
-        )
-        .await
-        .map_err(|e| to_graphql_error(e.into()))?;
-        let more = rows.len() as u64 > limit;
-        rows.truncate(limit as usize);
-        if backward {
-            rows.reverse();
-        }
-        let edges: Vec<OrderEdge> = rows
+        let req = PageRequest::new(args, app.limits.max_page_size).map_err(to_graphql_error)?;
+        let page = reads::orders(app, actor, &list, &req)
+            .await
+            .map_err(to_graphql_error)?;
+        let page_info = PageInfo::of(&page);
+        let edges = page
+            .edges
             .into_iter()
-            .map(|o| OrderEdge {
-                cursor: encode_cursor(&repo::orders::cursor_of(&o, sort)),
-                node: Order(o),
+            .map(|e| OrderEdge {
+                cursor: e.cursor,
+                node: Order(e.node),
             })
             .collect();
-        let page_info = PageInfo {
-            has_next_page: if backward { before.is_some() } else { more },
-            has_previous_page: if backward { more } else { after.is_some() },
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        };
         Ok(OrderConnection {
             edges,
             page_info,
-            filter,
+            actor,
+            filter: list.filter,
         })
     }
 
@@ -349,120 +294,42 @@ impl OrderQuery {
     ) -> Result<Option<Node>> {
         let actor = require_actor(ctx)?;
         let app = app(ctx)?;
-        let db = app.db.conn();
         let Some((kind, n)) = parse_any(&id) else {
             return Err(bad(format!("`{}` is not a global ID", id.as_str())));
         };
-        let seller_scope = crate::service::orders::seller_scope(actor);
-        let map = |e: sea_orm::DbErr| to_graphql_error(e.into());
-        let visible_order = |order_id: i64| async move {
-            match repo::orders::order_by_id(db, order_id, false)
+        let found = match kind {
+            Kind::Order => reads::order(app, actor, n)
                 .await
-                .map_err(map)?
-            {
-                Some(o) => Ok::<_, async_graphql::Error>(
-                    can_see_order(db, actor, &o)
-                        .await
-                        .map_err(to_graphql_error)?
-                        .then_some(o),
-                ),
-                None => Ok(None),
-            }
-        };
-        Ok(match kind {
-            Kind::Order => visible_order(n).await?.map(|o| Node::Order(Order(o))),
-            Kind::OrderLine => {
-                let line = repo::orders::lines_by_ids(db, &[n])
-                    .await
-                    .map_err(map)?
-                    .into_iter()
-                    .next();
-                match line {
-                    Some(l)
-                        if seller_scope.is_none_or(|s| s == l.seller_id)
-                            && visible_order(l.order_id).await?.is_some() =>
-                    {
-                        Some(Node::OrderLine(OrderLine(l)))
-                    }
-                    _ => None,
-                }
-            }
-            Kind::Tender => {
-                if seller_scope.is_some() {
-                    None
-                } else {
-                    let t = entity::tender::Entity::find_by_id(n)
-                        .one(db)
-                        .await
-                        .map_err(map)?;
-                    match t {
-                        Some(t) if visible_order(t.order_id).await?.is_some() => {
-                            Some(Node::Tender(Tender(t)))
-                        }
-                        _ => None,
-                    }
-                }
-            }
-            Kind::Shipment => {
-                let s = repo::orders::shipments_by_ids(db, &[n])
-                    .await
-                    .map_err(map)?
-                    .into_iter()
-                    .next();
-                match s {
-                    Some(s)
-                        if seller_scope.is_none_or(|x| x == s.seller_id)
-                            && visible_order(s.order_id).await?.is_some() =>
-                    {
-                        Some(Node::Shipment(Shipment(s)))
-                    }
-                    _ => None,
-                }
-            }
-            Kind::Seller => repo::catalog::sellers_by_ids(db, &[n])
+                .map(|o| o.map(|o| Node::Order(Order(o)))),
+            Kind::OrderLine => reads::order_line(app, actor, n)
                 .await
-                .map_err(map)?
-                .into_iter()
-                .next()
-                .map(|s| Node::Seller(Seller(s))),
-            Kind::Customer => {
-                let allowed = match actor {
-                    Actor::Customer(id) => id == n,
-                    Actor::Seller(_) => false,
-                    Actor::Operator | Actor::Analyst | Actor::System => true,
-                };
-                if allowed {
-                    repo::catalog::customers_by_ids(db, &[n])
-                        .await
-                        .map_err(map)?
-                        .into_iter()
-                        .next()
-                        .map(|c| Node::Customer(Customer(c)))
-                } else {
-                    None
-                }
-            }
-            Kind::Product => repo::catalog::products_by_ids(db, &[n])
+                .map(|l| l.map(|l| Node::OrderLine(OrderLine(l)))),
+            Kind::Tender => reads::tender(app, actor, n)
                 .await
-                .map_err(map)?
-                .into_iter()
-                .next()
-                .map(|p| Node::Product(Product(p))),
-            Kind::ProductOption => entity::product_option::Entity::find_by_id(n)
-                .one(db)
+                .map(|t| t.map(|t| Node::Tender(Tender(t)))),
+            Kind::Shipment => reads::shipment(app, actor, n)
                 .await
-                .map_err(map)?
-                .map(|o| Node::ProductOption(ProductOption(o))),
-            Kind::Claim => repo::claims::claims_by_ids(db, &[n])
+                .map(|s| s.map(|s| Node::Shipment(Shipment(s)))),
+            Kind::Seller => reads::seller(app, n)
                 .await
-                .map_err(map)?
-                .into_iter()
-                .find(|c| super::claims::visible(actor, c))
-                .map(|c| Node::Claim(Box::new(Claim(c)))),
+                .map(|s| s.map(|s| Node::Seller(Seller(s)))),
+            Kind::Customer => reads::customer(app, actor, n)
+                .await
+                .map(|c| c.map(|c| Node::Customer(Customer(c)))),
+            Kind::Product => reads::product(app, n)
+                .await
+                .map(|p| p.map(|p| Node::Product(Product(p)))),
+            Kind::ProductOption => reads::product_option(app, n)
+                .await
+                .map(|o| o.map(|o| Node::ProductOption(ProductOption(o)))),
+            Kind::Claim => reads::claim(app, actor, n)
+                .await
+                .map(|c| c.map(|c| Node::Claim(Box::new(Claim(c))))),
             // Plugins, their failures and webhooks are read through `plugins`,
             // `pluginFailures` and `webhooks`, which scope them to their seller.
-            Kind::Plugin | Kind::PluginFailure | Kind::Webhook => None,
-        })
+            Kind::Plugin | Kind::PluginFailure | Kind::Webhook => Ok(None),
+        };
+        found.map_err(to_graphql_error)
     }
 
     /// Every seller (판매자).
@@ -496,5 +363,3 @@ impl OrderQuery {
             .collect())
     }
 }
-
-use sea_orm::EntityTrait;

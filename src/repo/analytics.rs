@@ -265,52 +265,148 @@ const MONEY: [&str; 6] = [
     "fees_charged",
 ];
 
-/// The `claimStats` statement; at most `limit` rows when given.
+/// The `claimStats` statement; at most `limit` rows when given. Built in the order its text
+/// runs (values are bound as they are met): the groups of claims, SQLite's percentiles, the
+/// deliveries, the two side by side, and the sorted rows.
 fn claim_stats_statement(backend: DbBackend, q: &StatsQuery, limit: Option<u64>) -> Statement {
     let mut sql = Sql::new(backend);
-    let filter = q.filter.filter();
-    let dims = q.grouping.dimensions();
-    let bucket = q.grouping.bucket();
-    // Per claim and product when products are grouped or filtered, else per claim.
-    let by_product = q.grouping.has(Dimension::Product) || filter.product_id.is_some();
-    let keys: Vec<&str> = dims.iter().map(|d| key_column(*d)).collect();
-    let d_keys: Vec<&str> = dims
-        .iter()
-        .filter(|d| delivery_key(**d))
-        .map(|d| key_column(*d))
-        .collect();
-    let group_by = if keys.is_empty() {
+    let shape = Shape::of(&sql, q);
+    if shape.by_product {
+        product_weights(&mut sql, &shape);
+        product_groups(&mut sql, &shape);
+    } else {
+        claim_rows(&mut sql, &shape);
+        claim_groups(&mut sql, &shape);
+    }
+    if !sql.postgres() {
+        sqlite_percentiles(&mut sql, &shape);
+    }
+    if shape.by_product {
+        product_deliveries(&mut sql, &shape);
+    } else {
+        seller_deliveries(&mut sql, &shape);
+    }
+    results(&mut sql, &shape);
+    sorted_rows(&mut sql, q, limit);
+    sql.statement()
+}
+
+/// What one `claimStats` statement groups by, and the fragments its common table expressions
+/// share, worked out once from the query.
+struct Shape<'a> {
+    /// The query.
+    q: &'a StatsQuery,
+    /// Its (scoped) filter.
+    filter: &'a StatsFilter,
+    /// Per claim and product when products are grouped or filtered, else per claim.
+    by_product: bool,
+    /// The group keys' columns.
+    keys: Vec<&'static str>,
+    /// The group keys deliveries have too.
+    d_keys: Vec<&'static str>,
+    /// `" GROUP BY <keys>"`, or nothing without keys.
+    group_by: String,
+    /// `"<key>, "` for every key.
+    key_list: String,
+    /// The group keys of the claim `c` (but its product) as columns, each followed by `", "`.
+    claim_key_list: String,
+    /// `" GROUP BY 1, 2, ..."`: the claim keys by position, to group the rows of a join.
+    by_position: String,
+    /// What a claim is now ([`claim_state`]).
+    state: String,
+    /// Refund parts by where they went ([`refund_part_sums`]).
+    parts: String,
+    /// The claim-wide measures of a group ([`group_sums`]).
+    sums: String,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of `q` on the backend of `sql`.
+    fn of(sql: &Sql, q: &'a StatsQuery) -> Shape<'a> {
+        let filter = q.filter.filter();
+        let dims = q.grouping.dimensions();
+        let keys: Vec<&str> = dims.iter().map(|d| key_column(*d)).collect();
+        let d_keys = dims
+            .iter()
+            .filter(|d| delivery_key(**d))
+            .map(|d| key_column(*d))
+            .collect();
+        let claim_keys = claim_keys(sql, dims);
+        Shape {
+            q,
+            filter,
+            by_product: q.grouping.has(Dimension::Product) || filter.product_id.is_some(),
+            group_by: group_by(&keys),
+            key_list: keys.iter().map(|k| format!("{k}, ")).collect(),
+            claim_key_list: claim_keys.iter().map(|k| format!("{k}, ")).collect(),
+            by_position: by_position(claim_keys.len()),
+            keys,
+            d_keys,
+            state: claim_state(sql),
+            parts: refund_part_sums(),
+            sums: group_sums(sql).join(", "),
+        }
+    }
+
+    /// The group key `k` of a result row: from either side when groups with deliveries but no
+    /// claims are rows too, else from the claims' side.
+    fn key_of(&self, k: &str) -> String {
+        if self.d_keys.contains(&k) && self.q.grouping.partitions_deliveries() {
+            format!("COALESCE(g.{k}, d.{k})")
+        } else {
+            format!("g.{k}")
+        }
+    }
+}
+
+/// `" GROUP BY <columns>"`, or nothing without columns.
+fn group_by(columns: &[&str]) -> String {
+    if columns.is_empty() {
         String::new()
     } else {
-        format!(" GROUP BY {}", keys.join(", "))
-    };
-    // The group keys of the claim `c` (but its product), as columns.
-    let claim_keys: Vec<String> = dims
-        .iter()
+        format!(" GROUP BY {}", columns.join(", "))
+    }
+}
+
+/// `" GROUP BY 1, 2, ..., n"`, or nothing when `n` is 0.
+fn by_position(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        let positions: Vec<String> = (1..=n).map(|i| i.to_string()).collect();
+        format!(" GROUP BY {}", positions.join(", "))
+    }
+}
+
+/// `a.k = b.k AND ...` over the keys, or `1 = 1` without keys.
+fn keys_equal(keys: &[&str], a: &str, b: &str) -> String {
+    if keys.is_empty() {
+        "1 = 1".to_owned()
+    } else {
+        keys.iter()
+            .map(|k| format!("{a}.{k} = {b}.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+}
+
+/// The group keys of the claim `c` (but its product), as columns.
+fn claim_keys(sql: &Sql, dims: &[Dimension]) -> Vec<String> {
+    dims.iter()
         .filter(|d| **d != Dimension::Product)
         .map(|d| match d.bucket() {
             Some(b) => format!("{} AS period", sql.period(b, "c.requested_at")),
             None => format!("c.{0} AS {0}", key_column(*d)),
         })
-        .collect();
-    let claim_key_list: String = claim_keys.iter().map(|k| format!("{k}, ")).collect();
-    // The same keys by position, to group the rows of a join by them.
-    let by_position = if claim_keys.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " GROUP BY {}",
-            (1..=claim_keys.len())
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
-    };
-    // What a claim is now: counted (not converted away), hours to complete, open, rejected,
-    // held for each reason.
+        .collect()
+}
+
+/// What the claim `c` is now: counted (not converted away), hours to complete, open, rejected,
+/// held for each reason.
+fn claim_state(sql: &Sql) -> String {
     let mut state = vec![
         "CASE WHEN c.converted_to_id IS NULL THEN 1 ELSE 0 END AS counted".to_owned(),
-        format!("{} AS hours", hours_to_complete(&sql, "c")),
+        format!("{} AS hours", hours_to_complete(sql, "c")),
         format!(
             "CASE WHEN c.status IN ({}) THEN 1 ELSE 0 END AS open",
             codes(&status_codes(is_open))
@@ -327,14 +423,17 @@ fn claim_stats_statement(backend: DbBackend, q: &StatsQuery, limit: Option<u64>)
             held_column(*reason)
         ));
     }
-    let state = state.join(", ");
-    // Refund parts: to cards, to bank accounts, not confirmed yet.
+    state.join(", ")
+}
+
+/// The refund parts `p` summed: to cards, to bank accounts, not confirmed yet.
+fn refund_part_sums() -> String {
     let (card, transfer, points) = (
         TenderMethod::Card.as_str(),
         TenderMethod::BankTransfer.as_str(),
         TenderMethod::Points.as_str(),
     );
-    let parts = format!(
+    format!(
         "{} AS refunded_to_card, {} AS refunded_to_bank_transfer, {} AS cash_refund_pending",
         Sql::sum(&format!(
             "CASE WHEN p.method = '{card}' THEN p.amount ELSE 0 END"
@@ -346,8 +445,11 @@ fn claim_stats_statement(backend: DbBackend, q: &StatsQuery, limit: Option<u64>)
             "CASE WHEN p.method <> '{points}' AND p.status <> '{PART_SUCCEEDED}' \
              THEN p.amount ELSE 0 END"
         )),
-    );
-    // The group's measures summed from `f` (the claim-wide ones).
+    )
+}
+
+/// A group's claim-wide measures summed from `f` (PostgreSQL's percentiles too).
+fn group_sums(sql: &Sql) -> Vec<String> {
     let mut sums = vec![format!("{} AS claims", Sql::sum("counted"))];
     sums.push(format!(
         "{} AS completed",
@@ -364,300 +466,349 @@ fn claim_stats_statement(backend: DbBackend, q: &StatsQuery, limit: Option<u64>)
         sums.push("percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours".to_owned());
         sums.push("percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours".to_owned());
     }
-    let key_list: String = keys.iter().map(|k| format!("{k}, ")).collect();
+    sums
+}
 
-    if by_product {
-        // ip: units and list value per claim and product; iw: each product's weight in its
-        // claim, the list price of its units (its units when the whole claim is free), with a
-        // running total over the claim's products in id order, so that the shares below are
-        // whole won adding up to the claim's amount.
-        let conditions = claim_conditions(&mut sql, filter, "c");
-        sql.push(&format!(
-            "WITH ip AS (SELECT ci.claim_id, ol.product_id, {units} AS units, {value} AS value \
-             FROM claim_items ci JOIN claims c ON c.id = ci.claim_id \
-             JOIN order_lines ol ON ol.id = ci.line_id{} GROUP BY ci.claim_id, ol.product_id)",
-            where_clause(&conditions),
-            units = Sql::sum("ci.quantity"),
-            value = Sql::sum("ci.quantity * ol.unit_price"),
-        ));
-        sql.push(
-            ", iw AS (SELECT claim_id, product_id, units, w, \
-             CAST(SUM(w) OVER (PARTITION BY claim_id ORDER BY product_id) AS BIGINT) AS cum_w, \
-             CAST(SUM(w) OVER (PARTITION BY claim_id) AS BIGINT) AS total_w \
-             FROM (SELECT claim_id, product_id, units, \
-             CASE WHEN SUM(value) OVER (PARTITION BY claim_id) > 0 THEN value ELSE units END AS w \
-             FROM ip) x)",
-        );
-        // rp: refund parts per claim.
-        let conditions = claim_conditions(&mut sql, filter, "c");
-        sql.push(&format!(
-            ", rp AS (SELECT p.claim_id, {parts} FROM refund_parts p \
-             JOIN claims c ON c.id = p.claim_id{} GROUP BY p.claim_id)",
-            where_clause(&conditions)
-        ));
-        // f: one row per claim and product, the claim's money split by the weights.
-        let money = [
-            "COALESCE(r.cash, 0)".to_owned(),
-            "COALESCE(rp.refunded_to_card, 0)".to_owned(),
-            "COALESCE(rp.refunded_to_bank_transfer, 0)".to_owned(),
-            "COALESCE(rp.cash_refund_pending, 0)".to_owned(),
-            "COALESCE(r.points, 0)".to_owned(),
-            fees_charged("c", "r"),
-        ];
-        let shares: Vec<String> = MONEY
-            .iter()
-            .zip(&money)
-            .map(|(name, m)| {
-                format!(
-                    "({m}) * iw.cum_w / iw.total_w - ({m}) * (iw.cum_w - iw.w) / iw.total_w \
-                     AS {name}"
-                )
-            })
-            .collect();
-        let only = match filter.product_id {
-            Some(p) => format!(" WHERE iw.product_id = {}", sql.bind(p)),
-            None => String::new(),
-        };
-        sql.push(&format!(
-            ", f AS (SELECT {claim_key_list}iw.product_id, iw.units, {state}, {} \
-             FROM iw JOIN claims c ON c.id = iw.claim_id LEFT JOIN refunds r ON r.claim_id = c.id \
-             LEFT JOIN rp ON rp.claim_id = c.id{only})",
-            shares.join(", ")
-        ));
-        // g: the groups.
-        let money_sums: Vec<String> = MONEY
-            .iter()
-            .map(|name| format!("{} AS {name}", Sql::sum(name)))
-            .collect();
-        sql.push(&format!(
-            ", g AS (SELECT {key_list}{} AS claimed_units, {}, {} FROM f{group_by})",
-            Sql::sum("counted * units"),
-            money_sums.join(", "),
-            sums.join(", ")
-        ));
-    } else {
-        // f: one row per claim with its refund.
-        let conditions = claim_conditions(&mut sql, filter, "c");
-        sql.push(&format!(
-            "WITH f AS (SELECT {claim_key_list}{state}, COALESCE(r.cash, 0) AS refunded_cash, \
-             COALESCE(r.points, 0) AS refunded_points, {} AS fees_charged \
-             FROM claims c LEFT JOIN refunds r ON r.claim_id = c.id{})",
-            fees_charged("c", "r"),
-            where_clause(&conditions)
-        ));
-        // u and p: units and refund parts, summed by the group keys straight from their rows.
-        let mut conditions = claim_conditions(&mut sql, filter, "c");
-        conditions.push("c.converted_to_id IS NULL".to_owned());
-        sql.push(&format!(
-            ", u AS (SELECT {claim_key_list}{} AS claimed_units FROM claim_items ci \
-             JOIN claims c ON c.id = ci.claim_id{}{by_position})",
-            Sql::sum("ci.quantity"),
-            where_clause(&conditions)
-        ));
-        let conditions = claim_conditions(&mut sql, filter, "c");
-        sql.push(&format!(
-            ", p AS (SELECT {claim_key_list}{parts} FROM refund_parts p \
-             JOIN claims c ON c.id = p.claim_id{}{by_position})",
-            where_clause(&conditions)
-        ));
-        // g: the groups.
-        sql.push(&format!(
-            ", g0 AS (SELECT {key_list}{}, {}, {} FROM f{group_by})",
-            format_args!("{} AS refunded_cash", Sql::sum("refunded_cash")),
-            format_args!(
-                "{} AS refunded_points, {} AS fees_charged",
-                Sql::sum("refunded_points"),
-                Sql::sum("fees_charged")
-            ),
-            sums.join(", ")
-        ));
-        let on = |other: &str| {
-            if keys.is_empty() {
-                "1 = 1".to_owned()
-            } else {
-                keys.iter()
-                    .map(|k| format!("{other}.{k} = g0.{k}"))
-                    .collect::<Vec<_>>()
-                    .join(" AND ")
-            }
-        };
-        sql.push(&format!(
-            ", g AS (SELECT g0.*, COALESCE(u.claimed_units, 0) AS claimed_units, \
-             COALESCE(p.refunded_to_card, 0) AS refunded_to_card, \
-             COALESCE(p.refunded_to_bank_transfer, 0) AS refunded_to_bank_transfer, \
-             COALESCE(p.cash_refund_pending, 0) AS cash_refund_pending \
-             FROM g0 LEFT JOIN u ON {} LEFT JOIN p ON {})",
-            on("u"),
-            on("p")
-        ));
-    }
+/// `ip` and `iw`: units and list value per claim and product, then each product's weight in
+/// its claim (the list price of its units; its units when the whole claim is free) with a
+/// running total over the claim's products in id order, so that the shares in `f` are whole
+/// won adding up to the claim's amount.
+fn product_weights(sql: &mut Sql, shape: &Shape<'_>) {
+    let conditions = claim_conditions(sql, shape.filter, "c");
+    sql.push(&format!(
+        "WITH ip AS (SELECT ci.claim_id, ol.product_id, {units} AS units, {value} AS value \
+         FROM claim_items ci JOIN claims c ON c.id = ci.claim_id \
+         JOIN order_lines ol ON ol.id = ci.line_id{} GROUP BY ci.claim_id, ol.product_id)",
+        where_clause(&conditions),
+        units = Sql::sum("ci.quantity"),
+        value = Sql::sum("ci.quantity * ol.unit_price"),
+    ));
+    sql.push(
+        ", iw AS (SELECT claim_id, product_id, units, w, \
+         CAST(SUM(w) OVER (PARTITION BY claim_id ORDER BY product_id) AS BIGINT) AS cum_w, \
+         CAST(SUM(w) OVER (PARTITION BY claim_id) AS BIGINT) AS total_w \
+         FROM (SELECT claim_id, product_id, units, \
+         CASE WHEN SUM(value) OVER (PARTITION BY claim_id) > 0 THEN value ELSE units END AS w \
+         FROM ip) x)",
+    );
+}
 
-    // SQLite: the percentiles by rank (pr numbers the hours of each group, pc interpolates).
-    if !sql.postgres() {
-        let partition = if keys.is_empty() {
-            String::new()
-        } else {
-            format!("PARTITION BY {} ", keys.join(", "))
-        };
-        let key_list: String = keys.iter().map(|k| format!("{k}, ")).collect();
-        sql.push(&format!(
-            ", pr AS (SELECT {key_list}hours, \
-             ROW_NUMBER() OVER ({partition}ORDER BY hours) - 1 AS i, \
-             COUNT(*) OVER ({partition}) AS n FROM f WHERE hours IS NOT NULL)"
-        ));
-        sql.push(&format!(
-            ", pc AS (SELECT {key_list}{} AS median_hours, {} AS p90_hours FROM pr{group_by})",
-            interpolated(0.5),
-            interpolated(0.9)
-        ));
-    }
+/// `rp`, `f` and `g` per claim and product: refund parts per claim; one row per claim and
+/// product with the claim's money split by the weights of [`product_weights`]; the groups.
+fn product_groups(sql: &mut Sql, shape: &Shape<'_>) {
+    let conditions = claim_conditions(sql, shape.filter, "c");
+    sql.push(&format!(
+        ", rp AS (SELECT p.claim_id, {} FROM refund_parts p \
+         JOIN claims c ON c.id = p.claim_id{} GROUP BY p.claim_id)",
+        shape.parts,
+        where_clause(&conditions)
+    ));
+    let only = match shape.filter.product_id {
+        Some(p) => format!(" WHERE iw.product_id = {}", sql.bind(p)),
+        None => String::new(),
+    };
+    sql.push(&format!(
+        ", f AS (SELECT {}iw.product_id, iw.units, {}, {} \
+         FROM iw JOIN claims c ON c.id = iw.claim_id LEFT JOIN refunds r ON r.claim_id = c.id \
+         LEFT JOIN rp ON rp.claim_id = c.id{only})",
+        shape.claim_key_list,
+        shape.state,
+        product_shares().join(", ")
+    ));
+    let money_sums: Vec<String> = MONEY
+        .iter()
+        .map(|name| format!("{} AS {name}", Sql::sum(name)))
+        .collect();
+    sql.push(&format!(
+        ", g AS (SELECT {}{} AS claimed_units, {}, {} FROM f{})",
+        shape.key_list,
+        Sql::sum("counted * units"),
+        money_sums.join(", "),
+        shape.sums,
+        shape.group_by
+    ));
+}
 
-    // d: units delivered in the same period, by the keys deliveries have.
-    let d_group_by = if d_keys.is_empty() {
+/// A product's share of each of its claim's [`MONEY`] measures: the claim's amount times the
+/// running weight, less the same up to the previous product (so the shares add up exactly).
+fn product_shares() -> Vec<String> {
+    let money = [
+        "COALESCE(r.cash, 0)".to_owned(),
+        "COALESCE(rp.refunded_to_card, 0)".to_owned(),
+        "COALESCE(rp.refunded_to_bank_transfer, 0)".to_owned(),
+        "COALESCE(rp.cash_refund_pending, 0)".to_owned(),
+        "COALESCE(r.points, 0)".to_owned(),
+        fees_charged("c", "r"),
+    ];
+    MONEY
+        .iter()
+        .zip(&money)
+        .map(|(name, m)| {
+            format!(
+                "({m}) * iw.cum_w / iw.total_w - ({m}) * (iw.cum_w - iw.w) / iw.total_w \
+                 AS {name}"
+            )
+        })
+        .collect()
+}
+
+/// `f`, `u` and `p` per claim: one row per claim with its refund; units and refund parts
+/// summed by the group keys straight from their rows.
+fn claim_rows(sql: &mut Sql, shape: &Shape<'_>) {
+    let (filter, keys) = (shape.filter, &shape.claim_key_list);
+    let conditions = claim_conditions(sql, filter, "c");
+    sql.push(&format!(
+        "WITH f AS (SELECT {keys}{}, COALESCE(r.cash, 0) AS refunded_cash, \
+         COALESCE(r.points, 0) AS refunded_points, {} AS fees_charged \
+         FROM claims c LEFT JOIN refunds r ON r.claim_id = c.id{})",
+        shape.state,
+        fees_charged("c", "r"),
+        where_clause(&conditions)
+    ));
+    let mut conditions = claim_conditions(sql, filter, "c");
+    conditions.push("c.converted_to_id IS NULL".to_owned());
+    sql.push(&format!(
+        ", u AS (SELECT {keys}{} AS claimed_units FROM claim_items ci \
+         JOIN claims c ON c.id = ci.claim_id{}{})",
+        Sql::sum("ci.quantity"),
+        where_clause(&conditions),
+        shape.by_position
+    ));
+    let conditions = claim_conditions(sql, filter, "c");
+    sql.push(&format!(
+        ", p AS (SELECT {keys}{} FROM refund_parts p \
+         JOIN claims c ON c.id = p.claim_id{}{})",
+        shape.parts,
+        where_clause(&conditions),
+        shape.by_position
+    ));
+}
+
+/// `g0` and `g` per claim: the groups of `f`, then with their units from `u` and refund parts
+/// from `p`.
+fn claim_groups(sql: &mut Sql, shape: &Shape<'_>) {
+    sql.push(&format!(
+        ", g0 AS (SELECT {}{}, {}, {} FROM f{})",
+        shape.key_list,
+        format_args!("{} AS refunded_cash", Sql::sum("refunded_cash")),
+        format_args!(
+            "{} AS refunded_points, {} AS fees_charged",
+            Sql::sum("refunded_points"),
+            Sql::sum("fees_charged")
+        ),
+        shape.sums,
+        shape.group_by
+    ));
+    sql.push(&format!(
+        ", g AS (SELECT g0.*, COALESCE(u.claimed_units, 0) AS claimed_units, \
+         COALESCE(p.refunded_to_card, 0) AS refunded_to_card, \
+         COALESCE(p.refunded_to_bank_transfer, 0) AS refunded_to_bank_transfer, \
+         COALESCE(p.cash_refund_pending, 0) AS cash_refund_pending \
+         FROM g0 LEFT JOIN u ON {} LEFT JOIN p ON {})",
+        keys_equal(&shape.keys, "u", "g0"),
+        keys_equal(&shape.keys, "p", "g0")
+    ));
+}
+
+/// SQLite's percentiles by rank: `pr` numbers the hours of each group, `pc` interpolates.
+fn sqlite_percentiles(sql: &mut Sql, shape: &Shape<'_>) {
+    let partition = if shape.keys.is_empty() {
         String::new()
     } else {
-        format!(" GROUP BY {}", d_keys.join(", "))
+        format!("PARTITION BY {} ", shape.keys.join(", "))
     };
-    if by_product {
-        // Per product: from the order lines.
-        let mut d_cols: Vec<String> = Vec::new();
-        for d in dims.iter().filter(|d| delivery_key(**d)) {
-            d_cols.push(match d.bucket() {
-                Some(b) => format!("{} AS period", sql.period(b, "ol.delivered_at")),
-                None => format!("ol.{0} AS {0}", key_column(*d)),
-            });
-        }
-        let mut d_where = vec!["ol.delivered_at IS NOT NULL".to_owned()];
-        if let Some(from) = filter.from {
-            d_where.push(format!("ol.delivered_at >= {}", sql.bind(from)));
-        }
-        if let Some(to) = filter.to {
-            d_where.push(format!("ol.delivered_at < {}", sql.bind(to)));
-        }
-        if let Some(s) = filter.seller_id {
-            d_where.push(format!("ol.seller_id = {}", sql.bind(s)));
-        }
-        if let Some(p) = filter.product_id {
-            d_where.push(format!("ol.product_id = {}", sql.bind(p)));
-        }
-        d_cols.push(format!(
-            "{} AS delivered",
-            Sql::sum("ol.quantity - ol.cancelled_quantity")
-        ));
-        sql.push(&format!(
-            ", d AS (SELECT {} FROM order_lines ol{}{d_group_by})",
-            d_cols.join(", "),
-            where_clause(&d_where)
-        ));
-    } else {
-        // Per seller: the whole KST days from the count kept per day and seller, the pieces of
-        // days at the period's edges from the order lines.
-        let span = DeliverySpan::of(filter.from, filter.to);
-        let mut branches = Vec::new();
-        let mut w = Vec::new();
-        if let Some(first) = span.first_day {
-            w.push(format!("day >= {}", sql.bind(first)));
-        }
-        if let Some(end) = span.end_day {
-            w.push(format!("day < {}", sql.bind(end)));
-        }
-        if let Some(s) = filter.seller_id {
-            w.push(format!("seller_id = {}", sql.bind(s)));
-        }
-        branches.push(format!(
-            "SELECT day, seller_id, units FROM analytics_delivered_units{}",
-            where_clause(&w)
-        ));
-        if !span.pieces.is_empty() {
-            let pieces: Vec<String> = span
-                .pieces
-                .iter()
-                .map(|(from, to)| {
-                    format!(
-                        "(ol.delivered_at >= {} AND ol.delivered_at < {})",
-                        sql.bind(*from),
-                        sql.bind(*to)
-                    )
-                })
-                .collect();
-            let mut w = vec![format!("({})", pieces.join(" OR "))];
-            if let Some(s) = filter.seller_id {
-                w.push(format!("ol.seller_id = {}", sql.bind(s)));
-            }
-            branches.push(format!(
-                "SELECT {} AS day, ol.seller_id, \
-                 CAST(ol.quantity - ol.cancelled_quantity AS BIGINT) AS units \
-                 FROM order_lines ol{}",
-                sql.period(TimeBucket::Day, "ol.delivered_at"),
-                where_clause(&w)
-            ));
-        }
-        let mut d_cols: Vec<String> = Vec::new();
-        for d in dims.iter().filter(|d| delivery_key(**d)) {
-            d_cols.push(match d.bucket() {
-                Some(b) => format!("{} AS period", sql.period_of_day(b, "day")),
-                None => key_column(*d).to_owned(),
-            });
-        }
-        d_cols.push(format!("{} AS delivered", Sql::sum("units")));
-        sql.push(&format!(
-            ", dd AS ({}), d AS (SELECT {} FROM dd{d_group_by})",
-            branches.join(" UNION ALL "),
-            d_cols.join(", ")
-        ));
-    }
+    let key_list = &shape.key_list;
+    sql.push(&format!(
+        ", pr AS (SELECT {key_list}hours, \
+         ROW_NUMBER() OVER ({partition}ORDER BY hours) - 1 AS i, \
+         COUNT(*) OVER ({partition}) AS n FROM f WHERE hours IS NOT NULL)"
+    ));
+    sql.push(&format!(
+        ", pc AS (SELECT {key_list}{} AS median_hours, {} AS p90_hours FROM pr{})",
+        interpolated(0.5),
+        interpolated(0.9),
+        shape.group_by
+    ));
+}
 
-    // res: claims and deliveries side by side. When every key is a delivery key, groups with
-    // deliveries but no claims are rows too (FULL JOIN); else each group takes the deliveries
-    // of its delivery keys (LEFT JOIN). Without keys both sides are one row.
-    let key_of = |k: &str| -> String {
-        if d_keys.contains(&k) && q.grouping.partitions_deliveries() {
-            format!("COALESCE(g.{k}, d.{k})")
-        } else {
-            format!("g.{k}")
-        }
-    };
-    let join = if keys.is_empty() {
+/// `d` per product: units delivered in the period by the keys deliveries have, from the order
+/// lines.
+fn product_deliveries(sql: &mut Sql, shape: &Shape<'_>) {
+    let filter = shape.filter;
+    let mut d_cols: Vec<String> = Vec::new();
+    for d in shape
+        .q
+        .grouping
+        .dimensions()
+        .iter()
+        .filter(|d| delivery_key(**d))
+    {
+        d_cols.push(match d.bucket() {
+            Some(b) => format!("{} AS period", sql.period(b, "ol.delivered_at")),
+            None => format!("ol.{0} AS {0}", key_column(*d)),
+        });
+    }
+    let mut d_where = vec!["ol.delivered_at IS NOT NULL".to_owned()];
+    if let Some(from) = filter.from {
+        d_where.push(format!("ol.delivered_at >= {}", sql.bind(from)));
+    }
+    if let Some(to) = filter.to {
+        d_where.push(format!("ol.delivered_at < {}", sql.bind(to)));
+    }
+    if let Some(s) = filter.seller_id {
+        d_where.push(format!("ol.seller_id = {}", sql.bind(s)));
+    }
+    if let Some(p) = filter.product_id {
+        d_where.push(format!("ol.product_id = {}", sql.bind(p)));
+    }
+    d_cols.push(format!(
+        "{} AS delivered",
+        Sql::sum("ol.quantity - ol.cancelled_quantity")
+    ));
+    sql.push(&format!(
+        ", d AS (SELECT {} FROM order_lines ol{}{})",
+        d_cols.join(", "),
+        where_clause(&d_where),
+        group_by(&shape.d_keys)
+    ));
+}
+
+/// `dd` and `d` per seller: units delivered by the keys deliveries have, the whole KST days
+/// from the count kept per day and seller, the pieces of days at the period's edges from the
+/// order lines.
+fn seller_deliveries(sql: &mut Sql, shape: &Shape<'_>) {
+    let filter = shape.filter;
+    let span = DeliverySpan::of(filter.from, filter.to);
+    let mut w = Vec::new();
+    if let Some(first) = span.first_day {
+        w.push(format!("day >= {}", sql.bind(first)));
+    }
+    if let Some(end) = span.end_day {
+        w.push(format!("day < {}", sql.bind(end)));
+    }
+    if let Some(s) = filter.seller_id {
+        w.push(format!("seller_id = {}", sql.bind(s)));
+    }
+    let mut branches = vec![format!(
+        "SELECT day, seller_id, units FROM analytics_delivered_units{}",
+        where_clause(&w)
+    )];
+    branches.extend(delivery_edges(sql, filter, &span));
+    let mut d_cols: Vec<String> = Vec::new();
+    for d in shape
+        .q
+        .grouping
+        .dimensions()
+        .iter()
+        .filter(|d| delivery_key(**d))
+    {
+        d_cols.push(match d.bucket() {
+            Some(b) => format!("{} AS period", sql.period_of_day(b, "day")),
+            None => key_column(*d).to_owned(),
+        });
+    }
+    d_cols.push(format!("{} AS delivered", Sql::sum("units")));
+    sql.push(&format!(
+        ", dd AS ({}), d AS (SELECT {} FROM dd{})",
+        branches.join(" UNION ALL "),
+        d_cols.join(", "),
+        group_by(&shape.d_keys)
+    ));
+}
+
+/// The units delivered in the pieces of days at the edges of the period, by KST day and
+/// seller, from the order lines; nothing when the period is whole days.
+fn delivery_edges(sql: &mut Sql, filter: &StatsFilter, span: &DeliverySpan) -> Option<String> {
+    if span.pieces.is_empty() {
+        return None;
+    }
+    let pieces: Vec<String> = span
+        .pieces
+        .iter()
+        .map(|(from, to)| {
+            format!(
+                "(ol.delivered_at >= {} AND ol.delivered_at < {})",
+                sql.bind(*from),
+                sql.bind(*to)
+            )
+        })
+        .collect();
+    let mut w = vec![format!("({})", pieces.join(" OR "))];
+    if let Some(s) = filter.seller_id {
+        w.push(format!("ol.seller_id = {}", sql.bind(s)));
+    }
+    Some(format!(
+        "SELECT {} AS day, ol.seller_id, \
+         CAST(ol.quantity - ol.cancelled_quantity AS BIGINT) AS units \
+         FROM order_lines ol{}",
+        sql.period(TimeBucket::Day, "ol.delivered_at"),
+        where_clause(&w)
+    ))
+}
+
+/// `res`: claims and deliveries side by side. When every key is a delivery key, groups with
+/// deliveries but no claims are rows too (FULL JOIN); else each group takes the deliveries of
+/// its delivery keys (LEFT JOIN). Without keys both sides are one row.
+fn results(sql: &mut Sql, shape: &Shape<'_>) {
+    let join = if shape.keys.is_empty() {
         "CROSS JOIN d".to_owned()
     } else {
-        let on = if d_keys.is_empty() {
-            "1 = 1".to_owned()
-        } else {
-            d_keys
-                .iter()
-                .map(|k| format!("d.{k} = g.{k}"))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
-        let kind = if q.grouping.partitions_deliveries() {
+        let kind = if shape.q.grouping.partitions_deliveries() {
             "FULL JOIN"
         } else {
             "LEFT JOIN"
         };
-        format!("{kind} d ON {on}")
+        format!("{kind} d ON {}", keys_equal(&shape.d_keys, "d", "g"))
     };
-    let text_null = "CAST(NULL AS TEXT)";
-    let int_null = "CAST(NULL AS BIGINT)";
-    let mut res_cols = Vec::new();
-    res_cols.push(if bucket.is_some() {
-        format!("{} AS period", sql.period_text(&key_of("period")))
-    } else {
-        format!("{text_null} AS period")
-    });
-    let seller = q.grouping.has(Dimension::Seller);
-    let product = q.grouping.has(Dimension::Product);
-    res_cols.push(if seller {
+    let mut from = format!("g {join}");
+    if !sql.postgres() {
+        let _ = write!(
+            from,
+            " LEFT JOIN pc ON {}",
+            keys_equal(&shape.keys, "pc", "g")
+        );
+    }
+    if shape.q.grouping.has(Dimension::Seller) {
+        let _ = write!(
+            from,
+            " LEFT JOIN sellers s ON s.id = {}",
+            shape.key_of("seller_id")
+        );
+    }
+    if shape.q.grouping.has(Dimension::Product) {
+        let _ = write!(
+            from,
+            " LEFT JOIN products pd ON pd.id = {}",
+            shape.key_of("product_id")
+        );
+    }
+    sql.push(&format!(
+        ", res AS (SELECT {} FROM {from})",
+        result_columns(sql, shape).join(", ")
+    ));
+}
+
+/// The columns of a result row: every group key (NULL when not grouped by it), the measures
+/// (0 for a group without claims), the deliveries and the percentiles.
+fn result_columns(sql: &Sql, shape: &Shape<'_>) -> Vec<String> {
+    let (text_null, int_null) = ("CAST(NULL AS TEXT)", "CAST(NULL AS BIGINT)");
+    let grouping = &shape.q.grouping;
+    let mut cols = vec![match grouping.bucket() {
+        Some(_) => format!("{} AS period", sql.period_text(&shape.key_of("period"))),
+        None => format!("{text_null} AS period"),
+    }];
+    cols.push(if grouping.has(Dimension::Seller) {
         format!(
             "{} AS seller_id, s.name AS seller_name",
-            key_of("seller_id")
+            shape.key_of("seller_id")
         )
     } else {
         format!("{int_null} AS seller_id, {text_null} AS seller_name")
     });
-    res_cols.push(if product {
+    cols.push(if grouping.has(Dimension::Product) {
         format!(
             "{} AS product_id, pd.name AS product_name",
-            key_of("product_id")
+            shape.key_of("product_id")
         )
     } else {
         format!("{int_null} AS product_id, {text_null} AS product_name")
@@ -667,59 +818,35 @@ fn claim_stats_statement(backend: DbBackend, q: &StatsQuery, limit: Option<u64>)
         (Dimension::Reason, "reason"),
         (Dimension::Fault, "fault"),
     ] {
-        res_cols.push(if q.grouping.has(d) {
+        cols.push(if grouping.has(d) {
             format!("g.{col} AS {col}")
         } else {
             format!("{text_null} AS {col}")
         });
     }
-    for col in ["claims", "claimed_units"].into_iter().chain(MONEY).chain([
+    let measures = ["claims", "claimed_units"].into_iter().chain(MONEY).chain([
         "completed",
         "open_claims",
         "conversions",
         "rejections",
-    ]) {
-        res_cols.push(format!("COALESCE(g.{col}, 0) AS {col}"));
-    }
-    for reason in HoldReason::ALL {
-        res_cols.push(format!("COALESCE(g.{0}, 0) AS {0}", held_column(*reason)));
-    }
-    res_cols.push("COALESCE(d.delivered, 0) AS delivered_units".to_owned());
+    ]);
+    let held = HoldReason::ALL.iter().map(|r| held_column(*r));
+    cols.extend(
+        measures
+            .map(str::to_owned)
+            .chain(held)
+            .map(|col| format!("COALESCE(g.{col}, 0) AS {col}")),
+    );
+    cols.push("COALESCE(d.delivered, 0) AS delivered_units".to_owned());
     let pct = if sql.postgres() { "g" } else { "pc" };
-    res_cols.push(format!("{pct}.median_hours AS median_hours"));
-    res_cols.push(format!("{pct}.p90_hours AS p90_hours"));
-    let mut from = format!("g {join}");
-    if !sql.postgres() {
-        let on = if keys.is_empty() {
-            "1 = 1".to_owned()
-        } else {
-            keys.iter()
-                .map(|k| format!("pc.{k} = g.{k}"))
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        };
-        let _ = write!(from, " LEFT JOIN pc ON {on}");
-    }
-    if seller {
-        let _ = write!(
-            from,
-            " LEFT JOIN sellers s ON s.id = {}",
-            key_of("seller_id")
-        );
-    }
-    if product {
-        let _ = write!(
-            from,
-            " LEFT JOIN products pd ON pd.id = {}",
-            key_of("product_id")
-        );
-    }
-    sql.push(&format!(
-        ", res AS (SELECT {} FROM {from})",
-        res_cols.join(", ")
-    ));
+    cols.push(format!("{pct}.median_hours AS median_hours"));
+    cols.push(format!("{pct}.p90_hours AS p90_hours"));
+    cols
+}
 
-    // The rows, sorted: the requested keys, then the group keys ascending.
+/// The rows with their claim rate and units on hold, sorted: the requested keys, then the
+/// group keys ascending; at most `limit`.
+fn sorted_rows(sql: &mut Sql, q: &StatsQuery, limit: Option<u64>) {
     let real = sql.real();
     let mut order: Vec<String> = q
         .order
@@ -754,7 +881,6 @@ fn claim_stats_statement(backend: DbBackend, q: &StatsQuery, limit: Option<u64>)
         let n = sql.bind(i64::try_from(n).unwrap_or(i64::MAX));
         sql.push(&format!(" LIMIT {n}"));
     }
-    sql.statement()
 }
 
 /// `percentile_cont(p)` over the ranks `i` (from 0) of `n` hours in `pr`: the hours at rank
@@ -1130,5 +1256,37 @@ mod tests {
             None,
         );
         assert!(stmt.values.unwrap().0.contains(&Value::BigInt(Some(-1))));
+    }
+
+    #[test]
+    fn deliveries_count_whole_days_and_read_the_edges_from_the_lines() {
+        use chrono::TimeZone;
+        // KST midnight is 15:00 UTC the day before.
+        let at = |day, hour| Utc.with_ymd_and_hms(2026, 3, day, hour, 0, 0).unwrap();
+        let whole = StatsFilter {
+            from: Some(at(1, 15)),
+            to: Some(at(3, 15)),
+            ..StatsFilter::default()
+        };
+        let ragged = StatsFilter {
+            from: Some(at(2, 5)),
+            ..whole.clone()
+        };
+        let sql = |f: StatsFilter, dims: &[Dimension]| {
+            claim_stats_statement(DbBackend::Sqlite, &query(Actor::Analyst, f, dims), None).sql
+        };
+        let by_seller = sql(whole.clone(), &[Dimension::Seller]);
+        assert!(by_seller.contains("FROM analytics_delivered_units WHERE day >= $"));
+        assert!(!by_seller.contains("UNION ALL"), "{by_seller}");
+        let by_seller = sql(ragged, &[Dimension::Seller]);
+        assert!(by_seller.contains("UNION ALL SELECT date(ol.delivered_at, '+9 hours') AS day"));
+        // Groups without claims are rows only when every key partitions deliveries too.
+        assert!(by_seller.contains("FROM g FULL JOIN d ON d.seller_id = g.seller_id"));
+        let by_reason = sql(whole.clone(), &[Dimension::Seller, Dimension::Reason]);
+        assert!(by_reason.contains("FROM g LEFT JOIN d ON d.seller_id = g.seller_id"));
+        // Per product, deliveries come from the order lines.
+        let by_product = sql(whole, &[Dimension::Product]);
+        assert!(by_product.contains(", d AS (SELECT ol.product_id AS product_id"));
+        assert!(!by_product.contains("analytics_delivered_units"));
     }
 }

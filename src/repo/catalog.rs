@@ -18,6 +18,14 @@ pub struct OptionWithProduct {
     pub product: product::Model,
 }
 
+/// A product option by id.
+pub async fn option_by_id(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<product_option::Model>, DbErr> {
+    product_option::Entity::find_by_id(id).one(db).await
+}
+
 /// Options by id, with their products, in two statements.
 pub async fn options_with_products(
     db: &impl ConnectionTrait,

@@ -14,6 +14,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, RelationDef, Set,
 };
 
+use crate::domain::actor::Scope;
+
 /// The claim numbered `number` with its items (by id): one statement.
 pub async fn claim_with_items(
     db: &impl ConnectionTrait,
@@ -79,19 +81,24 @@ pub async fn claims_of_orders(
     q.order_by_asc(claim::Column::Id).all(db).await
 }
 
-/// A filtered, newest-first page of claims (id keyset).
+/// A filtered, newest-first page of the claims in scope: claims with an id below `before_id`
+/// (all when `None`), at most `limit`.
 pub async fn page_claims(
     db: &impl ConnectionTrait,
+    scope: Scope,
     filter: &ClaimFilter,
     before_id: Option<i64>,
     limit: u64,
 ) -> Result<Vec<claim::Model>, DbErr> {
     let mut q = claim::Entity::find();
+    match scope {
+        Scope::All => {}
+        Scope::Customer(id) => q = q.filter(claim::Column::CustomerId.eq(id)),
+        Scope::Seller(id) => q = q.filter(claim::Column::SellerId.eq(id)),
+        Scope::Nothing => return Ok(Vec::new()),
+    }
     if let Some(s) = filter.seller_id {
         q = q.filter(claim::Column::SellerId.eq(s));
-    }
-    if let Some(c) = filter.customer_id {
-        q = q.filter(claim::Column::CustomerId.eq(c));
     }
     if let Some(t) = &filter.claim_type {
         q = q.filter(claim::Column::ClaimType.eq(t.as_str()));
@@ -124,13 +131,11 @@ pub async fn page_claims(
         .await
 }
 
-/// Filters of the claims list.
+/// Filters of the claims list (whose claims: a [`Scope`]).
 #[derive(Debug, Clone, Default)]
 pub struct ClaimFilter {
     /// One seller's claims.
     pub seller_id: Option<i64>,
-    /// One customer's claims.
-    pub customer_id: Option<i64>,
     /// CANCEL, RETURN or EXCHANGE.
     pub claim_type: Option<String>,
     /// A status.

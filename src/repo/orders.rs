@@ -14,6 +14,9 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef, Select, Set,
 };
 
+use crate::domain::actor::Scope;
+use crate::domain::page::Cursor;
+
 /// Draws the next order sequence number of `day`: one upsert, atomic on SQLite and PostgreSQL,
 /// so replicas never hand out the same number.
 pub async fn next_order_sequence(db: &impl ConnectionTrait, day: &str) -> Result<i64, DbErr> {
@@ -190,6 +193,14 @@ pub async fn groups_of_orders(
         .await
 }
 
+/// A tender by id.
+pub async fn tender_by_id(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<tender::Model>, DbErr> {
+    tender::Entity::find_by_id(id).one(db).await
+}
+
 /// Tenders of some orders.
 pub async fn tenders_of_orders(
     db: &impl ConnectionTrait,
@@ -354,15 +365,30 @@ pub struct OrderFilter {
     pub placed_to: Option<DateTime<Utc>>,
 }
 
-/// A position in a sorted list: the sort key's value and the id.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Cursor {
-    /// The sort key as text (RFC 3339 time or order number).
-    pub key: String,
-    /// The order id, breaking ties.
-    pub id: i64,
+/// The orders a scope may read: a customer's own, a seller's (those with its lines), all, or
+/// none (`None`: answer without a query).
+fn scoped(scope: Scope, filter: &OrderFilter) -> Option<Select<order::Entity>> {
+    let q = filtered(filter);
+    match scope {
+        Scope::All => Some(q),
+        Scope::Customer(id) => Some(q.filter(order::Column::CustomerId.eq(id))),
+        Scope::Seller(id) => Some(q.filter(with_seller(id))),
+        Scope::Nothing => None,
+    }
 }
 
+/// `id IN (orders with a shipping group of the seller)`.
+fn with_seller(seller_id: i64) -> sea_orm::sea_query::SimpleExpr {
+    order::Column::Id.in_subquery(
+        Query::select()
+            .column(order_shipping_group::Column::OrderId)
+            .from(order_shipping_group::Entity)
+            .and_where(order_shipping_group::Column::SellerId.eq(seller_id))
+            .to_owned(),
+    )
+}
+
+/// The orders matching the filter, whoever may read them.
 fn filtered(filter: &OrderFilter) -> Select<order::Entity> {
     let mut q = order::Entity::find();
     if let Some(s) = &filter.status {
@@ -381,63 +407,60 @@ fn filtered(filter: &OrderFilter) -> Select<order::Entity> {
         q = q.filter(order::Column::PlacedAt.lt(t));
     }
     if let Some(s) = filter.seller_id {
-        q = q.filter(
-            order::Column::Id.in_subquery(
-                Query::select()
-                    .column(order_shipping_group::Column::OrderId)
-                    .from(order_shipping_group::Entity)
-                    .and_where(order_shipping_group::Column::SellerId.eq(s))
-                    .to_owned(),
-            ),
-        );
+        q = q.filter(with_seller(s));
     }
     q
 }
 
-/// Counts the orders that match.
-pub async fn count_orders(db: &impl ConnectionTrait, filter: &OrderFilter) -> Result<u64, DbErr> {
-    filtered(filter).count(db).await
+/// Counts the orders in scope that match.
+pub async fn count_orders(
+    db: &impl ConnectionTrait,
+    scope: Scope,
+    filter: &OrderFilter,
+) -> Result<u64, DbErr> {
+    match scoped(scope, filter) {
+        Some(q) => q.count(db).await,
+        None => Ok(0),
+    }
 }
 
-/// One page of orders: `limit` rows after `after` in the given sort and direction (keyset
-/// pagination, so deep pages cost the same as the first).
+/// Where a page of orders starts and how long it is.
+#[derive(Debug, Clone, Copy)]
+pub struct OrderPage<'a> {
+    /// The sort key.
+    pub sort: OrderSort,
+    /// Largest key first.
+    pub descending: bool,
+    /// Start after this position (in this sort and direction).
+    pub after: Option<&'a Cursor>,
+    /// At most this many rows.
+    pub limit: u64,
+}
+
+/// One page of the orders in scope (keyset pagination, so deep pages cost the same as the
+/// first).
 pub async fn page_orders(
     db: &impl ConnectionTrait,
+    scope: Scope,
     filter: &OrderFilter,
-    sort: OrderSort,
-    descending: bool,
-    after: Option<&Cursor>,
-    limit: u64,
+    page: OrderPage<'_>,
 ) -> Result<Vec<order::Model>, DbErr> {
-    let mut q = filtered(filter);
+    let Some(mut q) = scoped(scope, filter) else {
+        return Ok(Vec::new());
+    };
+    let OrderPage {
+        sort,
+        descending,
+        after,
+        limit,
+    } = page;
     let order = if descending {
         sea_orm::Order::Desc
     } else {
         sea_orm::Order::Asc
     };
     if let Some(c) = after {
-        let key_cmp = |col: order::Column, v: sea_orm::Value| {
-            let id = order::Column::Id;
-            if descending {
-                Condition::any()
-                    .add(col.lt(v.clone()))
-                    .add(Condition::all().add(col.eq(v)).add(id.lt(c.id)))
-            } else {
-                Condition::any()
-                    .add(col.gt(v.clone()))
-                    .add(Condition::all().add(col.eq(v)).add(id.gt(c.id)))
-            }
-        };
-        let cond = match sort {
-            OrderSort::PlacedAt => {
-                let at = DateTime::parse_from_rfc3339(&c.key)
-                    .map(|d| d.with_timezone(&Utc))
-                    .map_err(|e| DbErr::Custom(format!("bad cursor: {e}")))?;
-                key_cmp(order::Column::PlacedAt, at.into())
-            }
-            OrderSort::OrderNumber => key_cmp(order::Column::OrderNumber, c.key.clone().into()),
-        };
-        q = q.filter(cond);
+        q = q.filter(after_cursor(sort, descending, c)?);
     }
     let col = match sort {
         OrderSort::PlacedAt => order::Column::PlacedAt,
@@ -450,15 +473,41 @@ pub async fn page_orders(
         .await
 }
 
+/// The rows past `c` in the sort and direction: a later key, or the same key and a later id.
+fn after_cursor(sort: OrderSort, descending: bool, c: &Cursor) -> Result<Condition, DbErr> {
+    let key_cmp = |col: order::Column, v: sea_orm::Value| {
+        let id = order::Column::Id;
+        if descending {
+            Condition::any()
+                .add(col.lt(v.clone()))
+                .add(Condition::all().add(col.eq(v)).add(id.lt(c.id)))
+        } else {
+            Condition::any()
+                .add(col.gt(v.clone()))
+                .add(Condition::all().add(col.eq(v)).add(id.gt(c.id)))
+        }
+    };
+    let key = c.key.clone().unwrap_or_default();
+    Ok(match sort {
+        OrderSort::PlacedAt => {
+            let at = DateTime::parse_from_rfc3339(&key)
+                .map(|d| d.with_timezone(&Utc))
+                .map_err(|e| DbErr::Custom(format!("bad cursor: {e}")))?;
+            key_cmp(order::Column::PlacedAt, at.into())
+        }
+        OrderSort::OrderNumber => key_cmp(order::Column::OrderNumber, key.into()),
+    })
+}
+
 /// The cursor of an order in a sort.
 pub fn cursor_of(o: &order::Model, sort: OrderSort) -> Cursor {
     Cursor {
-        key: match sort {
+        key: Some(match sort {
             OrderSort::PlacedAt => o
                 .placed_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
             OrderSort::OrderNumber => o.order_number.clone(),
-        },
+        }),
         id: o.id,
     }
 }

@@ -4,20 +4,26 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{order, order_coupon, order_line, order_shipping_group, shipment, tender};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
+use entity::{customer, order, order_coupon, order_line, order_shipping_group, shipment, tender};
+use sea_orm::{DatabaseTransaction, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::domain::checkout::{price_checkout, CartLine, CouponTerms, ShippingSettings};
+use crate::domain::checkout::{
+    checkout_tenders, price_checkout, CartLine, CouponTerms, Offer, PricedCheckout,
+    ShippingSettings,
+};
 use crate::domain::claim::ClaimAction;
 use crate::domain::money::Won;
 use crate::domain::order::{
-    order_status, LineStatus, LineStep, OrderNumber, PaymentMethod, TenderMethod, TenderStatus,
+    order_status, LineStatus, LineStep, OrderNumber, OrderStatus, PaymentMethod, TenderMethod,
+    TenderStatus,
 };
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
+use crate::repo::catalog::OptionWithProduct;
+use crate::service::access;
 use crate::service::claims;
 use crate::service::idempotency::{self, Answer, Keyed};
 
@@ -76,7 +82,8 @@ pub async fn place_order(
     .await
 }
 
-/// The customer an order is for, and whether the caller may give what it gave.
+/// Phase 1, validate the request: the customer an order is for, and whether the caller may
+/// give what it gave (before any transaction: these refusals are not kept under the key).
 fn orderer(actor: Actor, input: &PlaceOrder) -> Result<i64, ServiceError> {
     let customer_id = match actor {
         Actor::Customer(id) => {
@@ -120,32 +127,63 @@ fn orderer(actor: Actor, input: &PlaceOrder) -> Result<i64, ServiceError> {
     Ok(customer_id)
 }
 
+/// What placing an order found in the database (the tracker of the request): the customer,
+/// the options of the cart with their products, their sellers' shipping settings and the
+/// coupon.
+struct Checkout {
+    /// The customer ordering.
+    customer: customer::Model,
+    /// The cart's options by id, with their products.
+    options: HashMap<i64, OptionWithProduct>,
+    /// Shipping settings by seller.
+    sellers: HashMap<i64, ShippingSettings>,
+    /// The coupon's code (`MANUAL` for ad-hoc terms without one) and terms.
+    coupon: Option<(String, CouponTerms)>,
+}
+
+/// What placing an order decided: the cart as priced and how it is paid.
+struct Placement<'a> {
+    /// The request.
+    input: &'a PlaceOrder,
+    /// What was loaded for it.
+    checkout: Checkout,
+    /// One line per requested line, in request order.
+    cart: Vec<CartLine>,
+    /// The prices and allocations of the cart.
+    priced: PricedCheckout,
+    /// The time of placing.
+    now: DateTime<Utc>,
+}
+
+/// Places the order in `txn`: loads what the request names, prices it, and writes it.
 async fn place_order_in(
     app: &App,
     txn: &DatabaseTransaction,
     customer_id: i64,
     input: &PlaceOrder,
 ) -> Result<OrderChanged, ServiceError> {
-    let now = app.clock.now();
+    let checkout = load_checkout(txn, customer_id, input).await?;
+    let placement = decide_checkout(checkout, input, app.clock.now())?;
+    write_order(app, txn, &placement).await
+}
+
+/// Phase 2, get tracker: the customer, the cart's options and their sellers, the coupon. The
+/// quantities are checked here, after the customer, as they always were (a refusal inside the
+/// transaction is kept under the idempotency key).
+async fn load_checkout(
+    txn: &DatabaseTransaction,
+    customer_id: i64,
+    input: &PlaceOrder,
+) -> Result<Checkout, ServiceError> {
     let customer = repo::catalog::customers_by_ids(txn, &[customer_id])
         .await?
         .into_iter()
         .next()
         .ok_or_else(|| UserError::not_found(&["customerId"], "customer"))?;
-
-    for (i, l) in input.lines.iter().enumerate() {
-        if l.quantity < 1 || l.quantity > i64::from(u32::MAX) {
-            return Err(UserError::new(
-                UserErrorCode::InvalidQuantity,
-                &["lines", &i.to_string(), "quantity"],
-                format!("quantity must be at least 1, got {}", l.quantity),
-            )
-            .into());
-        }
-    }
+    check_quantities(&input.lines)?;
     let option_ids: Vec<i64> = input.lines.iter().map(|l| l.option_id).collect();
     let options = repo::catalog::options_with_products(txn, &option_ids).await?;
-    let mut cart = Vec::with_capacity(input.lines.len());
+    let mut seller_ids = Vec::with_capacity(input.lines.len());
     for (i, l) in input.lines.iter().enumerate() {
         let o = options.get(&l.option_id).ok_or_else(|| {
             UserError::new(
@@ -154,36 +192,59 @@ async fn place_order_in(
                 format!("product option {} does not exist", l.option_id),
             )
         })?;
-        let quantity = u32::try_from(l.quantity).unwrap_or(u32::MAX);
-        cart.push(CartLine {
-            seller_id: o.product.seller_id,
-            unit_price: Won::new(o.option.price),
-            quantity,
-            line_discount: l
-                .line_discount
-                .unwrap_or(Won::new(o.option.instant_discount).times(quantity)),
-        });
+        seller_ids.push(o.product.seller_id);
     }
-    let seller_ids: Vec<i64> = {
-        let mut ids: Vec<i64> = cart.iter().map(|l| l.seller_id).collect();
-        ids.dedup();
-        ids
-    };
-    let sellers: HashMap<i64, ShippingSettings> = repo::catalog::sellers_by_ids(txn, &seller_ids)
+    seller_ids.dedup();
+    Ok(Checkout {
+        customer,
+        sellers: shipping_settings(txn, &seller_ids).await?,
+        coupon: coupon_of(txn, input).await?,
+        options,
+    })
+}
+
+/// Every line's quantity is a whole number of units a line can hold.
+fn check_quantities(lines: &[PlaceOrderLine]) -> Result<(), ServiceError> {
+    match lines
+        .iter()
+        .position(|l| l.quantity < 1 || l.quantity > i64::from(u32::MAX))
+    {
+        Some(i) => Err(UserError::new(
+            UserErrorCode::InvalidQuantity,
+            &["lines", &i.to_string(), "quantity"],
+            format!("quantity must be at least 1, got {}", lines[i].quantity),
+        )
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// The shipping settings of some sellers, by seller.
+async fn shipping_settings(
+    txn: &DatabaseTransaction,
+    seller_ids: &[i64],
+) -> Result<HashMap<i64, ShippingSettings>, ServiceError> {
+    Ok(repo::catalog::sellers_by_ids(txn, seller_ids)
         .await?
         .into_iter()
         .map(|s| {
-            (
-                s.id,
-                ShippingSettings {
-                    base_fee: Won::new(s.base_shipping_fee),
-                    free_threshold: Won::new(s.free_shipping_threshold),
-                    return_fee: Won::new(s.return_fee),
-                },
-            )
+            let settings = ShippingSettings {
+                base_fee: Won::new(s.base_shipping_fee),
+                free_threshold: Won::new(s.free_shipping_threshold),
+                return_fee: Won::new(s.return_fee),
+            };
+            (s.id, settings)
         })
-        .collect();
-    let (coupon_code, coupon) = match (&input.coupon_code, input.coupon_terms) {
+        .collect())
+}
+
+/// The coupon of the request: one by code from the catalogue, or an OPERATOR's ad-hoc terms
+/// (under its code, or `MANUAL`).
+async fn coupon_of(
+    txn: &DatabaseTransaction,
+    input: &PlaceOrder,
+) -> Result<Option<(String, CouponTerms)>, ServiceError> {
+    Ok(match (&input.coupon_code, input.coupon_terms) {
         (Some(code), None) => {
             let c = repo::catalog::coupon(txn, code).await?.ok_or_else(|| {
                 UserError::new(
@@ -192,33 +253,96 @@ async fn place_order_in(
                     format!("coupon `{code}` does not exist"),
                 )
             })?;
-            (
-                Some(c.code),
-                Some(CouponTerms {
-                    amount: Won::new(c.amount),
-                    min_purchase: Won::new(c.min_purchase),
-                }),
-            )
+            let terms = CouponTerms {
+                amount: Won::new(c.amount),
+                min_purchase: Won::new(c.min_purchase),
+            };
+            Some((c.code, terms))
         }
-        (code, Some(terms)) => (
-            Some(code.clone().unwrap_or_else(|| "MANUAL".into())),
-            Some(terms),
-        ),
-        (None, None) => (None, None),
-    };
+        (code, Some(terms)) => Some((code.clone().unwrap_or_else(|| "MANUAL".into()), terms)),
+        (None, None) => None,
+    })
+}
+
+/// Phase 3, the domain's decision: each line at its option's price and discount
+/// ([`CartLine::of`]), the whole priced by [`price_checkout`] against the customer's points.
+fn decide_checkout(
+    checkout: Checkout,
+    input: &PlaceOrder,
+    now: DateTime<Utc>,
+) -> Result<Placement<'_>, ServiceError> {
+    let cart: Vec<CartLine> = input
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let o = checkout.options.get(&l.option_id)?;
+            let offer = Offer {
+                seller_id: o.product.seller_id,
+                unit_price: Won::new(o.option.price),
+                instant_discount: Won::new(o.option.instant_discount),
+            };
+            let quantity = u32::try_from(l.quantity).unwrap_or(u32::MAX);
+            Some(CartLine::of(offer, quantity, l.line_discount))
+        })
+        .collect();
     let priced = price_checkout(
         &cart,
-        |s| sellers.get(&s).copied(),
-        coupon,
+        |s| checkout.sellers.get(&s).copied(),
+        checkout.coupon.as_ref().map(|(_, terms)| *terms),
         input.points,
-        Won::new(customer.points_balance),
+        Won::new(checkout.customer.points_balance),
     )
     .map_err(UserError::from)?;
+    Ok(Placement {
+        input,
+        checkout,
+        cart,
+        priced,
+        now,
+    })
+}
 
-    // Reserve stock line by line; the first shortfall rolls everything back.
-    for (i, l) in input.lines.iter().enumerate() {
+/// Phase 4, update tracker: reserves the stock, numbers the order, stores it with its lines,
+/// tenders, coupon and shipping groups, spends the points, and announces it.
+async fn write_order(
+    app: &App,
+    txn: &DatabaseTransaction,
+    p: &Placement<'_>,
+) -> Result<OrderChanged, ServiceError> {
+    reserve_stock(txn, p).await?;
+    let day = OrderNumber::day_key(p.now);
+    let number = OrderNumber::new(p.now, repo::orders::next_order_sequence(txn, &day).await?);
+    // One status for all the new lines, so the order's is theirs.
+    let status = order_status(std::iter::once(
+        p.input.payment_method.initial_line_status(),
+    ));
+    let row = order_row(p, &number, status, app.jobs.deposit_deadline_hours);
+    let order_id = repo::orders::insert_order(txn, row).await?;
+    spend_points(txn, p, order_id).await?;
+    let groups = shipping_group_rows(p, order_id);
+    let coupon = coupon_row(p, order_id);
+    let (lines, tenders) = (line_rows(p, order_id), tender_rows(p, order_id, &number));
+    repo::orders::insert_order_parts(txn, groups, lines, tenders, coupon).await?;
+    let seller_ids: Vec<i64> = p.cart.iter().map(|l| l.seller_id).collect();
+    let customer_id = p.checkout.customer.id;
+    let order = crate::outbox::OrderRef {
+        id: order_id,
+        customer_id,
+        status: status.as_str(),
+    };
+    crate::outbox::record_order(txn, order, "order.placed", &[], &seller_ids, p.now).await?;
+    tracing::info!(order = %number, customer = customer_id, "order placed");
+    Ok(OrderChanged { order_id })
+}
+
+/// Takes the stock of every line; the first shortfall refuses the order (and rolls back what
+/// was taken).
+async fn reserve_stock(txn: &DatabaseTransaction, p: &Placement<'_>) -> Result<(), ServiceError> {
+    for (i, l) in p.input.lines.iter().enumerate() {
         if !repo::catalog::take_stock(txn, l.option_id, l.quantity).await? {
-            let on_hand = options
+            let on_hand = p
+                .checkout
+                .options
                 .get(&l.option_id)
                 .map(|o| o.option.stock)
                 .unwrap_or(0);
@@ -233,48 +357,19 @@ async fn place_order_in(
             .into());
         }
     }
+    Ok(())
+}
 
-    let day = OrderNumber::day_key(now);
-    let sequence = repo::orders::next_order_sequence(txn, &day).await?;
-    let number = OrderNumber::new(now, sequence);
-    let method = input.payment_method;
-    let line_status = method.initial_line_status();
-    let status = order_status(std::iter::once(line_status));
-    let amount_due = match method {
-        PaymentMethod::Card => Won::ZERO,
-        PaymentMethod::BankTransfer => priced.cash_total,
-    };
-    let order_id = repo::orders::insert_order(
-        txn,
-        order::ActiveModel {
-            order_number: Set(number.as_str().to_owned()),
-            customer_id: Set(customer_id),
-            status: Set(status.as_str().to_owned()),
-            payment_method: Set(method.as_str().to_owned()),
-            items_net: Set(priced.items_net.amount()),
-            coupon_amount: Set(priced.coupon.amount()),
-            points_used: Set(priced.points.amount()),
-            shipping_total: Set(priced.shipping_total.amount()),
-            cash_total: Set(priced.cash_total.amount()),
-            amount_due: Set(amount_due.amount()),
-            deposit_deadline: Set(match method {
-                PaymentMethod::Card => None,
-                PaymentMethod::BankTransfer => {
-                    Some(now + Duration::hours(app.jobs.deposit_deadline_hours))
-                }
-            }),
-            deposited_at: Set(None),
-            placed_at: Set(now),
-            updated_at: Set(now),
-            version: Set(1),
-            ..Default::default()
-        },
-    )
-    .await?;
-
-    if priced.points.is_positive()
-        && !repo::catalog::spend_points(txn, customer_id, order_id, priced.points.amount(), now)
-            .await?
+/// Spends the points the order uses; a balance that changed since it was read refuses it.
+async fn spend_points(
+    txn: &DatabaseTransaction,
+    p: &Placement<'_>,
+    order_id: i64,
+) -> Result<(), ServiceError> {
+    let points = p.priced.points;
+    let customer_id = p.checkout.customer.id;
+    if points.is_positive()
+        && !repo::catalog::spend_points(txn, customer_id, order_id, points.amount(), p.now).await?
     {
         return Err(UserError::new(
             UserErrorCode::PointsExceedBalance,
@@ -283,12 +378,45 @@ async fn place_order_in(
         )
         .into());
     }
+    Ok(())
+}
 
-    let groups = priced
+/// The new order's row: its prices, what it still owes and until when.
+fn order_row(
+    p: &Placement<'_>,
+    number: &OrderNumber,
+    status: OrderStatus,
+    deadline_hours: i64,
+) -> order::ActiveModel {
+    let method = p.input.payment_method;
+    let priced = &p.priced;
+    order::ActiveModel {
+        order_number: Set(number.as_str().to_owned()),
+        customer_id: Set(p.checkout.customer.id),
+        status: Set(status.as_str().to_owned()),
+        payment_method: Set(method.as_str().to_owned()),
+        items_net: Set(priced.items_net.amount()),
+        coupon_amount: Set(priced.coupon.amount()),
+        points_used: Set(priced.points.amount()),
+        shipping_total: Set(priced.shipping_total.amount()),
+        cash_total: Set(priced.cash_total.amount()),
+        amount_due: Set(method.due_at_checkout(priced.cash_total).amount()),
+        deposit_deadline: Set(method.deposit_deadline(p.now, deadline_hours)),
+        deposited_at: Set(None),
+        placed_at: Set(p.now),
+        updated_at: Set(p.now),
+        version: Set(1),
+        ..Default::default()
+    }
+}
+
+/// One shipping group per seller with its settings and the fee priced.
+fn shipping_group_rows(p: &Placement<'_>, order_id: i64) -> Vec<order_shipping_group::ActiveModel> {
+    p.priced
         .shipping_fees
         .iter()
         .filter_map(|(seller, fee)| {
-            let s = sellers.get(seller)?;
+            let s = p.checkout.sellers.get(seller)?;
             Some(order_shipping_group::ActiveModel {
                 order_id: Set(order_id),
                 seller_id: Set(*seller),
@@ -302,15 +430,18 @@ async fn place_order_in(
                 ..Default::default()
             })
         })
-        .collect();
-    let lines = input
-        .lines
-        .iter()
-        .zip(&cart)
-        .zip(&priced.lines)
+        .collect()
+}
+
+/// The order lines, numbered from 1 in request order, with the names at checkout and what each
+/// paid.
+fn line_rows(p: &Placement<'_>, order_id: i64) -> Vec<order_line::ActiveModel> {
+    let status = p.input.payment_method.initial_line_status();
+    let lines = p.input.lines.iter().zip(&p.cart).zip(&p.priced.lines);
+    lines
         .enumerate()
         .filter_map(|(i, ((req, cart_line), alloc))| {
-            let o = options.get(&req.option_id)?;
+            let o = p.checkout.options.get(&req.option_id)?;
             Some(order_line::ActiveModel {
                 order_id: Set(order_id),
                 line_no: Set(i32::try_from(i + 1).unwrap_or(i32::MAX)),
@@ -327,7 +458,7 @@ async fn place_order_in(
                 coupon_share: Set(alloc.coupon.amount()),
                 points_share: Set(alloc.points.amount()),
                 cash_share: Set(alloc.cash.amount()),
-                status: Set(line_status.as_str().to_owned()),
+                status: Set(status.as_str().to_owned()),
                 cancelled_quantity: Set(0),
                 returned_quantity: Set(0),
                 claimed_quantity: Set(0),
@@ -338,70 +469,48 @@ async fn place_order_in(
                 ..Default::default()
             })
         })
-        .collect();
-    let mut tenders = Vec::new();
-    if priced.cash_total.is_positive() {
-        let (status, paid_at) = match method {
-            PaymentMethod::Card => (TenderStatus::Paid, Some(now)),
-            PaymentMethod::BankTransfer => (TenderStatus::AwaitingDeposit, None),
-        };
-        tenders.push(tender::ActiveModel {
+        .collect()
+}
+
+/// The tenders [`checkout_tenders`] decided, as rows; a card's carries the (simulated)
+/// gateway's charge reference.
+fn tender_rows(p: &Placement<'_>, order_id: i64, number: &OrderNumber) -> Vec<tender::ActiveModel> {
+    checkout_tenders(p.input.payment_method, &p.priced)
+        .into_iter()
+        .map(|t| tender::ActiveModel {
             order_id: Set(order_id),
-            method: Set(TenderMethod::from(method).as_str().to_owned()),
-            amount: Set(priced.cash_total.amount()),
-            status: Set(status.as_str().to_owned()),
+            method: Set(t.method.as_str().to_owned()),
+            amount: Set(t.amount.amount()),
+            status: Set(t.status.as_str().to_owned()),
             refunded_amount: Set(0),
-            gateway_reference: Set(match method {
-                PaymentMethod::Card => Some(format!("sim-charge-{}", number.as_str())),
-                PaymentMethod::BankTransfer => None,
+            gateway_reference: Set(match t.method {
+                TenderMethod::Card => Some(format!("sim-charge-{}", number.as_str())),
+                TenderMethod::BankTransfer | TenderMethod::Points => None,
             }),
-            paid_at: Set(paid_at),
-            created_at: Set(now),
+            paid_at: Set(match t.status {
+                TenderStatus::Paid => Some(p.now),
+                TenderStatus::AwaitingDeposit => None,
+            }),
+            created_at: Set(p.now),
             ..Default::default()
-        });
-    }
-    if priced.points.is_positive() {
-        tenders.push(tender::ActiveModel {
-            order_id: Set(order_id),
-            method: Set(TenderMethod::Points.as_str().to_owned()),
-            amount: Set(priced.points.amount()),
-            status: Set(TenderStatus::Paid.as_str().to_owned()),
-            refunded_amount: Set(0),
-            gateway_reference: Set(None),
-            paid_at: Set(Some(now)),
-            created_at: Set(now),
-            ..Default::default()
-        });
-    }
-    let coupon_row = coupon_code.map(|code| order_coupon::ActiveModel {
+        })
+        .collect()
+}
+
+/// The coupon applied, with what it took off.
+fn coupon_row(p: &Placement<'_>, order_id: i64) -> Option<order_coupon::ActiveModel> {
+    let (code, terms) = p.checkout.coupon.as_ref()?;
+    Some(order_coupon::ActiveModel {
         order_id: Set(order_id),
-        code: Set(code),
-        amount: Set(priced.coupon.amount()),
-        min_purchase: Set(coupon.map(|c| c.min_purchase.amount()).unwrap_or(0)),
+        code: Set(code.clone()),
+        amount: Set(p.priced.coupon.amount()),
+        min_purchase: Set(terms.min_purchase.amount()),
         restored: Set(false),
         clawed: Set(false),
         claw_pool_cash: Set(0),
         claw_pool_points: Set(0),
         ..Default::default()
-    });
-    repo::orders::insert_order_parts(txn, groups, lines, tenders, coupon_row).await?;
-    let seller_ids: Vec<i64> = cart.iter().map(|l| l.seller_id).collect();
-    crate::outbox::record_order(
-        txn,
-        crate::outbox::OrderRef {
-            id: order_id,
-            customer_id,
-            status: status.as_str(),
-        },
-        "order.placed",
-        &[],
-        &seller_ids,
-        now,
-    )
-    .await?;
-
-    tracing::info!(order = %number, customer = customer_id, "order placed");
-    Ok(OrderChanged { order_id })
+    })
 }
 
 /// Which lines a lifecycle step applies to.
@@ -436,27 +545,6 @@ fn may_perform(step: LineStep, actor: Actor) -> bool {
             matches!(actor, Actor::Customer(_) | Actor::Operator | Actor::System)
         }
     }
-}
-
-/// The seller whose lines an actor is limited to, if any.
-pub fn seller_scope(actor: Actor) -> Option<i64> {
-    match actor {
-        Actor::Seller(id) => Some(id),
-        Actor::Customer(_) | Actor::Operator | Actor::Analyst | Actor::System => None,
-    }
-}
-
-/// True when the actor may see the order at all.
-pub async fn can_see_order(
-    db: &impl ConnectionTrait,
-    actor: Actor,
-    o: &order::Model,
-) -> Result<bool, ServiceError> {
-    Ok(match actor {
-        Actor::Customer(id) => o.customer_id == id,
-        Actor::Seller(id) => repo::orders::seller_in_order(db, o.id, id).await?,
-        Actor::Operator | Actor::Analyst | Actor::System => true,
-    })
 }
 
 /// Performs one lifecycle step on some lines of one order, in one transaction.
@@ -526,7 +614,7 @@ async fn step_lines_in(
             (o, Some(ids.clone()))
         }
     };
-    if !can_see_order(txn, actor, &order).await? {
+    if !access::can_see_order(txn, actor, &order).await? {
         return Err(UserError::not_found(&[], "order").into());
     }
     if let Some(v) = req.expected_version {
@@ -542,7 +630,7 @@ async fn step_lines_in(
             .into());
         }
     }
-    let scope = seller_scope(actor);
+    let scope = actor.scope().seller();
     let all_lines = repo::orders::lines_of_orders(txn, &[order.id], None).await?;
     let visible: Vec<&order_line::Model> = all_lines
         .iter()

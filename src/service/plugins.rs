@@ -90,7 +90,7 @@ async fn managed_plugin(app: &App, actor: Actor, id: i64) -> Result<PluginRow, S
         (Actor::Seller(_) | Actor::Operator, _) => {
             Err(UserError::not_found(&["pluginId"], "plugin").into())
         }
-        _ => Err(ServiceError::Forbidden(
+        (Actor::Customer(_) | Actor::Analyst | Actor::System, _) => Err(ServiceError::Forbidden(
             "plugins are managed by their seller or an operator".into(),
         )),
     }
@@ -115,7 +115,7 @@ pub async fn upload(
     hook: PolicyHook,
     wasm: Vec<u8>,
 ) -> Result<PluginView, ServiceError> {
-    let seller_id = super::managed_seller(app, actor, seller_id, "plugins").await?;
+    let seller_id = super::access::managed_seller(app, actor, seller_id, "plugins").await?;
     let host = app.plugins.clone();
     let (checked, wasm) = tokio::task::spawn_blocking(move || {
         let checked = host.check(&wasm, hook);
@@ -172,7 +172,7 @@ pub async fn deactivate(
     seller_id: Option<i64>,
     hook: PolicyHook,
 ) -> Result<Option<PluginView>, ServiceError> {
-    let seller_id = super::managed_seller(app, actor, seller_id, "plugins").await?;
+    let seller_id = super::access::managed_seller(app, actor, seller_id, "plugins").await?;
     let txn = app.db.write().await?;
     let was = repo::plugins::deactivate(&*txn, seller_id, hook.as_str()).await?;
     txn.commit().await?;

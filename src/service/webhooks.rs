@@ -118,7 +118,7 @@ pub async fn register(
     event_types: &[String],
     description: Option<String>,
 ) -> Result<Registered, ServiceError> {
-    let seller_id = super::managed_seller(app, actor, seller_id, "webhooks").await?;
+    let seller_id = super::access::managed_seller(app, actor, seller_id, "webhooks").await?;
     let types = check_event_types(event_types)?;
     let url = check_url(app, url).await?;
     let secret = crate::webhook::new_secret();
@@ -204,7 +204,7 @@ pub async fn list(
         (Actor::Seller(own), Some(s)) if s != own => return Ok(Vec::new()),
         (Actor::Seller(own), _) => Some(own),
         (Actor::Operator | Actor::Analyst, s) => s,
-        _ => {
+        (Actor::Customer(_) | Actor::System, _) => {
             return Err(ServiceError::Forbidden(
                 "webhooks are visible to their seller and staff".into(),
             ))

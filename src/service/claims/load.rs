@@ -14,6 +14,7 @@ use crate::domain::order::{order_status, LineStatus, TenderMethod, UnknownName};
 use crate::error::{ServiceError, UserError};
 use crate::repo;
 use crate::repo::stored::{StoredClaim, StoredLine, StoredRefundPart};
+use crate::service::access::can_see_claim;
 
 use super::*;
 
@@ -51,7 +52,7 @@ pub(super) async fn load_claim_for(
     let (c, items) = repo::claims::claim_with_items(db, number)
         .await?
         .ok_or_else(not_found)?;
-    if !actor.scope().sees(c.customer_id, c.seller_id) {
+    if !can_see_claim(actor, &c) {
         return Err(not_found().into());
     }
     // Refund parts exist once a claim is priced (refunding, awaiting its fee, closed) or a fee

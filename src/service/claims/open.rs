@@ -19,8 +19,8 @@ use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
 use crate::repo::claim_writes::{ClaimFees, NewClaim};
 use crate::repo::stored::StoredLine;
+use crate::service::access::can_see_order;
 use crate::service::idempotency::{self, Answer, Keyed};
-use crate::service::orders::{can_see_order, seller_scope};
 use crate::service::policy::{self, PickedLine, PolicyFees, PolicyRequest};
 
 use super::*;
@@ -114,7 +114,7 @@ fn pick_units<'a>(
             "a claim needs at least one item".into(),
         ));
     }
-    let scope = seller_scope(actor);
+    let scope = actor.scope().seller();
     let mut chosen: Vec<(&order_line::Model, &OpenItem)> = Vec::new();
     for (i, item) in req.items.iter().enumerate() {
         let idx = i.to_string();

@@ -383,3 +383,64 @@ async fn statements_per_claim_mutation(t: TestApp) {
     );
 }
 on_both!(claim_mutation_statements, statements_per_claim_mutation);
+
+/// The one rule of `error.rs`: in a mutation, a value the input type accepts but a documented
+/// rule refuses is a `userErrors` entry (`INVALID_INPUT` when it has no code of its own) and
+/// changes nothing; the same value in a query is a GraphQL error (`BAD_USER_INPUT`).
+async fn bad_input_by_channel(t: TestApp) {
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
+    let (number, line) = OrderBuilder::new(&shop)
+        .quantity(2)
+        .delivered(&t)
+        .await
+        .number_and_line();
+    let ret = |items: serde_json::Value| {
+        json!({"orderNumber": number, "items": items, "reason": "CHANGE_OF_MIND"})
+    };
+    let refused = [
+        // Not a global ID, an ID of another kind, the same line twice.
+        ret(json!([{"lineId": "line-1", "quantity": 1}])),
+        ret(json!([{"lineId": gid("Order", 1), "quantity": 1}])),
+        ret(json!([{"lineId": line, "quantity": 1}, {"lineId": line, "quantity": 1}])),
+    ];
+    for input in refused {
+        let d = crate::claims::claim_call(&t, &customer, "requestReturn", input.clone()).await;
+        assert_eq!(d["userErrors"][0]["code"], "INVALID_INPUT", "{input}: {d}");
+        assert!(
+            d["userErrors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{d}"
+        );
+        assert_eq!(d["claim"], serde_json::Value::Null, "{d}");
+    }
+    let ship = "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \" \", trackingNumber: \"1\"}) { userErrors { code message } } }";
+    let d = t.gql(&shop.seller.token, ship, json!({"l": [line]})).await;
+    assert_eq!(d["shipLines"]["userErrors"][0]["code"], "INVALID_INPUT", "{d}");
+    // Nothing changed: the order has no claim and its line is still delivered.
+    let d = t
+        .gql(
+            &shop.operator,
+            "query($n: String!) { order(orderNumber: $n) { lines { status claimedQuantity } } claims(first: 5) { edges { node { claimNumber } } } }",
+            json!({"n": number}),
+        )
+        .await;
+    assert_eq!(d["claims"]["edges"], json!([]), "{d}");
+    assert_eq!(
+        d["order"]["lines"],
+        json!([{"status": "DELIVERED", "claimedQuantity": 0}])
+    );
+    // A query has no userErrors: the same malformed ID is a GraphQL error.
+    let (status, body) = t
+        .post(
+            Some(&shop.operator),
+            "query { claims(first: 5, filter: {sellerId: \"seller-1\"}) { edges { node { claimNumber } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+}
+
+on_both!(bad_input_channels, bad_input_by_channel);

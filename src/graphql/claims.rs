@@ -19,9 +19,7 @@ use super::{app, require_actor, require_writer};
 use crate::domain::claim::{self as domain, ClaimAction};
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
-use crate::repo;
 use crate::repo::claims::ClaimFilter;
-use crate::service::access;
 use crate::service::claims::{
     self, ActRequest, ClaimChanged, CollectionMethod as Method, OpenItem, OpenRequest,
 };
@@ -431,14 +429,9 @@ impl ClaimPayload {
         let Some(claim) = &self.claim else {
             return Ok(Vec::new());
         };
-        let db = app(ctx)?.db.conn();
-        let items = repo::claims::items_of_claims(db, &[claim.0.id])
+        let lines = reads::lines_of_claim(app(ctx)?, claim.0.id)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?;
-        let lines =
-            repo::orders::lines_by_ids(db, &items.iter().map(|i| i.line_id).collect::<Vec<_>>())
-                .await
-                .map_err(|e| to_graphql_error(e.into()))?;
+            .map_err(to_graphql_error)?;
         Ok(lines.into_iter().map(OrderLine).collect())
     }
 }
@@ -451,11 +444,9 @@ async fn payload(ctx: &Context<'_>, answer: Answer<ClaimChanged>) -> Result<Clai
         // The service hands back the row it wrote when it has it; else (a replay) read it.
         let claim = match changed.claim {
             Some(c) => Some(c),
-            None => repo::claims::claims_by_ids(app(ctx)?.db.conn(), &[changed.claim_id])
+            None => reads::written_claim(app(ctx)?, changed.claim_id)
                 .await
-                .map_err(|e| to_graphql_error(e.into()))?
-                .into_iter()
-                .next(),
+                .map_err(to_graphql_error)?,
         };
         Ok(ClaimPayload {
             claim: claim.map(Claim),
@@ -595,10 +586,10 @@ impl ClaimQuery {
         if !text::is_key(&claim_number, limit::CLAIM_NUMBER) {
             return Ok(None);
         }
-        let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &claim_number)
+        let c = reads::claim_by_number(app(ctx)?, actor, &claim_number)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?;
-        Ok(c.filter(|c| access::can_see_claim(actor, c)).map(Claim))
+            .map_err(to_graphql_error)?;
+        Ok(c.map(Claim))
     }
 
     /// Claims the caller may see, newest first: a customer its own, a seller its own, staff all.
@@ -1000,10 +991,10 @@ impl ClaimMutation {
         }
         let key = keyed(ctx, &input);
         let actor = require_writer(ctx)?;
-        let c = repo::claims::claim_by_number(app(ctx)?.db.conn(), &input.claim_number)
+        let c = reads::claim_by_number(app(ctx)?, actor, &input.claim_number)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?;
-        let Some(c) = c.filter(|c| access::can_see_claim(actor, c)) else {
+            .map_err(to_graphql_error)?;
+        let Some(c) = c else {
             return Ok(ClaimPayload::refused(UserError::not_found(
                 &["claimNumber"],
                 "claim",

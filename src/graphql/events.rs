@@ -20,9 +20,8 @@ use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
 use crate::outbox::live::{ConnectionSubscriptions, SubscriptionCaps};
 use crate::outbox::{self, Event};
-use crate::repo;
 use crate::repo::outbox::EventScope;
-use crate::service::access::{can_see_claim, can_see_order};
+use crate::service::reads;
 use crate::service::webhooks;
 
 /// A claim's transition as it committed: the timeline event (`Claim.timeline`) plus which
@@ -154,7 +153,6 @@ async fn scope(
     claim_number: Option<String>,
     seller_id: Option<ID>,
 ) -> Result<EventScope, ServiceError> {
-    let db = app.db.conn();
     let mut scope = EventScope::default();
     match actor {
         Actor::Customer(id) => scope.customer_id = Some(id),
@@ -171,30 +169,28 @@ async fn scope(
         if !text::is_key(&n, limit::ORDER_NUMBER) {
             return Err(UserError::not_found(&["orderNumber"], "order").into());
         }
-        let order = repo::orders::order_by_number(db, &n, false).await?;
-        match order {
-            Some(o) if can_see_order(db, actor, &o).await? => scope.order_id = Some(o.id),
-            _ => return Err(UserError::not_found(&["orderNumber"], "order").into()),
-        }
+        let Some(o) = reads::order_by_number(app, actor, &n).await? else {
+            return Err(UserError::not_found(&["orderNumber"], "order").into());
+        };
+        scope.order_id = Some(o.id);
     }
     if let Some(n) = claim_number {
         if !text::is_key(&n, limit::CLAIM_NUMBER) {
             return Err(UserError::not_found(&["claimNumber"], "claim").into());
         }
-        let claim = repo::claims::claim_by_number(db, &n).await?;
-        let visible = claim.as_ref().is_some_and(|c| can_see_claim(actor, c));
+        let claim = reads::claim_by_number(app, actor, &n).await?;
         // A claim of another order than the one named matches nothing: say so.
         let in_order = |c: &entity::claim::Model| scope.order_id.is_none_or(|o| o == c.order_id);
         match claim {
-            Some(c) if visible && in_order(&c) => scope.claim_id = Some(c.id),
-            _ => return Err(UserError::not_found(&["claimNumber"], "claim").into()),
+            Some(c) if in_order(&c) => scope.claim_id = Some(c.id),
+            Some(_) | None => return Err(UserError::not_found(&["claimNumber"], "claim").into()),
         }
     }
     if let Some(s) = seller_id {
         let s = parse(&s, Kind::Seller)?;
         let known = match scope.seller_id {
             Some(own) => own == s,
-            None => !repo::catalog::sellers_by_ids(db, &[s]).await?.is_empty(),
+            None => reads::seller_exists(app, s).await?,
         };
         if !known {
             return Err(UserError::not_found(&["sellerId"], "seller").into());

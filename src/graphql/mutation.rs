@@ -17,12 +17,12 @@ use crate::domain::money::Won;
 use crate::domain::order::LineStep;
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError};
-use crate::repo;
 use crate::service::idempotency::{Answer, Keyed};
 use crate::service::jobs::{self, Job};
 use crate::service::orders::{
     self, LineSelection, OrderChanged, PlaceOrder, PlaceOrderLine, StepRequest,
 };
+use crate::service::reads;
 
 /// Order and catalogue mutation fields.
 #[derive(Default)]
@@ -232,9 +232,9 @@ fn line_ids(ids: &[ID]) -> Result<Vec<i64>, ServiceError> {
 /// Turns a service answer into a payload: refusals into `userErrors`, faults into errors.
 async fn order_payload(ctx: &Context<'_>, answer: Answer<OrderChanged>) -> Result<OrderPayload> {
     answered(answer, |changed: OrderChanged| async move {
-        let order = repo::orders::order_by_id(app(ctx)?.db.conn(), changed.order_id, false)
+        let order = reads::written_order(app(ctx)?, changed.order_id)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?;
+            .map_err(to_graphql_error)?;
         Ok(OrderPayload {
             order: order.map(Order),
             ..Default::default()

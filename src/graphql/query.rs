@@ -14,9 +14,7 @@ use crate::domain::actor::Actor;
 use crate::domain::order as domain;
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError};
-use crate::repo;
 use crate::repo::orders::{OrderFilter, OrderSort};
-use crate::service::access::can_see_order;
 use crate::service::reads::{self, OrderList, Page, PageArgs, PageRequest};
 
 /// Order and catalogue query fields.
@@ -217,21 +215,10 @@ impl OrderQuery {
         order_number: String,
     ) -> Result<Option<Order>> {
         let actor = require_actor(ctx)?;
-        if !text::is_key(&order_number, limit::ORDER_NUMBER) {
-            return Ok(None);
-        }
-        let app = app(ctx)?;
-        let db = app.db.conn();
-        let Some(o) = repo::orders::order_by_number(db, &order_number, false)
+        let o = reads::order_by_number(app(ctx)?, actor, &order_number)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?
-        else {
-            return Ok(None);
-        };
-        Ok(can_see_order(db, actor, &o)
-            .await
-            .map_err(to_graphql_error)?
-            .then_some(Order(o)))
+            .map_err(to_graphql_error)?;
+        Ok(o.map(Order))
     }
 
     /// Orders the caller may see, newest first by default: a customer its own, a seller those
@@ -335,9 +322,9 @@ impl OrderQuery {
     /// Every seller (판매자).
     async fn sellers(&self, ctx: &Context<'_>) -> Result<Vec<Seller>> {
         require_actor(ctx)?;
-        Ok(repo::catalog::all_sellers(app(ctx)?.db.conn())
+        Ok(reads::sellers(app(ctx)?)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?
+            .map_err(to_graphql_error)?
             .into_iter()
             .map(Seller)
             .collect())
@@ -355,9 +342,9 @@ impl OrderQuery {
             .map(|id| parse(id, Kind::Seller))
             .transpose()
             .map_err(to_graphql_error)?;
-        Ok(repo::catalog::products(app(ctx)?.db.conn(), seller)
+        Ok(reads::products(app(ctx)?, seller)
             .await
-            .map_err(|e| to_graphql_error(e.into()))?
+            .map_err(to_graphql_error)?
             .into_iter()
             .map(Product)
             .collect())

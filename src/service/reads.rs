@@ -346,6 +346,75 @@ pub async fn product_option(
     Ok(repo::catalog::option_by_id(app.db.conn(), id).await?)
 }
 
+/// The order numbered `number`, if `actor` may see it. A number over its limit names nothing.
+pub async fn order_by_number(
+    app: &App,
+    actor: Actor,
+    number: &str,
+) -> Result<Option<order::Model>, ServiceError> {
+    if limit::ORDER_NUMBER.check(number).is_err() {
+        return Ok(None);
+    }
+    let db = app.db.conn();
+    let Some(o) = repo::orders::order_by_number(db, number, false).await? else {
+        return Ok(None);
+    };
+    Ok(can_see_order(db, actor, &o).await?.then_some(o))
+}
+
+/// The claim numbered `number`, if `actor` may see it. A number over its limit names nothing.
+pub async fn claim_by_number(
+    app: &App,
+    actor: Actor,
+    number: &str,
+) -> Result<Option<claim::Model>, ServiceError> {
+    if limit::CLAIM_NUMBER.check(number).is_err() {
+        return Ok(None);
+    }
+    let found = repo::claims::claim_by_number(app.db.conn(), number).await?;
+    Ok(found.filter(|c| can_see_claim(actor, c)))
+}
+
+/// The order a mutation has just written: the caller was allowed to, so it is not checked
+/// again.
+pub async fn written_order(app: &App, id: i64) -> Result<Option<order::Model>, ServiceError> {
+    Ok(repo::orders::order_by_id(app.db.conn(), id, false).await?)
+}
+
+/// The claim a mutation has just written (or a replay answers with), unchecked likewise.
+pub async fn written_claim(app: &App, id: i64) -> Result<Option<claim::Model>, ServiceError> {
+    let found = repo::claims::claims_by_ids(app.db.conn(), &[id]).await?;
+    Ok(found.into_iter().next())
+}
+
+/// The order lines a claim covers, as they are now.
+pub async fn lines_of_claim(
+    app: &App,
+    claim_id: i64,
+) -> Result<Vec<order_line::Model>, ServiceError> {
+    let db = app.db.conn();
+    let items = repo::claims::items_of_claims(db, &[claim_id]).await?;
+    let ids: Vec<i64> = items.iter().map(|i| i.line_id).collect();
+    Ok(repo::orders::lines_by_ids(db, &ids).await?)
+}
+
+/// Every seller (the catalogue is public to every caller).
+pub async fn sellers(app: &App) -> Result<Vec<seller::Model>, ServiceError> {
+    Ok(repo::catalog::all_sellers(app.db.conn()).await?)
+}
+
+/// Products, of one seller or all (the catalogue is public to every caller).
+pub async fn products(app: &App, seller: Option<i64>) -> Result<Vec<product::Model>, ServiceError> {
+    Ok(repo::catalog::products(app.db.conn(), seller).await?)
+}
+
+/// True when the seller exists.
+pub async fn seller_exists(app: &App, id: i64) -> Result<bool, ServiceError> {
+    Ok(!repo::catalog::sellers_by_ids(app.db.conn(), &[id])
+        .await?
+        .is_empty())
+}
+
 /// The claim `id`, if `actor` may see it.
 pub async fn claim(app: &App, actor: Actor, id: i64) -> Result<Option<claim::Model>, ServiceError> {
     let found = repo::claims::claims_by_ids(app.db.conn(), &[id]).await?;

@@ -395,9 +395,7 @@ async fn bad_input_by_channel(t: TestApp) {
         .delivered(&t)
         .await
         .number_and_line();
-    let ret = |items: serde_json::Value| {
-        json!({"orderNumber": number, "items": items, "reason": "CHANGE_OF_MIND"})
-    };
+    let ret = |items: serde_json::Value| json!({"orderNumber": number, "items": items, "reason": "CHANGE_OF_MIND"});
     let refused = [
         // Not a global ID, an ID of another kind, the same line twice.
         ret(json!([{"lineId": "line-1", "quantity": 1}])),
@@ -417,7 +415,10 @@ async fn bad_input_by_channel(t: TestApp) {
     }
     let ship = "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \" \", trackingNumber: \"1\"}) { userErrors { code message } } }";
     let d = t.gql(&shop.seller.token, ship, json!({"l": [line]})).await;
-    assert_eq!(d["shipLines"]["userErrors"][0]["code"], "INVALID_INPUT", "{d}");
+    assert_eq!(
+        d["shipLines"]["userErrors"][0]["code"], "INVALID_INPUT",
+        "{d}"
+    );
     // Nothing changed: the order has no claim and its line is still delivered.
     let d = t
         .gql(
@@ -440,7 +441,10 @@ async fn bad_input_by_channel(t: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{body}"
+    );
 }
 
 on_both!(bad_input_channels, bad_input_by_channel);

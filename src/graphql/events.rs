@@ -12,7 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::ids::{parse, to_id, Kind};
 use super::text::{self, TextInput, Texts};
-use super::types::payloads::{payload, refusable};
+use super::types::payloads::{payload, refusable, refusal};
 use super::{app, require_actor, require_writer, viewer};
 use crate::app::App;
 use crate::domain::actor::Actor;
@@ -427,15 +427,12 @@ impl WebhookDelivery {
     }
 }
 
-fn webhook_id(id: &ID) -> Result<i64> {
-    parse(id, Kind::Webhook).map_err(to_graphql_error)
+fn webhook_id(id: &ID) -> Result<i64, ServiceError> {
+    parse(id, Kind::Webhook)
 }
 
-fn seller(id: &Option<ID>) -> Result<Option<i64>> {
-    id.as_ref()
-        .map(|s| parse(s, Kind::Seller))
-        .transpose()
-        .map_err(to_graphql_error)
+fn seller(id: &Option<ID>) -> Result<Option<i64>, ServiceError> {
+    id.as_ref().map(|s| parse(s, Kind::Seller)).transpose()
 }
 
 /// Event queries.
@@ -447,7 +444,8 @@ impl EventQuery {
     /// A seller's webhook endpoints (a SELLER sees its own; staff every seller's).
     async fn webhooks(&self, ctx: &Context<'_>, seller_id: Option<ID>) -> Result<Vec<Webhook>> {
         let actor = require_actor(ctx)?;
-        Ok(webhooks::list(app(ctx)?, actor, seller(&seller_id)?)
+        let seller = seller(&seller_id).map_err(to_graphql_error)?;
+        Ok(webhooks::list(app(ctx)?, actor, seller)
             .await
             .map_err(to_graphql_error)?
             .into_iter()
@@ -464,7 +462,7 @@ impl EventQuery {
         #[graphql(default = 50, validator(minimum = 1, maximum = 200))] first: i32,
     ) -> Result<Vec<WebhookDelivery>> {
         let actor = require_actor(ctx)?;
-        let id = self::webhook_id(&webhook_id)?;
+        let id = self::webhook_id(&webhook_id).map_err(to_graphql_error)?;
         Ok(
             webhooks::deliveries(app(ctx)?, actor, id, u64::try_from(first).unwrap_or(50))
                 .await
@@ -613,11 +611,15 @@ impl EventMutation {
             return Ok(refused);
         }
         let actor = require_writer(ctx)?;
+        let seller = match seller(&input.seller_id) {
+            Ok(seller) => seller,
+            Err(e) => return refusal(e),
+        };
         secret_payload(
             webhooks::register(
                 app(ctx)?,
                 actor,
-                seller(&input.seller_id)?,
+                seller,
                 input.url.trim(),
                 &input.event_types,
                 input.description,
@@ -634,7 +636,10 @@ impl EventMutation {
         input: WebhookInput,
     ) -> Result<WebhookSecretPayload> {
         let actor = require_writer(ctx)?;
-        let id = webhook_id(&input.webhook_id)?;
+        let id = match webhook_id(&input.webhook_id) {
+            Ok(id) => id,
+            Err(e) => return refusal(e),
+        };
         secret_payload(webhooks::rotate(app(ctx)?, actor, id).await)
     }
 
@@ -645,7 +650,10 @@ impl EventMutation {
         input: WebhookInput,
     ) -> Result<DeleteWebhookPayload> {
         let actor = require_writer(ctx)?;
-        let id = webhook_id(&input.webhook_id)?;
+        let id = match webhook_id(&input.webhook_id) {
+            Ok(id) => id,
+            Err(e) => return refusal(e),
+        };
         payload(webhooks::delete(app(ctx)?, actor, id).await, |w| {
             DeleteWebhookPayload {
                 deleted_webhook_id: Some(to_id(Kind::Webhook, w.id)),

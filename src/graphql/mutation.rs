@@ -225,8 +225,20 @@ pub struct RunSystemJobsInput {
     pub jobs: Option<Vec<SystemJob>>,
 }
 
+/// The lines a step names, each once.
 fn line_ids(ids: &[ID]) -> Result<Vec<i64>, ServiceError> {
-    ids.iter().map(|id| parse(id, Kind::OrderLine)).collect()
+    let mut lines = Vec::with_capacity(ids.len());
+    for id in ids {
+        let line = parse(id, Kind::OrderLine)?;
+        if lines.contains(&line) {
+            return Err(ServiceError::BadInput(format!(
+                "lineIds names {} twice; give each line once",
+                id.as_str()
+            )));
+        }
+        lines.push(line);
+    }
+    Ok(lines)
 }
 
 /// Turns a service answer into a payload: refusals into `userErrors`, faults into errors.

@@ -80,11 +80,8 @@ fn plugin_payload(
     })
 }
 
-fn seller(id: &Option<ID>) -> Result<Option<i64>> {
-    id.as_ref()
-        .map(|s| parse(s, Kind::Seller))
-        .transpose()
-        .map_err(to_graphql_error)
+fn seller(id: &Option<ID>) -> Result<Option<i64>, ServiceError> {
+    id.as_ref().map(|s| parse(s, Kind::Seller)).transpose()
 }
 
 /// Plugin queries.
@@ -106,7 +103,7 @@ impl PluginQuery {
         let rows = plugins::list(
             app(ctx)?,
             actor,
-            seller(&seller_id)?,
+            seller(&seller_id).map_err(to_graphql_error)?,
             hook.map(Into::into),
             u64::try_from(first).unwrap_or(50),
         )
@@ -186,14 +183,11 @@ impl PluginMutation {
                 .into()))
             }
         };
-        let result = plugins::upload(
-            app,
-            actor,
-            seller(&input.seller_id)?,
-            input.hook.into(),
-            wasm,
-        )
-        .await;
+        let seller = match seller(&input.seller_id) {
+            Ok(seller) => seller,
+            Err(e) => return refusal(e),
+        };
+        let result = plugins::upload(app, actor, seller, input.hook.into(), wasm).await;
         plugin_payload(result.map(Some))
     }
 
@@ -242,14 +236,10 @@ impl PluginMutation {
         input: DeactivatePluginInput,
     ) -> Result<PluginPayload> {
         let actor = require_writer(ctx)?;
-        plugin_payload(
-            plugins::deactivate(
-                app(ctx)?,
-                actor,
-                seller(&input.seller_id)?,
-                input.hook.into(),
-            )
-            .await,
-        )
+        let seller = match seller(&input.seller_id) {
+            Ok(seller) => seller,
+            Err(e) => return refusal(e),
+        };
+        plugin_payload(plugins::deactivate(app(ctx)?, actor, seller, input.hook.into()).await)
     }
 }

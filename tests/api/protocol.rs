@@ -419,6 +419,21 @@ async fn bad_input_by_channel(t: TestApp) {
         d["shipLines"]["userErrors"][0]["code"], "INVALID_INPUT",
         "{d}"
     );
+    let delivered = "mutation($l: [ID!]!) { markDelivered(input: {lineIds: $l}) { userErrors { code message } } }";
+    let d = t
+        .gql(&shop.seller.token, delivered, json!({"l": [line, line]}))
+        .await;
+    assert_eq!(
+        d["markDelivered"]["userErrors"][0]["code"], "INVALID_INPUT",
+        "{d}"
+    );
+    let delete =
+        "mutation { deleteWebhook(input: {webhookId: \"webhook-1\"}) { userErrors { code } } }";
+    let d = t.gql(&shop.seller.token, delete, json!({})).await;
+    assert_eq!(
+        d["deleteWebhook"]["userErrors"][0]["code"], "INVALID_INPUT",
+        "{d}"
+    );
     // Nothing changed: the order has no claim and its line is still delivered.
     let d = t
         .gql(
@@ -445,6 +460,26 @@ async fn bad_input_by_channel(t: TestApp) {
         body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{body}"
     );
+
+    // A refund account of blanks is no account: the refund keeps waiting for one.
+    let o = OrderBuilder::new(&shop).bank_transfer().place(&t).await;
+    let deposit = "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }";
+    t.gql(&shop.operator, deposit, json!({"n": o.number})).await;
+    let cancel = json!({"orderNumber": o.number, "items": [{"lineId": o.line(), "quantity": 1}]});
+    let d = crate::claims::claim_call(&t, &customer, "requestCancel", cancel).await;
+    let claim = d["claim"]["claimNumber"].clone();
+    assert_eq!(d["claim"]["refund"]["status"], "ACCOUNT_REQUIRED", "{d}");
+    let blank = json!({"claimNumber": claim, "bank": " ", "accountNumber": "", "holder": "홍길동"});
+    let d = crate::claims::claim_call(&t, &customer, "setRefundAccount", blank).await;
+    assert_eq!(d["userErrors"][0]["code"], "INVALID_INPUT", "{d}");
+    let d = t
+        .gql(
+            &customer,
+            "query($n: String!) { claim(claimNumber: $n) { refund { status } } }",
+            json!({"n": claim}),
+        )
+        .await;
+    assert_eq!(d["claim"]["refund"]["status"], "ACCOUNT_REQUIRED", "{d}");
 }
 
 on_both!(bad_input_channels, bad_input_by_channel);

@@ -399,9 +399,16 @@ impl<C: ConnectionTrait> Acting<'_, C> {
     }
 
     async fn set_refund_account(&mut self) -> Result<(), ServiceError> {
-        let (bank, number, holder) = self.req.refund_account.clone().ok_or_else(|| {
+        let needed = || {
             ServiceError::BadInput("setRefundAccount needs bank, accountNumber and holder".into())
-        })?;
+        };
+        let (bank, number, holder) = self.req.refund_account.clone().ok_or_else(needed)?;
+        if [&bank, &number, &holder]
+            .iter()
+            .any(|v| v.trim().is_empty())
+        {
+            return Err(needed());
+        }
         let customer = self.loaded.claim.customer_id;
         repo::catalog::set_refund_account(self.db, customer, bank, number, holder).await?;
         self.repair_parts(PartsUpdate::AccountGiven).await

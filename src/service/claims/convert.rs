@@ -78,6 +78,16 @@ impl Conversion<'_> {
     /// The old claim's units, (line, units, replacement option) each: an exchange names the
     /// replacement of every line.
     fn units(&self, new_type: ClaimType) -> Result<Vec<(i64, i64, Option<i64>)>, ServiceError> {
+        for (i, (line, _)) in self.replacements.iter().enumerate() {
+            if self.replacements[..i]
+                .iter()
+                .any(|(other, _)| other == line)
+            {
+                return Err(ServiceError::BadInput(
+                    "replacements names a line twice; give each line's replacement once".into(),
+                ));
+            }
+        }
         let replacement_of = |item: &claim_item::Model| {
             self.replacements
                 .iter()

@@ -227,40 +227,71 @@ pub(super) async fn persist_refund(
     were_claimed: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, LineStatus)>, ServiceError> {
-    let ClaimInOrder {
-        order,
-        claim: c,
-        items,
-        lines,
-    } = at;
+    let order = at.order;
+    let refund_id = insert_refund(db, at, p, now).await?;
+    let line_changes = close_units(db, at, were_claimed).await?;
+    store_ledger(db, order.id, &p.effect).await?;
+    if p.coupon_restored {
+        repo::claims::mark_coupon_restored(db, order.id).await?;
+    }
+    let parts = Parts {
+        refund_id,
+        claim: at.claim,
+        now,
+    };
+    if p.points.is_positive() {
+        restore_points(db, order, &parts, p.points).await?;
+    }
+    if p.due_reduced.is_positive() {
+        repo::claims::reduce_amount_due(db, order.id, p.due_reduced.amount()).await?;
+    }
+    if p.cash.is_positive() {
+        pay_cash_back(db, order, &parts, p.cash).await?;
+    }
+    Ok(line_changes)
+}
+
+/// The refund row, with every figure of the pricing.
+async fn insert_refund(
+    db: &impl ConnectionTrait,
+    at: ClaimInOrder<'_>,
+    p: &PricedRefund,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let row = refund::ActiveModel {
+        claim_id: Set(at.claim.id),
+        order_id: Set(at.order.id),
+        items_cash: Set(p.items.cash.amount()),
+        items_points: Set(p.items.points.amount()),
+        shipping_refund_cash: Set(p.shipping_refund.cash.amount()),
+        shipping_refund_points: Set(p.shipping_refund.points.amount()),
+        clawback_returned_cash: Set(p.clawback_returned.cash.amount()),
+        clawback_returned_points: Set(p.clawback_returned.points.amount()),
+        credit: Set(p.credit.amount()),
+        deductions: Set(store_deductions(&p.deductions)),
+        fee_due: Set(p.fee_due.amount()),
+        cash: Set(p.cash.amount()),
+        points: Set(p.points.amount()),
+        due_reduced: Set(p.due_reduced.amount()),
+        coupon_restored: Set(p.coupon_restored),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    Ok(repo::claims::insert_refund(db, row).await?)
+}
+
+/// Closes the claim's units on their lines (cancelled or returned; no longer claimed when they
+/// were); a line with no active unit left is CANCELLED, or RETURNED once any unit came back.
+/// Returns the lines whose status changed.
+async fn close_units(
+    db: &impl ConnectionTrait,
+    at: ClaimInOrder<'_>,
+    were_claimed: bool,
+) -> Result<Vec<(i64, LineStatus)>, ServiceError> {
+    let cancel = at.claim.claim_type()? == ClaimType::Cancel;
     let mut line_changes = Vec::new();
-    let refund_id = repo::claims::insert_refund(
-        db,
-        refund::ActiveModel {
-            claim_id: Set(c.id),
-            order_id: Set(order.id),
-            items_cash: Set(p.items.cash.amount()),
-            items_points: Set(p.items.points.amount()),
-            shipping_refund_cash: Set(p.shipping_refund.cash.amount()),
-            shipping_refund_points: Set(p.shipping_refund.points.amount()),
-            clawback_returned_cash: Set(p.clawback_returned.cash.amount()),
-            clawback_returned_points: Set(p.clawback_returned.points.amount()),
-            credit: Set(p.credit.amount()),
-            deductions: Set(store_deductions(&p.deductions)),
-            fee_due: Set(p.fee_due.amount()),
-            cash: Set(p.cash.amount()),
-            points: Set(p.points.amount()),
-            due_reduced: Set(p.due_reduced.amount()),
-            coupon_restored: Set(p.coupon_restored),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await?;
-    // Close the units.
-    let cancel = c.claim_type()? == ClaimType::Cancel;
-    for item in items {
-        let Some(line) = lines.iter().find(|l| l.id == item.line_id) else {
+    for item in at.items {
+        let Some(line) = at.lines.iter().find(|l| l.id == item.line_id) else {
             continue;
         };
         let k = item.quantity;
@@ -273,115 +304,138 @@ pub(super) async fn persist_refund(
                 LineStatus::Cancelled
             }
         });
-        repo::claims::adjust_line(
-            db,
-            line.id,
-            if were_claimed { -k } else { 0 },
-            cancelled,
-            returned,
-            status.map(|s| s.as_str()),
-        )
-        .await?;
+        let claimed = if were_claimed { -k } else { 0 };
+        let stored = status.map(LineStatus::as_str);
+        repo::claims::adjust_line(db, line.id, claimed, cancelled, returned, stored).await?;
         line_changes.extend(status.map(|s| (line.id, s)));
     }
-    store_ledger(db, order.id, &p.effect).await?;
-    if p.coupon_restored {
-        repo::claims::mark_coupon_restored(db, order.id).await?;
-    }
-    let part = |method, tender: i64, amount, status, suffix: &str| NewRefundPart {
-        refund_id,
-        claim_id: c.id,
-        tender_id: Some(tender),
-        method,
-        amount,
-        status,
-        idempotency_key: format!("{}-{suffix}", c.claim_number),
-        now,
-    };
-    if p.points.is_positive() {
-        repo::claims::restore_points(db, order.customer_id, order.id, p.points.amount(), now)
-            .await?;
-        // Counted on the order's points tender: its CHECK keeps restored ≤ used.
-        let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
-        let mut points_tender = None;
-        for t in &tenders {
-            if t.method()? == TenderMethod::Points {
-                points_tender = Some(t.id);
-            }
-        }
-        let Some(points_tender) = points_tender else {
-            return Err(ServiceError::Corrupt(format!(
-                "order {} restores points it never used",
-                order.order_number
-            )));
-        };
-        repo::claims::add_refunded(db, points_tender, p.points.amount()).await?;
-        let points = part(
-            TenderMethod::Points,
-            points_tender,
-            p.points,
-            RefundStatus::Succeeded,
-            "points",
-        );
-        repo::claim_writes::insert_part(db, points).await?;
-    }
-    if p.due_reduced.is_positive() {
-        repo::claims::reduce_amount_due(db, order.id, p.due_reduced.amount()).await?;
-    }
-    if p.cash.is_positive() {
-        let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
-        let mut balances = Vec::new();
-        for t in &tenders {
-            if t.method()? == TenderMethod::Points || t.status()? != TenderStatus::Paid {
-                continue;
-            }
-            balances.push(PaymentBalance {
-                id: t.id,
-                role: if t.claim_id.is_some() {
-                    PaymentRole::Fee
-                } else {
-                    PaymentRole::Order
-                },
-                paid: Won::new(t.amount),
-                refunded: Won::new(t.refunded_amount),
-                created: t.id,
-            });
-        }
-        let routed =
-            route_cash(p.cash, &balances).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
-        // Only a bank transfer's refund needs the customer's account.
-        let method_of = |tender: i64| -> Result<TenderMethod, ServiceError> {
-            let stored = tenders.iter().find(|t| t.id == tender);
-            Ok(stored
-                .map(|t| t.method())
-                .transpose()?
-                .unwrap_or(TenderMethod::Card))
-        };
-        let to_transfer = routed
-            .iter()
-            .map(|cash| method_of(cash.payment))
-            .collect::<Result<Vec<_>, _>>()?
-            .contains(&TenderMethod::BankTransfer);
-        let has_account = to_transfer
-            && repo::catalog::customers_by_ids(db, &[order.customer_id])
-                .await?
-                .into_iter()
-                .next()
-                .is_some_and(|cu| cu.refund_account_number.is_some());
-        for cash in routed {
-            let method = method_of(cash.payment)?;
-            let status = if method == TenderMethod::BankTransfer && !has_account {
-                RefundStatus::AccountRequired
-            } else {
-                RefundStatus::Pending
-            };
-            repo::claims::add_refunded(db, cash.payment, cash.amount.amount()).await?;
-            let suffix = format!("pay{}", cash.payment);
-            let part = part(method, cash.payment, cash.amount, status, &suffix);
-            repo::claim_writes::insert_part(db, part).await?;
-        }
-    }
     Ok(line_changes)
+}
+
+/// The parts of one refund: each keyed for the gateway by the claim and the payment.
+struct Parts<'a> {
+    refund_id: i64,
+    claim: &'a claim::Model,
+    now: DateTime<Utc>,
+}
+
+impl Parts<'_> {
+    fn part(
+        &self,
+        method: TenderMethod,
+        tender: i64,
+        amount: Won,
+        status: RefundStatus,
+        suffix: &str,
+    ) -> NewRefundPart {
+        NewRefundPart {
+            refund_id: self.refund_id,
+            claim_id: self.claim.id,
+            tender_id: Some(tender),
+            method,
+            amount,
+            status,
+            idempotency_key: format!("{}-{suffix}", self.claim.claim_number),
+            now: self.now,
+        }
+    }
+}
+
+/// Points go back at once, counted on the order's points tender (its CHECK keeps restored ≤
+/// used).
+async fn restore_points(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    parts: &Parts<'_>,
+    points: Won,
+) -> Result<(), ServiceError> {
+    let now = parts.now;
+    repo::claims::restore_points(db, order.customer_id, order.id, points.amount(), now).await?;
+    let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+    let mut points_tender = None;
+    for t in &tenders {
+        if t.method()? == TenderMethod::Points {
+            points_tender = Some(t.id);
+        }
+    }
+    let Some(points_tender) = points_tender else {
+        return Err(ServiceError::Corrupt(format!(
+            "order {} restores points it never used",
+            order.order_number
+        )));
+    };
+    repo::claims::add_refunded(db, points_tender, points.amount()).await?;
+    let part = parts.part(
+        TenderMethod::Points,
+        points_tender,
+        points,
+        RefundStatus::Succeeded,
+        "points",
+    );
+    repo::claim_writes::insert_part(db, part).await?;
+    Ok(())
+}
+
+/// Cash goes back to the payments it came from (`money.md`, "Payment refunds"): one PENDING
+/// part per payment, ACCOUNT_REQUIRED for a bank transfer while the customer has no refund
+/// account.
+async fn pay_cash_back(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    parts: &Parts<'_>,
+    cash: Won,
+) -> Result<(), ServiceError> {
+    let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+    let mut balances = Vec::new();
+    for t in &tenders {
+        if t.method()? == TenderMethod::Points || t.status()? != TenderStatus::Paid {
+            continue;
+        }
+        balances.push(PaymentBalance {
+            id: t.id,
+            role: if t.claim_id.is_some() {
+                PaymentRole::Fee
+            } else {
+                PaymentRole::Order
+            },
+            paid: Won::new(t.amount),
+            refunded: Won::new(t.refunded_amount),
+            created: t.id,
+        });
+    }
+    let routed = route_cash(cash, &balances).map_err(|e| ServiceError::Corrupt(e.to_string()))?;
+    let method_of = |tender: i64| -> Result<TenderMethod, ServiceError> {
+        let stored = tenders.iter().find(|t| t.id == tender);
+        Ok(stored
+            .map(|t| t.method())
+            .transpose()?
+            .unwrap_or(TenderMethod::Card))
+    };
+    // Only a bank transfer's refund needs the customer's account.
+    let to_transfer = routed
+        .iter()
+        .map(|cash| method_of(cash.payment))
+        .collect::<Result<Vec<_>, _>>()?
+        .contains(&TenderMethod::BankTransfer);
+    let has_account = to_transfer
+        && repo::catalog::customers_by_ids(db, &[order.customer_id])
+            .await?
+            .into_iter()
+            .next()
+            .is_some_and(|cu| cu.refund_account_number.is_some());
+    for cash in routed {
+        let method = method_of(cash.payment)?;
+        let status = if method == TenderMethod::BankTransfer && !has_account {
+            RefundStatus::AccountRequired
+        } else {
+            RefundStatus::Pending
+        };
+        repo::claims::add_refunded(db, cash.payment, cash.amount.amount()).await?;
+        let suffix = format!("pay{}", cash.payment);
+        let part = parts.part(method, cash.payment, cash.amount, status, &suffix);
+        repo::claim_writes::insert_part(db, part).await?;
+    }
+    Ok(())
 }
 
 /// Claims that need the gateway's answer: every cash part succeeded, the claim still refunding.

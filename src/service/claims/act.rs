@@ -160,8 +160,8 @@ async fn plan_action(
 }
 
 impl Planned {
-    /// The update every transition makes: status, fault, hold, and what entering the new
-    /// status records (the status a rejection came from, the closing time).
+    /// The update every transition makes: status, fault, hold, and the status a seller's
+    /// rejection came from (the closing time is set when the update is recorded).
     fn first_update(&self, req: &ActRequest) -> ClaimUpdate {
         let to = self.transition.to;
         let hold = self

@@ -341,15 +341,24 @@ pub fn is_unique_violation(e: &DbErr) -> bool {
 /// A mutation's failure by the rule of this module: a refusal of its request (a business rule,
 /// or bad input) is its `userErrors` entry; anything else is a GraphQL error.
 pub fn mutation_refusal(e: ServiceError) -> Result<UserError, async_graphql::Error> {
-    match e {
-        ServiceError::User(refusal) => Ok(refusal),
-        ServiceError::BadInput(message) => {
-            Ok(UserError::general(UserErrorCode::InvalidInput, message))
+    e.into_refusal().map_err(to_graphql_error)
+}
+
+impl ServiceError {
+    /// The `userErrors` entry this failure is in a mutation (and what an idempotency key
+    /// remembers), by the rule of this module; the failure itself when it is not a refusal of
+    /// the request.
+    pub fn into_refusal(self) -> Result<UserError, ServiceError> {
+        match self {
+            ServiceError::User(refusal) => Ok(refusal),
+            ServiceError::BadInput(message) => {
+                Ok(UserError::general(UserErrorCode::InvalidInput, message))
+            }
+            other @ (ServiceError::Unauthenticated
+            | ServiceError::Forbidden(_)
+            | ServiceError::Db(_)
+            | ServiceError::Corrupt(_)) => Err(other),
         }
-        other @ (ServiceError::Unauthenticated
-        | ServiceError::Forbidden(_)
-        | ServiceError::Db(_)
-        | ServiceError::Corrupt(_)) => Err(to_graphql_error(other)),
     }
 }
 

@@ -298,12 +298,15 @@ where
             attempt.commit().await?;
             Outcome::Done(value)
         }
-        Err(ServiceError::User(e)) if !e.code.is_transient() => {
-            attempt.rollback().await?;
-            Outcome::Refused(e)
-        }
-        // Transient or a fault: nothing stored, everything rolled back; a retry runs again.
-        Err(e) => return Err(e),
+        Err(e) => match e.into_refusal() {
+            Ok(refusal) if !refusal.code.is_transient() => {
+                attempt.rollback().await?;
+                Outcome::Refused(refusal)
+            }
+            // Transient or a fault: nothing stored, everything rolled back; a retry runs again.
+            Ok(transient) => return Err(transient.into()),
+            Err(fault) => return Err(fault),
+        },
     };
     let response = serde_json::to_string(&outcome)
         .map_err(|e| ServiceError::Corrupt(format!("idempotent outcome: {e}")))?;

@@ -413,6 +413,17 @@ async fn bad_input_by_channel(t: TestApp) {
         );
         assert_eq!(d["claim"], serde_json::Value::Null, "{d}");
     }
+    // Remembered under an idempotency key like any refusal: the same request answers it again.
+    let mut keyed = ret(json!([{"lineId": line, "quantity": 1}, {"lineId": line, "quantity": 1}]));
+    keyed["idempotencyKey"] = json!("twice");
+    let replay = "mutation($i: RequestReturnInput!) { requestReturn(input: $i) { replayed userErrors { code } } }";
+    for replayed in [false, true] {
+        let d = t.gql(&customer, replay, json!({"i": keyed})).await;
+        assert_eq!(
+            d["requestReturn"],
+            json!({"replayed": replayed, "userErrors": [{"code": "INVALID_INPUT"}]})
+        );
+    }
     let ship = "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \" \", trackingNumber: \"1\"}) { userErrors { code message } } }";
     let d = t.gql(&shop.seller.token, ship, json!({"l": [line]})).await;
     assert_eq!(

@@ -10,12 +10,12 @@ use entity::{
 use super::enums::{LineStatus, PaymentMethod, TenderMethod, TenderStatus};
 use crate::domain::actor::Actor;
 use crate::domain::money::Won;
-use crate::domain::order as domain;
 use crate::graphql::ids::{to_id, Kind};
 use crate::graphql::loaders::{
     CouponOf, CustomerId, GroupsOf, LinesOf, SellerId, ShipmentsOf, TendersOf,
 };
 use crate::graphql::{corrupt, load, loaders, viewer};
+use crate::repo::stored::{StoredLine, StoredOrder, StoredTender};
 
 /// An order (주문): one checkout by one customer.
 pub struct Order(pub order::Model);
@@ -44,22 +44,12 @@ impl Order {
 
     /// The least advanced status among the lines the order still has active.
     async fn status(&self) -> Result<LineStatus> {
-        Ok(self
-            .0
-            .status
-            .parse::<domain::LineStatus>()
-            .map_err(corrupt)?
-            .into())
+        Ok(self.0.status().map_err(corrupt)?.into())
     }
 
     /// Card or bank transfer.
     async fn payment_method(&self) -> Result<PaymentMethod> {
-        Ok(self
-            .0
-            .payment_method
-            .parse::<domain::PaymentMethod>()
-            .map_err(corrupt)?
-            .into())
+        Ok(self.0.payment_method().map_err(corrupt)?.into())
     }
 
     /// When it was placed.
@@ -296,12 +286,7 @@ impl OrderLine {
 
     /// Status of the line's active units.
     async fn status(&self) -> Result<LineStatus> {
-        Ok(self
-            .0
-            .status
-            .parse::<domain::LineStatus>()
-            .map_err(corrupt)?
-            .into())
+        Ok(self.0.status().map_err(corrupt)?.into())
     }
 
     /// Units still active: quantity − cancelled − returned.
@@ -366,12 +351,7 @@ impl Tender {
 
     /// Card, bank transfer or points.
     async fn method(&self) -> Result<TenderMethod> {
-        Ok(self
-            .0
-            .method
-            .parse::<domain::TenderMethod>()
-            .map_err(corrupt)?
-            .into())
+        Ok(self.0.method().map_err(corrupt)?.into())
     }
 
     /// Amount paid (or due, for a transfer awaiting its deposit).
@@ -381,12 +361,7 @@ impl Tender {
 
     /// Whether the money arrived.
     async fn status(&self) -> Result<TenderStatus> {
-        Ok(self
-            .0
-            .status
-            .parse::<domain::TenderStatus>()
-            .map_err(corrupt)?
-            .into())
+        Ok(self.0.status().map_err(corrupt)?.into())
     }
 
     /// Refunded so far; never more than `amount`.

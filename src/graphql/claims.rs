@@ -583,9 +583,6 @@ impl ClaimQuery {
         claim_number: String,
     ) -> Result<Option<Claim>> {
         let actor = require_actor(ctx)?;
-        if !text::is_key(&claim_number, limit::CLAIM_NUMBER) {
-            return Ok(None);
-        }
         let c = reads::claim_by_number(app(ctx)?, actor, &claim_number)
             .await
             .map_err(to_graphql_error)?;

@@ -93,12 +93,6 @@ pub fn refusal<P: Payload>(input: &impl TextInput) -> Option<P> {
     input.texts().0.err().map(P::refused)
 }
 
-/// Whether the key of a lookup of one object is within its limit: one that is not names
-/// nothing that can exist, so the lookup answers null without asking the database.
-pub fn is_key(value: &str, limit: Limit) -> bool {
-    limit.check(value).is_ok()
-}
-
 /// A query's text argument (a filter, a cursor) within its limit, or `BAD_USER_INPUT` naming
 /// the argument (`filter.orderNumber`) and the limit.
 pub fn argument(name: &str, value: &str, limit: Limit) -> async_graphql::Result<()> {

@@ -21,26 +21,30 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 pub fn check_file(path: &Path, hook: PolicyHook) -> Result<String, String> {
     let bytes = read(path)?;
     let host = PluginHost::new(PluginLimits::default())?;
-    let (plugin, stats) = host.check(&bytes, hook).map_err(|e| e.to_string())?;
-    Ok(format!(
+    let checked = host.check(&bytes, hook).map_err(|e| e.to_string())?;
+    let mut report = format!(
         "ok: {} accepts it as a {} plugin (contract version {})\n\
-         size: {} bytes (limit {})\nsha256: {}\n\
-         sample evaluation: {} fuel of {}, {} µs{}",
+         size: {} bytes (limit {})\nsha256: {}",
         path.display(),
         hook.export_name(),
         oms_policy_sdk::CONTRACT_VERSION,
         bytes.len(),
         host.limits().module_bytes,
-        plugin.sha256(),
-        stats.fuel_used,
-        host.limits().fuel,
-        stats.elapsed.as_micros(),
-        if stats.log.is_empty() {
-            String::new()
-        } else {
-            format!("\nlog:\n{}", stats.log.trim_end())
+        checked.plugin.sha256(),
+    );
+    let samples = crate::plugin::samples::inputs(hook);
+    for ((about, _), stats) in samples.iter().zip(&checked.samples) {
+        report.push_str(&format!(
+            "\nsample evaluation ({about}): {} fuel of {}, {} µs",
+            stats.fuel_used,
+            host.limits().fuel,
+            stats.elapsed.as_micros(),
+        ));
+        if !stats.log.is_empty() {
+            report.push_str(&format!("\nlog:\n{}", stats.log.trim_end()));
         }
-    ))
+    }
+    Ok(report)
 }
 
 /// Checks a module, then evaluates `hook` on the JSON input file and prints the output
@@ -49,7 +53,7 @@ pub fn run_file(path: &Path, hook: PolicyHook, input: &Path) -> Result<String, S
     let bytes = read(path)?;
     let json = String::from_utf8(read(input)?).map_err(|e| e.to_string())?;
     let host = PluginHost::new(PluginLimits::default())?;
-    let (plugin, _) = host.check(&bytes, hook).map_err(|e| e.to_string())?;
+    let plugin = host.check(&bytes, hook).map_err(|e| e.to_string())?.plugin;
     match hook {
         PolicyHook::ClaimFees => run::<ClaimFeesInput, FeeDecision>(&host, &plugin, hook, &json),
         PolicyHook::ExchangeRules => {
@@ -61,7 +65,7 @@ pub fn run_file(path: &Path, hook: PolicyHook, input: &Path) -> Result<String, S
     }
 }
 
-fn run<I: Document + DeserializeOwned, O: Document + Serialize>(
+fn run<I: Document + DeserializeOwned, O: super::Output + Serialize>(
     host: &PluginHost,
     plugin: &super::CompiledPlugin,
     hook: PolicyHook,

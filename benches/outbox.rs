@@ -173,6 +173,7 @@ async fn app(url: &str, plugins: &Arc<PluginHost>, instance: &str) -> App {
         instance_id: format!("bench-{}-{instance}", std::process::id()),
         plugins: plugins.clone(),
         // The sink is on loopback: let webhooks reach it, as a development server would.
+        plugin_quota: Default::default(),
         outbox: Arc::new(Channels::log_only(
             WebhookClient::new(Targets::new(
                 "127.0.0.0/8".parse().expect("networks"),

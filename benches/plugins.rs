@@ -821,6 +821,7 @@ async fn e2e(dir: &Path) -> (Side, Side, Breakdown) {
         // Production limits: the 5 ms deadline included.
         plugins: Arc::new(PluginHost::new(PluginLimits::default()).expect("plugin host")),
         // As the tests do: deliveries are only logged (no webhooks are registered).
+        plugin_quota: Default::default(),
         outbox: Arc::new(oms::outbox::dispatch::Channels::log_only(
             oms::outbox::webhook_client::WebhookClient::new(Default::default())
                 .expect("webhook client"),

@@ -265,8 +265,8 @@ impl PluginMutation {
     /// The upload check without storing: checks a module as `uploadPlugin` would (shape,
     /// imports, exports, contract version, compile within budget) and returns its evaluation
     /// on each of the hook's sample inputs — changing nothing. Refusals as `uploadPlugin`'s,
-    /// plus PLUGIN_BUSY and RATE_LIMITED (each seller may check or upload 10 modules at once,
-    /// then one every 6 s). SELLER (its own) and OPERATOR.
+    /// plus PLUGIN_BUSY and RATE_LIMITED (each seller may check or upload 30 modules at once,
+    /// then one every 2 s). SELLER (its own) and OPERATOR.
     async fn check_plugin(
         &self,
         ctx: &Context<'_>,

@@ -21,7 +21,7 @@ impl QuotaKind {
     pub const fn rate(self) -> (u32, Duration) {
         match self {
             QuotaKind::Evaluation => (30, Duration::from_millis(200)),
-            QuotaKind::Compile => (10, Duration::from_secs(6)),
+            QuotaKind::Compile => (30, Duration::from_secs(2)),
         }
     }
 

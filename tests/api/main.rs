@@ -21,6 +21,7 @@ mod orders;
 mod plugins;
 mod protocol;
 mod replicas;
+mod sandbox;
 mod secrets;
 mod seed;
 mod sinks;

@@ -40,7 +40,9 @@ use oms::db::Db;
 use oms::domain::actor::Role;
 use oms::domain::policy::{defaults, PolicyHook};
 use oms::metrics::Metrics;
-use oms::plugin::{samples, CompiledPlugin, FailureReason, PluginError, PluginHost, PluginLimits};
+use oms::plugin::{
+    samples, CompiledPlugin, FailureReason, Output, PluginError, PluginHost, PluginLimits,
+};
 use oms::repo;
 use oms_policy_sdk::{Document, ExchangeVerdict, FeeDecision, WindowVerdict};
 use sea_orm::Set;
@@ -84,8 +86,10 @@ fn check(host: &PluginHost, bytes: &[u8], hook: PolicyHook) -> (Arc<CompiledPlug
     for _ in 0..10 {
         let started = Instant::now();
         match host.check(bytes, hook) {
-            Ok((plugin, _)) => return (plugin, started.elapsed()),
-            Err(PluginError::SmokeFailed(f)) if f.reason == FailureReason::Deadline => {
+            Ok(checked) => return (checked.plugin, started.elapsed()),
+            Err(PluginError::SmokeFailed { failure: f, .. })
+                if f.reason == FailureReason::Deadline =>
+            {
                 missed_deadline();
             }
             Err(e) => panic!("{}: {e}", hook.as_str()),
@@ -236,7 +240,7 @@ fn warm<I, O>(
 ) -> Warm
 where
     I: Document,
-    O: Document + PartialEq + Debug,
+    O: Output + PartialEq + Debug,
 {
     let first = (0..10)
         .find_map(|_| match host.evaluate::<I, O>(plugin, hook, input).0 {
@@ -355,9 +359,11 @@ fn cold(host: &PluginHost, subject: &Subject, hook: PolicyHook) -> Cold {
         );
         let started = Instant::now();
         let plugin = match host.check(&bytes, hook) {
-            Ok((plugin, _)) => plugin,
-            // Compiled now: a retry would not be cold. Fresh bytes instead.
-            Err(PluginError::SmokeFailed(f)) if f.reason == FailureReason::Deadline => {
+            Ok(checked) => checked.plugin,
+            // Fresh bytes for a retry, so it is as cold as the first attempt.
+            Err(PluginError::SmokeFailed { failure: f, .. })
+                if f.reason == FailureReason::Deadline =>
+            {
                 missed_deadline();
                 continue;
             }

@@ -40,6 +40,8 @@ pub struct App {
     pub instance_id: String,
     /// Runs sellers' policy plugins.
     pub plugins: Arc<PluginHost>,
+    /// Each seller's allowance of dry runs and plugin checks in this process.
+    pub plugin_quota: Arc<crate::service::quota::SellerQuota>,
     /// What carries outbox deliveries (mail, 알림톡, webhooks, NATS).
     pub outbox: Arc<Channels>,
 }

@@ -262,6 +262,22 @@ pub struct PluginArgs {
         default_value_t = 5
     )]
     pub deadline_ms: u64,
+    /// The most a plugin may decide for one claim, in won (each fee, and their sum); more is a
+    /// failed evaluation and the built-in default decides. At most 1,000,000.
+    #[arg(
+        long = "plugin-fee-cap",
+        env = "OMS_PLUGIN_FEE_CAP",
+        default_value_t = crate::plugin::DEFAULT_FEE_CAP
+    )]
+    pub fee_cap: i64,
+    /// How often each replica looks for plugins activated elsewhere and compiles them ahead
+    /// of their first claim, in milliseconds.
+    #[arg(
+        long = "plugin-warm-interval-ms",
+        env = "OMS_PLUGIN_WARM_INTERVAL_MS",
+        default_value_t = 2_000
+    )]
+    pub warm_interval_ms: u64,
 }
 
 impl Default for PluginArgs {
@@ -269,6 +285,8 @@ impl Default for PluginArgs {
         PluginArgs {
             fuel: 2_000_000,
             deadline_ms: 5,
+            fee_cap: crate::plugin::DEFAULT_FEE_CAP,
+            warm_interval_ms: 2_000,
         }
     }
 }

@@ -83,8 +83,14 @@ pub enum UserErrorCode {
     PluginInvalid,
     /// The module was built for a contract version this server does not accept.
     PluginUnsupportedContract,
-    /// The module checks out but fails its evaluation on the sample input.
+    /// The module checks out but fails its evaluation on one of the sample inputs.
     PluginSmokeFailed,
+    /// The server is compiling other plugins (its compile queue is full); nothing was done and
+    /// a retry in a few seconds may pass.
+    PluginBusy,
+    /// Too many requests of this kind for one seller in a short time (dry runs, checks and
+    /// uploads); nothing was done. The message says when to try again.
+    RateLimited,
     /// A dry run's input is not the hook's input document.
     InvalidPluginInput,
     /// A webhook registration with a bad URL or unknown event types.
@@ -135,6 +141,9 @@ impl UserErrorCode {
             C::ClaimConflict
             // The courier did not book: nothing changed, and the booking may work next time.
             | C::CourierUnavailable
+            // Busy or throttled now; the same request may pass in a moment.
+            | C::PluginBusy
+            | C::RateLimited
             // The key already holds another request's outcome; nothing can be stored under it.
             | C::IdempotencyKeyReused => true,
             C::NotFound
@@ -251,6 +260,16 @@ pub enum ServiceError {
     /// The database holds a value this code does not understand.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// A claim needs a seller's policy module this process has not compiled yet: the claim's
+    /// transaction is abandoned, the module compiled outside it, and the claim run again
+    /// (`service::policy::with_policies_compiled`). A client never sees this.
+    #[error("the policy plugin {plugin_id} is not compiled on this replica yet")]
+    PolicyNotCompiled {
+        /// The plugin.
+        plugin_id: i64,
+        /// Its module's SHA-256.
+        sha256: String,
+    },
 }
 
 impl From<UserError> for ServiceError {
@@ -357,7 +376,8 @@ impl ServiceError {
             other @ (ServiceError::Unauthenticated
             | ServiceError::Forbidden(_)
             | ServiceError::Db(_)
-            | ServiceError::Corrupt(_)) => Err(other),
+            | ServiceError::Corrupt(_)
+            | ServiceError::PolicyNotCompiled { .. }) => Err(other),
         }
     }
 }
@@ -376,7 +396,7 @@ pub fn to_graphql_error(e: ServiceError) -> async_graphql::Error {
         ServiceError::Unauthenticated => ("UNAUTHENTICATED", e.to_string()),
         ServiceError::Forbidden(m) => ("FORBIDDEN", m.clone()),
         ServiceError::BadInput(m) => ("BAD_USER_INPUT", m.clone()),
-        ServiceError::Db(_) | ServiceError::Corrupt(_) => {
+        ServiceError::Db(_) | ServiceError::Corrupt(_) | ServiceError::PolicyNotCompiled { .. } => {
             tracing::error!(error = %e, "internal error");
             ("INTERNAL", "internal error; it has been logged".to_owned())
         }

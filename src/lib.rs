@@ -84,7 +84,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         plugins: Arc::new(plugin::PluginHost::new(plugin::PluginLimits::with(
             args.plugins.fuel,
             args.plugins.deadline_ms,
+            args.plugins.fee_cap,
         )?)?),
+        plugin_quota: Default::default(),
         outbox: Arc::new(outbox_channels(&args.outbox).await?),
     };
     if args.demo {
@@ -93,6 +95,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("demo seeding failed: {e}"))?;
         demo::print_tokens(&app, args.listen);
     }
+    // Compile what is active before taking requests, then follow activations made anywhere.
+    if let Err(e) = service::plugins::warm(&app).await {
+        tracing::warn!("cannot warm the active plugins: {e}");
+    }
+    tokio::spawn(service::plugins::warm_forever(
+        app.clone(),
+        std::time::Duration::from_millis(args.plugins.warm_interval_ms.max(100)),
+    ));
     tokio::spawn(outbox::dispatch::run_forever(
         app.clone(),
         std::time::Duration::from_millis(args.outbox.outbox_poll_ms.max(1)),

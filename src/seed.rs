@@ -284,6 +284,7 @@ impl Scratch {
             courier_secret: String::new(),
             instance_id: format!("oms-seed-{name}"),
             plugins: self.plugins.clone(),
+            plugin_quota: Default::default(),
             outbox: Arc::new(crate::outbox::dispatch::Channels::log_only(
                 crate::outbox::webhook_client::WebhookClient::new(Default::default())
                     .map_err(SeedError::Other)?,

@@ -6,7 +6,7 @@ use base64::Engine;
 
 use super::ids::{parse, Kind};
 use super::types::payloads::{payload, refusable, refusal};
-use super::types::plugin::{Plugin, PluginEvaluation, PluginFailure, PolicyHook};
+use super::types::plugin::{Plugin, PluginCheck, PluginEvaluation, PluginFailure, PolicyHook};
 use super::{app, require_actor, require_writer};
 use crate::error::{to_graphql_error, ServiceError, UserError, UserErrorCode};
 use crate::service::plugins;
@@ -24,14 +24,36 @@ pub struct UploadPluginInput {
     pub wasm_base64: String,
 }
 
-/// Evaluate an uploaded module on an input, changing nothing.
+/// Evaluate something on an input, changing nothing: an uploaded plugin (`pluginId`), a
+/// module that is not uploaded (`hook` and `wasmBase64`: it gets the upload check first), or
+/// the built-in default (`hook` and `defaultPolicy: true`), to compare with. Name exactly one.
 #[derive(InputObject)]
 pub struct DryRunPluginInput {
-    /// The plugin (`Plugin.id`).
-    pub plugin_id: ID,
+    /// An uploaded plugin (`Plugin.id`).
+    pub plugin_id: Option<ID>,
+    /// The hook, with `wasmBase64` or `defaultPolicy`.
+    pub hook: Option<PolicyHook>,
+    /// A module that is not uploaded, base64 (as in `uploadPlugin`).
+    pub wasm_base64: Option<String>,
+    /// The seller `wasmBase64` is for (an OPERATOR names it; a SELLER may leave it out).
+    pub seller_id: Option<ID>,
+    /// Evaluate the built-in default of `hook`.
+    #[graphql(default = false)]
+    pub default_policy: bool,
     /// The hook's input document as JSON (field names as in `plugins/README.md`). Bounded by
     /// the plugin input cap (128 KiB encoded); never stored.
     pub input: Json<serde_json::Value>,
+}
+
+/// Check a module as `uploadPlugin` would, without storing it.
+#[derive(InputObject)]
+pub struct CheckPluginInput {
+    /// The seller (an OPERATOR names it; a SELLER may leave it out).
+    pub seller_id: Option<ID>,
+    /// The hook the module decides; it must export the hook's function.
+    pub hook: PolicyHook,
+    /// The `.wasm` module, base64, as in `uploadPlugin`.
+    pub wasm_base64: String,
 }
 
 /// Make one uploaded version the seller's policy for its hook.
@@ -69,7 +91,81 @@ pub struct DryRunPluginPayload {
     pub user_errors: Vec<UserError>,
 }
 
-refusable!(PluginPayload, DryRunPluginPayload);
+/// The result of `checkPlugin`.
+#[derive(SimpleObject, Default)]
+pub struct CheckPluginPayload {
+    /// The report; null when refused (the refusal is the one `uploadPlugin` would give).
+    pub check: Option<PluginCheck>,
+    /// Why the module was refused.
+    pub user_errors: Vec<UserError>,
+}
+
+refusable!(PluginPayload, DryRunPluginPayload, CheckPluginPayload);
+
+/// The bytes of a `wasmBase64` field, refused (as the upload check would) when over the size
+/// limit or not base64.
+fn module_bytes(app: &crate::app::App, encoded: &str) -> Result<Vec<u8>, ServiceError> {
+    let encoded = encoded.trim();
+    let limit = app.plugins.limits().module_bytes;
+    // Base64 is 4/3 of the bytes: refuse an oversized upload before decoding it.
+    if encoded.len() / 4 * 3 > limit + 3 {
+        return Err(UserError::new(
+            UserErrorCode::PluginTooLarge,
+            &["wasmBase64"],
+            format!(
+                "the module is about {} bytes; the limit is {limit} bytes",
+                encoded.len() / 4 * 3
+            ),
+        )
+        .into());
+    }
+    base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .map_err(|e| {
+            UserError::new(
+                UserErrorCode::PluginInvalid,
+                &["wasmBase64"],
+                format!("wasmBase64 is not base64: {e}"),
+            )
+            .into()
+        })
+}
+
+/// What a dry run's input names, or why it names nothing (or too much).
+fn dry_run_of(
+    app: &crate::app::App,
+    input: &DryRunPluginInput,
+) -> Result<plugins::DryRunOf, ServiceError> {
+    let named = [
+        input.plugin_id.is_some(),
+        input.wasm_base64.is_some(),
+        input.default_policy,
+    ];
+    if named.iter().filter(|n| **n).count() != 1 {
+        return Err(ServiceError::BadInput(
+            "name exactly one of pluginId, wasmBase64 (with hook) or defaultPolicy: true \
+             (with hook)"
+                .into(),
+        ));
+    }
+    if let Some(id) = &input.plugin_id {
+        return Ok(plugins::DryRunOf::Plugin(parse(id, Kind::Plugin)?));
+    }
+    let hook = input
+        .hook
+        .ok_or_else(|| {
+            ServiceError::BadInput("hook is required with wasmBase64 or defaultPolicy".into())
+        })?
+        .into();
+    match &input.wasm_base64 {
+        Some(encoded) => Ok(plugins::DryRunOf::Module {
+            seller_id: seller(&input.seller_id)?,
+            hook,
+            wasm: module_bytes(app, encoded)?,
+        }),
+        None => Ok(plugins::DryRunOf::Default(hook)),
+    }
+}
 
 fn plugin_payload(
     result: Result<Option<plugins::PluginView>, ServiceError>,
@@ -156,55 +252,60 @@ impl PluginMutation {
     ) -> Result<PluginPayload> {
         let actor = require_writer(ctx)?;
         let app = app(ctx)?;
-        let encoded = input.wasm_base64.trim();
-        // Base64 is 4/3 of the bytes: refuse an oversized upload before decoding it.
-        if encoded.len() / 4 * 3 > app.plugins.limits().module_bytes + 3 {
-            return plugin_payload(Err(UserError::new(
-                UserErrorCode::PluginTooLarge,
-                &["wasmBase64"],
-                format!(
-                    "the module is about {} bytes; the limit is {} bytes",
-                    encoded.len() / 4 * 3,
-                    app.plugins.limits().module_bytes
-                ),
-            )
-            .into()));
-        }
-        let wasm = match base64::engine::general_purpose::STANDARD_NO_PAD
-            .decode(encoded.trim_end_matches('='))
+        let (wasm, seller) = match module_bytes(app, &input.wasm_base64)
+            .and_then(|wasm| Ok((wasm, seller(&input.seller_id)?)))
         {
-            Ok(w) => w,
-            Err(e) => {
-                return plugin_payload(Err(UserError::new(
-                    UserErrorCode::PluginInvalid,
-                    &["wasmBase64"],
-                    format!("wasmBase64 is not base64: {e}"),
-                )
-                .into()))
-            }
-        };
-        let seller = match seller(&input.seller_id) {
-            Ok(seller) => seller,
+            Ok(parsed) => parsed,
             Err(e) => return refusal(e),
         };
         let result = plugins::upload(app, actor, seller, input.hook.into(), wasm).await;
         plugin_payload(result.map(Some))
     }
 
-    /// Evaluates an uploaded plugin on an input and returns its output, the fuel it used, the
-    /// time it took and its log — changing nothing. SELLER (its own) and OPERATOR.
+    /// The upload check without storing: checks a module as `uploadPlugin` would (shape,
+    /// imports, exports, contract version, compile within budget) and returns its evaluation
+    /// on each of the hook's sample inputs — changing nothing. Refusals as `uploadPlugin`'s,
+    /// plus PLUGIN_BUSY and RATE_LIMITED (each seller may check or upload 10 modules at once,
+    /// then one every 6 s). SELLER (its own) and OPERATOR.
+    async fn check_plugin(
+        &self,
+        ctx: &Context<'_>,
+        input: CheckPluginInput,
+    ) -> Result<CheckPluginPayload> {
+        let actor = require_writer(ctx)?;
+        let app = app(ctx)?;
+        let (wasm, seller) = match module_bytes(app, &input.wasm_base64)
+            .and_then(|wasm| Ok((wasm, seller(&input.seller_id)?)))
+        {
+            Ok(parsed) => parsed,
+            Err(e) => return refusal(e),
+        };
+        payload(
+            plugins::check(app, actor, seller, input.hook.into(), wasm).await,
+            |report| CheckPluginPayload {
+                check: Some(report.into()),
+                user_errors: Vec::new(),
+            },
+        )
+    }
+
+    /// Evaluates an uploaded plugin, a module not uploaded (checked first, as `checkPlugin`
+    /// does) or the built-in default on an input and returns its output, the fuel it used, the
+    /// time it took and its log — changing nothing. Each seller may dry-run 30 times at once,
+    /// then 5 times a second (RATE_LIMITED past that). SELLER (its own) and OPERATOR.
     async fn dry_run_plugin(
         &self,
         ctx: &Context<'_>,
         input: DryRunPluginInput,
     ) -> Result<DryRunPluginPayload> {
         let actor = require_writer(ctx)?;
-        let id = match parse(&input.plugin_id, Kind::Plugin) {
-            Ok(id) => id,
+        let app = app(ctx)?;
+        let of = match dry_run_of(app, &input) {
+            Ok(of) => of,
             Err(e) => return refusal(e),
         };
         payload(
-            plugins::dry_run(app(ctx)?, actor, id, input.input.0).await,
+            plugins::dry_run(app, actor, of, input.input.0).await,
             |run| DryRunPluginPayload {
                 evaluation: Some(run.into()),
                 user_errors: Vec::new(),

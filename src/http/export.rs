@@ -234,7 +234,7 @@ fn refusal(e: ServiceError) -> Response {
         ServiceError::BadInput(_) | ServiceError::User(_) => {
             (StatusCode::BAD_REQUEST, "BAD_REQUEST")
         }
-        ServiceError::Db(_) | ServiceError::Corrupt(_) => {
+        ServiceError::Db(_) | ServiceError::Corrupt(_) | ServiceError::PolicyNotCompiled { .. } => {
             tracing::error!(error = %e, "internal error");
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -7,22 +7,28 @@
 //! bound, flood its log, return garbage — the evaluation ends with a [`Failure`] the caller
 //! turns into a fallback to the built-in default; the host itself never panics on a guest.
 
+mod cache;
 mod limits;
 pub mod offline;
+mod queue;
 mod validate;
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use oms_policy_sdk::{Document, CONTRACT_VERSION};
+use oms_policy_sdk::{Document, ExchangeVerdict, FeeDecision, WindowVerdict, CONTRACT_VERSION};
 use sha2::{Digest, Sha256};
 use wasmtime::{
     Caller, Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
     PoolingAllocationConfig, ResourceLimiter, Store, Trap,
 };
 
-pub use limits::PluginLimits;
+pub use limits::{ModuleShape, PluginLimits, DEFAULT_FEE_CAP, MAX_FEE_CAP};
+pub use queue::Priority;
+
+use cache::Cache;
+use queue::Queue;
 
 use crate::domain::policy::PolicyHook;
 
@@ -45,9 +51,30 @@ pub enum PluginError {
         "contract version {0} is not supported; this server accepts version {CONTRACT_VERSION}"
     )]
     UnsupportedContract(i64),
-    /// It checks out but its evaluation on the sample input fails.
-    #[error("the smoke evaluation on the sample input failed: {0}")]
-    SmokeFailed(Failure),
+    /// It checks out but an evaluation at upload fails.
+    #[error("the smoke evaluation failed on {during}: {failure}")]
+    SmokeFailed {
+        /// Which call or sample input (e.g. "sample input 2 of 4 (a defective bulky return)").
+        during: String,
+        /// How it failed.
+        failure: Failure,
+    },
+    /// Its compile took longer than the budget; nothing was kept.
+    #[error(
+        "the module took {} ms to compile; the budget is {} ms (make it smaller: fewer or \
+         shorter functions)",
+        took.as_millis(),
+        budget.as_millis()
+    )]
+    CompileBudget {
+        /// How long it took.
+        took: Duration,
+        /// The budget.
+        budget: Duration,
+    },
+    /// The compile queue is full (other uploads are compiling); nothing was done.
+    #[error("the server is compiling other plugins; try again in a few seconds")]
+    Busy,
 }
 
 macro_rules! labelled_failure {
@@ -110,6 +137,29 @@ pub struct Failure {
     pub fuel_used: u64,
 }
 
+impl Failure {
+    /// Whether this failure is the plugin's own doing and counts toward its circuit breaker.
+    /// What the guest did counts: a trap, fuel, memory, stack, a wrong contract version, an
+    /// output that breaks the contract or a cap. What it did not do never does: an input over
+    /// the cap (the customer's text and the order's size make the input, not the plugin), a
+    /// module that is unavailable on this replica. A deadline counts only when the guest had
+    /// burnt at least half of `fuel_budget` by then: fuel measures the guest's work, and a
+    /// guest cut off with most of its fuel left was slowed by a loaded machine.
+    pub fn counts_against_plugin(&self, fuel_budget: u64) -> bool {
+        match self.reason {
+            FailureReason::Trap
+            | FailureReason::OutOfFuel
+            | FailureReason::MemoryLimit
+            | FailureReason::StackOverflow
+            | FailureReason::BadOutput
+            | FailureReason::OutputTooLarge
+            | FailureReason::WrongContract => true,
+            FailureReason::Deadline => self.fuel_used.saturating_mul(2) >= fuel_budget,
+            FailureReason::InputTooLarge | FailureReason::Unavailable => false,
+        }
+    }
+}
+
 /// What one evaluation cost and logged, whatever its outcome.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EvaluationStats {
@@ -127,6 +177,7 @@ pub struct EvaluationStats {
 pub struct CompiledPlugin {
     sha256: String,
     template: InstancePre<GuestState>,
+    code_bytes: usize,
 }
 
 impl CompiledPlugin {
@@ -134,6 +185,29 @@ impl CompiledPlugin {
     pub fn sha256(&self) -> &str {
         &self.sha256
     }
+
+    /// Bytes of compiled code and data it holds in memory.
+    pub fn code_bytes(&self) -> usize {
+        self.code_bytes
+    }
+}
+
+/// A module that passed the upload check, with the cost of each sample evaluation.
+pub struct Checked {
+    /// The module, compiled.
+    pub plugin: Arc<CompiledPlugin>,
+    /// One per sample input, in order.
+    pub samples: Vec<EvaluationStats>,
+}
+
+/// What this process holds of a module.
+pub enum Lookup {
+    /// Compiled and ready.
+    Ready(Arc<CompiledPlugin>),
+    /// It failed to load here a moment ago (the failure is the plugin's evaluation failure).
+    Refused(Failure),
+    /// Not compiled here yet: compile it through the queue ([`PluginHost::load_queued`]).
+    Missing,
 }
 
 /// What a store carries for one evaluation: the log and the memory cap.
@@ -168,13 +242,14 @@ impl ResourceLimiter for GuestState {
     }
 }
 
-/// The host: one engine (with its epoch ticker), the linker that offers `oms.log`, and the
-/// compiled modules of this process by SHA-256.
+/// The host: one engine (with its epoch ticker), the linker that offers `oms.log`, the
+/// compile queue, and the compiled modules of this process by SHA-256.
 pub struct PluginHost {
     engine: Engine,
     linker: Linker<GuestState>,
     limits: PluginLimits,
-    compiled: Mutex<HashMap<String, Arc<CompiledPlugin>>>,
+    compiled: Mutex<Cache<Arc<CompiledPlugin>>>,
+    compiles: Queue,
     /// Evaluations in flight are bounded by the instance pool.
     slots: Arc<tokio::sync::Semaphore>,
 }
@@ -230,8 +305,9 @@ impl PluginHost {
         Ok(PluginHost {
             engine,
             linker,
+            compiled: Mutex::new(Cache::new(limits.cache_bytes, limits.cache_modules)),
+            compiles: Queue::new(limits.compile_slots, limits.compile_queue),
             limits,
-            compiled: Mutex::new(HashMap::new()),
             slots: Arc::new(tokio::sync::Semaphore::new(POOL_SLOTS as usize)),
         })
     }
@@ -249,83 +325,180 @@ impl PluginHost {
             .collect()
     }
 
-    /// Checks `bytes` as a module for `hook` — the contract's shape without compiling, then
-    /// compiles it, asks its contract version and evaluates it on the hook's sample input —
-    /// and returns it compiled, with the smoke evaluation's cost.
-    pub fn check(
-        &self,
-        bytes: &[u8],
-        hook: PolicyHook,
-    ) -> Result<(Arc<CompiledPlugin>, EvaluationStats), PluginError> {
+    /// The upload check, synchronously (`oms plugin check`; the server goes through
+    /// [`PluginHost::check_queued`]): the module's shape without compiling it, then a compile
+    /// within the budget, its contract version, and an evaluation of each of the hook's sample
+    /// inputs, whose outputs must keep the contract and the fee cap. Nothing is cached.
+    pub fn check(&self, bytes: &[u8], hook: PolicyHook) -> Result<Checked, PluginError> {
         validate::check(bytes, hook, &self.limits)?;
-        let plugin = self.compile(bytes)?;
+        let plugin = match self.cached(&Self::sha256(bytes)) {
+            Some(plugin) => plugin,
+            None => self.compile(bytes)?,
+        };
         let version = self.contract_version(&plugin)?;
         if version != i64::from(CONTRACT_VERSION) {
             return Err(PluginError::UnsupportedContract(version));
         }
-        let (outcome, stats) = self.evaluate_bytes(&plugin, hook, &samples::input(hook));
-        match outcome.and_then(|out| samples::check_output(hook, &out, stats.fuel_used)) {
-            Ok(()) => Ok((plugin, stats)),
-            Err(failure) => Err(PluginError::SmokeFailed(failure)),
+        let inputs = samples::inputs(hook);
+        let mut stats = Vec::with_capacity(inputs.len());
+        for (i, (about, input)) in inputs.iter().enumerate() {
+            let (outcome, cost) = self.evaluate_bytes(&plugin, hook, input);
+            outcome
+                .and_then(|out| samples::check_output(hook, &out, &self.limits, cost.fuel_used))
+                .map_err(|failure| PluginError::SmokeFailed {
+                    during: format!("sample input {} of {} ({about})", i + 1, inputs.len()),
+                    failure,
+                })?;
+            stats.push(cost);
         }
+        Ok(Checked {
+            plugin,
+            samples: stats,
+        })
     }
 
-    /// The compiled module of `sha256`, compiling `bytes()` (already checked at upload) when
-    /// this process has not seen it. Never deserializes: uploaded bytes are always compiled.
-    pub fn load(
-        &self,
-        sha256: &str,
-        bytes: impl FnOnce() -> Vec<u8>,
-    ) -> Result<Arc<CompiledPlugin>, Failure> {
-        if let Some(plugin) = self.cached(sha256) {
-            return Ok(plugin);
+    /// [`PluginHost::check`] through the compile queue; a module that passes is kept compiled
+    /// (a refused one never is). Refused as [`PluginError::Busy`] when the queue is full.
+    pub async fn check_queued(
+        self: &Arc<Self>,
+        bytes: Vec<u8>,
+        hook: PolicyHook,
+    ) -> Result<Checked, PluginError> {
+        let host = self.clone();
+        let checked = self
+            .compiles
+            .run(Priority::Upload, move || host.check(&bytes, hook))
+            .await
+            .map_err(|_| PluginError::Busy)?
+            .ok_or(PluginError::Busy)??;
+        self.keep(&checked.plugin);
+        Ok(checked)
+    }
+
+    /// What this process holds of the module `sha256`.
+    pub fn lookup(&self, sha256: &str) -> Lookup {
+        let mut cache = self.cache();
+        if let Some(plugin) = cache.get(sha256) {
+            return Lookup::Ready(plugin);
         }
-        let bytes = bytes();
-        if Self::sha256(&bytes) != sha256 {
-            return Err(failure(
-                FailureReason::Unavailable,
-                "the stored module does not match its SHA-256",
-                0,
-            ));
+        match cache.refusal(sha256) {
+            Some(failure) => Lookup::Refused(failure),
+            None => Lookup::Missing,
         }
-        self.compile(&bytes)
-            .map_err(|e| failure(FailureReason::Unavailable, e.to_string(), 0))
     }
 
     /// The compiled module of `sha256` if this process has it.
     pub fn cached(&self, sha256: &str) -> Option<Arc<CompiledPlugin>> {
-        self.compiled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sha256)
-            .cloned()
+        self.cache().get(sha256)
     }
 
-    fn compile(&self, bytes: &[u8]) -> Result<Arc<CompiledPlugin>, PluginError> {
-        let sha256 = Self::sha256(bytes);
-        if let Some(plugin) = self.cached(&sha256) {
+    /// Compiles a stored module (checked at its upload) through the queue, waiting its turn,
+    /// and keeps it; a module this process already has is returned at once. A module that
+    /// fails to load is remembered for a minute ([`Lookup::Refused`]).
+    pub async fn load_queued(
+        self: &Arc<Self>,
+        sha256: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Arc<CompiledPlugin>, Failure> {
+        if let Some(plugin) = self.cached(sha256) {
             return Ok(plugin);
         }
+        let host = self.clone();
+        let sha = sha256.to_owned();
+        self.compiles
+            .run(Priority::Needed, move || host.load(&sha, &bytes))
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| {
+                Err(failure(
+                    FailureReason::Unavailable,
+                    "the compile was cancelled",
+                    0,
+                ))
+            })
+    }
+
+    /// [`PluginHost::load_queued`] without the queue, on this thread.
+    pub fn load(&self, sha256: &str, bytes: &[u8]) -> Result<Arc<CompiledPlugin>, Failure> {
+        if let Some(plugin) = self.cached(sha256) {
+            return Ok(plugin);
+        }
+        let loaded = if Self::sha256(bytes) != sha256 {
+            Err(failure(
+                FailureReason::Unavailable,
+                "the stored module does not match its SHA-256",
+                0,
+            ))
+        } else {
+            // The shape again: the limits may have tightened since the upload.
+            validate::check_shape(bytes, &self.limits)
+                .and_then(|()| self.compile(bytes))
+                .map_err(|e| {
+                    failure(
+                        FailureReason::Unavailable,
+                        format!("the module no longer loads on this server: {e}"),
+                        0,
+                    )
+                })
+        };
+        match loaded {
+            Ok(plugin) => {
+                self.keep(&plugin);
+                Ok(plugin)
+            }
+            Err(f) => {
+                self.cache().refuse(sha256, f.clone());
+                Err(f)
+            }
+        }
+    }
+
+    /// Tells the cache which modules are some seller's active policy (evicted last).
+    pub fn set_active(&self, sha256s: HashSet<String>) {
+        self.cache().set_active(sha256s);
+    }
+
+    /// Modules compiled in this process, and the bytes of code they hold.
+    pub fn compiled_count(&self) -> (usize, usize) {
+        let cache = self.cache();
+        (cache.len(), cache.bytes())
+    }
+
+    fn keep(&self, plugin: &Arc<CompiledPlugin>) {
+        self.cache()
+            .insert(&plugin.sha256, plugin.clone(), plugin.code_bytes);
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache<Arc<CompiledPlugin>>> {
+        self.compiled.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Compiles within the budget. Cranelift cannot be interrupted, so the budget is kept by
+    /// the static shape limits (measured so the worst accepted module compiles well within
+    /// it) and checked afterwards: a compile that overran is refused all the same.
+    fn compile(&self, bytes: &[u8]) -> Result<Arc<CompiledPlugin>, PluginError> {
+        let started = Instant::now();
         let module = Module::new(&self.engine, bytes)
             .map_err(|e| PluginError::Invalid(format!("the module does not compile: {e}")))?;
+        let took = started.elapsed();
+        if took > self.limits.compile_budget {
+            return Err(PluginError::CompileBudget {
+                took,
+                budget: self.limits.compile_budget,
+            });
+        }
+        let image = module.image_range();
+        let code_bytes = (image.end as usize).saturating_sub(image.start as usize);
         let template = self
             .linker
             .instantiate_pre(&module)
             .map_err(|e| PluginError::Invalid(format!("the module cannot be linked: {e}")))?;
-        let plugin = Arc::new(CompiledPlugin { sha256, template });
-        self.compiled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(plugin.sha256.clone(), plugin.clone());
-        Ok(plugin)
-    }
-
-    /// Modules compiled in this process.
-    pub fn compiled_count(&self) -> usize {
-        self.compiled
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
+        Ok(Arc::new(CompiledPlugin {
+            sha256: Self::sha256(bytes),
+            template,
+            code_bytes,
+        }))
     }
 
     fn store(&self) -> Store<GuestState> {
@@ -359,9 +532,10 @@ impl PluginHost {
             let version = instance.get_typed_func::<(), i32>(&mut store, "oms_contract_version")?;
             version.call(&mut store, ())
         };
-        call()
-            .map(i64::from)
-            .map_err(|e| PluginError::SmokeFailed(classify(e, 0, false)))
+        call().map(i64::from).map_err(|e| PluginError::SmokeFailed {
+            during: "`oms_contract_version`".into(),
+            failure: classify(e, 0, false),
+        })
     }
 
     /// Evaluates `hook` on an encoded input in a fresh instance; returns the output document's
@@ -480,22 +654,14 @@ impl PluginHost {
     }
 
     /// Evaluates `hook` on a typed input and decodes its output.
-    pub fn evaluate<I: Document, O: Document>(
+    pub fn evaluate<I: Document, O: Output>(
         &self,
         plugin: &CompiledPlugin,
         hook: PolicyHook,
         input: &I,
     ) -> (Result<O, Failure>, EvaluationStats) {
         let (outcome, stats) = self.evaluate_bytes(plugin, hook, &input.encode());
-        let outcome = outcome.and_then(|bytes| {
-            O::decode(&bytes).map_err(|e| {
-                failure(
-                    FailureReason::BadOutput,
-                    format!("the output breaks the contract: {e}"),
-                    stats.fuel_used,
-                )
-            })
-        });
+        let outcome = outcome.and_then(|bytes| decode(&bytes, &self.limits, stats.fuel_used));
         (outcome, stats)
     }
 
@@ -509,7 +675,7 @@ impl PluginHost {
     ) -> (Result<O, Failure>, EvaluationStats)
     where
         I: Document + Send + 'static,
-        O: Document + Send + 'static,
+        O: Output + Send + 'static,
     {
         let unavailable = |message: &str| {
             (
@@ -530,6 +696,54 @@ impl PluginHost {
         self.limits
             .fuel
             .saturating_sub(store.get_fuel().unwrap_or(0))
+    }
+}
+
+/// An output document as the host accepts it: it decodes under the contract, and what it
+/// decides stays within the marketplace's limits.
+pub trait Output: Document {
+    /// Why the host refuses this output under `limits`, if it does.
+    fn refusal(&self, limits: &PluginLimits) -> Option<String>;
+}
+
+impl Output for FeeDecision {
+    fn refusal(&self, limits: &PluginLimits) -> Option<String> {
+        let cap = limits.fee_cap;
+        let total = self.return_fee.saturating_add(self.exchange_fee);
+        (self.return_fee > cap || self.exchange_fee > cap || total > cap).then(|| {
+            format!(
+                "returnFee {} and exchangeFee {} are over the marketplace's cap of {cap} won \
+                 per claim (each, and together)",
+                self.return_fee, self.exchange_fee
+            )
+        })
+    }
+}
+
+impl Output for ExchangeVerdict {
+    fn refusal(&self, _: &PluginLimits) -> Option<String> {
+        None
+    }
+}
+
+impl Output for WindowVerdict {
+    fn refusal(&self, _: &PluginLimits) -> Option<String> {
+        None
+    }
+}
+
+/// Decodes an output document and applies the host's checks ([`Output`]).
+fn decode<O: Output>(bytes: &[u8], limits: &PluginLimits, fuel_used: u64) -> Result<O, Failure> {
+    let output = O::decode(bytes).map_err(|e| {
+        failure(
+            FailureReason::BadOutput,
+            format!("the output breaks the contract: {e}"),
+            fuel_used,
+        )
+    })?;
+    match output.refusal(limits) {
+        Some(why) => Err(failure(FailureReason::BadOutput, why, fuel_used)),
+        None => Ok(output),
     }
 }
 
@@ -597,7 +811,7 @@ fn guest_log(mut caller: Caller<'_, GuestState>, ptr: i32, len: i32) {
 pub mod samples {
     use oms_policy_sdk::*;
 
-    use super::{failure, Failure, FailureReason};
+    use super::{decode, Failure, PluginLimits};
     use crate::domain::policy::PolicyHook;
 
     const NOW: i64 = 1_764_000_000;
@@ -674,28 +888,235 @@ pub mod samples {
         }
     }
 
-    /// The encoded sample input of `hook`.
-    pub fn input(hook: PolicyHook) -> Vec<u8> {
-        match hook {
-            PolicyHook::ClaimFees => claim_fees().encode(),
-            PolicyHook::ExchangeRules => exchange_rules().encode(),
-            PolicyHook::ClaimWindow => claim_window().encode(),
+    /// A change-of-mind return of two lines that ends free shipping, sent back by the
+    /// customer, after an earlier return of one unit of the same order.
+    fn change_of_mind_return() -> ClaimFeesInput {
+        ClaimFeesInput {
+            claim_type: ClaimType::Return,
+            reason: Reason::ChangeOfMind,
+            collection_method: CollectionMethod::CustomerShips,
+            base_fee: 3000,
+            free_threshold: 50_000,
+            shipping_fee_paid: 0,
+            return_fee: 3000,
+            delivered_at: Some(NOW - 5 * DAY),
+            now: NOW,
+            memo: None,
+            items: vec![
+                Item {
+                    quantity: 2,
+                    ..item(3, None)
+                },
+                item(4, None),
+            ],
+            earlier_claims: vec![EarlierClaim {
+                line_id: 3,
+                claim_type: ClaimType::Return,
+                reason: Reason::ChangeOfMind,
+                fault: Fault::Customer,
+                quantity: 1,
+            }],
         }
     }
 
-    /// The sample's output must decode as the hook's output document.
-    pub fn check_output(hook: PolicyHook, out: &[u8], fuel_used: u64) -> Result<(), Failure> {
-        let decoded = match hook {
-            PolicyHook::ClaimFees => FeeDecision::decode(out).map(drop),
-            PolicyHook::ExchangeRules => ExchangeVerdict::decode(out).map(drop),
-            PolicyHook::ClaimWindow => WindowVerdict::decode(out).map(drop),
-        };
-        decoded.map_err(|e| {
-            failure(
-                FailureReason::BadOutput,
-                format!("the output breaks the contract: {e}"),
-                fuel_used,
-            )
-        })
+    /// A defective bulky item picked up, on an order that paid its shipping fee.
+    fn defective_bulky_return() -> ClaimFeesInput {
+        ClaimFeesInput {
+            claim_type: ClaimType::Return,
+            reason: Reason::Defective,
+            collection_method: CollectionMethod::Pickup,
+            base_fee: 5000,
+            free_threshold: 0,
+            shipping_fee_paid: 5000,
+            return_fee: 15_000,
+            delivered_at: Some(NOW - 40 * DAY),
+            now: NOW,
+            memo: Some("다리 하나가 부러져서 왔어요. 사진 첨부합니다.".into()),
+            items: vec![Item {
+                unit_price: 389_000,
+                bulky: true,
+                ..item(5, None)
+            }],
+            earlier_claims: Vec::new(),
+        }
+    }
+
+    /// A wrong item delivered, exchanged, with an earlier exchange of the same line.
+    fn wrong_item_exchange() -> ClaimFeesInput {
+        ClaimFeesInput {
+            claim_type: ClaimType::Exchange,
+            reason: Reason::WrongItemDelivered,
+            collection_method: CollectionMethod::Pickup,
+            base_fee: 2500,
+            free_threshold: 30_000,
+            shipping_fee_paid: 2500,
+            return_fee: 2500,
+            delivered_at: Some(NOW - DAY),
+            now: NOW,
+            memo: Some("Ordered black, got navy.".into()),
+            items: vec![item(6, Some("SET-2")), item(7, Some("SET-2"))],
+            earlier_claims: vec![EarlierClaim {
+                line_id: 6,
+                claim_type: ClaimType::Exchange,
+                reason: Reason::SizeOrOptionChange,
+                fault: Fault::Customer,
+                quantity: 1,
+            }],
+        }
+    }
+
+    /// A defective line's exchange for a replacement that is out of stock, seller at fault.
+    fn out_of_stock_replacement() -> ExchangeRulesInput {
+        let line = item(8, None);
+        ExchangeRulesInput {
+            reason: Reason::Defective,
+            fault: Fault::Seller,
+            now: NOW,
+            order_lines: vec![OrderLine {
+                line_id: 8,
+                active_quantity: 2,
+                bundle_id: None,
+            }],
+            items: vec![ExchangeItem {
+                item: line,
+                replacement_option_id: 2008,
+                replacement_price: 31_000,
+                replacement_stock: 0,
+            }],
+            earlier_exchanges: vec![EarlierClaim {
+                line_id: 8,
+                claim_type: ClaimType::Exchange,
+                reason: Reason::SizeOrOptionChange,
+                fault: Fault::Customer,
+                quantity: 1,
+            }],
+        }
+    }
+
+    /// A whole set exchanged at once.
+    fn whole_set_exchange() -> ExchangeRulesInput {
+        let mut input = exchange_rules();
+        input.reason = Reason::ChangeOfMind;
+        input.items.push(ExchangeItem {
+            item: item(2, Some("SET-1")),
+            replacement_option_id: 2002,
+            replacement_price: 27_000,
+            replacement_stock: 1,
+        });
+        input
+    }
+
+    /// A defect reported 80 days after delivery, after purchase confirmation.
+    fn late_defect() -> ClaimWindowInput {
+        ClaimWindowInput {
+            claim_type: ClaimType::Exchange,
+            reason: Reason::Defective,
+            fault: Fault::Seller,
+            shipped_at: Some(NOW - 83 * DAY),
+            delivered_at: Some(NOW - 80 * DAY),
+            purchase_confirmed_at: Some(NOW - 73 * DAY),
+            now: NOW,
+        }
+    }
+
+    /// A return asked for while the parcel is still on its way.
+    fn in_transit_return() -> ClaimWindowInput {
+        ClaimWindowInput {
+            claim_type: ClaimType::Return,
+            reason: Reason::OrderedByMistake,
+            fault: Fault::Customer,
+            shipped_at: Some(NOW - DAY),
+            delivered_at: None,
+            purchase_confirmed_at: None,
+            now: NOW,
+        }
+    }
+
+    /// A sample input of any hook.
+    pub enum Sample {
+        /// Of `claim_fees`.
+        Fees(ClaimFeesInput),
+        /// Of `exchange_rules`.
+        Exchange(ExchangeRulesInput),
+        /// Of `claim_window`.
+        Window(ClaimWindowInput),
+    }
+
+    impl Sample {
+        /// The encoded document.
+        pub fn encode(&self) -> Vec<u8> {
+            match self {
+                Sample::Fees(i) => i.encode(),
+                Sample::Exchange(i) => i.encode(),
+                Sample::Window(i) => i.encode(),
+            }
+        }
+
+        /// The document as JSON (field names as in `plugins/README.md`).
+        pub fn json(&self) -> serde_json::Value {
+            match self {
+                Sample::Fees(i) => serde_json::to_value(i),
+                Sample::Exchange(i) => serde_json::to_value(i),
+                Sample::Window(i) => serde_json::to_value(i),
+            }
+            .unwrap_or_default()
+        }
+    }
+
+    /// The sample inputs of `hook`, with a few words on each. The upload check evaluates every
+    /// one, and each output must keep the contract and the fee cap.
+    pub fn all(hook: PolicyHook) -> Vec<(&'static str, Sample)> {
+        use Sample::{Exchange, Fees, Window};
+        match hook {
+            PolicyHook::ClaimFees => vec![
+                ("a size exchange of one line of a set", Fees(claim_fees())),
+                (
+                    "a change-of-mind return after an earlier return",
+                    Fees(change_of_mind_return()),
+                ),
+                ("a defective bulky return", Fees(defective_bulky_return())),
+                ("a wrong item exchanged", Fees(wrong_item_exchange())),
+            ],
+            PolicyHook::ExchangeRules => vec![
+                (
+                    "a size exchange of one line of a set",
+                    Exchange(exchange_rules()),
+                ),
+                (
+                    "a defective line's exchange, replacement out of stock",
+                    Exchange(out_of_stock_replacement()),
+                ),
+                ("a whole set exchanged", Exchange(whole_set_exchange())),
+            ],
+            PolicyHook::ClaimWindow => vec![
+                ("a change-of-mind return", Window(claim_window())),
+                ("a defect 80 days after delivery", Window(late_defect())),
+                ("a return while in transit", Window(in_transit_return())),
+            ],
+        }
+    }
+
+    /// [`all`], encoded.
+    pub fn inputs(hook: PolicyHook) -> Vec<(&'static str, Vec<u8>)> {
+        all(hook)
+            .into_iter()
+            .map(|(about, sample)| (about, sample.encode()))
+            .collect()
+    }
+
+    /// A sample's output must decode as the hook's output document and pass the host's checks.
+    pub fn check_output(
+        hook: PolicyHook,
+        out: &[u8],
+        limits: &PluginLimits,
+        fuel_used: u64,
+    ) -> Result<(), Failure> {
+        match hook {
+            PolicyHook::ClaimFees => decode::<FeeDecision>(out, limits, fuel_used).map(drop),
+            PolicyHook::ExchangeRules => {
+                decode::<ExchangeVerdict>(out, limits, fuel_used).map(drop)
+            }
+            PolicyHook::ClaimWindow => decode::<WindowVerdict>(out, limits, fuel_used).map(drop),
+        }
     }
 }

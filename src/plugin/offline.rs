@@ -35,22 +35,28 @@ pub fn check_file(path: &Path, hook: PolicyHook) -> Result<String, String> {
 fn check_report(path: &Path, hook: PolicyHook) -> Result<String, String> {
     let bytes = read(path)?;
     let host = PluginHost::new(PluginLimits::default())?;
-    let (plugin, stats) = host.check(&bytes, hook).map_err(|e| e.to_string())?;
-    Ok(format!(
+    let checked = host.check(&bytes, hook).map_err(|e| e.to_string())?;
+    let mut report = format!(
         "ok: {} accepts it as a {} plugin (contract version {})\n\
-         size: {} bytes (limit {})\nsha256: {}\n\
-         sample evaluation: {} fuel of {}, {} µs{}",
+         size: {} bytes (limit {})\nsha256: {}",
         path.display(),
         hook.export_name(),
         oms_policy_sdk::CONTRACT_VERSION,
         bytes.len(),
         host.limits().module_bytes,
-        plugin.sha256(),
-        stats.fuel_used,
-        host.limits().fuel,
-        stats.elapsed.as_micros(),
-        log_section(&stats.log),
-    ))
+        checked.plugin.sha256(),
+    );
+    let samples = crate::plugin::samples::inputs(hook);
+    for ((about, _), stats) in samples.iter().zip(&checked.samples) {
+        report.push_str(&format!(
+            "\nsample evaluation ({about}): {} fuel of {}, {} µs",
+            stats.fuel_used,
+            host.limits().fuel,
+            stats.elapsed.as_micros(),
+        ));
+        report.push_str(&log_section(&stats.log));
+    }
+    Ok(report)
 }
 
 /// Checks a module, then evaluates `hook` on the JSON input file and reports the output
@@ -65,7 +71,7 @@ fn run_report(path: &Path, hook: PolicyHook, input: &Path) -> Result<String, Str
     let bytes = read(path)?;
     let json = read_json(input)?;
     let host = PluginHost::new(PluginLimits::default())?;
-    let (plugin, _) = host.check(&bytes, hook).map_err(|e| e.to_string())?;
+    let plugin = host.check(&bytes, hook).map_err(|e| e.to_string())?.plugin;
     match hook {
         PolicyHook::ClaimFees => run::<ClaimFeesInput, FeeDecision>(&host, &plugin, hook, &json),
         PolicyHook::ExchangeRules => {
@@ -144,7 +150,7 @@ fn log_section(log: &str) -> String {
     }
 }
 
-fn run<I: Document + DeserializeOwned, O: Document + Serialize>(
+fn run<I: Document + DeserializeOwned, O: super::Output + Serialize>(
     host: &PluginHost,
     plugin: &super::CompiledPlugin,
     hook: PolicyHook,

@@ -1,14 +1,18 @@
-//! Checks an uploaded module against the contract before anything compiles it: size, a valid
-//! module (wasmparser), nothing imported but `oms.log`, and the exports the contract requires
-//! with their signatures. Every refusal names the problem in words a partner can act on.
+//! Checks an uploaded module before anything compiles it: size, a valid module (wasmparser),
+//! a shape within the static limits that keep its compile within budget ([`ModuleShape`]),
+//! nothing imported but `oms.log`, and the exports the contract requires with their
+//! signatures. Every refusal names the problem in words a partner can act on.
 
 use std::collections::HashMap;
 
-use wasmparser::{CompositeInnerType, ExternalKind, Parser, Payload, TypeRef, ValType, Validator};
+use wasmparser::{
+    CompositeInnerType, ExternalKind, FunctionBody, Operator, Parser, Payload, TypeRef, ValType,
+    Validator,
+};
 
 use crate::domain::policy::PolicyHook;
 
-use super::{PluginError, PluginLimits};
+use super::{ModuleShape, PluginError, PluginLimits};
 
 /// A function signature in the contract's terms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +52,9 @@ fn required_exports(hook: PolicyHook) -> [(&'static str, Signature); 3] {
     ]
 }
 
-/// Checks `bytes` as a module for `hook` (contract version 1), without compiling it.
-pub fn check(bytes: &[u8], hook: PolicyHook, limits: &PluginLimits) -> Result<(), PluginError> {
+/// Checks that `bytes` is a valid module within the size and shape limits, without compiling
+/// it and whatever it is for.
+pub fn check_shape(bytes: &[u8], limits: &PluginLimits) -> Result<(), PluginError> {
     if bytes.len() > limits.module_bytes {
         return Err(PluginError::TooLarge {
             size: bytes.len(),
@@ -59,6 +64,120 @@ pub fn check(bytes: &[u8], hook: PolicyHook, limits: &PluginLimits) -> Result<()
     Validator::new()
         .validate_all(bytes)
         .map_err(|e| PluginError::Invalid(format!("not a valid WebAssembly module: {e}")))?;
+    let invalid = |e: wasmparser::BinaryReaderError| PluginError::Invalid(e.to_string());
+    let shape = &limits.shape;
+    let mut segments = 0u64;
+    let mut function = 0u32;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(invalid)? {
+            Payload::TypeSection(reader) => at_most("function types", reader.count(), shape.types)?,
+            Payload::FunctionSection(reader) => {
+                at_most("functions", reader.count(), shape.functions)?
+            }
+            Payload::GlobalSection(reader) => at_most("globals", reader.count(), shape.globals)?,
+            Payload::DataSection(reader) => segments += u64::from(reader.count()),
+            Payload::ElementSection(reader) => segments += u64::from(reader.count()),
+            Payload::TableSection(reader) => {
+                at_most("tables", reader.count(), 1)?;
+                for table in reader {
+                    let initial = table.map_err(invalid)?.ty.initial;
+                    if initial > shape.table_elements {
+                        return Err(PluginError::Invalid(format!(
+                            "the table starts with {initial} elements; the limit is {}",
+                            shape.table_elements
+                        )));
+                    }
+                }
+            }
+            Payload::MemorySection(reader) => {
+                at_most("memories", reader.count(), 1)?;
+                for memory in reader {
+                    let memory = memory.map_err(invalid)?;
+                    if memory.shared || memory.memory64 {
+                        return Err(PluginError::Invalid(
+                            "the memory must be a plain 32-bit memory, not shared or 64-bit".into(),
+                        ));
+                    }
+                }
+            }
+            Payload::CodeSectionEntry(body) => {
+                function += 1;
+                check_body(&body, function, shape)?;
+            }
+            _ => {}
+        }
+    }
+    at_most(
+        "data and element segments",
+        u32::try_from(segments).unwrap_or(u32::MAX),
+        shape.segments,
+    )
+}
+
+fn at_most(what: &str, count: u32, limit: u32) -> Result<(), PluginError> {
+    if count > limit {
+        return Err(PluginError::Invalid(format!(
+            "the module has {count} {what}; the limit is {limit}"
+        )));
+    }
+    Ok(())
+}
+
+/// One function's size, locals, nesting and `br_table`s (`n` counts defined functions from 1).
+fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<(), PluginError> {
+    let invalid = |e: wasmparser::BinaryReaderError| PluginError::Invalid(e.to_string());
+    let over = |what: String| {
+        PluginError::Invalid(format!(
+            "function {n} (of those the module defines) has {what}"
+        ))
+    };
+    let size = body.range().len();
+    if size > shape.function_bytes as usize {
+        return Err(over(format!(
+            "a body of {size} bytes; the limit is {}",
+            shape.function_bytes
+        )));
+    }
+    let mut locals = 0u64;
+    for group in body.get_locals_reader().map_err(invalid)? {
+        locals += u64::from(group.map_err(invalid)?.0);
+    }
+    if locals > u64::from(shape.locals) {
+        return Err(over(format!(
+            "{locals} locals; the limit is {}",
+            shape.locals
+        )));
+    }
+    let mut reader = body.get_operators_reader().map_err(invalid)?;
+    let mut depth = 0u32;
+    while !reader.eof() {
+        match reader.read().map_err(invalid)? {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::TryTable { .. } => {
+                depth += 1;
+                if depth > shape.nesting {
+                    return Err(over(format!("blocks nested deeper than {}", shape.nesting)));
+                }
+            }
+            Operator::End => depth = depth.saturating_sub(1),
+            Operator::BrTable { targets } if targets.len() > shape.br_table_targets => {
+                return Err(over(format!(
+                    "a br_table of {} targets; the limit is {}",
+                    targets.len(),
+                    shape.br_table_targets
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks `bytes` as a module for `hook` (contract version 1), without compiling it.
+pub fn check(bytes: &[u8], hook: PolicyHook, limits: &PluginLimits) -> Result<(), PluginError> {
+    check_shape(bytes, limits)?;
 
     let invalid = |e: wasmparser::BinaryReaderError| PluginError::Invalid(e.to_string());
     let mut types: Vec<Option<Signature>> = Vec::new();

@@ -167,6 +167,21 @@ pub async fn active_of_seller(
         .await
 }
 
+/// Every seller's active plugins that the circuit breaker has not switched off: what each
+/// replica keeps compiled.
+pub async fn active_everywhere(db: &impl ConnectionTrait) -> Result<Vec<PluginRow>, DbErr> {
+    let active = sea_orm::sea_query::Query::select()
+        .column(policy_activation::Column::PluginId)
+        .from(policy_activation::Entity)
+        .to_owned();
+    rows()
+        .filter(plugin::Column::Id.in_subquery(active))
+        .filter(plugin::Column::SwitchedOffAt.is_null())
+        .into_model::<PluginRow>()
+        .all(db)
+        .await
+}
+
 /// Makes `plugin` the active one of its seller's hook, replacing any other, and closes its
 /// circuit breaker.
 pub async fn activate(
@@ -247,12 +262,13 @@ pub struct NewFailure<'a> {
     pub fuel_used: u64,
 }
 
-/// Records a failure and counts it against the plugin; at `trip_after` failures in a row the
-/// circuit breaker switches it off. Returns true when this failure switched it off.
+/// Records a failure and, with `trip_after`, counts it against the plugin: at `trip_after`
+/// failures in a row the circuit breaker switches it off. Without, the failure is kept but
+/// not counted (it was not the plugin's doing). Returns true when this failure switched it off.
 pub async fn record_failure(
     db: &impl ConnectionTrait,
     f: NewFailure<'_>,
-    trip_after: i32,
+    trip_after: Option<i32>,
     now: DateTime<Utc>,
 ) -> Result<bool, DbErr> {
     plugin_failure::ActiveModel {
@@ -268,6 +284,9 @@ pub async fn record_failure(
     }
     .insert(db)
     .await?;
+    let Some(trip_after) = trip_after else {
+        return Ok(false);
+    };
     plugin::Entity::update_many()
         .col_expr(
             plugin::Column::ConsecutiveFailures,

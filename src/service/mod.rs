@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod orders;
 pub mod plugins;
 pub mod policy;
+pub mod quota;
 pub mod reads;
 pub mod refunds;
 pub mod webhooks;

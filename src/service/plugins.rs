@@ -18,11 +18,12 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::domain::policy::PolicyHook;
+use crate::domain::policy::{defaults, PolicyHook};
 use crate::error::{ServiceError, UserError, UserErrorCode};
-use crate::plugin::{CompiledPlugin, Failure, PluginError};
+use crate::plugin::{CompiledPlugin, Failure, Lookup, Output, PluginError};
 use crate::repo;
 use crate::repo::plugins::PluginRow;
+use crate::service::quota::QuotaKind;
 
 /// Where a plugin stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,7 +102,9 @@ fn refusal(e: PluginError) -> UserError {
         PluginError::TooLarge { .. } => UserErrorCode::PluginTooLarge,
         PluginError::Invalid(_) => UserErrorCode::PluginInvalid,
         PluginError::UnsupportedContract(_) => UserErrorCode::PluginUnsupportedContract,
-        PluginError::SmokeFailed(_) => UserErrorCode::PluginSmokeFailed,
+        PluginError::SmokeFailed { .. } => UserErrorCode::PluginSmokeFailed,
+        PluginError::CompileBudget { .. } => UserErrorCode::PluginTooLarge,
+        PluginError::Busy => UserErrorCode::PluginBusy,
     };
     UserError::new(code, &["wasmBase64"], e.to_string())
 }
@@ -116,14 +119,12 @@ pub async fn upload(
     wasm: Vec<u8>,
 ) -> Result<PluginView, ServiceError> {
     let seller_id = super::access::managed_seller(app, actor, seller_id, "plugins").await?;
-    let host = app.plugins.clone();
-    let (checked, wasm) = tokio::task::spawn_blocking(move || {
-        let checked = host.check(&wasm, hook);
-        (checked, wasm)
-    })
-    .await
-    .map_err(|e| ServiceError::Corrupt(format!("the plugin check did not finish: {e}")))?;
-    let (compiled, stats) = checked.map_err(refusal)?;
+    take_quota(app, seller_id, QuotaKind::Compile)?;
+    let checked = app
+        .plugins
+        .check_queued(wasm.clone(), hook)
+        .await
+        .map_err(refusal)?;
     let txn = app.db.write().await?;
     let id = repo::plugins::insert(
         &*txn,
@@ -131,9 +132,14 @@ pub async fn upload(
             seller_id,
             hook: hook.as_str(),
             wasm: &wasm,
-            sha256: compiled.sha256(),
+            sha256: checked.plugin.sha256(),
             uploaded_by: &who(actor),
-            fuel_used: stats.fuel_used,
+            fuel_used: checked
+                .samples
+                .iter()
+                .map(|s| s.fuel_used)
+                .max()
+                .unwrap_or(0),
             now: app.clock.now(),
         },
     )
@@ -153,6 +159,14 @@ pub async fn upload(
 /// on every replica.
 pub async fn activate(app: &App, actor: Actor, id: i64) -> Result<PluginView, ServiceError> {
     let p = managed_plugin(app, actor, id).await?;
+    // Compiled before it commits, so this replica's next claim finds it ready.
+    compiled(app, &p).await.map_err(|f| {
+        UserError::new(
+            UserErrorCode::PluginInvalid,
+            &["pluginId"],
+            format!("the plugin cannot be activated: {}", f.message),
+        )
+    })?;
     let txn = app.db.write().await?;
     repo::plugins::activate(&*txn, &p, &who(actor), app.clock.now()).await?;
     txn.commit().await?;
@@ -237,31 +251,176 @@ pub async fn failures(
     Ok(repo::plugins::failures(app.db.conn(), scope, plugin_id, first).await?)
 }
 
-/// Evaluates a plugin on a JSON input (the hook's input document, as in `plugins/README.md`)
-/// without changing anything.
+/// What a dry run evaluates.
+pub enum DryRunOf {
+    /// An uploaded plugin.
+    Plugin(i64),
+    /// A module that is not stored: it gets the upload check first.
+    Module {
+        /// The seller it is for (an OPERATOR names it).
+        seller_id: Option<i64>,
+        /// The hook.
+        hook: PolicyHook,
+        /// The `.wasm` bytes.
+        wasm: Vec<u8>,
+    },
+    /// The built-in default of a hook, to compare a plugin with.
+    Default(PolicyHook),
+}
+
+/// The report of [`check`]: what an upload would store, and the evaluations of the samples.
+pub struct CheckReport {
+    /// The module's SHA-256.
+    pub sha256: String,
+    /// Its size.
+    pub size_bytes: usize,
+    /// One evaluation per sample input, with the input.
+    pub samples: Vec<(Value, DryRun)>,
+}
+
+/// Takes one request of `kind` from the seller's allowance or refuses with `RATE_LIMITED`.
+fn take_quota(app: &App, seller_id: i64, kind: QuotaKind) -> Result<(), ServiceError> {
+    app.plugin_quota
+        .take(seller_id, kind, std::time::Instant::now())
+        .map_err(|wait| {
+            let (burst, every) = kind.rate();
+            UserError::general(
+                UserErrorCode::RateLimited,
+                format!(
+                    "too many {} for seller {seller_id} (at most {burst} at once, then one every \
+                     {} ms); try again in {} ms",
+                    kind.noun(),
+                    every.as_millis(),
+                    wait.as_millis().max(1)
+                ),
+            )
+            .into()
+        })
+}
+
+/// The upload check without storing anything: a partner's module, checked and evaluated on
+/// the hook's sample inputs, as `uploadPlugin` would.
+pub async fn check(
+    app: &App,
+    actor: Actor,
+    seller_id: Option<i64>,
+    hook: PolicyHook,
+    wasm: Vec<u8>,
+) -> Result<CheckReport, ServiceError> {
+    let seller_id = super::access::managed_seller(app, actor, seller_id, "plugins").await?;
+    take_quota(app, seller_id, QuotaKind::Compile)?;
+    let size_bytes = wasm.len();
+    let checked = app
+        .plugins
+        .check_queued(wasm, hook)
+        .await
+        .map_err(refusal)?;
+    let mut samples = Vec::new();
+    for (_, sample) in crate::plugin::samples::all(hook) {
+        let input = sample.json();
+        let run = evaluate_hook(app, checked.plugin.clone(), hook, input.clone()).await?;
+        samples.push((input, run));
+    }
+    Ok(CheckReport {
+        sha256: checked.plugin.sha256().to_owned(),
+        size_bytes,
+        samples,
+    })
+}
+
+/// Evaluates a plugin, a module not stored, or the built-in default on a JSON input (the
+/// hook's input document, as in `plugins/README.md`) without changing anything. Counted
+/// against the seller's allowance of dry runs (and, for raw modules, of checks).
 pub async fn dry_run(
     app: &App,
     actor: Actor,
-    id: i64,
+    of: DryRunOf,
     input: Value,
 ) -> Result<DryRun, ServiceError> {
-    let p = managed_plugin(app, actor, id).await?;
-    let hook = PolicyHook::parse(&p.hook)
-        .ok_or_else(|| ServiceError::Corrupt(format!("unknown hook {}", p.hook)))?;
-    let compiled = match app.plugins.cached(&p.sha256) {
-        Some(c) => c,
-        None => {
-            let bytes = repo::plugins::wasm_of(app.db.conn(), p.id)
-                .await?
-                .unwrap_or_default();
-            let host = app.plugins.clone();
-            let sha = p.sha256.clone();
-            tokio::task::spawn_blocking(move || host.load(&sha, || bytes))
+    match of {
+        DryRunOf::Plugin(id) => {
+            let p = managed_plugin(app, actor, id).await?;
+            take_quota(app, p.seller_id, QuotaKind::Evaluation)?;
+            let hook = PolicyHook::parse(&p.hook)
+                .ok_or_else(|| ServiceError::Corrupt(format!("unknown hook {}", p.hook)))?;
+            let compiled = compiled(app, &p)
                 .await
-                .map_err(|e| ServiceError::Corrupt(e.to_string()))?
-                .map_err(|f| ServiceError::Corrupt(f.to_string()))?
+                .map_err(|f| ServiceError::Corrupt(f.to_string()))?;
+            evaluate_hook(app, compiled, hook, input).await
         }
-    };
+        DryRunOf::Module {
+            seller_id,
+            hook,
+            wasm,
+        } => {
+            let seller_id = super::access::managed_seller(app, actor, seller_id, "plugins").await?;
+            take_quota(app, seller_id, QuotaKind::Compile)?;
+            let checked = app
+                .plugins
+                .check_queued(wasm, hook)
+                .await
+                .map_err(refusal)?;
+            evaluate_hook(app, checked.plugin, hook, input).await
+        }
+        DryRunOf::Default(hook) => {
+            // Operators share one allowance (seller 0).
+            let seller_id = match actor {
+                Actor::Seller(id) => id,
+                Actor::Operator => 0,
+                Actor::Customer(_) | Actor::Analyst | Actor::System => {
+                    return Err(ServiceError::Forbidden(
+                        "dry runs are for sellers and operators".into(),
+                    ))
+                }
+            };
+            take_quota(app, seller_id, QuotaKind::Evaluation)?;
+            let started = std::time::Instant::now();
+            let output = match hook {
+                PolicyHook::ClaimFees => native(hook, input, defaults::claim_fees)?,
+                PolicyHook::ExchangeRules => native(hook, input, defaults::exchange_rules)?,
+                PolicyHook::ClaimWindow => native(hook, input, defaults::claim_window)?,
+            };
+            Ok(DryRun {
+                output: Some(output),
+                failure: None,
+                fuel_used: 0,
+                elapsed: started.elapsed(),
+                log: String::new(),
+            })
+        }
+    }
+}
+
+/// The built-in default on a JSON input.
+fn native<I: DeserializeOwned, O: Serialize>(
+    hook: PolicyHook,
+    input: Value,
+    decide: fn(I) -> O,
+) -> Result<Value, ServiceError> {
+    let input: I = parse_input(hook, input)?;
+    serde_json::to_value(decide(input)).map_err(|e| ServiceError::Corrupt(e.to_string()))
+}
+
+fn parse_input<I: DeserializeOwned>(hook: PolicyHook, input: Value) -> Result<I, ServiceError> {
+    serde_json::from_value(input).map_err(|e| {
+        UserError::new(
+            UserErrorCode::InvalidPluginInput,
+            &["input"],
+            format!(
+                "the input is not a {} input document: {e}",
+                hook.export_name()
+            ),
+        )
+        .into()
+    })
+}
+
+async fn evaluate_hook(
+    app: &App,
+    compiled: Arc<CompiledPlugin>,
+    hook: PolicyHook,
+    input: Value,
+) -> Result<DryRun, ServiceError> {
     match hook {
         PolicyHook::ClaimFees => {
             evaluate::<ClaimFeesInput, FeeDecision>(app, compiled, hook, input).await
@@ -275,6 +434,49 @@ pub async fn dry_run(
     }
 }
 
+/// Keeps this process's compiled modules in step with the activations every replica makes:
+/// every `interval` (and at once), tells the cache which modules are active and compiles those
+/// it lacks, through the compile queue. Claims never wait for this — a claim that finds its
+/// module missing compiles it itself before its transaction — but with it they rarely have to.
+pub async fn warm_forever(app: App, interval: Duration) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = warm(&app).await {
+            tracing::warn!("cannot warm the active plugins: {e}");
+        }
+    }
+}
+
+/// One round of [`warm_forever`]; returns how many modules it compiled.
+pub async fn warm(app: &App) -> Result<usize, ServiceError> {
+    let active = repo::plugins::active_everywhere(app.db.conn()).await?;
+    app.plugins
+        .set_active(active.iter().map(|p| p.sha256.clone()).collect());
+    let mut compiled = 0;
+    for p in active {
+        if matches!(app.plugins.lookup(&p.sha256), Lookup::Missing) {
+            super::policy::compile(app, p.id, &p.sha256).await;
+            compiled += 1;
+        }
+    }
+    Ok(compiled)
+}
+
+/// The plugin's module compiled in this process, compiling it through the queue if needed.
+async fn compiled(app: &App, p: &PluginRow) -> Result<Arc<CompiledPlugin>, Failure> {
+    if let Some(c) = app.plugins.cached(&p.sha256) {
+        return Ok(c);
+    }
+    let bytes = repo::plugins::wasm_of(app.db.conn(), p.id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    app.plugins.load_queued(&p.sha256, bytes).await
+}
+
 async fn evaluate<I, O>(
     app: &App,
     compiled: Arc<CompiledPlugin>,
@@ -283,18 +485,9 @@ async fn evaluate<I, O>(
 ) -> Result<DryRun, ServiceError>
 where
     I: Document + DeserializeOwned + Send + 'static,
-    O: Document + Serialize + Send + 'static,
+    O: Output + Serialize + Send + 'static,
 {
-    let input: I = serde_json::from_value(input).map_err(|e| {
-        UserError::new(
-            UserErrorCode::InvalidPluginInput,
-            &["input"],
-            format!(
-                "the input is not a {} input document: {e}",
-                hook.export_name()
-            ),
-        )
-    })?;
+    let input: I = parse_input(hook, input)?;
     let (outcome, stats) = app
         .plugins
         .evaluate_blocking::<I, O>(compiled, hook, input)

@@ -2,8 +2,7 @@
 //! built-in default; a plugin that fails is replaced by the default for that hook, and the
 //! failure is recorded with the claim. What decided, and what it said, is kept on the claim.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use entity::{order, order_line};
@@ -20,7 +19,7 @@ use crate::domain::policy::{
     ExchangeRulesInput, FeeDecision, Item, OrderLine, PolicyHook,
 };
 use crate::error::{UserError, UserErrorCode};
-use crate::plugin::{EvaluationStats, Failure, PluginHost};
+use crate::plugin::{EvaluationStats, Failure, Lookup, Output};
 use crate::repo;
 use crate::repo::plugins::PluginRow;
 
@@ -117,6 +116,7 @@ impl PolicyFees {
         for o in &self.outcomes {
             match &o.failure {
                 Some(f) => {
+                    let counts = f.counts_against_plugin(app.plugins.limits().fuel);
                     let tripped = repo::plugins::record_failure(
                         db,
                         repo::plugins::NewFailure {
@@ -128,7 +128,7 @@ impl PolicyFees {
                             message: &f.message,
                             fuel_used: f.fuel_used,
                         },
-                        TRIP_AFTER,
+                        counts.then_some(TRIP_AFTER),
                         now,
                     )
                     .await?;
@@ -169,25 +169,29 @@ impl SellerPlugins {
 }
 
 /// Runs hooks for one claim: the plugin when one is active, else (or when it fails) `native`.
-struct Runner<'a, C> {
+struct Runner<'a> {
     app: &'a App,
-    db: &'a C,
     plugins: SellerPlugins,
     outcomes: Vec<Outcome>,
 }
 
-impl<C: ConnectionTrait> Runner<'_, C> {
-    async fn run<I, O>(&mut self, hook: PolicyHook, input: I, native: fn(I) -> O) -> (O, Value)
+impl Runner<'_> {
+    async fn run<I, O>(
+        &mut self,
+        hook: PolicyHook,
+        input: I,
+        native: fn(I) -> O,
+    ) -> Result<(O, Value), ServiceError>
     where
         I: Document + Clone + Send + 'static,
-        O: Document + Serialize + Send + 'static,
+        O: Output + Serialize + Send + 'static,
     {
         let Some(plugin) = self.plugins.by_hook.get(&hook).cloned() else {
             let output = native(input);
             let record = json!({"policy": "DEFAULT", "output": output});
-            return (output, record);
+            return Ok((output, record));
         };
-        let (outcome, stats) = self.evaluate(&plugin, hook, input.clone()).await;
+        let (outcome, stats) = self.evaluate(&plugin, hook, input.clone()).await?;
         self.app
             .metrics
             .plugin_evaluated(hook.as_str(), outcome.as_ref().err(), &stats);
@@ -202,7 +206,7 @@ impl<C: ConnectionTrait> Runner<'_, C> {
                     plugin,
                     failure: None,
                 });
-                (output, record)
+                Ok((output, record))
             }
             Err(failure) => {
                 tracing::warn!(plugin = plugin.id, %failure, "plugin failed; the default decides");
@@ -219,53 +223,70 @@ impl<C: ConnectionTrait> Runner<'_, C> {
                     plugin,
                     failure: Some(failure),
                 });
-                (output, record)
+                Ok((output, record))
             }
         }
     }
 
+    /// Evaluates the plugin with the module this process has compiled. Never compiles: a
+    /// claim runs inside its write transaction, so a module not compiled here yet stops the
+    /// claim ([`ServiceError::PolicyNotCompiled`]) for [`with_policies_compiled`] to compile
+    /// it outside the transaction and run the claim again.
     async fn evaluate<I, O>(
         &self,
         plugin: &PluginRow,
         hook: PolicyHook,
         input: I,
-    ) -> (Result<O, Failure>, EvaluationStats)
+    ) -> Result<(Result<O, Failure>, EvaluationStats), ServiceError>
     where
         I: Document + Send + 'static,
-        O: Document + Send + 'static,
+        O: Output + Send + 'static,
     {
         let host = &self.app.plugins;
-        let compiled = match host.cached(&plugin.sha256) {
-            Some(c) => Ok(c),
-            None => load(host, self.db, plugin).await,
-        };
-        match compiled {
-            Ok(compiled) => host.evaluate_blocking(compiled, hook, input).await,
-            Err(failure) => (Err(failure), EvaluationStats::default()),
+        match host.lookup(&plugin.sha256) {
+            Lookup::Ready(compiled) => Ok(host.evaluate_blocking(compiled, hook, input).await),
+            Lookup::Refused(failure) => Ok((Err(failure), EvaluationStats::default())),
+            Lookup::Missing => Err(ServiceError::PolicyNotCompiled {
+                plugin_id: plugin.id,
+                sha256: plugin.sha256.clone(),
+            }),
         }
     }
 }
 
-/// Compiles a module this process has not seen (another replica took the upload).
-async fn load(
-    host: &Arc<PluginHost>,
-    db: &impl ConnectionTrait,
-    plugin: &PluginRow,
-) -> Result<Arc<crate::plugin::CompiledPlugin>, Failure> {
-    let unavailable = |m: String| Failure {
-        reason: crate::plugin::FailureReason::Unavailable,
-        message: m,
-        fuel_used: 0,
+/// Whether a claim use case that stopped on `result` should run again: when it stopped
+/// because it needed a module this process had not compiled yet, the module is compiled here —
+/// through the compile queue, holding no transaction — and the answer is yes. A module that
+/// fails to compile is remembered by the host, so the next run falls back to the default for
+/// it instead of stopping again; each run compiles at most one module and a claim asks at most
+/// three hooks, so a use case runs at most four times (callers bound it with [`MAX_RUNS`]).
+pub async fn compiled_what_was_missing<T>(app: &App, result: &Result<T, ServiceError>) -> bool {
+    let Err(ServiceError::PolicyNotCompiled { plugin_id, sha256 }) = result else {
+        return false;
     };
-    let bytes = repo::plugins::wasm_of(db, plugin.id)
-        .await
-        .map_err(|e| unavailable(format!("cannot load the module: {e}")))?
-        .ok_or_else(|| unavailable("the module is gone".into()))?;
-    let host = host.clone();
-    let sha = plugin.sha256.clone();
-    tokio::task::spawn_blocking(move || host.load(&sha, || bytes))
-        .await
-        .unwrap_or_else(|_| Err(unavailable("compilation was cancelled".into())))
+    compile(app, *plugin_id, sha256).await;
+    true
+}
+
+/// Runs of a claim use case: once, and once more per hook whose module had to be compiled.
+pub const MAX_RUNS: usize = PolicyHook::ALL.len() + 1;
+
+/// Compiles a stored module this process has not seen; a failure is remembered by the host.
+pub async fn compile(app: &App, plugin_id: i64, sha256: &str) {
+    let bytes = match repo::plugins::wasm_of(app.db.conn(), plugin_id).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(
+                plugin = plugin_id,
+                "cannot read the module to compile it: {e}"
+            );
+            return;
+        }
+    };
+    if let Err(failure) = app.plugins.load_queued(sha256, bytes).await {
+        tracing::warn!(plugin = plugin_id, %failure, "the module does not load on this replica");
+    }
 }
 
 /// Asks the seller's policy about a return or exchange: `claim_fees` (fault and fees),
@@ -278,7 +299,6 @@ pub async fn decide(
 ) -> Result<PolicyFees, ServiceError> {
     let mut runner = Runner {
         app,
-        db,
         plugins: SellerPlugins::load(db, req.seller_id).await?,
         outcomes: Vec::new(),
     };
@@ -309,7 +329,7 @@ pub async fn decide(
     };
     let (decision, fees_record) = runner
         .run(PolicyHook::ClaimFees, fees_input, defaults::claim_fees)
-        .await;
+        .await?;
     let mut recorded = json!({"claimFees": fees_record});
     if req.check_window {
         for p in req.picked {
@@ -324,7 +344,7 @@ pub async fn decide(
             };
             let (verdict, record) = runner
                 .run(PolicyHook::ClaimWindow, input, defaults::claim_window)
-                .await;
+                .await?;
             recorded["claimWindow"] = record;
             if !verdict.allowed {
                 return Err(UserError::new(
@@ -372,7 +392,7 @@ pub async fn decide(
         };
         let (verdict, record) = runner
             .run(PolicyHook::ExchangeRules, input, defaults::exchange_rules)
-            .await;
+            .await?;
         recorded["exchangeRules"] = record;
         if !verdict.allowed {
             return Err(UserError::new(
@@ -421,9 +441,18 @@ impl Facts {
             .flatten()
             .collect();
         let options = repo::catalog::options_with_products(db, &option_ids).await?;
+        // Only this seller's lines: a plugin never sees another seller's claims on a shared
+        // order (`policies.md`).
+        let own_lines: HashSet<i64> = req
+            .lines
+            .iter()
+            .filter(|l| l.seller_id == req.seller_id)
+            .map(|l| l.id)
+            .collect();
         let earlier = repo::claims::claimed_units_of_order(db, req.order.id)
             .await?
             .into_iter()
+            .filter(|u| own_lines.contains(&u.line_id))
             .filter_map(|u| {
                 Some(EarlierClaim {
                     line_id: u.line_id,

@@ -119,6 +119,7 @@ async fn notifications(t: TestApp) {
     let smtp = SmtpSink::start().await;
     let gateway = HttpSink::start().await;
     let app = App {
+        plugin_quota: Default::default(),
         outbox: Arc::new(Channels {
             mailer: oms::notify::channels::Mailer::from_url(
                 Some(&format!("smtp://{}", smtp.addr())),
@@ -567,6 +568,7 @@ async fn events_reach_nats() {
         .await
         .unwrap();
     let app = App {
+        plugin_quota: Default::default(),
         outbox: Arc::new(Channels {
             nats: Some(nats.clone()),
             ..Channels::log_only(webhook_client(LOOPBACK_SINKS, t.dns.clone()))

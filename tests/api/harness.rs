@@ -178,6 +178,7 @@ impl TestApp {
             metrics: Metrics::new(),
             instance_id: unique_name(),
             plugins: plugin_host(),
+            plugin_quota: Default::default(),
             outbox: Arc::new(Channels::log_only(webhook_client(
                 LOOPBACK_SINKS,
                 dns.clone(),
@@ -199,6 +200,7 @@ impl TestApp {
     /// clock, keys and names.
     pub fn with_webhook_networks(&self, allow: &str) -> TestApp {
         self.sibling(App {
+            plugin_quota: Default::default(),
             outbox: Arc::new(Channels::log_only(webhook_client(allow, self.dns.clone()))),
             ..self.app.clone()
         })

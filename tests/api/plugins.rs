@@ -214,9 +214,10 @@ proptest! {
 
 fn default_plugin() -> (Arc<PluginHost>, Arc<oms::plugin::CompiledPlugin>) {
     let host = plugin_host();
-    let (plugin, _) = host
+    let plugin = host
         .check(&example("default-policy"), PolicyHook::ClaimFees)
-        .expect("default-policy passes the upload check");
+        .expect("default-policy passes the upload check")
+        .plugin;
     (host, plugin)
 }
 
@@ -331,9 +332,10 @@ fn late_input() -> ClaimFeesInput {
 #[test]
 fn hostile_evaluations_are_contained() {
     let host = plugin_host();
-    let (good, _) = host
+    let good = host
         .check(&example("default-policy"), PolicyHook::ClaimFees)
-        .unwrap();
+        .unwrap()
+        .plugin;
     let input = late_input();
     let expected = defaults::claim_fees(input.clone());
     let cases: [(&str, Option<FailureReason>); 8] = [
@@ -347,9 +349,10 @@ fn hostile_evaluations_are_contained() {
         (LOG_FLOOD, None),
     ];
     for (misbehave, want) in cases {
-        let (plugin, _) = host
+        let plugin = host
             .check(&Fees::misbehaving(misbehave).wasm(), PolicyHook::ClaimFees)
-            .unwrap_or_else(|e| panic!("{misbehave}: passes the upload check: {e}"));
+            .unwrap_or_else(|e| panic!("{misbehave}: passes the upload check: {e}"))
+            .plugin;
         let (out, stats) = host.evaluate::<_, FeeDecision>(&plugin, PolicyHook::ClaimFees, &input);
         match want {
             Some(reason) => {
@@ -369,9 +372,10 @@ fn hostile_evaluations_are_contained() {
         assert_eq!(after.unwrap(), expected, "a good plugin after {misbehave}");
     }
     // Fresh state on every call, also after a trap.
-    let (stateful, _) = host
+    let stateful = host
         .check(&Fees::misbehaving(TRAP).wasm(), PolicyHook::ClaimFees)
-        .unwrap();
+        .unwrap()
+        .plugin;
     let early = oms::plugin::samples::claim_fees();
     for _ in 0..3 {
         let (out, _) = host.evaluate::<_, FeeDecision>(&stateful, PolicyHook::ClaimFees, &early);
@@ -397,24 +401,26 @@ fn hostile_evaluations_are_contained() {
 /// loop of 11 million instructions takes about 3 ms itself, which made this test a coin toss).
 #[test]
 fn the_deadline_is_a_hard_stop() {
-    let host = PluginHost::new(PluginLimits::with(11_000_000, 3).unwrap()).unwrap();
-    let (plugin, _) = host
+    let host = PluginHost::new(PluginLimits::with(11_000_000, 3, 50_000).unwrap()).unwrap();
+    let plugin = host
         .check(&Fees::misbehaving(SLOW_LOOP).wasm(), PolicyHook::ClaimFees)
-        .unwrap();
+        .unwrap()
+        .plugin;
     let started = std::time::Instant::now();
     let (out, _) = host.evaluate::<_, FeeDecision>(&plugin, PolicyHook::ClaimFees, &late_input());
     let failure = out.unwrap_err();
     assert_eq!(failure.reason, FailureReason::Deadline, "{failure}");
     assert!(failure.fuel_used < 11_000_000);
     assert!(started.elapsed() < std::time::Duration::from_millis(500));
-    assert!(PluginLimits::with(11_000_001, 5).is_err());
+    assert!(PluginLimits::with(11_000_001, 5, 50_000).is_err());
 
     // The loop really is slow per unit of fuel: with a hundredth of the budget and a deadline it
     // does not reach, it runs out of fuel, and only after more than the 3 ms above.
-    let patient = PluginHost::new(PluginLimits::with(110_000, 1000).unwrap()).unwrap();
-    let (plugin, _) = patient
+    let patient = PluginHost::new(PluginLimits::with(110_000, 1000, 50_000).unwrap()).unwrap();
+    let plugin = patient
         .check(&Fees::misbehaving(SLOW_LOOP).wasm(), PolicyHook::ClaimFees)
-        .unwrap();
+        .unwrap()
+        .plugin;
     let started = std::time::Instant::now();
     let (out, _) =
         patient.evaluate::<_, FeeDecision>(&plugin, PolicyHook::ClaimFees, &late_input());
@@ -428,7 +434,10 @@ fn the_deadline_is_a_hard_stop() {
 #[test]
 fn the_hand_written_example_follows_the_contract() {
     let host = plugin_host();
-    let (plugin, _) = host.check(&flat_fee(), PolicyHook::ClaimFees).unwrap();
+    let plugin = host
+        .check(&flat_fee(), PolicyHook::ClaimFees)
+        .unwrap()
+        .plugin;
     let input = oms::plugin::samples::claim_fees();
     let (out, stats) = host.evaluate::<_, FeeDecision>(&plugin, PolicyHook::ClaimFees, &input);
     let out = out.unwrap();

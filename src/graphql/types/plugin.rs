@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::domain::policy::PolicyHook as DomainHook;
 use crate::graphql::ids::{to_id, Kind};
 use crate::plugin::FailureReason;
-use crate::service::plugins::{DryRun, PluginState as DomainState, PluginView};
+use crate::service::plugins::{CheckReport, DryRun, PluginState as DomainState, PluginView};
 
 /// A hook of the plugin contract: what a plugin decides.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
@@ -221,9 +221,12 @@ fn reason<'de, D: serde::Deserializer<'de>>(d: D) -> Result<PluginFailureReason,
         .ok_or_else(|| serde::de::Error::custom(format!("unknown failure reason {s}")))
 }
 
-/// The result of `dryRunPlugin`: nothing was changed.
+/// An evaluation that changed nothing: a dry run's, or one of the upload check's samples.
 #[derive(SimpleObject)]
 pub struct PluginEvaluation {
+    /// The input document it was evaluated on: a sample's (`checkPlugin`); null for a dry
+    /// run, whose input you sent.
+    pub input: Option<Json<serde_json::Value>>,
     /// The output document (JSON, field names as in `plugins/README.md`), when it succeeded.
     pub output: Option<Json<serde_json::Value>>,
     /// Why it failed, otherwise (a claim would have fallen back to the default).
@@ -239,6 +242,7 @@ pub struct PluginEvaluation {
 impl From<DryRun> for PluginEvaluation {
     fn from(d: DryRun) -> PluginEvaluation {
         PluginEvaluation {
+            input: None,
             output: d.output.map(Json),
             failure: d.failure.map(|f| EvaluationFailure {
                 reason: f.reason.into(),
@@ -248,6 +252,35 @@ impl From<DryRun> for PluginEvaluation {
             fuel_used: d.fuel_used,
             micros: u64::try_from(d.elapsed.as_micros()).unwrap_or(u64::MAX),
             log: d.log,
+        }
+    }
+}
+
+/// The upload check's report (`checkPlugin`): nothing was stored.
+#[derive(SimpleObject)]
+pub struct PluginCheck {
+    /// The module's SHA-256, hex (what `uploadPlugin` would record).
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+    /// The evaluation of each of the hook's sample inputs, with the input (every one must
+    /// succeed for an upload to be accepted).
+    pub samples: Vec<PluginEvaluation>,
+}
+
+impl From<CheckReport> for PluginCheck {
+    fn from(r: CheckReport) -> PluginCheck {
+        PluginCheck {
+            sha256: r.sha256,
+            size_bytes: u64::try_from(r.size_bytes).unwrap_or(u64::MAX),
+            samples: r
+                .samples
+                .into_iter()
+                .map(|(input, run)| PluginEvaluation {
+                    input: Some(Json(input)),
+                    ..run.into()
+                })
+                .collect(),
         }
     }
 }

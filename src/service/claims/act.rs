@@ -23,6 +23,7 @@ use crate::repo;
 use crate::repo::claim_writes::{ClaimUpdate, PartsUpdate, Tracking};
 use crate::repo::stored::StoredClaim;
 use crate::service::idempotency::{self, Answer, Keyed};
+use crate::service::policy;
 
 use super::*;
 
@@ -34,10 +35,19 @@ pub async fn act(
     key: Option<Keyed>,
     req: ActRequest,
 ) -> Answer<ClaimChanged> {
-    idempotency::once(app, actor, key, async |txn| {
-        act_in(app, txn, actor, action, &req, app.clock.now()).await
-    })
-    .await
+    let mut runs = 0;
+    loop {
+        let answer = idempotency::once(app, actor, key.clone(), async |txn| {
+            act_in(app, txn, actor, action, &req, app.clock.now()).await
+        })
+        .await;
+        runs += 1;
+        // A conversion asks the seller's policy.
+        if runs == policy::MAX_RUNS || !policy::compiled_what_was_missing(app, &answer.result).await
+        {
+            return answer;
+        }
+    }
 }
 
 /// [`act`] inside a transaction the caller owns (shipping over a cancel request).

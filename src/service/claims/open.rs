@@ -33,10 +33,18 @@ pub async fn open_claim(
     key: Option<Keyed>,
     req: OpenRequest,
 ) -> Answer<ClaimChanged> {
-    idempotency::once(app, actor, key, async |txn| {
-        open_claim_in(app, txn, actor, &req).await
-    })
-    .await
+    let mut runs = 0;
+    loop {
+        let answer = idempotency::once(app, actor, key.clone(), async |txn| {
+            open_claim_in(app, txn, actor, &req).await
+        })
+        .await;
+        runs += 1;
+        if runs == policy::MAX_RUNS || !policy::compiled_what_was_missing(app, &answer.result).await
+        {
+            return answer;
+        }
+    }
 }
 
 pub(super) async fn open_claim_in(

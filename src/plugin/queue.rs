@@ -1,0 +1,122 @@
+//! The compile queue: compiles run on the blocking pool, a few at a time, so a flood of
+//! uploads cannot take every core or the process's memory. A compile whose request went away
+//! still holds its place until it ends: what bounds memory is the compiles running, not the
+//! requests waiting for them.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+/// Who is waiting for a compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// An upload, a check or a dry run of raw bytes: refused when the queue is full.
+    Upload,
+    /// A claim, an activation or the warm-up of an active module: waits its turn whatever
+    /// the queue holds, because a seller's active policy must be used.
+    Needed,
+}
+
+/// The queue is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// Compile slots and the compiles in flight (running or waiting).
+pub struct Queue {
+    slots: Arc<Semaphore>,
+    in_flight: Arc<AtomicUsize>,
+    capacity: usize,
+}
+
+/// Counts a compile in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Queue {
+    /// A queue of `slots` compiles at once and `waiting` more that uploads may queue behind.
+    pub fn new(slots: usize, waiting: usize) -> Queue {
+        let slots = slots.max(1);
+        Queue {
+            slots: Arc::new(Semaphore::new(slots)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            capacity: slots + waiting,
+        }
+    }
+
+    /// Runs `job` on the blocking pool when a slot is free. `None` when the runtime dropped it.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        priority: Priority,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, Busy> {
+        let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let in_flight = InFlight(self.in_flight.clone());
+        if priority == Priority::Upload && before >= self.capacity {
+            return Err(Busy);
+        }
+        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            return Ok(None);
+        };
+        let handle = tokio::task::spawn_blocking(move || {
+            let _held = (permit, in_flight);
+            job()
+        });
+        Ok(handle.await.ok())
+    }
+
+    /// Compiles in flight, running or waiting.
+    #[cfg(test)]
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn uploads_past_the_capacity_are_busy_and_needed_compiles_wait() {
+        let queue = Arc::new(Queue::new(1, 1));
+        let (release, gate) = mpsc::channel::<()>();
+        let gate = Arc::new(std::sync::Mutex::new(gate));
+        let blocked = {
+            let (queue, gate) = (queue.clone(), gate.clone());
+            tokio::spawn(async move {
+                queue
+                    .run(Priority::Upload, move || {
+                        gate.lock().unwrap().recv().is_ok()
+                    })
+                    .await
+            })
+        };
+        while queue.in_flight() < 1 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let waiting = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.run(Priority::Upload, || 2).await })
+        };
+        while queue.in_flight() < 2 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(queue.run(Priority::Upload, || 3).await, Err(Busy));
+        let needed = {
+            let queue = queue.clone();
+            tokio::spawn(async move { queue.run(Priority::Needed, || 4).await })
+        };
+        release.send(()).unwrap();
+        assert_eq!(blocked.await.unwrap(), Ok(Some(true)));
+        assert_eq!(waiting.await.unwrap(), Ok(Some(2)));
+        assert_eq!(needed.await.unwrap(), Ok(Some(4)));
+        assert_eq!(queue.in_flight(), 0);
+    }
+}

@@ -1,5 +1,6 @@
 //! `oms`: the order management server and its tools.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::Duration;
@@ -56,10 +57,16 @@ enum PluginCommand {
         #[arg(long, value_enum, default_value = "claim-fees")]
         hook: HookArg,
     },
-    /// Check a module, then evaluate a hook on a JSON input document.
+    /// Check a module, then evaluate a hook on a JSON input document; or, with `--default`,
+    /// evaluate the built-in default on it, to compare.
+    #[command(group(clap::ArgGroup::new("policy").required(true).args(["file", "default"])))]
     Run {
-        /// The `.wasm` module.
-        file: std::path::PathBuf,
+        /// The `.wasm` module (or `--default`).
+        file: Option<std::path::PathBuf>,
+        /// Evaluate the built-in default instead of a module: what the server decides for a
+        /// seller without an active plugin.
+        #[arg(long)]
+        default: bool,
         /// The hook to evaluate.
         #[arg(long, value_enum, default_value = "claim-fees")]
         hook: HookArg,
@@ -137,30 +144,44 @@ async fn main() -> ExitCode {
         Command::Serve(args) => oms::serve(*args).await,
         Command::Migrate(db) => migrate(db).await,
         Command::Seed(args) => seed(args).await,
-        Command::Schema => {
-            print!("{}", oms::graphql::sdl());
-            Ok(())
-        }
-        Command::Secret => oms::auth::generate_secret().map(|s| println!("{s}")),
+        Command::Schema => print(oms::graphql::sdl().trim_end()),
+        Command::Secret => oms::auth::generate_secret().and_then(|s| print(&s)),
         Command::Token(t) => TokenKeys::new(&t.auth.jwt_secret)
             .issue(t.role, &t.subject, Duration::days(t.days))
-            .map(|token| println!("{token}"))
-            .map_err(|e| e.to_string()),
+            .map_err(|e| e.to_string())
+            .and_then(|token| print(&token)),
         Command::Plugin(PluginCommand::Check { file, hook }) => {
-            oms::plugin::offline::check_file(&file, hook.into()).map(|report| println!("{report}"))
+            oms::plugin::offline::check_file(&file, hook.into()).and_then(|r| print(&r))
         }
-        Command::Plugin(PluginCommand::Run { file, hook, input }) => {
-            oms::plugin::offline::run_file(&file, hook.into(), &input)
-                .map(|report| println!("{report}"))
+        Command::Plugin(PluginCommand::Run {
+            file,
+            default,
+            hook,
+            input,
+        }) => match (file, default) {
+            (None, true) => oms::plugin::offline::run_default_file(hook.into(), &input),
+            (Some(file), false) => oms::plugin::offline::run_file(&file, hook.into(), &input),
+            // clap's group refuses both and neither before this.
+            (Some(_), true) | (None, false) => {
+                Err("give the module FILE or --default, not both".into())
+            }
         }
+        .and_then(|r| print(&r)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("oms: {e}");
+            // Nothing more can be said if standard error is gone too.
+            let _ = writeln!(std::io::stderr(), "oms: {e}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Prints a command's answer and a newline. A reader that went away (`oms schema | head -1`)
+/// ends the command quietly instead of panicking as `println!` would.
+fn print(text: &str) -> Result<(), String> {
+    oms::plugin::offline::write_report(&mut std::io::stdout().lock(), text)
 }
 
 async fn migrate(args: DatabaseArgs) -> Result<(), String> {

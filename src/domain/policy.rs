@@ -99,9 +99,110 @@ pub const fn fault_from(f: contract::Fault) -> Fault {
     }
 }
 
+/// An input document a dry run checks against what the server really sends: values the
+/// contract can encode but no claim ever produces (`plugins/README.md`, "Inputs that never
+/// occur"). A dry run on one of them would test a case that never happens.
+pub trait Occurs {
+    /// Why this input never reaches a hook, if it does not.
+    fn never_occurs(&self) -> Option<&'static str>;
+}
+
+/// A return's or exchange's reason: OUT_OF_STOCK is the seller's cancel alone.
+fn claimable(claim_type: contract::ClaimType, reason: contract::Reason) -> Option<&'static str> {
+    if claim_type == contract::ClaimType::Cancel {
+        return Some("claimType is never CANCEL: a cancel's fault is fixed, no policy is asked");
+    }
+    (reason == contract::Reason::OutOfStock)
+        .then_some("reason is never OUT_OF_STOCK: that is the seller's cancel alone")
+}
+
+impl Occurs for ClaimFeesInput {
+    fn never_occurs(&self) -> Option<&'static str> {
+        claimable(self.claim_type, self.reason).or_else(|| {
+            if self.items.is_empty() {
+                Some("items is never empty: a claim claims at least one line")
+            } else if self.items.iter().any(|i| i.quantity == 0) {
+                Some("an item's quantity is never 0: a claim claims at least one unit")
+            } else {
+                None
+            }
+        })
+    }
+}
+
+impl Occurs for ExchangeRulesInput {
+    fn never_occurs(&self) -> Option<&'static str> {
+        claimable(contract::ClaimType::Exchange, self.reason).or_else(|| {
+            self.items
+                .is_empty()
+                .then_some("items is never empty: an exchange exchanges at least one line")
+        })
+    }
+}
+
+impl Occurs for ClaimWindowInput {
+    fn never_occurs(&self) -> Option<&'static str> {
+        claimable(self.claim_type, self.reason)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_that_never_occur_are_named() {
+        use crate::plugin::samples;
+        let fees = samples::claim_fees();
+        assert_eq!(fees.never_occurs(), None);
+        let cancel = ClaimFeesInput {
+            claim_type: contract::ClaimType::Cancel,
+            ..fees.clone()
+        };
+        assert!(cancel.never_occurs().is_some_and(|m| m.contains("CANCEL")));
+        let out_of_stock = ClaimFeesInput {
+            reason: contract::Reason::OutOfStock,
+            ..fees.clone()
+        };
+        assert!(out_of_stock
+            .never_occurs()
+            .is_some_and(|m| m.contains("OUT_OF_STOCK")));
+        let empty = ClaimFeesInput {
+            items: Vec::new(),
+            ..fees.clone()
+        };
+        assert!(empty.never_occurs().is_some());
+        let mut zero = fees;
+        zero.items[0].quantity = 0;
+        assert!(zero.never_occurs().is_some());
+
+        let exchange = samples::exchange_rules();
+        assert_eq!(exchange.never_occurs(), None);
+        let none = ExchangeRulesInput {
+            items: Vec::new(),
+            ..exchange
+        };
+        assert!(none.never_occurs().is_some());
+
+        let window = samples::claim_window();
+        assert_eq!(window.never_occurs(), None);
+        let cancel = ClaimWindowInput {
+            claim_type: contract::ClaimType::Cancel,
+            ..window
+        };
+        assert!(cancel.never_occurs().is_some());
+        // Every sample the upload check evaluates is an input that occurs.
+        for hook in PolicyHook::ALL {
+            for (about, sample) in samples::all(hook) {
+                let never = match sample {
+                    samples::Sample::Fees(i) => i.never_occurs(),
+                    samples::Sample::Exchange(i) => i.never_occurs(),
+                    samples::Sample::Window(i) => i.never_occurs(),
+                };
+                assert_eq!(never, None, "{about}");
+            }
+        }
+    }
 
     #[test]
     fn the_contract_names_values_as_the_engine_does() {

@@ -124,6 +124,7 @@ impl<T: Clone> Cache<T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use crate::plugin::FailureReason;

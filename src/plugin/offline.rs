@@ -18,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::{PluginHost, PluginLimits};
-use crate::domain::policy::{defaults, PolicyHook};
+use crate::domain::policy::{defaults, Occurs, PolicyHook};
 
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
@@ -115,13 +115,21 @@ fn read_json(input: &Path) -> Result<String, String> {
         .map_err(|e| format!("{} is not UTF-8 text: {e}", input.display()))
 }
 
-fn parse<I: DeserializeOwned>(hook: PolicyHook, json: &str) -> Result<I, String> {
-    serde_json::from_str(json).map_err(|e| {
+/// The input document, refused (as a dry run refuses it) when no claim ever produces it.
+fn parse<I: DeserializeOwned + Occurs>(hook: PolicyHook, json: &str) -> Result<I, String> {
+    let input: I = serde_json::from_str(json).map_err(|e| {
         format!(
-            "the input is not a {} input document: {e}",
+            "the input is not an input document of {}: {e}",
             hook.export_name()
         )
-    })
+    })?;
+    match input.never_occurs() {
+        Some(why) => Err(format!(
+            "this {} input never occurs on a claim: {why}",
+            hook.export_name()
+        )),
+        None => Ok(input),
+    }
 }
 
 /// The output document as pretty JSON whose strings are safe on a terminal: `serde_json`
@@ -150,7 +158,7 @@ fn log_section(log: &str) -> String {
     }
 }
 
-fn run<I: Document + DeserializeOwned, O: super::Output + Serialize>(
+fn run<I: Document + DeserializeOwned + Occurs, O: super::Output + Serialize>(
     host: &PluginHost,
     plugin: &super::CompiledPlugin,
     hook: PolicyHook,
@@ -271,7 +279,7 @@ mod tests {
         assert_eq!(out["requiredLineIds"], serde_json::json!([2]));
         let refused = run_default(PolicyHook::ExchangeRules, SIZE_EXCHANGE).unwrap_err();
         assert!(
-            refused.starts_with("the input is not a exchange_rules input document"),
+            refused.starts_with("the input is not an input document of exchange_rules"),
             "{refused}"
         );
     }

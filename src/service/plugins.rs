@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::domain::policy::{defaults, PolicyHook};
+use crate::domain::policy::{defaults, Occurs, PolicyHook};
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::plugin::{CompiledPlugin, Failure, Lookup, Output, PluginError};
 use crate::repo;
@@ -392,7 +392,7 @@ pub async fn dry_run(
 }
 
 /// The built-in default on a JSON input.
-fn native<I: DeserializeOwned, O: Serialize>(
+fn native<I: DeserializeOwned + Occurs, O: Serialize>(
     hook: PolicyHook,
     input: Value,
     decide: fn(I) -> O,
@@ -401,18 +401,27 @@ fn native<I: DeserializeOwned, O: Serialize>(
     serde_json::to_value(decide(input)).map_err(|e| ServiceError::Corrupt(e.to_string()))
 }
 
-fn parse_input<I: DeserializeOwned>(hook: PolicyHook, input: Value) -> Result<I, ServiceError> {
-    serde_json::from_value(input).map_err(|e| {
-        UserError::new(
-            UserErrorCode::InvalidPluginInput,
-            &["input"],
-            format!(
-                "the input is not a {} input document: {e}",
-                hook.export_name()
-            ),
-        )
-        .into()
-    })
+/// A dry run's input: the hook's document, and one the server could really send.
+fn parse_input<I: DeserializeOwned + Occurs>(
+    hook: PolicyHook,
+    input: Value,
+) -> Result<I, ServiceError> {
+    let refused = |message: String| -> ServiceError {
+        UserError::new(UserErrorCode::InvalidPluginInput, &["input"], message).into()
+    };
+    let input: I = serde_json::from_value(input).map_err(|e| {
+        refused(format!(
+            "the input is not an input document of {}: {e}",
+            hook.export_name()
+        ))
+    })?;
+    match input.never_occurs() {
+        Some(why) => Err(refused(format!(
+            "this {} input never occurs on a claim: {why}",
+            hook.export_name()
+        ))),
+        None => Ok(input),
+    }
 }
 
 async fn evaluate_hook(
@@ -484,7 +493,7 @@ async fn evaluate<I, O>(
     input: Value,
 ) -> Result<DryRun, ServiceError>
 where
-    I: Document + DeserializeOwned + Send + 'static,
+    I: Document + DeserializeOwned + Occurs + Send + 'static,
     O: Output + Serialize + Send + 'static,
 {
     let input: I = parse_input(hook, input)?;

@@ -39,16 +39,16 @@ fn deciding(return_fee: i64, exchange_fee: i64) -> Vec<u8> {
     Fees::misbehaving(Box::leak(misbehave.into_boxed_str())).wasm()
 }
 
-/// A plugin's fees are bounded by the marketplace: at the cap it decides (a fee above the
-/// refund makes the claim wait for it), one won past it — or `i64::MAX` — is BAD_OUTPUT and
-/// the default decides; analytics still add up.
+/// A plugin's fees are bounded by the marketplace: at the cap (both fees at once: a claim
+/// charges one of them) it decides, one won past it — or `i64::MAX` — is BAD_OUTPUT and the
+/// default decides; analytics still add up.
 async fn fee_cap(t: TestApp) {
     let shop = ShopBuilder::new().build(&t).await;
     let (customer, seller) = (&shop.customer().token, &shop.seller.token);
     let order = OrderBuilder::new(&shop).quantity(5).delivered(&t).await;
     let ret = ClaimBuilder::return_of(&order.number, order.line());
 
-    PluginBuilder::claim_fees(&deciding(DEFAULT_FEE_CAP, 0))
+    PluginBuilder::claim_fees(&deciding(DEFAULT_FEE_CAP, DEFAULT_FEE_CAP))
         .activated(&t, seller)
         .await;
     let d = ret.request(&t, customer).await;
@@ -62,7 +62,7 @@ async fn fee_cap(t: TestApp) {
 
     for (return_fee, exchange_fee) in [
         (DEFAULT_FEE_CAP + 1, 0),
-        (DEFAULT_FEE_CAP, 1),
+        (0, DEFAULT_FEE_CAP + 1),
         (i64::MAX, i64::MAX),
     ] {
         PluginBuilder::claim_fees(&deciding(return_fee, exchange_fee))
@@ -111,6 +111,16 @@ async fn customer_text(t: TestApp) {
     assert_eq!(
         claim_fees(&t, customer, &d["claim"]).await["policy"],
         "PLUGIN"
+    );
+    // OUT_OF_STOCK is the seller's cancel alone: refused before the policy is asked.
+    let d = ClaimBuilder::return_of(&order.number, order.line())
+        .reason("OUT_OF_STOCK")
+        .request(&t, customer)
+        .await;
+    assert_eq!(d["userErrors"][0]["code"], "CLAIM_NOT_ALLOWED", "{d}");
+    assert_eq!(
+        d["userErrors"][0]["message"],
+        "requestReturn cannot be asked with the reason OUT_OF_STOCK"
     );
     let list = t.gql(seller, PLUGINS, json!({})).await["plugins"][0].clone();
     assert_eq!(list["consecutiveFailures"], 0, "{list}");
@@ -319,9 +329,26 @@ async fn compile_bombs(t: TestApp) {
         neither["userErrors"][0]["code"], "INVALID_INPUT",
         "{neither}"
     );
-    // Dry runs of the default are counted: 30 at once (two were just used), then refused.
+    let mut cancel = input.clone();
+    cancel["claimType"] = json!("CANCEL");
+    let never = t
+        .gql(
+            seller,
+            run,
+            json!({"input": {"hook": "CLAIM_FEES", "defaultPolicy": true, "input": cancel}}),
+        )
+        .await["dryRunPlugin"]
+        .clone();
+    assert_eq!(
+        never["userErrors"][0]["code"], "INVALID_PLUGIN_INPUT",
+        "{never}"
+    );
+    assert!(never["userErrors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("never CANCEL")));
+    // Dry runs of the default are counted: 30 at once (three were just used), then refused.
     let mut refused = None;
-    for i in 2..40 {
+    for i in 3..40 {
         let d = t
             .gql(
                 seller,

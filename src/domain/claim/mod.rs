@@ -26,10 +26,10 @@ pub use status::{
     HoldReason, HoldState, LineStatus, Reason,
 };
 pub use table::{
-    available_actions, decide, matching_opening, matching_row, open, opening_kind, plan,
-    plan_opening, rejection_sources, role_code, Actors, ClaimFacts, Completion, ConvertedClaim,
-    Effect, FaultRule, Goods, Guard, HoldChange, HoldGuard, Opening, OpeningEffect, OpeningFacts,
-    OpeningHold, OpeningKind, OpeningRefusal, OpeningRow, OpeningTarget, ReasonRule, RefundFacts,
-    RefundGuard, RefundStatus, Refusal, RejectionCode, Row, Settlement, StatusSet, Target,
-    Transition, OPENINGS, ROLES, TRANSITIONS,
+    available_actions, check_reason, decide, matching_opening, matching_row, open, opening_kind,
+    plan, plan_opening, rejection_sources, role_code, Actors, ClaimFacts, Completion,
+    ConvertedClaim, Effect, FaultRule, Goods, Guard, HoldChange, HoldGuard, Opening, OpeningEffect,
+    OpeningFacts, OpeningHold, OpeningKind, OpeningRefusal, OpeningRow, OpeningTarget, ReasonRule,
+    RefundFacts, RefundGuard, RefundStatus, Refusal, RejectionCode, Row, Settlement, StatusSet,
+    Target, Transition, OPENINGS, ROLES, TRANSITIONS,
 };

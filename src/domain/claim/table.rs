@@ -1373,6 +1373,19 @@ pub enum OpeningRefusal {
         /// cancel once shipped).
         suggestion: Option<ClaimAction>,
     },
+    /// No row of this opening accepts the reason, whatever the line (a return asked as
+    /// OUT_OF_STOCK, which is the seller's cancel alone).
+    #[error(
+        "CLAIM_NOT_ALLOWED: {} cannot be asked with the reason {}",
+        .action.mutation_name(),
+        .reason.as_str()
+    )]
+    ReasonNotAllowed {
+        /// The refused opening.
+        action: ClaimAction,
+        /// The reason no row of it accepts.
+        reason: Reason,
+    },
     /// A row applies but the facts cannot name the first status: an engine bug.
     #[error("CLAIM_FACTS_INCONSISTENT: {} on a line {line}: {detail}", .action.mutation_name())]
     InconsistentFacts {
@@ -1389,7 +1402,9 @@ impl OpeningRefusal {
     /// The stable `userErrors` code.
     pub const fn code(&self) -> &'static str {
         match self {
-            OpeningRefusal::NotAllowed { .. } => "CLAIM_NOT_ALLOWED",
+            OpeningRefusal::NotAllowed { .. } | OpeningRefusal::ReasonNotAllowed { .. } => {
+                "CLAIM_NOT_ALLOWED"
+            }
             OpeningRefusal::InconsistentFacts { .. } => "CLAIM_FACTS_INCONSISTENT",
         }
     }
@@ -1460,6 +1475,19 @@ pub fn plan_opening(
             suggestion,
         }
     })
+}
+
+/// Refuses a reason that no row of `action` accepts, before anything is decided about the
+/// claim (a seller's policy is not asked about a claim that cannot open).
+pub fn check_reason(action: ClaimAction, reason: Reason) -> Result<(), OpeningRefusal> {
+    if OPENINGS
+        .iter()
+        .any(|row| row.action == action && row.reasons.accepts(reason))
+    {
+        Ok(())
+    } else {
+        Err(OpeningRefusal::ReasonNotAllowed { action, reason })
+    }
 }
 
 /// Decides whether `role` may open a claim with `action` on units of a line, and how it starts.

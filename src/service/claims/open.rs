@@ -9,8 +9,8 @@ use serde_json::json;
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::claim::{
-    opening_kind, plan_opening, Opening, OpeningEffect, OpeningFacts, OpeningKind, OpeningRefusal,
-    Settlement,
+    check_reason, opening_kind, plan_opening, Opening, OpeningEffect, OpeningFacts, OpeningKind,
+    OpeningRefusal, Settlement,
 };
 use crate::domain::money::Won;
 use crate::domain::order::LineStatus;
@@ -59,6 +59,7 @@ pub(super) async fn open_claim_in(
     let kind = opening_kind(req.action).ok_or_else(|| {
         ServiceError::Corrupt(format!("{} opens no claim", req.action.mutation_name()))
     })?;
+    check_reason(req.action, req.reason).map_err(not_allowed)?;
     let opener = Opener {
         app,
         txn,

@@ -262,7 +262,7 @@ pub enum ServiceError {
     Corrupt(String),
     /// A claim needs a seller's policy module this process has not compiled yet: the claim's
     /// transaction is abandoned, the module compiled outside it, and the claim run again
-    /// (`service::policy::with_policies_compiled`). A client never sees this.
+    /// (`service::policy::compiled_what_was_missing`). A client never sees this.
     #[error("the policy plugin {plugin_id} is not compiled on this replica yet")]
     PolicyNotCompiled {
         /// The plugin.

@@ -95,10 +95,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| format!("demo seeding failed: {e}"))?;
         demo::print_tokens(&app, args.listen);
     }
-    // Compile what is active before taking requests, then follow activations made anywhere.
-    if let Err(e) = service::plugins::warm(&app).await {
-        tracing::warn!("cannot warm the active plugins: {e}");
-    }
+    // Compile what is active (at once, without holding up requests: a claim that comes first
+    // compiles its module itself), then follow activations made anywhere.
     tokio::spawn(service::plugins::warm_forever(
         app.clone(),
         std::time::Duration::from_millis(args.plugins.warm_interval_ms.max(100)),

@@ -270,7 +270,9 @@ OMS_STATIC_ASSERT(offsetof(oms_item, flags) == 36, "oms_item.flags at 36");
 OMS_STATIC_ASSERT(offsetof(oms_item, bundle_id) == 40, "oms_item.bundle_id at 40");
 
 /** An earlier claim of the same order that was not withdrawn, one record per line it
- *  claimed. 24 bytes. */
+ *  claimed — of this seller's lines only: a plugin never sees another seller's claims on a
+ *  shared order. (Before this was enforced the list could hold them; the layout did not
+ *  change, so the contract version stays 1.) 24 bytes. */
 typedef struct oms_earlier_claim {
     int64_t line_id;     /**< the line it claimed */
     uint32_t claim_type; /**< enum oms_claim_type (CANCEL possible here) */
@@ -336,7 +338,8 @@ typedef struct oms_claim_fees_input {
     int64_t now;                /**< now, Unix seconds: the only clock a plugin has */
     oms_str memo;               /**< the customer's words; none if not given */
     oms_array items;            /**< oms_item[]: the units claimed */
-    oms_array earlier_claims;   /**< oms_earlier_claim[]: earlier claims of the order */
+    oms_array earlier_claims;   /**< oms_earlier_claim[]: earlier claims of this seller's
+                                     lines in the order (never another seller's) */
 } oms_claim_fees_input;
 OMS_STATIC_ASSERT(sizeof(oms_claim_fees_input) == 88, "oms_claim_fees_input is 88 bytes");
 OMS_STATIC_ASSERT(offsetof(oms_claim_fees_input, claim_type) == 0, "claim_type at 0");
@@ -356,7 +359,9 @@ OMS_STATIC_ASSERT(offsetof(oms_claim_fees_input, earlier_claims) == 80, "earlier
 
 /** Output of claim_fees. 32-byte head. The amounts are what the settlement rules
  *  (money.md) apply; whether each applies at all is settled there (e.g. a return fee is
- *  only deducted from a CUSTOMER-fault return). */
+ *  only deducted from a CUSTOMER-fault return). The marketplace caps each amount (by default
+ *  50,000 won; the server's --plugin-fee-cap): an output with return_fee or exchange_fee
+ *  above the cap is a failed evaluation (BAD_OUTPUT) and the built-in default decides. */
 typedef struct oms_fee_decision {
     uint32_t fault;       /**< enum oms_fault: who is at fault; also the input of
                                exchange_rules and claim_window */

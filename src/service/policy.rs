@@ -230,7 +230,7 @@ impl Runner<'_> {
 
     /// Evaluates the plugin with the module this process has compiled. Never compiles: a
     /// claim runs inside its write transaction, so a module not compiled here yet stops the
-    /// claim ([`ServiceError::PolicyNotCompiled`]) for [`with_policies_compiled`] to compile
+    /// claim ([`ServiceError::PolicyNotCompiled`]) for [`compiled_what_was_missing`] to compile
     /// it outside the transaction and run the claim again.
     async fn evaluate<I, O>(
         &self,

@@ -160,7 +160,8 @@ pub struct ClaimFeesInput {
     pub memo: Option<String>,
     /// The units claimed.
     pub items: Vec<Item>,
-    /// Earlier claims of the order that were not withdrawn.
+    /// Earlier claims of this seller's lines in the order that were not withdrawn (never
+    /// another seller's).
     pub earlier_claims: Vec<EarlierClaim>,
 }
 

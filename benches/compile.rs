@@ -11,7 +11,8 @@
 //!
 //! The shapes: `many` (the most functions, each as large as the module size allows), `wide`
 //! (the largest bodies with the most locals, all live), `deep` (the deepest nesting with the
-//! widest `br_table`s), `calls` (bodies of calls). They are what the compile time grows with.
+//! widest `br_table`s), `calls` and `indirect` (the most calls, direct or through a table, the
+//! rest of the module arithmetic). They are what the compile time grows with.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -129,21 +130,55 @@ fn deep(tag: usize, shape: &ModuleShape, module_bytes: usize) -> Vec<u8> {
     })
 }
 
-/// Bodies of calls to one another.
-fn calls(tag: usize, shape: &ModuleShape, module_bytes: usize) -> Vec<u8> {
+/// The most calls the shape allows, spread over the most functions, each body filled up
+/// with arithmetic to the module size; `indirect` makes them `call_indirect`s through a table
+/// of every function.
+fn calls_of(tag: usize, shape: &ModuleShape, module_bytes: usize, indirect: bool) -> Vec<u8> {
     let functions = shape.functions as usize - 3;
-    let steps = (module_bytes / functions).saturating_sub(30) / 6;
-    module(tag, functions, |i| {
-        let mut f = String::from("(func (param i32) (result i32) (local.get 0)");
-        for s in 0..steps {
-            // Calls only to earlier functions (index 4 on: the import and the contract's
-            // three come first), so nothing recurses forever.
-            let callee = 4 + (i + s) % (i + 1);
-            write!(f, "(call {callee})").unwrap();
+    let per_body = (shape.calls as usize - 10) / functions;
+    let steps = (module_bytes / functions).saturating_sub(40 + per_body * 6) / 7;
+    let mut text = format!("(module {CONTRACT}");
+    if indirect {
+        write!(
+            text,
+            "(type $t (func (param i64) (result i64))) (table {functions} funcref) \
+             (elem (i32.const 0) func{})",
+            (0..functions)
+                .map(|i| format!(" {}", 4 + i))
+                .collect::<String>()
+        )
+        .unwrap();
+    }
+    for i in 0..functions {
+        text.push_str("(func (param i64) (result i64) (local i64) ");
+        for s in 0..per_body {
+            // Calls only to earlier functions, so nothing recurses.
+            let callee = (i + s) % (i + 1);
+            if indirect {
+                write!(
+                    text,
+                    "(local.set 1 (call_indirect (type $t) (local.get 1) (i32.const {callee})))"
+                )
+                .unwrap();
+            } else {
+                write!(text, "(local.set 1 (call {} (local.get 1)))", 4 + callee).unwrap();
+            }
         }
-        f.push(')');
-        f
-    })
+        for _ in 0..steps {
+            text.push_str("(local.set 1 (i64.add (local.get 1) (i64.const 7)))");
+        }
+        text.push_str("(local.get 1))");
+    }
+    write!(text, "(@custom \"tag\" \"{tag}\"))").unwrap();
+    wasm::wat(&text)
+}
+
+fn calls(tag: usize, shape: &ModuleShape, module_bytes: usize) -> Vec<u8> {
+    calls_of(tag, shape, module_bytes, false)
+}
+
+fn indirect(tag: usize, shape: &ModuleShape, module_bytes: usize) -> Vec<u8> {
+    calls_of(tag, shape, module_bytes, true)
 }
 
 fn rss() -> (u64, u64) {
@@ -171,20 +206,22 @@ fn main() {
     let limits = PluginLimits::default();
     let host = Arc::new(PluginHost::new(limits.clone()).unwrap());
     let size = limits.module_bytes - 4096;
-    let shapes: [(&str, Shape); 4] = [
+    let shapes: [(&str, Shape); 5] = [
         ("many", many),
         ("wide", wide),
         ("deep", deep),
         ("calls", calls),
+        ("indirect", indirect),
     ];
     println!(
-        "limits: {} functions, {} B per body, {} locals, nesting {}, br_table {}; module {} B; \
-         compile budget {:?}, {} slot(s), queue {}",
+        "limits: {} functions, {} B per body, {} locals, nesting {}, br_table {}, {} calls; \
+         module {} B; compile budget {:?}, {} slot(s), queue {}",
         limits.shape.functions,
         limits.shape.function_bytes,
         limits.shape.locals,
         limits.shape.nesting,
         limits.shape.br_table_targets,
+        limits.shape.calls,
         limits.module_bytes,
         limits.compile_budget,
         limits.compile_slots,

@@ -68,6 +68,7 @@ pub fn check_shape(bytes: &[u8], limits: &PluginLimits) -> Result<(), PluginErro
     let shape = &limits.shape;
     let mut segments = 0u64;
     let mut function = 0u32;
+    let mut calls = 0u32;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(invalid)? {
             Payload::TypeSection(reader) => at_most("function types", reader.count(), shape.types)?,
@@ -102,7 +103,8 @@ pub fn check_shape(bytes: &[u8], limits: &PluginLimits) -> Result<(), PluginErro
             }
             Payload::CodeSectionEntry(body) => {
                 function += 1;
-                check_body(&body, function, shape)?;
+                calls = calls.saturating_add(check_body(&body, function, shape)?);
+                at_most("calls", calls, shape.calls)?;
             }
             _ => {}
         }
@@ -123,8 +125,9 @@ fn at_most(what: &str, count: u32, limit: u32) -> Result<(), PluginError> {
     Ok(())
 }
 
-/// One function's size, locals, nesting and `br_table`s (`n` counts defined functions from 1).
-fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<(), PluginError> {
+/// One function's size, locals, nesting and `br_table`s (`n` counts defined functions from 1);
+/// returns the calls it makes.
+fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<u32, PluginError> {
     let invalid = |e: wasmparser::BinaryReaderError| PluginError::Invalid(e.to_string());
     let over = |what: String| {
         PluginError::Invalid(format!(
@@ -150,6 +153,7 @@ fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<()
     }
     let mut reader = body.get_operators_reader().map_err(invalid)?;
     let mut depth = 0u32;
+    let mut calls = 0u32;
     while !reader.eof() {
         match reader.read().map_err(invalid)? {
             Operator::Block { .. }
@@ -162,6 +166,12 @@ fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<()
                 }
             }
             Operator::End => depth = depth.saturating_sub(1),
+            Operator::Call { .. }
+            | Operator::CallIndirect { .. }
+            | Operator::ReturnCall { .. }
+            | Operator::ReturnCallIndirect { .. }
+            | Operator::CallRef { .. }
+            | Operator::ReturnCallRef { .. } => calls += 1,
             Operator::BrTable { targets } if targets.len() > shape.br_table_targets => {
                 return Err(over(format!(
                     "a br_table of {} targets; the limit is {}",
@@ -172,7 +182,7 @@ fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<()
             _ => {}
         }
     }
-    Ok(())
+    Ok(calls)
 }
 
 /// Checks `bytes` as a module for `hook` (contract version 1), without compiling it.

@@ -263,7 +263,7 @@ async fn compile_bombs(t: TestApp) {
         let message = d["userErrors"][0]["message"].as_str().unwrap_or_default();
         assert!(
             message.contains(&format!(
-                "has {} functions; the limit is 2000",
+                "has {} functions; the limit is {limit}",
                 functions + 4
             )),
             "{message}"
@@ -445,6 +445,33 @@ fn shape_limits_at_and_past_the_limit() {
     assert_eq!(
         refused.to_string(),
         "the module has 55 functions; the limit is 54"
+    );
+    // Calls in the whole module: `Fees` makes one (its recursion), each filler one more.
+    let calling = |n: usize| {
+        let filler = "(func (call $log (i32.const 0) (i32.const 0)))".repeat(n);
+        Fees {
+            prefix: Box::leak(filler.into_boxed_str()),
+            ..Fees::default()
+        }
+        .wasm()
+    };
+    let few_calls = PluginHost::new(PluginLimits {
+        shape: ModuleShape {
+            calls: 10,
+            ..ModuleShape::default()
+        },
+        deadline: Duration::from_secs(1),
+        ..PluginLimits::default()
+    })
+    .unwrap();
+    assert!(few_calls.check(&calling(9), PolicyHook::ClaimFees).is_ok());
+    let refused = few_calls
+        .check(&calling(10), PolicyHook::ClaimFees)
+        .err()
+        .expect("one call past the limit");
+    assert_eq!(
+        refused.to_string(),
+        "the module has 11 calls; the limit is 10"
     );
     let deep = format!("{}{}", "(block ".repeat(129), ")".repeat(129));
     let nested = Fees {

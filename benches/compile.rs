@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use oms::domain::policy::PolicyHook;
-use oms::plugin::{samples, ModuleShape, PluginError, PluginHost, PluginLimits};
+use oms::plugin::{samples, Compiler, ModuleShape, PluginError, PluginHost, PluginLimits};
 use oms_policy_sdk::FeeDecision;
 
 /// The contract's part: a valid `claim_fees` that returns a constant decision.
@@ -173,6 +173,35 @@ fn calls_of(tag: usize, shape: &ModuleShape, module_bytes: usize, indirect: bool
     wasm::wat(&text)
 }
 
+/// Nested loops and `br_table`s over many live values: a few kilobytes inside every static
+/// limit that the register allocator takes far longer than the budget over. The worker is
+/// stopped at the budget.
+fn loops(tag: usize, shape: &ModuleShape, _: usize) -> Vec<u8> {
+    let vars = shape.locals as usize;
+    let mut body = String::from("(loop $l0 (loop $l1 (loop $l2 (loop $l3 (loop $l4 (loop $l5 ");
+    for b in 0..3 {
+        for v in 0..vars / 5 {
+            write!(
+                body,
+                "(local.set {v} (i64.add (local.get {}) (local.get {})))",
+                (v * 7 + b) % vars,
+                (v * 13 + b + 1) % vars
+            )
+            .unwrap();
+        }
+        let targets: String = (0..1_000).map(|i| format!(" $l{}", (i + b) % 6)).collect();
+        write!(
+            body,
+            "(br_table{targets} $l0 (i32.wrap_i64 (local.get {b})))"
+        )
+        .unwrap();
+    }
+    body.push_str("))))))");
+    module(tag, 1, |_| {
+        format!("(func (local{}) {body})", " i64".repeat(vars))
+    })
+}
+
 fn calls(tag: usize, shape: &ModuleShape, module_bytes: usize) -> Vec<u8> {
     calls_of(tag, shape, module_bytes, false)
 }
@@ -204,14 +233,17 @@ fn main() {
         .and_then(|n| n.parse().ok())
         .unwrap_or(24);
     let limits = PluginLimits::default();
-    let host = Arc::new(PluginHost::new(limits.clone()).unwrap());
+    // As the server does: each compile tried first in a worker of the `oms` binary.
+    let worker = Compiler::Worker(env!("CARGO_BIN_EXE_oms").into());
+    let host = Arc::new(PluginHost::with_compiler(limits.clone(), worker).unwrap());
     let size = limits.module_bytes - 4096;
-    let shapes: [(&str, Shape); 5] = [
+    let shapes: [(&str, Shape); 6] = [
         ("many", many),
         ("wide", wide),
         ("deep", deep),
         ("calls", calls),
         ("indirect", indirect),
+        ("loops", loops),
     ];
     println!(
         "limits: {} functions, {} B per body, {} locals, nesting {}, br_table {}, {} calls; \

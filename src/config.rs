@@ -262,8 +262,9 @@ pub struct PluginArgs {
         default_value_t = 5
     )]
     pub deadline_ms: u64,
-    /// The most a plugin may decide for one claim, in won (each fee, and their sum); more is a
-    /// failed evaluation and the built-in default decides. At most 1,000,000.
+    /// The most a plugin may decide for one claim, in won: its return fee and its exchange fee,
+    /// each (a claim charges one of them); more is a failed evaluation and the built-in
+    /// default decides. At most 1,000,000.
     #[arg(
         long = "plugin-fee-cap",
         env = "OMS_PLUGIN_FEE_CAP",

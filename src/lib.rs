@@ -81,11 +81,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             std::process::id(),
             chrono::Utc::now().timestamp_millis()
         ),
-        plugins: Arc::new(plugin::PluginHost::new(plugin::PluginLimits::with(
-            args.plugins.fuel,
-            args.plugins.deadline_ms,
-            args.plugins.fee_cap,
-        )?)?),
+        plugins: Arc::new(plugin::PluginHost::with_compiler(
+            plugin::PluginLimits::with(
+                args.plugins.fuel,
+                args.plugins.deadline_ms,
+                args.plugins.fee_cap,
+            )?,
+            // Compiles run in children of this program, stopped at the compile budget.
+            plugin::Compiler::Worker(
+                std::env::current_exe()
+                    .map_err(|e| format!("cannot find this program to compile plugins: {e}"))?,
+            ),
+        )?),
         plugin_quota: Default::default(),
         outbox: Arc::new(outbox_channels(&args.outbox).await?),
     };

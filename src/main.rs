@@ -74,6 +74,17 @@ enum PluginCommand {
         #[arg(long)]
         input: std::path::PathBuf,
     },
+    /// The server's compile worker: reads a module on standard input and writes it compiled
+    /// (the server starts it and kills it when the compile budget runs out).
+    #[command(hide = true)]
+    CompileWorker {
+        /// The linear-memory cap the host's engine is configured with.
+        #[arg(long)]
+        memory_bytes: usize,
+        /// The call-stack cap the host's engine is configured with.
+        #[arg(long)]
+        stack_bytes: usize,
+    },
 }
 
 /// A hook on the command line.
@@ -167,6 +178,10 @@ async fn main() -> ExitCode {
             }
         }
         .and_then(|r| print(&r)),
+        Command::Plugin(PluginCommand::CompileWorker {
+            memory_bytes,
+            stack_bytes,
+        }) => oms::plugin::worker::serve(memory_bytes, stack_bytes),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

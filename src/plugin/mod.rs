@@ -12,6 +12,7 @@ mod limits;
 pub mod offline;
 mod queue;
 mod validate;
+pub mod worker;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -26,6 +27,7 @@ use wasmtime::{
 
 pub use limits::{ModuleShape, PluginLimits, DEFAULT_FEE_CAP, MAX_FEE_CAP};
 pub use queue::Priority;
+pub use worker::Compiler;
 
 use cache::Cache;
 use queue::Queue;
@@ -61,10 +63,10 @@ pub enum PluginError {
     },
     /// Its compile took longer than the budget; nothing was kept.
     #[error(
-        "the module took {} ms to compile; the budget is {} ms (make it smaller: fewer or \
-         shorter functions)",
-        took.as_millis(),
-        budget.as_millis()
+        "the module took more than {} ms to compile (stopped after {} ms); make it simpler: \
+         fewer or shorter functions, fewer live values in loops",
+        budget.as_millis(),
+        took.as_millis()
     )]
     CompileBudget {
         /// How long it took.
@@ -247,11 +249,40 @@ impl ResourceLimiter for GuestState {
 pub struct PluginHost {
     engine: Engine,
     linker: Linker<GuestState>,
+    compiler: Compiler,
     limits: PluginLimits,
     compiled: Mutex<Cache<Arc<CompiledPlugin>>>,
     compiles: Queue,
     /// Evaluations in flight are bounded by the instance pool.
     slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// The engine's configuration: fuel, epochs, the stack and memory caps, the instance pool.
+/// A compile worker builds its engine from the same, so the host can load what it compiled.
+pub(crate) fn engine_config(limits: &PluginLimits) -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(POOL_SLOTS)
+        .total_memories(POOL_SLOTS)
+        .total_tables(POOL_SLOTS)
+        .max_memories_per_module(1)
+        .max_memory_size(limits.memory_bytes)
+        .table_elements(10_000)
+        // Returning a slot's memory to the kernel (madvise, and the TLB shootdown it causes
+        // on every core) was half of an evaluation's host cost; batching eight slots per call
+        // cut the host overhead from ~6 µs to ~2.6 µs (BENCHMARKS.md).
+        .decommit_batch_size(8);
+    let mut config = Config::new();
+    config
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(limits.stack_bytes)
+        // Small reservations keep the pool's address space modest; bounds checks are explicit
+        // instead of relying on a 4 GiB guard region.
+        .memory_reservation(limits.memory_bytes as u64)
+        .memory_guard_size(64 * 1024)
+        .memory_reservation_for_growth(0)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
 }
 
 /// Instance slots of the pooling allocator: evaluations in flight at once per process.
@@ -264,28 +295,13 @@ impl PluginHost {
     /// A host with `limits`. Starts a thread that advances the engine's epoch every
     /// millisecond for as long as the engine lives.
     pub fn new(limits: PluginLimits) -> Result<PluginHost, String> {
-        let mut pool = PoolingAllocationConfig::default();
-        pool.total_core_instances(POOL_SLOTS)
-            .total_memories(POOL_SLOTS)
-            .total_tables(POOL_SLOTS)
-            .max_memories_per_module(1)
-            .max_memory_size(limits.memory_bytes)
-            .table_elements(10_000)
-            // Returning a slot's memory to the kernel (madvise, and the TLB shootdown it
-            // causes on every core) was half of an evaluation's host cost; batching eight
-            // slots per call cut the host overhead from ~6 µs to ~2.6 µs (BENCHMARKS.md).
-            .decommit_batch_size(8);
-        let mut config = Config::new();
-        config
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .max_wasm_stack(limits.stack_bytes)
-            // Small reservations keep the pool's address space modest; bounds checks are
-            // explicit instead of relying on a 4 GiB guard region.
-            .memory_reservation(limits.memory_bytes as u64)
-            .memory_guard_size(64 * 1024)
-            .memory_reservation_for_growth(0)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        PluginHost::with_compiler(limits, Compiler::InProcess)
+    }
+
+    /// A host whose compiles are tried where `compiler` says: the server tries each in a child
+    /// process of its own binary first, so a compile that overruns its budget is stopped.
+    pub fn with_compiler(limits: PluginLimits, compiler: Compiler) -> Result<PluginHost, String> {
+        let config = engine_config(&limits);
         let engine = Engine::new(&config).map_err(|e| e.to_string())?;
         let mut linker = Linker::new(&engine);
         linker
@@ -305,8 +321,13 @@ impl PluginHost {
         Ok(PluginHost {
             engine,
             linker,
+            compiler,
             compiled: Mutex::new(Cache::new(limits.cache_bytes, limits.cache_modules)),
-            compiles: Queue::new(limits.compile_slots, limits.compile_queue),
+            compiles: Queue::new(
+                limits.compile_slots,
+                limits.compile_queue,
+                limits.compile_budget,
+            ),
             limits,
             slots: Arc::new(tokio::sync::Semaphore::new(POOL_SLOTS as usize)),
         })
@@ -454,6 +475,11 @@ impl PluginHost {
         }
     }
 
+    /// Where this host's compiles run.
+    pub fn compiler(&self) -> &Compiler {
+        &self.compiler
+    }
+
     /// Tells the cache which modules are some seller's active policy (evicted last).
     pub fn set_active(&self, sha256s: HashSet<String>) {
         self.cache().set_active(sha256s);
@@ -474,19 +500,20 @@ impl PluginHost {
         self.compiled.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Compiles within the budget. Cranelift cannot be interrupted, so the budget is kept by
-    /// the static shape limits (measured so the worst accepted module compiles well within
-    /// it) and checked afterwards: a compile that overran is refused all the same.
+    /// Compiles within the budget: first on trial in a child process that is killed when the
+    /// budget runs out ([`Compiler::Worker`]), then here; or only here, refused afterwards when
+    /// it overran ([`Compiler::InProcess`]).
     fn compile(&self, bytes: &[u8]) -> Result<Arc<CompiledPlugin>, PluginError> {
+        let budget = self.limits.compile_budget;
+        if let Compiler::Worker(program) = &self.compiler {
+            worker::trial(program, &self.limits, bytes, budget)?;
+        }
         let started = Instant::now();
         let module = Module::new(&self.engine, bytes)
             .map_err(|e| PluginError::Invalid(format!("the module does not compile: {e}")))?;
         let took = started.elapsed();
-        if took > self.limits.compile_budget {
-            return Err(PluginError::CompileBudget {
-                took,
-                budget: self.limits.compile_budget,
-            });
+        if took > budget {
+            return Err(PluginError::CompileBudget { took, budget });
         }
         let image = module.image_range();
         let code_bytes = (image.end as usize).saturating_sub(image.start as usize);
@@ -725,14 +752,28 @@ impl Output for FeeDecision {
 
 impl Output for ExchangeVerdict {
     fn refusal(&self, _: &PluginLimits) -> Option<String> {
-        None
+        plain_text("message", self.message.as_deref())
+            .or_else(|| plain_text("code", self.code.as_deref()))
     }
 }
 
 impl Output for WindowVerdict {
     fn refusal(&self, _: &PluginLimits) -> Option<String> {
-        None
+        plain_text("message", self.message.as_deref())
+            .or_else(|| plain_text("code", self.code.as_deref()))
     }
+}
+
+/// A plugin's text reaches customers and sellers as plain text: no control characters but
+/// line breaks and tabs (the API's own rule for what people write, `docs/text-limits.md`).
+fn plain_text(field: &str, text: Option<&str>) -> Option<String> {
+    let c = text?
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))?;
+    Some(format!(
+        "{field} has the control character U+{:04X}; plugin text is plain text",
+        u32::from(c)
+    ))
 }
 
 /// Decodes an output document and applies the host's checks ([`Output`]).

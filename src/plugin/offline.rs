@@ -20,6 +20,16 @@ use serde::Serialize;
 use super::{PluginHost, PluginLimits};
 use crate::domain::policy::{defaults, Occurs, PolicyHook};
 
+/// A host with the server's limits, compiling in a worker of this program (so a module that
+/// overruns the compile budget is stopped there, as on the server).
+fn host() -> Result<PluginHost, String> {
+    let compiler = match std::env::current_exe() {
+        Ok(program) => super::Compiler::Worker(program),
+        Err(_) => super::Compiler::InProcess,
+    };
+    PluginHost::with_compiler(PluginLimits::default(), compiler)
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
@@ -34,7 +44,7 @@ pub fn check_file(path: &Path, hook: PolicyHook) -> Result<String, String> {
 
 fn check_report(path: &Path, hook: PolicyHook) -> Result<String, String> {
     let bytes = read(path)?;
-    let host = PluginHost::new(PluginLimits::default())?;
+    let host = host()?;
     let checked = host.check(&bytes, hook).map_err(|e| e.to_string())?;
     let mut report = format!(
         "ok: {} accepts it as a {} plugin (contract version {})\n\
@@ -70,7 +80,7 @@ pub fn run_file(path: &Path, hook: PolicyHook, input: &Path) -> Result<String, S
 fn run_report(path: &Path, hook: PolicyHook, input: &Path) -> Result<String, String> {
     let bytes = read(path)?;
     let json = read_json(input)?;
-    let host = PluginHost::new(PluginLimits::default())?;
+    let host = host()?;
     let plugin = host.check(&bytes, hook).map_err(|e| e.to_string())?.plugin;
     match hook {
         PolicyHook::ClaimFees => run::<ClaimFeesInput, FeeDecision>(&host, &plugin, hook, &json),

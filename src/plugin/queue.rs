@@ -1,10 +1,13 @@
 //! The compile queue: compiles run on the blocking pool, a few at a time, so a flood of
-//! uploads cannot take every core or the process's memory. A compile whose request went away
-//! still holds its place until it ends: what bounds memory is the compiles running, not the
-//! requests waiting for them.
+//! uploads cannot take every core or the machine's memory. Uploads share their slots and wait
+//! a bounded time for one (then they are busy); the compiles a seller's active policy needs
+//! (claims, activations, warm-up) have a slot of their own, so uploads never delay them. A
+//! compile whose request went away still holds its slot until it ends: what bounds memory is
+//! the compiles running, not the requests waiting for them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
@@ -22,11 +25,13 @@ pub enum Priority {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 
-/// Compile slots and the compiles in flight (running or waiting).
+/// Compile slots and the uploads' compiles in flight (running or waiting).
 pub struct Queue {
     slots: Arc<Semaphore>,
+    needed: Arc<Semaphore>,
     in_flight: Arc<AtomicUsize>,
     capacity: usize,
+    wait: Duration,
 }
 
 /// Counts a compile in flight until dropped.
@@ -39,13 +44,16 @@ impl Drop for InFlight {
 }
 
 impl Queue {
-    /// A queue of `slots` compiles at once and `waiting` more that uploads may queue behind.
-    pub fn new(slots: usize, waiting: usize) -> Queue {
+    /// A queue of `slots` upload compiles at once, `waiting` more that may queue behind them
+    /// for at most `wait`, and one slot for needed compiles.
+    pub fn new(slots: usize, waiting: usize, wait: Duration) -> Queue {
         let slots = slots.max(1);
         Queue {
             slots: Arc::new(Semaphore::new(slots)),
+            needed: Arc::new(Semaphore::new(1)),
             in_flight: Arc::new(AtomicUsize::new(0)),
             capacity: slots + waiting,
+            wait,
         }
     }
 
@@ -55,13 +63,23 @@ impl Queue {
         priority: Priority,
         job: impl FnOnce() -> T + Send + 'static,
     ) -> Result<Option<T>, Busy> {
-        let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
-        let in_flight = InFlight(self.in_flight.clone());
-        if priority == Priority::Upload && before >= self.capacity {
-            return Err(Busy);
-        }
-        let Ok(permit) = self.slots.clone().acquire_owned().await else {
-            return Ok(None);
+        let (permit, in_flight) = match priority {
+            Priority::Needed => match self.needed.clone().acquire_owned().await {
+                Ok(permit) => (permit, None),
+                Err(_) => return Ok(None),
+            },
+            Priority::Upload => {
+                let before = self.in_flight.fetch_add(1, Ordering::AcqRel);
+                let in_flight = InFlight(self.in_flight.clone());
+                if before >= self.capacity {
+                    return Err(Busy);
+                }
+                match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => (permit, Some(in_flight)),
+                    Ok(Err(_)) => return Ok(None),
+                    Err(_) => return Err(Busy),
+                }
+            }
         };
         let handle = tokio::task::spawn_blocking(move || {
             let _held = (permit, in_flight);
@@ -82,11 +100,10 @@ impl Queue {
 mod tests {
     use super::*;
     use std::sync::mpsc;
-    use std::time::Duration;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn uploads_past_the_capacity_are_busy_and_needed_compiles_wait() {
-        let queue = Arc::new(Queue::new(1, 1));
+        let queue = Arc::new(Queue::new(1, 1, Duration::from_secs(60)));
         let (release, gate) = mpsc::channel::<()>();
         let gate = Arc::new(std::sync::Mutex::new(gate));
         let blocked = {
@@ -110,14 +127,34 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         assert_eq!(queue.run(Priority::Upload, || 3).await, Err(Busy));
-        let needed = {
-            let queue = queue.clone();
-            tokio::spawn(async move { queue.run(Priority::Needed, || 4).await })
-        };
+        // A needed compile has its own slot: it runs while the uploads' slot is held.
+        assert_eq!(queue.run(Priority::Needed, || 4).await, Ok(Some(4)));
         release.send(()).unwrap();
         assert_eq!(blocked.await.unwrap(), Ok(Some(true)));
         assert_eq!(waiting.await.unwrap(), Ok(Some(2)));
-        assert_eq!(needed.await.unwrap(), Ok(Some(4)));
         assert_eq!(queue.in_flight(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_upload_waits_a_bounded_time_for_its_slot() {
+        let queue = Arc::new(Queue::new(1, 4, Duration::from_millis(50)));
+        let (release, gate) = mpsc::channel::<()>();
+        let gate = Arc::new(std::sync::Mutex::new(gate));
+        let blocked = {
+            let (queue, gate) = (queue.clone(), gate.clone());
+            tokio::spawn(async move {
+                queue
+                    .run(Priority::Upload, move || {
+                        gate.lock().unwrap().recv().is_ok()
+                    })
+                    .await
+            })
+        };
+        while queue.in_flight() < 1 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(queue.run(Priority::Upload, || 2).await, Err(Busy));
+        release.send(()).unwrap();
+        assert_eq!(blocked.await.unwrap(), Ok(Some(true)));
     }
 }

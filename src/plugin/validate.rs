@@ -69,11 +69,29 @@ pub fn check_shape(bytes: &[u8], limits: &PluginLimits) -> Result<(), PluginErro
     let mut segments = 0u64;
     let mut function = 0u32;
     let mut calls = 0u32;
+    // Parameters of each type, and the type of each defined function: parameters are locals.
+    let mut params: Vec<u32> = Vec::new();
+    let mut types_of: Vec<u32> = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(invalid)? {
-            Payload::TypeSection(reader) => at_most("function types", reader.count(), shape.types)?,
+            Payload::TypeSection(reader) => {
+                at_most("function types", reader.count(), shape.types)?;
+                for group in reader {
+                    for sub in group.map_err(invalid)?.into_types() {
+                        params.push(match &sub.composite_type.inner {
+                            CompositeInnerType::Func(f) => {
+                                u32::try_from(f.params().len()).unwrap_or(u32::MAX)
+                            }
+                            _ => 0,
+                        });
+                    }
+                }
+            }
             Payload::FunctionSection(reader) => {
-                at_most("functions", reader.count(), shape.functions)?
+                at_most("functions", reader.count(), shape.functions)?;
+                for ty in reader {
+                    types_of.push(ty.map_err(invalid)?);
+                }
             }
             Payload::GlobalSection(reader) => at_most("globals", reader.count(), shape.globals)?,
             Payload::DataSection(reader) => segments += u64::from(reader.count()),
@@ -102,8 +120,13 @@ pub fn check_shape(bytes: &[u8], limits: &PluginLimits) -> Result<(), PluginErro
                 }
             }
             Payload::CodeSectionEntry(body) => {
+                let own_params = types_of
+                    .get(function as usize)
+                    .and_then(|t| params.get(*t as usize))
+                    .copied()
+                    .unwrap_or(0);
                 function += 1;
-                calls = calls.saturating_add(check_body(&body, function, shape)?);
+                calls = calls.saturating_add(check_body(&body, function, own_params, shape)?);
                 at_most("calls", calls, shape.calls)?;
             }
             _ => {}
@@ -125,9 +148,14 @@ fn at_most(what: &str, count: u32, limit: u32) -> Result<(), PluginError> {
     Ok(())
 }
 
-/// One function's size, locals, nesting and `br_table`s (`n` counts defined functions from 1);
-/// returns the calls it makes.
-fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<u32, PluginError> {
+/// One function's size, locals (its `params` included), nesting and `br_table`s (`n` counts
+/// defined functions from 1); returns the calls it makes.
+fn check_body(
+    body: &FunctionBody<'_>,
+    n: u32,
+    params: u32,
+    shape: &ModuleShape,
+) -> Result<u32, PluginError> {
     let invalid = |e: wasmparser::BinaryReaderError| PluginError::Invalid(e.to_string());
     let over = |what: String| {
         PluginError::Invalid(format!(
@@ -141,13 +169,13 @@ fn check_body(body: &FunctionBody<'_>, n: u32, shape: &ModuleShape) -> Result<u3
             shape.function_bytes
         )));
     }
-    let mut locals = 0u64;
+    let mut locals = u64::from(params);
     for group in body.get_locals_reader().map_err(invalid)? {
         locals += u64::from(group.map_err(invalid)?.0);
     }
     if locals > u64::from(shape.locals) {
         return Err(over(format!(
-            "{locals} locals; the limit is {}",
+            "{locals} locals (parameters included); the limit is {}",
             shape.locals
         )));
     }
@@ -284,7 +312,7 @@ pub fn check(bytes: &[u8], hook: PolicyHook, limits: &PluginLimits) -> Result<()
 
 fn missing(name: &str, hook: PolicyHook) -> PluginError {
     PluginError::Invalid(format!(
-        "missing export `{name}`: a {} plugin exports `memory`, `oms_contract_version`, \
+        "missing export `{name}`: a plugin for {} exports `memory`, `oms_contract_version`, \
          `oms_alloc` and `{}`",
         hook.as_str(),
         hook.export_name()

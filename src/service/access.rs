@@ -40,10 +40,11 @@ pub async fn managed_seller(
     what: &str,
 ) -> Result<i64, ServiceError> {
     match (actor, seller_id) {
-        (Actor::Seller(own), None) => Ok(own),
-        (Actor::Seller(own), Some(s)) if s == own => Ok(own),
-        (Actor::Seller(_), Some(_)) => Err(UserError::not_found(&["sellerId"], "seller").into()),
-        (Actor::Operator, Some(s)) => {
+        (Actor::Seller(own), Some(s)) if s != own => {
+            Err(UserError::not_found(&["sellerId"], "seller").into())
+        }
+        // A token may name a seller that is gone (or never was).
+        (Actor::Seller(s), _) | (Actor::Operator, Some(s)) => {
             if repo::catalog::sellers_by_ids(app.db.conn(), &[s])
                 .await?
                 .is_empty()

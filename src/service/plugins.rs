@@ -103,7 +103,7 @@ fn refusal(e: PluginError) -> UserError {
         PluginError::Invalid(_) => UserErrorCode::PluginInvalid,
         PluginError::UnsupportedContract(_) => UserErrorCode::PluginUnsupportedContract,
         PluginError::SmokeFailed { .. } => UserErrorCode::PluginSmokeFailed,
-        PluginError::CompileBudget { .. } => UserErrorCode::PluginTooLarge,
+        PluginError::CompileBudget { .. } => UserErrorCode::PluginInvalid,
         PluginError::Busy => UserErrorCode::PluginBusy,
     };
     UserError::new(code, &["wasmBase64"], e.to_string())

@@ -210,9 +210,7 @@ impl TestApp {
     /// plugin host (nothing compiled yet), the same clock and keys.
     pub fn replica(&self) -> TestApp {
         self.sibling(App {
-            plugins: Arc::new(
-                oms::plugin::PluginHost::new(plugin_host().limits().clone()).expect("plugin host"),
-            ),
+            plugins: Arc::new(new_plugin_host(plugin_host().limits().clone())),
             ..self.app.clone()
         })
     }
@@ -511,7 +509,13 @@ pub fn plugin_host() -> Arc<oms::plugin::PluginHost> {
             deadline: std::time::Duration::from_secs(1),
             ..oms::plugin::PluginLimits::default()
         };
-        Arc::new(oms::plugin::PluginHost::new(limits).expect("plugin host"))
+        Arc::new(new_plugin_host(limits))
     })
     .clone()
+}
+
+/// A plugin host as the server makes one: compiles tried in a worker of the `oms` binary.
+pub fn new_plugin_host(limits: oms::plugin::PluginLimits) -> oms::plugin::PluginHost {
+    let worker = oms::plugin::Compiler::Worker(env!("CARGO_BIN_EXE_oms").into());
+    oms::plugin::PluginHost::with_compiler(limits, worker).expect("plugin host")
 }

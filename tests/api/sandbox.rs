@@ -296,6 +296,12 @@ async fn compile_bombs(t: TestApp) {
     );
     let list = t.gql(seller, PLUGINS, json!({})).await;
     assert_eq!(list["plugins"], json!([]), "a check stores nothing");
+    // A token of a seller that does not exist: not found, not an internal error.
+    let ghost = t.token(Role::Seller, "999999");
+    let d = PluginBuilder::claim_fees(&example("free-size-exchange"))
+        .upload(&t, &ghost)
+        .await;
+    assert_eq!(d["userErrors"][0]["code"], "NOT_FOUND", "{d}");
 
     // A raw module and the default, dry-run side by side.
     let run = "mutation($input: DryRunPluginInput!) { dryRunPlugin(input: $input) { evaluation { output failure { reason } } userErrors { code message } } }";
@@ -487,6 +493,80 @@ fn shape_limits_at_and_past_the_limit() {
         refused
             .to_string()
             .contains("blocks nested deeper than 128"),
+        "{refused}"
+    );
+}
+
+/// Nested loops, `br_table`s and many live values: a few kilobytes that keep the register
+/// allocator busy far longer than any budget (seconds in an optimised build, more in a debug
+/// one), inside every static limit.
+fn loop_bomb(params: usize) -> Vec<u8> {
+    let vars = params + 100;
+    let depth = 6;
+    let mut body = "(loop $l0 (loop $l1 (loop $l2 (loop $l3 (loop $l4 (loop $l5 ".to_owned();
+    for b in 0..3 {
+        for v in 0..vars {
+            body.push_str(&format!(
+                "(local.set {v} (i64.add (local.get {}) (local.get {})))",
+                (v * 7 + b) % vars,
+                (v * 13 + b + 1) % vars
+            ));
+        }
+        let targets: String = (0..1_000)
+            .map(|i| format!(" $l{}", (i + b) % depth))
+            .collect();
+        body.push_str(&format!(
+            "(br_table{targets} $l0 (i32.wrap_i64 (local.get {b})))"
+        ));
+    }
+    body.push_str("))))))");
+    wat(&format!(
+        r#"(module
+  (import "oms" "log" (func $log (param i32 i32)))
+  (memory (export "memory") 1)
+  (func (export "oms_contract_version") (result i32) (i32.const 1))
+  (func (export "oms_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "claim_fees") (param i32 i32) (result i64) (i64.const 0))
+  (func $bomb (param{}) (local{}) {body}))"#,
+        " i64".repeat(params),
+        " i64".repeat(100)
+    ))
+}
+
+/// A compile that overruns the budget is stopped there — the worker is killed — and nothing is
+/// kept; parameters count as locals.
+#[test]
+fn a_compile_bomb_is_stopped_at_the_budget() {
+    let budget = Duration::from_millis(500);
+    let host = crate::harness::new_plugin_host(PluginLimits {
+        compile_budget: budget,
+        ..PluginLimits::default()
+    });
+    let bomb = loop_bomb(100);
+    assert!(bomb.len() < 20_000, "{} bytes", bomb.len());
+    let started = Instant::now();
+    match host.check(&bomb, PolicyHook::ClaimFees) {
+        Err(e @ PluginError::CompileBudget { .. }) => {
+            assert!(e.to_string().contains("more than 500 ms to compile"), "{e}");
+        }
+        Err(e) => panic!("refused for the wrong reason: {e}"),
+        Ok(_) => panic!("the bomb compiled within {budget:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "stopped at the budget, not at the end of the compile: {:?}",
+        started.elapsed()
+    );
+    assert!(host.cached(&PluginHost::sha256(&bomb)).is_none());
+    // Parameters are locals: 901 parameters and 100 locals are one past the limit.
+    let refused = host
+        .check(&loop_bomb(901), PolicyHook::ClaimFees)
+        .err()
+        .expect("too many locals");
+    assert!(
+        refused
+            .to_string()
+            .contains("1001 locals (parameters included); the limit is 1000"),
         "{refused}"
     );
 }

@@ -78,7 +78,8 @@ fn many(tag: usize, shape: &ModuleShape, module_bytes: usize) -> Vec<u8> {
 /// The largest bodies, each with the most locals, all live to the end (seeded from a
 /// parameter, so the compiler cannot fold them to constants).
 fn wide(tag: usize, shape: &ModuleShape, module_bytes: usize) -> Vec<u8> {
-    let locals = shape.locals as usize;
+    // The parameter counts as a local.
+    let locals = shape.locals as usize - 1;
     let functions = (module_bytes / shape.function_bytes as usize).max(1);
     module(tag, functions, |_| {
         let mut f = format!(
@@ -174,13 +175,13 @@ fn calls_of(tag: usize, shape: &ModuleShape, module_bytes: usize, indirect: bool
 }
 
 /// Nested loops and `br_table`s over many live values: a few kilobytes inside every static
-/// limit that the register allocator takes far longer than the budget over. The worker is
-/// stopped at the budget.
-fn loops(tag: usize, shape: &ModuleShape, _: usize) -> Vec<u8> {
-    let vars = shape.locals as usize;
-    let mut body = String::from("(loop $l0 (loop $l1 (loop $l2 (loop $l3 (loop $l4 (loop $l5 ");
-    for b in 0..3 {
-        for v in 0..vars / 5 {
+/// limit that the register allocator takes far longer than the budget over (tens of seconds).
+/// The worker is stopped at the budget.
+fn loops(tag: usize, _: &ModuleShape, _: usize) -> Vec<u8> {
+    let (vars, depth) = (200, 8);
+    let mut body: String = (0..depth).map(|d| format!("(loop $l{d} ")).collect();
+    for b in 0..4 {
+        for v in 0..vars {
             write!(
                 body,
                 "(local.set {v} (i64.add (local.get {}) (local.get {})))",
@@ -189,14 +190,16 @@ fn loops(tag: usize, shape: &ModuleShape, _: usize) -> Vec<u8> {
             )
             .unwrap();
         }
-        let targets: String = (0..1_000).map(|i| format!(" $l{}", (i + b) % 6)).collect();
+        let targets: String = (0..1_000)
+            .map(|i| format!(" $l{}", (i + b) % depth))
+            .collect();
         write!(
             body,
             "(br_table{targets} $l0 (i32.wrap_i64 (local.get {b})))"
         )
         .unwrap();
     }
-    body.push_str("))))))");
+    body.push_str(&")".repeat(depth));
     module(tag, 1, |_| {
         format!("(func (local{}) {body})", " i64".repeat(vars))
     })
@@ -261,8 +264,13 @@ fn main() {
     );
     println!("\n1. the worst shapes alone (upload check: read, compile, samples)");
     let mut worst = Duration::ZERO;
+    // OMS_BENCH_WRITE_DIR keeps the modules, to measure a worker's memory on its own.
+    let keep = std::env::var_os("OMS_BENCH_WRITE_DIR").map(std::path::PathBuf::from);
     for (i, (name, make)) in shapes.iter().enumerate() {
         let bytes = make(i, &limits.shape, size);
+        if let Some(dir) = &keep {
+            std::fs::write(dir.join(format!("{name}.wasm")), &bytes).unwrap();
+        }
         let started = Instant::now();
         let outcome = host.check(&bytes, PolicyHook::ClaimFees);
         let took = started.elapsed();

@@ -106,10 +106,13 @@
 #define OMS_LIMIT_FUEL 2000000
 /** Wall-clock deadline per evaluation, in milliseconds (default). */
 #define OMS_LIMIT_DEADLINE_MS 5
-/** Linear memory a module may have, in bytes: 16 MiB = 256 pages of 64 KiB. Declaring more,
- *  or growing past it (memory.grow returns -1), fails. */
+/** Linear memory a module may have, in bytes: 16 MiB = 256 pages of 64 KiB. A module whose
+ *  memory starts larger is refused at upload; its declared maximum may be anything, but
+ *  growing past 16 MiB fails (memory.grow returns -1). */
 #define OMS_LIMIT_MEMORY_BYTES (16u * 1024u * 1024u)
-/** Size of the .wasm module, in bytes (1 MiB). Larger modules are refused at upload. */
+/** Size of the .wasm module, in bytes (1 MiB). Larger modules are refused at upload, and so is
+ *  a module over the static shape limits (plugins/README.md, "Limits": functions, body size,
+ *  locals, nesting, br_table targets, calls, ...) or one that takes longer than 3 s to compile. */
 #define OMS_LIMIT_MODULE_BYTES (1024u * 1024u)
 /** Largest input document the host writes, in bytes (128 KB). */
 #define OMS_LIMIT_INPUT_BYTES (128u * 1024u)

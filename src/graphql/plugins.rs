@@ -131,6 +131,15 @@ fn module_bytes(app: &crate::app::App, encoded: &str) -> Result<Vec<u8>, Service
         })
 }
 
+/// A module and the seller it is for, from an upload's or a check's input.
+fn module_for(
+    app: &crate::app::App,
+    encoded: &str,
+    seller_id: &Option<ID>,
+) -> Result<(Vec<u8>, Option<i64>), ServiceError> {
+    Ok((module_bytes(app, encoded)?, seller(seller_id)?))
+}
+
 /// What a dry run's input names, or why it names nothing (or too much).
 fn dry_run_of(
     app: &crate::app::App,
@@ -243,8 +252,9 @@ impl PluginMutation {
     /// Uploads a policy module (SELLER for itself, OPERATOR for any seller). It is checked
     /// before it is stored: under the size limit, a valid module, importing nothing but
     /// `oms.log`, exporting what the contract requires for the hook, built for contract
-    /// version 1, and evaluating the hook's sample input successfully. Refusals:
-    /// PLUGIN_TOO_LARGE, PLUGIN_INVALID, PLUGIN_UNSUPPORTED_CONTRACT, PLUGIN_SMOKE_FAILED.
+    /// version 1, within the static shape limits and the compile budget, and evaluating each
+    /// of the hook's sample inputs successfully. Refusals: PLUGIN_TOO_LARGE, PLUGIN_INVALID,
+    /// PLUGIN_UNSUPPORTED_CONTRACT, PLUGIN_SMOKE_FAILED, PLUGIN_BUSY, RATE_LIMITED.
     async fn upload_plugin(
         &self,
         ctx: &Context<'_>,
@@ -252,9 +262,7 @@ impl PluginMutation {
     ) -> Result<PluginPayload> {
         let actor = require_writer(ctx)?;
         let app = app(ctx)?;
-        let (wasm, seller) = match module_bytes(app, &input.wasm_base64)
-            .and_then(|wasm| Ok((wasm, seller(&input.seller_id)?)))
-        {
+        let (wasm, seller) = match module_for(app, &input.wasm_base64, &input.seller_id) {
             Ok(parsed) => parsed,
             Err(e) => return refusal(e),
         };
@@ -274,9 +282,7 @@ impl PluginMutation {
     ) -> Result<CheckPluginPayload> {
         let actor = require_writer(ctx)?;
         let app = app(ctx)?;
-        let (wasm, seller) = match module_bytes(app, &input.wasm_base64)
-            .and_then(|wasm| Ok((wasm, seller(&input.seller_id)?)))
-        {
+        let (wasm, seller) = match module_for(app, &input.wasm_base64, &input.seller_id) {
             Ok(parsed) => parsed,
             Err(e) => return refusal(e),
         };

@@ -27,7 +27,7 @@ pub struct PluginRow {
     pub uploaded_by: String,
     /// When.
     pub uploaded_at: DateTime<Utc>,
-    /// Fuel its smoke evaluation used.
+    /// Fuel its smoke evaluations used (the most of the samples).
     pub fuel_used_at_upload: i32,
     /// Failures in a row since its last success.
     pub consecutive_failures: i32,
@@ -64,7 +64,7 @@ pub struct NewPlugin<'a> {
     pub sha256: &'a str,
     /// Who uploads it.
     pub uploaded_by: &'a str,
-    /// Fuel its smoke evaluation used.
+    /// Fuel its smoke evaluations used (the most of the samples).
     pub fuel_used: u64,
     /// Now.
     pub now: DateTime<Utc>,

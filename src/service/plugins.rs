@@ -343,10 +343,17 @@ pub async fn dry_run(
             take_quota(app, p.seller_id, QuotaKind::Evaluation)?;
             let hook = PolicyHook::parse(&p.hook)
                 .ok_or_else(|| ServiceError::Corrupt(format!("unknown hook {}", p.hook)))?;
-            let compiled = compiled(app, &p)
-                .await
-                .map_err(|f| ServiceError::Corrupt(f.to_string()))?;
-            evaluate_hook(app, compiled, hook, input).await
+            match compiled(app, &p).await {
+                Ok(compiled) => evaluate_hook(app, compiled, hook, input).await,
+                // What a claim would see: the module does not load here, the default decides.
+                Err(failure) => Ok(DryRun {
+                    output: None,
+                    failure: Some(failure),
+                    fuel_used: 0,
+                    elapsed: Duration::ZERO,
+                    log: String::new(),
+                }),
+            }
         }
         DryRunOf::Module {
             seller_id,

@@ -124,7 +124,7 @@ impl Plugin {
         self.0.row.uploaded_at
     }
 
-    /// Fuel its evaluation on the sample input used at upload.
+    /// Fuel it used at upload: the most of its evaluations on the sample inputs.
     async fn fuel_used_at_upload(&self) -> i32 {
         self.0.row.fuel_used_at_upload
     }

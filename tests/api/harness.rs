@@ -215,6 +215,14 @@ impl TestApp {
         })
     }
 
+    /// A replica whose plugin host has these limits (a compile budget a test can reach).
+    pub fn replica_with_plugin_limits(&self, limits: oms::plugin::PluginLimits) -> TestApp {
+        self.sibling(App {
+            plugins: Arc::new(new_plugin_host(limits)),
+            ..self.app.clone()
+        })
+    }
+
     /// `app` as another server process: its own name, live feed and router.
     fn sibling(&self, app: App) -> TestApp {
         let app = App {

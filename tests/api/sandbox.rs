@@ -296,6 +296,47 @@ async fn compile_bombs(t: TestApp) {
     );
     let list = t.gql(seller, PLUGINS, json!({})).await;
     assert_eq!(list["plugins"], json!([]), "a check stores nothing");
+    // A bomb inside every static limit, on a replica whose budget a debug build reaches: the
+    // compile is stopped at the budget, refused, and nothing is stored or kept.
+    let strict = t.replica_with_plugin_limits(PluginLimits {
+        compile_budget: Duration::from_millis(500),
+        deadline: Duration::from_secs(1),
+        ..PluginLimits::default()
+    });
+    let bomb = loop_bomb(100);
+    let started = Instant::now();
+    let d = strict
+        .gql(
+            seller,
+            check,
+            json!({"input": {"hook": "CLAIM_FEES", "wasmBase64": encode(&bomb)}}),
+        )
+        .await["checkPlugin"]
+        .clone();
+    assert_eq!(d["userErrors"][0]["code"], "PLUGIN_INVALID", "{d}");
+    assert!(
+        d["userErrors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("took more than 500 ms to compile")),
+        "{d}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped at the budget"
+    );
+    assert!(strict
+        .app
+        .plugins
+        .cached(&PluginHost::sha256(&bomb))
+        .is_none());
+    let d = PluginBuilder::claim_fees(&bomb)
+        .upload(&strict, seller)
+        .await;
+    assert_eq!(d["userErrors"][0]["code"], "PLUGIN_INVALID", "{d}");
+    assert_eq!(
+        t.gql(seller, PLUGINS, json!({})).await["plugins"],
+        json!([])
+    );
     // A token of a seller that does not exist: not found, not an internal error.
     let ghost = t.token(Role::Seller, "999999");
     let d = PluginBuilder::claim_fees(&example("free-size-exchange"))
@@ -424,6 +465,19 @@ async fn cold_replica(t: TestApp) {
         .plugins
         .cached(&PluginHost::sha256(&wasm))
         .is_some());
+    // A replica started after the activation compiles the active module before any claim.
+    let fresh = t.replica();
+    assert_eq!(oms::service::plugins::warm(&fresh.app).await.unwrap(), 1);
+    assert!(fresh
+        .app
+        .plugins
+        .cached(&PluginHost::sha256(&wasm))
+        .is_some());
+    assert_eq!(
+        oms::service::plugins::warm(&fresh.app).await.unwrap(),
+        0,
+        "once"
+    );
 }
 on_both!(plugin_cold_replica, cold_replica);
 

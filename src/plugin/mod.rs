@@ -475,11 +475,6 @@ impl PluginHost {
         }
     }
 
-    /// Where this host's compiles run.
-    pub fn compiler(&self) -> &Compiler {
-        &self.compiler
-    }
-
     /// Tells the cache which modules are some seller's active policy (evicted last).
     pub fn set_active(&self, sha256s: HashSet<String>) {
         self.cache().set_active(sha256s);

@@ -162,7 +162,8 @@ async fn main() -> ExitCode {
             .map_err(|e| e.to_string())
             .and_then(|token| print(&token)),
         Command::Plugin(PluginCommand::Check { file, hook }) => {
-            oms::plugin::offline::check_file(&file, hook.into()).and_then(|r| print(&r))
+            oms::plugin::offline::check_file(&file, hook.into(), compile_worker())
+                .and_then(|r| print(&r))
         }
         Command::Plugin(PluginCommand::Run {
             file,
@@ -171,7 +172,9 @@ async fn main() -> ExitCode {
             input,
         }) => match (file, default) {
             (None, true) => oms::plugin::offline::run_default_file(hook.into(), &input),
-            (Some(file), false) => oms::plugin::offline::run_file(&file, hook.into(), &input),
+            (Some(file), false) => {
+                oms::plugin::offline::run_file(&file, hook.into(), &input, compile_worker())
+            }
             // clap's group refuses both and neither before this.
             (Some(_), true) | (None, false) => {
                 Err("give the module FILE or --default, not both".into())
@@ -197,6 +200,14 @@ async fn main() -> ExitCode {
 /// ends the command quietly instead of panicking as `println!` would.
 fn print(text: &str) -> Result<(), String> {
     oms::plugin::offline::write_report(&mut std::io::stdout().lock(), text)
+}
+
+/// This program as the plugin compile worker (a compile that overruns the budget is stopped);
+/// compiling here when it cannot find itself.
+fn compile_worker() -> oms::plugin::Compiler {
+    std::env::current_exe().map_or(oms::plugin::Compiler::InProcess, |program| {
+        oms::plugin::Compiler::Worker(program)
+    })
 }
 
 async fn migrate(args: DatabaseArgs) -> Result<(), String> {

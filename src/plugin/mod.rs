@@ -730,7 +730,7 @@ pub trait Output: Document {
 
 impl Output for FeeDecision {
     /// A claim charges one of the two fees (a return deducts `returnFee`, an exchange costs
-    /// `exchangeFee`), so each is held to the cap on its own.
+    /// `exchangeFee`), so each is held to the cap on its own; the message is plain text.
     fn refusal(&self, limits: &PluginLimits) -> Option<String> {
         let cap = limits.fee_cap;
         [
@@ -742,6 +742,7 @@ impl Output for FeeDecision {
         .map(|(name, fee)| {
             format!("{name} {fee} is over the marketplace's cap of {cap} won per claim")
         })
+        .or_else(|| plain_text("message", self.message.as_deref()))
     }
 }
 
@@ -1157,5 +1158,45 @@ pub mod samples {
             }
             PolicyHook::ClaimWindow => decode::<WindowVerdict>(out, limits, fuel_used).map(drop),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(return_fee: i64, exchange_fee: i64, message: Option<&str>) -> FeeDecision {
+        FeeDecision {
+            fault: oms_policy_sdk::Fault::Customer,
+            return_fee,
+            initial_shipping: true,
+            coupon_clawback: true,
+            exchange_fee,
+            message: message.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn the_host_holds_fees_to_the_cap_and_text_to_plain_text() {
+        let limits = PluginLimits::default();
+        let cap = limits.fee_cap;
+        assert_eq!(decision(cap, cap, None).refusal(&limits), None);
+        assert!(decision(cap + 1, 0, None).refusal(&limits).is_some());
+        assert!(decision(0, cap + 1, None).refusal(&limits).is_some());
+        let plain = decision(0, 0, Some("반품 배송비\n안내\t드립니다"));
+        assert_eq!(plain.refusal(&limits), None);
+        let escape = decision(0, 0, Some("\u{1b}[2J"));
+        assert_eq!(
+            escape.refusal(&limits).as_deref(),
+            Some("message has the control character U+001B; plugin text is plain text")
+        );
+        let verdict = WindowVerdict {
+            allowed: false,
+            code: Some("LATE\u{7}".into()),
+            message: None,
+        };
+        assert!(verdict
+            .refusal(&limits)
+            .is_some_and(|m| m.starts_with("code")));
     }
 }

@@ -17,16 +17,12 @@ use oms_policy_sdk::{
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{PluginHost, PluginLimits};
+use super::{Compiler, PluginHost, PluginLimits};
 use crate::domain::policy::{defaults, Occurs, PolicyHook};
 
-/// A host with the server's limits, compiling in a worker of this program (so a module that
-/// overruns the compile budget is stopped there, as on the server).
-fn host() -> Result<PluginHost, String> {
-    let compiler = match std::env::current_exe() {
-        Ok(program) => super::Compiler::Worker(program),
-        Err(_) => super::Compiler::InProcess,
-    };
+/// A host with the server's limits; `oms plugin` gives it a worker of the `oms` binary, so a
+/// module that overruns the compile budget is stopped there, as on the server.
+fn host(compiler: Compiler) -> Result<PluginHost, String> {
     PluginHost::with_compiler(PluginLimits::default(), compiler)
 }
 
@@ -36,15 +32,15 @@ fn read(path: &Path) -> Result<Vec<u8>, String> {
 
 /// Runs the upload check on a module file; a report on success, the refusal otherwise (both
 /// safe for a terminal).
-pub fn check_file(path: &Path, hook: PolicyHook) -> Result<String, String> {
-    check_report(path, hook)
+pub fn check_file(path: &Path, hook: PolicyHook, compiler: Compiler) -> Result<String, String> {
+    check_report(path, hook, compiler)
         .map(|r| for_terminal(&r))
         .map_err(|e| for_terminal(&e))
 }
 
-fn check_report(path: &Path, hook: PolicyHook) -> Result<String, String> {
+fn check_report(path: &Path, hook: PolicyHook, compiler: Compiler) -> Result<String, String> {
     let bytes = read(path)?;
-    let host = host()?;
+    let host = host(compiler)?;
     let checked = host.check(&bytes, hook).map_err(|e| e.to_string())?;
     let mut report = format!(
         "ok: {} accepts it as a {} plugin (contract version {})\n\
@@ -71,16 +67,26 @@ fn check_report(path: &Path, hook: PolicyHook) -> Result<String, String> {
 
 /// Checks a module, then evaluates `hook` on the JSON input file and reports the output
 /// document as JSON with the fuel and time it took (both results safe for a terminal).
-pub fn run_file(path: &Path, hook: PolicyHook, input: &Path) -> Result<String, String> {
-    run_report(path, hook, input)
+pub fn run_file(
+    path: &Path,
+    hook: PolicyHook,
+    input: &Path,
+    compiler: Compiler,
+) -> Result<String, String> {
+    run_report(path, hook, input, compiler)
         .map(|r| for_terminal(&r))
         .map_err(|e| for_terminal(&e))
 }
 
-fn run_report(path: &Path, hook: PolicyHook, input: &Path) -> Result<String, String> {
+fn run_report(
+    path: &Path,
+    hook: PolicyHook,
+    input: &Path,
+    compiler: Compiler,
+) -> Result<String, String> {
     let bytes = read(path)?;
     let json = read_json(input)?;
-    let host = host()?;
+    let host = host(compiler)?;
     let plugin = host.check(&bytes, hook).map_err(|e| e.to_string())?.plugin;
     match hook {
         PolicyHook::ClaimFees => run::<ClaimFeesInput, FeeDecision>(&host, &plugin, hook, &json),
@@ -309,8 +315,8 @@ mod tests {
         assert_eq!(back["message"], "a\u{1b}[2J\u{9b}H\u{2066}");
     }
 
-    /// A plugin that clears the screen from its log and its message: the report shows the
-    /// escapes, one log line per `oms.log` call.
+    /// A plugin that clears the screen from its log: the report shows the escapes, one log
+    /// line per `oms.log` call.
     #[test]
     fn a_plugins_log_and_message_cannot_drive_the_terminal() {
         let module = wat::parse_str(
@@ -320,10 +326,11 @@ mod tests {
               (data (i32.const 16) "\1b[2J\1b[Hcleared")      ;; 14 bytes
               (data (i32.const 32) "moved\0d\c2\9bA")         ;; 9 bytes
               ;; A FeeDecision: CUSTOMER, both flags, return fee 3000, no exchange fee, and a
-              ;; 4-byte message at offset 32 of the document: ESC 'c' (reset) and CSI 'J'.
+              ;; 5-byte message at offset 32 of the document (plain: the host refuses control
+              ;; characters in a plugin's text, `Output`).
               (data (i32.const 256)
                 "\01\00\00\00\03\00\00\00\b8\0b\00\00\00\00\00\00\00\00\00\00\00\00\00\00"
-                "\20\00\00\00\05\00\00\00\1bc\c2\9bJ")
+                "\20\00\00\00\05\00\00\00ok ok")
               (global $heap (mut i32) (i32.const 1024))
               (func (export "oms_contract_version") (result i32) (i32.const 1))
               (func (export "oms_alloc") (param $len i32) (result i32)
@@ -340,8 +347,8 @@ mod tests {
         std::fs::write(&wasm, module).unwrap();
         std::fs::write(&input, SIZE_EXCHANGE).unwrap();
 
-        let run = run_file(&wasm, PolicyHook::ClaimFees, &input).unwrap();
-        let check = check_file(&wasm, PolicyHook::ClaimFees).unwrap();
+        let run = run_file(&wasm, PolicyHook::ClaimFees, &input, Compiler::InProcess).unwrap();
+        let check = check_file(&wasm, PolicyHook::ClaimFees, Compiler::InProcess).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
 
         for report in [&run, &check] {
@@ -354,7 +361,7 @@ mod tests {
                 "{report}"
             );
         }
-        assert!(run.contains(r#""message": "\u001bc\u009bJ""#), "{run}");
+        assert!(run.contains(r#""message": "ok ok""#), "{run}");
     }
 
     struct Closed;

@@ -212,6 +212,11 @@ proptest! {
     }
 }
 
+/// The compile worker `oms` uses.
+fn worker() -> oms::plugin::Compiler {
+    oms::plugin::Compiler::Worker(env!("CARGO_BIN_EXE_oms").into())
+}
+
 /// The default-policy example, checked once per test binary (a check compiles afresh).
 fn default_plugin() -> (Arc<PluginHost>, Arc<oms::plugin::CompiledPlugin>) {
     static PLUGIN: std::sync::OnceLock<Arc<oms::plugin::CompiledPlugin>> =
@@ -902,16 +907,18 @@ fn the_offline_check_runs_like_the_upload() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("free_size_exchange.wasm");
     std::fs::write(&file, example("free-size-exchange")).unwrap();
-    let report = oms::plugin::offline::check_file(&file, PolicyHook::ClaimFees).unwrap();
+    let report = oms::plugin::offline::check_file(&file, PolicyHook::ClaimFees, worker()).unwrap();
     assert!(report.starts_with("ok:"), "{report}");
-    let refused = oms::plugin::offline::check_file(&file, PolicyHook::ExchangeRules).unwrap_err();
+    let refused =
+        oms::plugin::offline::check_file(&file, PolicyHook::ExchangeRules, worker()).unwrap_err();
     assert!(
         refused.contains("missing export `exchange_rules`"),
         "{refused}"
     );
     let input = dir.join("input.json");
     std::fs::write(&input, sample_json(1_790_000_000).to_string()).unwrap();
-    let out = oms::plugin::offline::run_file(&file, PolicyHook::ClaimFees, &input).unwrap();
+    let out =
+        oms::plugin::offline::run_file(&file, PolicyHook::ClaimFees, &input, worker()).unwrap();
     assert!(out.contains("\"exchangeFee\": 0"), "{out}");
     assert!(out.contains("fuel:"), "{out}");
     std::fs::remove_dir_all(&dir).ok();

@@ -2058,3 +2058,22 @@ fn units_return_to_the_line_only_when_the_claim_ends_unpriced() {
     let exchanged = decide(&at(S::ExchangeReshipping), A::CompleteExchange, Seller).unwrap();
     assert!(exchanged.releases_units(S::ExchangeReshipping));
 }
+
+/// A reason no row of an opening accepts is refused before anything else is decided: a return
+/// or exchange is never asked as OUT_OF_STOCK, the seller's cancel is only that.
+#[test]
+fn an_opening_refuses_a_reason_none_of_its_rows_accepts() {
+    for action in [A::RequestReturn, A::RequestExchange] {
+        let refused = check_reason(action, Reason::OutOfStock).unwrap_err();
+        assert_eq!(refused.code(), "CLAIM_NOT_ALLOWED");
+        assert_eq!(
+            refused.to_string(),
+            format!(
+                "CLAIM_NOT_ALLOWED: {} cannot be asked with the reason OUT_OF_STOCK",
+                action.mutation_name()
+            )
+        );
+        assert_eq!(check_reason(action, Reason::Defective), Ok(()));
+    }
+    assert_eq!(check_reason(A::SellerCancel, Reason::OutOfStock), Ok(()));
+}

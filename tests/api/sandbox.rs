@@ -239,26 +239,31 @@ fn many_functions(functions: usize) -> Vec<u8> {
     .wasm()
 }
 
+/// `checkPlugin` of `wasm` for `CLAIM_FEES` as the caller of `token`: the payload.
+async fn check_plugin(t: &TestApp, token: &str, wasm: &[u8]) -> Value {
+    const CHECK: &str = "mutation($input: CheckPluginInput!) { checkPlugin(input: $input) { check { sha256 sizeBytes samples { input output failure { reason } fuelUsed } } userErrors { code field message } } }";
+    let encoded = base64::engine::general_purpose::STANDARD.encode(wasm);
+    t.gql(
+        token,
+        CHECK,
+        json!({"input": {"hook": "CLAIM_FEES", "wasmBase64": encoded}}),
+    )
+    .await["checkPlugin"]
+        .clone()
+}
+
 /// Compile bombs are refused by the static shape limits before anything compiles: fast,
 /// stored nowhere, compiled nowhere. The checks without storing, and the quotas on them.
 async fn compile_bombs(t: TestApp) {
     let shop = ShopBuilder::new().build(&t).await;
     let seller = &shop.seller.token;
-    let check = "mutation($input: CheckPluginInput!) { checkPlugin(input: $input) { check { sha256 sizeBytes samples { input output failure { reason } fuelUsed } } userErrors { code field message } } }";
     let encode = |wasm: &[u8]| base64::engine::general_purpose::STANDARD.encode(wasm);
     // Past the default limit (the contract's own four functions count too), and a bomb.
     let limit = oms::plugin::ModuleShape::default().functions as usize;
     for functions in [limit - 4 + 1, 60_000] {
         let wasm = many_functions(functions);
         let started = Instant::now();
-        let d = t
-            .gql(
-                seller,
-                check,
-                json!({"input": {"hook": "CLAIM_FEES", "wasmBase64": encode(&wasm)}}),
-            )
-            .await["checkPlugin"]
-            .clone();
+        let d = check_plugin(&t, seller, &wasm).await;
         assert_eq!(d["userErrors"][0]["code"], "PLUGIN_INVALID", "{d}");
         let message = d["userErrors"][0]["message"].as_str().unwrap_or_default();
         assert!(
@@ -276,14 +281,7 @@ async fn compile_bombs(t: TestApp) {
         assert!(t.app.plugins.cached(&PluginHost::sha256(&wasm)).is_none());
     }
     // An ordinary module passes, with an evaluation of each sample.
-    let d = t
-        .gql(
-            seller,
-            check,
-            json!({"input": {"hook": "CLAIM_FEES", "wasmBase64": encode(&example("whole-set-bulky"))}}),
-        )
-        .await["checkPlugin"]
-        .clone();
+    let d = check_plugin(&t, seller, &example("whole-set-bulky")).await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
     assert_eq!(
         d["check"]["samples"].as_array().map(Vec::len),
@@ -305,14 +303,7 @@ async fn compile_bombs(t: TestApp) {
     });
     let bomb = loop_bomb(100);
     let started = Instant::now();
-    let d = strict
-        .gql(
-            seller,
-            check,
-            json!({"input": {"hook": "CLAIM_FEES", "wasmBase64": encode(&bomb)}}),
-        )
-        .await["checkPlugin"]
-        .clone();
+    let d = check_plugin(&strict, seller, &bomb).await;
     assert_eq!(d["userErrors"][0]["code"], "PLUGIN_INVALID", "{d}");
     assert!(
         d["userErrors"][0]["message"]

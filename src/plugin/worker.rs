@@ -18,15 +18,15 @@ use wasmtime::{Engine, Module};
 
 use super::{engine_config, PluginError, PluginLimits};
 
-/// Where modules compile.
+/// How a host keeps a compile within its budget.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Compiler {
     /// On the calling thread. The budget is checked when the compile ends, so a module that
     /// compiles for minutes holds a core for minutes: for tools and tests without the `oms`
     /// binary at hand.
     InProcess,
-    /// In a child process of this program (`oms plugin compile-worker`), killed when the budget
-    /// runs out.
+    /// Tried first in a child process of this program (`oms plugin compile-worker`), killed
+    /// when the budget runs out; compiled on the calling thread only when the trial passed.
     Worker(PathBuf),
 }
 

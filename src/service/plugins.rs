@@ -20,7 +20,7 @@ use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::policy::{defaults, Occurs, PolicyHook};
 use crate::error::{ServiceError, UserError, UserErrorCode};
-use crate::plugin::{CompiledPlugin, Failure, Lookup, Output, PluginError};
+use crate::plugin::{CompiledPlugin, Failure, FailureReason, Lookup, Output, PluginError};
 use crate::repo;
 use crate::repo::plugins::PluginRow;
 use crate::service::quota::QuotaKind;
@@ -160,7 +160,7 @@ pub async fn upload(
 pub async fn activate(app: &App, actor: Actor, id: i64) -> Result<PluginView, ServiceError> {
     let p = managed_plugin(app, actor, id).await?;
     // Compiled before it commits, so this replica's next claim finds it ready.
-    compiled(app, &p).await.map_err(|f| {
+    compiled(app, p.id, &p.sha256).await.map_err(|f| {
         UserError::new(
             UserErrorCode::PluginInvalid,
             &["pluginId"],
@@ -343,7 +343,7 @@ pub async fn dry_run(
             take_quota(app, p.seller_id, QuotaKind::Evaluation)?;
             let hook = PolicyHook::parse(&p.hook)
                 .ok_or_else(|| ServiceError::Corrupt(format!("unknown hook {}", p.hook)))?;
-            match compiled(app, &p).await {
+            match compiled(app, p.id, &p.sha256).await {
                 Ok(compiled) => evaluate_hook(app, compiled, hook, input).await,
                 // What a claim would see: the module does not load here, the default decides.
                 Err(failure) => Ok(DryRun {
@@ -470,27 +470,39 @@ pub async fn warm(app: &App) -> Result<usize, ServiceError> {
     let active = repo::plugins::active_everywhere(app.db.conn()).await?;
     app.plugins
         .set_active(active.iter().map(|p| p.sha256.clone()).collect());
-    let mut compiled = 0;
+    let mut count = 0;
     for p in active {
         if matches!(app.plugins.lookup(&p.sha256), Lookup::Missing) {
-            super::policy::compile(app, p.id, &p.sha256).await;
-            compiled += 1;
+            if let Err(failure) = compiled(app, p.id, &p.sha256).await {
+                tracing::warn!(plugin = p.id, %failure, "the module does not load on this replica");
+            }
+            count += 1;
         }
     }
-    Ok(compiled)
+    Ok(count)
 }
 
-/// The plugin's module compiled in this process, compiling it through the queue if needed.
-async fn compiled(app: &App, p: &PluginRow) -> Result<Arc<CompiledPlugin>, Failure> {
-    if let Some(c) = app.plugins.cached(&p.sha256) {
+/// The module of plugin `plugin_id` compiled in this process, compiling it through the queue
+/// if needed. A module that does not compile is remembered by the host; a failure to read it
+/// is not (the next attempt reads it again).
+pub async fn compiled(
+    app: &App,
+    plugin_id: i64,
+    sha256: &str,
+) -> Result<Arc<CompiledPlugin>, Failure> {
+    if let Some(c) = app.plugins.cached(sha256) {
         return Ok(c);
     }
-    let bytes = repo::plugins::wasm_of(app.db.conn(), p.id)
+    let unavailable = |message: String| Failure {
+        reason: FailureReason::Unavailable,
+        message,
+        fuel_used: 0,
+    };
+    let bytes = repo::plugins::wasm_of(app.db.conn(), plugin_id)
         .await
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    app.plugins.load_queued(&p.sha256, bytes).await
+        .map_err(|e| unavailable(format!("cannot read the module: {e}")))?
+        .ok_or_else(|| unavailable("the module is gone".into()))?;
+    app.plugins.load_queued(sha256, bytes).await
 }
 
 async fn evaluate<I, O>(

@@ -264,30 +264,14 @@ pub async fn compiled_what_was_missing<T>(app: &App, result: &Result<T, ServiceE
     let Err(ServiceError::PolicyNotCompiled { plugin_id, sha256 }) = result else {
         return false;
     };
-    compile(app, *plugin_id, sha256).await;
+    if let Err(failure) = super::plugins::compiled(app, *plugin_id, sha256).await {
+        tracing::warn!(plugin = plugin_id, %failure, "the module does not load on this replica");
+    }
     true
 }
 
 /// Runs of a claim use case: once, and once more per hook whose module had to be compiled.
 pub const MAX_RUNS: usize = PolicyHook::ALL.len() + 1;
-
-/// Compiles a stored module this process has not seen; a failure is remembered by the host.
-pub async fn compile(app: &App, plugin_id: i64, sha256: &str) {
-    let bytes = match repo::plugins::wasm_of(app.db.conn(), plugin_id).await {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => return,
-        Err(e) => {
-            tracing::warn!(
-                plugin = plugin_id,
-                "cannot read the module to compile it: {e}"
-            );
-            return;
-        }
-    };
-    if let Err(failure) = app.plugins.load_queued(sha256, bytes).await {
-        tracing::warn!(plugin = plugin_id, %failure, "the module does not load on this replica");
-    }
-}
 
 /// Asks the seller's policy about a return or exchange: `claim_fees` (fault and fees),
 /// `claim_window` (when asked; a conversion keeps the original's window) and, for exchanges,

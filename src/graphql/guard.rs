@@ -32,6 +32,9 @@ use futures_util::stream::{BoxStream, StreamExt};
 
 use crate::config::LimitArgs;
 use crate::domain::text::Grouped;
+use crate::graphql::depth::{
+    self, IntrospectionRefusal, INTROSPECTION_MAX_DEPTH, INTROSPECTION_MAX_LISTS,
+};
 
 /// Field nesting plus fragment spreads that async-graphql accepts (`limit_recursive_depth`);
 /// the guard refuses deeper documents itself, so that its own walk is bounded too.
@@ -56,6 +59,9 @@ pub struct DocumentLimits {
     pub max_nodes: u64,
     /// Most aliases written in the document (`--max-aliases`).
     pub max_aliases: usize,
+    /// Deepest nesting of fields outside introspection (`--max-depth`); introspection has its
+    /// own bound (`graphql::depth`).
+    pub max_depth: usize,
 }
 
 impl DocumentLimits {
@@ -65,6 +71,7 @@ impl DocumentLimits {
             max_nesting: limits.max_nesting,
             max_nodes: limits.max_document_nodes,
             max_aliases: limits.max_aliases,
+            max_depth: limits.max_depth,
         }
     }
 }
@@ -118,6 +125,19 @@ pub enum Refusal {
         /// The limit.
         limit: usize,
     },
+    /// Fields nested deeper than `--max-depth` (outside introspection).
+    #[error(
+        "the query is nested {depth} fields deep, deeper than the limit of {limit} (--max-depth)"
+    )]
+    QueryTooDeep {
+        /// How deep it reaches.
+        depth: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Introspection (`__schema`, `__type`) past its own bound.
+    #[error("{}", introspection_message(.0))]
+    Introspection(IntrospectionRefusal),
     /// Too many aliases.
     #[error("the document uses {aliases} aliases, more than the limit of {limit} (--max-aliases)")]
     TooManyAliases {
@@ -141,6 +161,9 @@ impl Refusal {
                 "DOCUMENT_TOO_LARGE"
             }
             Refusal::TooManyAliases { .. } => "TOO_MANY_ALIASES",
+            Refusal::QueryTooDeep { .. }
+            | Refusal::Introspection(IntrospectionRefusal::TooDeep(_)) => "QUERY_TOO_DEEP",
+            Refusal::Introspection(_) => "INTROSPECTION_TOO_COMPLEX",
         }
     }
 
@@ -157,6 +180,27 @@ fn coded(message: String, code: &str) -> ServerError {
     ext.set("code", code);
     error.extensions = Some(ext);
     error
+}
+
+/// What an introspection refusal says: the bound, and what the standard queries need.
+fn introspection_message(refusal: &IntrospectionRefusal) -> String {
+    match refusal {
+        IntrospectionRefusal::TooDeep(depth) => format!(
+            "the introspection (`__schema`, `__type`) is nested {depth} fields deep, deeper than \
+             its own limit of {INTROSPECTION_MAX_DEPTH} (the standard introspection queries reach \
+             13 to 15)"
+        ),
+        IntrospectionRefusal::Nested(what) => format!(
+            "the introspection selects {what} inside itself on one path (a type's fields' types' \
+             fields …); list each type's members once, from `types` or `__type`, as the standard \
+             introspection query does"
+        ),
+        IntrospectionRefusal::TooManyLists(lists) => format!(
+            "the introspection selects {lists} lists of definitions (fragment spreads and aliases \
+             counted each time), more than its own limit of {INTROSPECTION_MAX_LISTS} (the \
+             standard introspection query selects 9)"
+        ),
+    }
 }
 
 /// "at least 63,063", or "more than 18 billion billion" once the count saturated.
@@ -338,6 +382,17 @@ pub fn check(doc: &ExecutableDocument, limits: DocumentLimits) -> Result<(), Ref
                 limit: limits.max_nodes,
             });
         }
+    }
+    // Depth last: the walk above has refused cycles and nesting past the recursion limit.
+    let reach = depth::reach(doc);
+    if reach.data.depth > limits.max_depth {
+        return Err(Refusal::QueryTooDeep {
+            depth: reach.data.depth,
+            limit: limits.max_depth,
+        });
+    }
+    if let Some(refusal) = reach.introspection_refusal() {
+        return Err(Refusal::Introspection(refusal));
     }
     Ok(())
 }
@@ -562,6 +617,7 @@ mod tests {
         max_nesting: 64,
         max_nodes: 20_000,
         max_aliases: 100,
+        max_depth: 12,
     };
 
     fn refusal(q: &str) -> Option<Refusal> {
@@ -691,6 +747,141 @@ mod tests {
         assert_eq!(r.code(), "GRAPHQL_PARSE_FAILED");
         assert!(r.to_string().len() < 400, "{}", r.to_string().len());
         assert!(r.to_string().contains("line 1"), "{r}");
+    }
+
+    /// graphql-js's `getIntrospectionQuery()` with every option GraphiQL uses.
+    const STANDARD_INTROSPECTION: &str =
+        include_str!("../../tests/fixtures/introspection-graphql-js.graphql");
+
+    #[test]
+    fn data_depth_at_the_limit_and_one_past() {
+        // `viewer` is 1 deep; each `{ viewer` adds one (validation would refuse it; depth is
+        // counted first).
+        let deep = |n: usize| format!("{}{}", "{ viewer ".repeat(n), "}".repeat(n));
+        assert_eq!(refusal(&deep(12)), None);
+        assert_eq!(
+            refusal(&deep(13)),
+            Some(Refusal::QueryTooDeep {
+                depth: 13,
+                limit: 12
+            })
+        );
+        // Through a fragment spread at the root, an inline fragment and a fragment: `a` is 1
+        // deep, the fragment adds n + 1 fields below it.
+        let fields = |n: usize| format!("{}x{}", "b { ".repeat(n), " }".repeat(n));
+        let spread = |n: usize| {
+            format!(
+                "{{ ...R }} fragment R on Query {{ ... on Query {{ a {{ ...F }} }} }} \
+                 fragment F on A {{ {} }}",
+                fields(n)
+            )
+        };
+        assert_eq!(refusal(&spread(10)), None);
+        assert_eq!(
+            refusal(&spread(11)),
+            Some(Refusal::QueryTooDeep {
+                depth: 13,
+                limit: 12
+            })
+        );
+    }
+
+    #[test]
+    fn standard_introspection_passes_whatever_the_data_limit() {
+        let strict = DocumentLimits {
+            max_depth: 2,
+            ..LIMITS
+        };
+        let doc = parse(STANDARD_INTROSPECTION, strict).unwrap();
+        let reach = depth::reach(&doc);
+        assert_eq!(reach.introspection.depth, 15);
+        assert_eq!(reach.data.depth, 0);
+        assert_eq!(reach.introspection_refusal(), None);
+        // Data beside it keeps the data's limit.
+        let with_data = STANDARD_INTROSPECTION.replacen(
+            "__schema {",
+            "orders { edges { node { id } } } __schema {",
+            1,
+        );
+        assert_eq!(
+            parse(&with_data, strict).err(),
+            Some(Refusal::QueryTooDeep { depth: 4, limit: 2 })
+        );
+        assert!(parse(&with_data, LIMITS).is_ok());
+    }
+
+    #[test]
+    fn introspection_has_its_own_bound() {
+        let code = |q: &str| refusal(q).map(|r| r.code());
+        // Depth: `ofType` chains to the limit and one past it.
+        let chain = |n: usize| {
+            format!(
+                "{{ __type(name: \"Query\") {{ {}kind{} }} }}",
+                "ofType { ".repeat(n),
+                " }".repeat(n)
+            )
+        };
+        assert_eq!(refusal(&chain(INTROSPECTION_MAX_DEPTH - 2)), None);
+        assert_eq!(
+            refusal(&chain(INTROSPECTION_MAX_DEPTH - 1)),
+            Some(Refusal::Introspection(IntrospectionRefusal::TooDeep(21)))
+        );
+        assert_eq!(
+            code(&chain(INTROSPECTION_MAX_DEPTH - 1)),
+            Some("QUERY_TOO_DEEP")
+        );
+        // A type's fields' types' fields: the schema multiplied by itself.
+        assert_eq!(
+            code("{ __schema { types { fields { type { fields { name } } } } } }"),
+            Some("INTROSPECTION_TOO_COMPLEX")
+        );
+        assert_eq!(
+            code("{ __type(name: \"Query\") { fields { type { ofType { inputFields { name } } } } } }"),
+            Some("INTROSPECTION_TOO_COMPLEX")
+        );
+        assert_eq!(
+            code("{ __schema { directives { args { type { fields { args { name } } } } } } }"),
+            Some("INTROSPECTION_TOO_COMPLEX")
+        );
+        // Hidden in fragments, and in a fragment spread at the root.
+        let hidden = "{ ...R } fragment R on Query { __schema { types { ...T } } } \
+                      fragment T on __Type { fields { type { ...U } } } \
+                      fragment U on __Type { possibleTypes { name } }";
+        assert_eq!(code(hidden), Some("INTROSPECTION_TOO_COMPLEX"));
+        // Lists in all: at the limit and one past it, aliases counted each time.
+        let lists = |n: usize| {
+            let aliased: String = (0..n).map(|i| format!("t{i}: types {{ name }} ")).collect();
+            format!("{{ __schema {{ {aliased} }} }}")
+        };
+        let limit = usize::try_from(INTROSPECTION_MAX_LISTS).unwrap();
+        assert_eq!(refusal(&lists(limit)), None);
+        assert_eq!(
+            refusal(&lists(limit + 1)),
+            Some(Refusal::Introspection(IntrospectionRefusal::TooManyLists(
+                25
+            )))
+        );
+        // A fragment spread twice counts twice (9 lists each).
+        let twice = "{ a: __schema { ...S } b: __schema { ...S } } \
+                     fragment S on __Schema { types { fields { args { name } } inputFields { name } \
+                     interfaces { name } possibleTypes { name } enumValues { name } } \
+                     directives { args { name } } }";
+        assert_eq!(refusal(twice), None);
+        let thrice = twice.replace(
+            "b: __schema { ...S }",
+            "b: __schema { ...S } c: __schema { ...S }",
+        );
+        assert_eq!(
+            refusal(&thrice),
+            Some(Refusal::Introspection(IntrospectionRefusal::TooManyLists(
+                27
+            )))
+        );
+        // The data's own fields named like introspection's are not introspection.
+        assert_eq!(
+            refusal("{ a { fields { fields { fields { x } } } } }"),
+            None
+        );
     }
 
     #[test]

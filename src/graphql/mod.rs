@@ -4,6 +4,7 @@
 
 pub mod analytics;
 pub mod claims;
+pub mod depth;
 pub mod events;
 pub mod guard;
 pub mod idempotency;
@@ -76,7 +77,10 @@ fn schema_builder(
         events::EventSubscription,
     )
     .data(app.clone())
-    .limit_depth(app.limits.max_depth)
+    // The guard holds data to `--max-depth` and introspection to its own bound
+    // (`graphql::depth`); async-graphql's count, which cannot tell them apart, stays as a
+    // backstop at the larger of the two.
+    .limit_depth(app.limits.max_depth.max(depth::INTROSPECTION_MAX_DEPTH))
     .limit_complexity(app.limits.max_complexity)
     .limit_recursive_depth(guard::MAX_RECURSION)
     .limit_directives(16);
@@ -86,7 +90,8 @@ fn schema_builder(
     builder
 }
 
-/// The SDL of the schema (`oms schema`, and the checked-in `schema.graphql`).
+/// The SDL of the schema (`oms schema`, and the checked-in `schema.graphql`), with each
+/// scalar's `@specifiedBy` URL, as introspection answers it (`specifiedByURL`).
 pub fn sdl() -> String {
     Schema::build(
         Query::default(),
@@ -94,7 +99,7 @@ pub fn sdl() -> String {
         events::EventSubscription,
     )
     .finish()
-    .sdl()
+    .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// Request-scoped data to attach to each GraphQL request.

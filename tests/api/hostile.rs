@@ -1400,8 +1400,8 @@ async fn floods(t: &TestApp) {
     // Too deep: one level past the limit, and a hundred thousand levels.
     let deep = |n: usize| format!("{}{}", "{ viewer ".repeat(n), "}".repeat(n));
     let q = format!(
-        "{{ __schema {{ types {{ fields {{ type {{ {}name{} }} }} }} }} }}",
-        "ofType { ".repeat(limits.max_depth - 3),
+        "{{ orders {{ edges {{ node {{ {}id{} }} }} }} }}",
+        "lines { ".repeat(limits.max_depth - 3),
         " }".repeat(limits.max_depth - 3)
     );
     let (status, body, _) = raw(t, &ops, query(q)).await;

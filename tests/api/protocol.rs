@@ -232,6 +232,86 @@ async fn http_protocol_and_limits() {
     );
 }
 
+/// GraphiQL, code generators and IDE plugins introspect with graphql-js's standard query (15
+/// fields deep through `ofType`): it is answered whatever `--max-depth`, to anyone (the schema
+/// is public: it is `schema.graphql` in the repository), while introspection that multiplies
+/// the schema by itself is refused by its own bound, and data beside it keeps the data's limit.
+#[tokio::test]
+async fn introspection_for_every_client() {
+    let limits = LimitArgs {
+        max_depth: 4,
+        ..LimitArgs::default()
+    };
+    let t = TestApp::with_limits(Backend::Sqlite, limits).await.unwrap();
+    let standard = include_str!("../fixtures/introspection-graphql-js.graphql");
+    for token in [None, Some(t.operator())] {
+        // `post` asks for `application/graphql-response+json`, as graphql-js clients do.
+        let (status, body) = t.post(token.as_deref(), standard, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body.get("errors").is_none(), "{body}");
+        let types = body["data"]["__schema"]["types"].as_array().unwrap();
+        let stats = types
+            .iter()
+            .find(|ty| ty["name"] == "ClaimStatsRow")
+            .expect("ClaimStatsRow is introspected");
+        assert!(!stats["fields"].as_array().unwrap().is_empty());
+        assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
+    }
+    // The data keeps its limit beside introspection.
+    let (status, body) = t
+        .post(
+            Some(&t.operator()),
+            "{ __schema { types { name } } orders { edges { node { lines { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_DEEP");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("limit of 4 (--max-depth)"));
+    // Introspection's own bound: a type's fields' types' fields, and an alias flood.
+    for (query, code, says) in [
+        (
+            "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }",
+            "INTROSPECTION_TOO_COMPLEX",
+            "on one path",
+        ),
+        (
+            &*format!(
+                "{{ __schema {{ {} }} }}",
+                (0..25)
+                    .map(|i| format!("t{i}: types {{ name }}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            "INTROSPECTION_TOO_COMPLEX",
+            "own limit of 24",
+        ),
+        (
+            &*format!(
+                "{{ __type(name: \"Query\") {{ {}name{} }} }}",
+                "ofType { ".repeat(20),
+                " }".repeat(20)
+            ),
+            "QUERY_TOO_DEEP",
+            "own limit of 20",
+        ),
+    ] {
+        let (status, body) = t.post(None, query, json!({})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["errors"][0]["extensions"]["code"], code, "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{body}"
+        );
+    }
+}
+
 /// A page of claims with items, lines, orders, refunds, parts, timelines and available actions
 /// costs at most one statement per batched field whatever the page size: the page, seller,
 /// order, order lines, items, item lines, refund, refund parts, the parts behind

@@ -39,6 +39,7 @@ import {
   lexicographicSortSchema,
   parse,
   printSchema,
+  GraphQLSchema,
   validate,
 } from 'graphql';
 
@@ -161,7 +162,11 @@ try {
 } catch (err) {
   problem(`graphql-js cannot build ${SCHEMA_FILE}`, err.message);
 }
-const normalise = (schema) => printSchema(lexicographicSortSchema(schema)) + '\n';
+// async-graphql answers `__schema { description }` with a fixed text of its own (the built-in
+// __Schema type's description, not this schema's), which the SDL export never prints: the
+// schema's description is left out on both sides. Every other difference counts.
+const withoutDescription = (schema) => new GraphQLSchema({ ...schema.toConfig(), description: undefined });
+const normalise = (schema) => printSchema(lexicographicSortSchema(withoutDescription(schema))) + '\n';
 if (introspected && fileSchema) {
   const a = path.join(dir, 'schema.graphql.normalised.graphql');
   const b = path.join(dir, 'introspection.normalised.graphql');

@@ -407,6 +407,79 @@ pub struct JobArgs {
     /// Hours a bank-transfer order waits for its deposit (입금 기한).
     #[arg(long, env = "OMS_DEPOSIT_DEADLINE_HOURS", default_value_t = 72)]
     pub deposit_deadline_hours: i64,
+
+    /// Attempts the SYSTEM makes to pay a refund part back through the payment gateway, with
+    /// a backoff that doubles each time, before the part is FAILED and left to an operator
+    /// (`retryRefund` starts them again, `resolveRefundManually` settles it by hand). 1 to 20.
+    #[arg(
+        long,
+        env = "OMS_REFUND_MAX_ATTEMPTS",
+        default_value_t = RefundAttempts::DEFAULT
+    )]
+    pub refund_max_attempts: RefundAttempts,
+}
+
+/// How many times a refund part is sent to the payment gateway before it is FAILED
+/// (`money.md`: "attempts configurable, default 8"): a whole number from
+/// [`RefundAttempts::MIN`] to [`RefundAttempts::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefundAttempts(i32);
+
+impl RefundAttempts {
+    /// One attempt: no retry at all.
+    pub const MIN: i32 = 1;
+    /// With the backoff capped at 2^12 s, 20 attempts keep a part retrying for about ten
+    /// hours; a refund left unpaid longer is better in an operator's hands.
+    pub const MAX: i32 = 20;
+    /// The default of `money.md`.
+    pub const DEFAULT: RefundAttempts = RefundAttempts(8);
+
+    /// `n` attempts, or why not.
+    pub fn new(n: i32) -> Result<RefundAttempts, String> {
+        if (Self::MIN..=Self::MAX).contains(&n) {
+            Ok(RefundAttempts(n))
+        } else {
+            Err(format!(
+                "a refund part is tried from {} to {} times (default {}), not {n}: set \
+                 --refund-max-attempts (OMS_REFUND_MAX_ATTEMPTS) within that range",
+                Self::MIN,
+                Self::MAX,
+                Self::DEFAULT
+            ))
+        }
+    }
+
+    /// The number of attempts.
+    pub const fn get(self) -> i32 {
+        self.0
+    }
+}
+
+impl Default for RefundAttempts {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl std::fmt::Display for RefundAttempts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::str::FromStr for RefundAttempts {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<RefundAttempts, String> {
+        let n = s.trim().parse::<i32>().map_err(|_| {
+            format!(
+                "`{s}` is not a number of attempts: give a whole number from {} to {}",
+                Self::MIN,
+                Self::MAX
+            )
+        })?;
+        RefundAttempts::new(n)
+    }
 }
 
 impl JobArgs {
@@ -424,6 +497,7 @@ impl Default for JobArgs {
             auto_confirm_days: 8,
             unpaid_fee_days: 14,
             deposit_deadline_hours: 72,
+            refund_max_attempts: RefundAttempts::DEFAULT,
         }
     }
 }
@@ -439,6 +513,30 @@ mod tests {
     struct Cli {
         #[command(flatten)]
         outbox: OutboxArgs,
+    }
+
+    #[derive(Parser)]
+    struct JobCli {
+        #[command(flatten)]
+        jobs: JobArgs,
+    }
+
+    #[test]
+    fn refund_attempts_default_to_eight_and_stay_in_range() {
+        let none = JobCli::try_parse_from(["oms"]).unwrap();
+        assert_eq!(none.jobs.refund_max_attempts.get(), 8);
+        let three = JobCli::try_parse_from(["oms", "--refund-max-attempts", "3"]).unwrap();
+        assert_eq!(three.jobs.refund_max_attempts.get(), 3);
+        let twenty = JobCli::try_parse_from(["oms", "--refund-max-attempts", "20"]).unwrap();
+        assert_eq!(twenty.jobs.refund_max_attempts.get(), 20);
+        for bad in ["0", "21", "-1", "eight"] {
+            let arg = format!("--refund-max-attempts={bad}");
+            let refused = JobCli::try_parse_from(["oms", arg.as_str()])
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(refused.contains("from 1 to 20"), "{bad}: {refused}");
+        }
     }
 
     #[test]

@@ -400,6 +400,12 @@ pub enum PartAttempt {
     },
 }
 
+/// How long a part waits after its `attempts`-th failed attempt: 2^attempts seconds, at
+/// most 2^12 (about 68 minutes).
+pub fn retry_backoff(attempts: i32) -> Duration {
+    Duration::seconds(1 << attempts.clamp(0, 12))
+}
+
 /// Records an attempt on a part that had made `attempts` before it.
 pub async fn record_attempt(
     db: &impl ConnectionTrait,
@@ -428,7 +434,7 @@ pub async fn record_attempt(
                 status: Set(status.as_str().to_owned()),
                 attempts: Set(attempts),
                 last_error: Set(Some(error)),
-                next_attempt_at: Set(Some(now + Duration::seconds(1 << attempts.min(12)))),
+                next_attempt_at: Set(Some(now + retry_backoff(attempts))),
                 updated_at: Set(now),
                 ..Default::default()
             }

@@ -1,5 +1,6 @@
 //! Paying refunds out: the SYSTEM job that sends PENDING cash parts to the payment gateway,
-//! retries failures with backoff, and completes a `*_REFUNDING` claim when its last part
+//! retries failures with backoff up to `--refund-max-attempts` attempts
+//! ([`JobArgs::refund_max_attempts`](crate::config::JobArgs)), and completes a `*_REFUNDING` claim when its last part
 //! succeeds. The gateway is called outside any transaction with the part's idempotency key, so
 //! a crash between its answer and the commit is repaired by the next attempt, which gets the
 //! same answer and moves no money twice.
@@ -12,9 +13,6 @@ use crate::gateway::RefundCall;
 use crate::repo;
 use crate::repo::claim_writes::PartAttempt;
 use crate::service::claims;
-
-/// Attempts before a part is FAILED and shown to operators.
-pub const MAX_ATTEMPTS: i32 = 8;
 
 /// Parts sent to the gateway per batch.
 const BATCH: u64 = 100;
@@ -53,6 +51,7 @@ async fn complete_settled(app: &App) -> Result<(), ServiceError> {
 /// One batch of due parts: how many succeeded, how many were taken.
 async fn pay_batch(app: &App) -> Result<(u64, u64), ServiceError> {
     let now = app.clock.now();
+    let max_attempts = app.jobs.refund_max_attempts.get();
     let due = repo::claims::parts_due(app.db.conn(), now, BATCH).await?;
     let taken = due.len() as u64;
     let mut succeeded = 0;
@@ -77,7 +76,8 @@ async fn pay_batch(app: &App) -> Result<(u64, u64), ServiceError> {
             },
             Err(e) => PartAttempt::Failed {
                 error: e.to_string(),
-                last: part.attempts + 1 >= MAX_ATTEMPTS,
+                // `>=`: a part that made more attempts under a higher setting fails now.
+                last: part.attempts + 1 >= max_attempts,
             },
         };
         let txn = app.db.write().await?;

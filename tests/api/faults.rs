@@ -1451,7 +1451,7 @@ async fn storms(backend: Backend, processes: usize) {
         entity::refund_part::Entity::update_many()
             .set(entity::refund_part::ActiveModel {
                 status: Set("FAILED".into()),
-                attempts: Set(oms::service::refunds::MAX_ATTEMPTS),
+                attempts: Set(oms::config::RefundAttempts::DEFAULT.get()),
                 last_error: Set(Some("gateway declined: card issuer unavailable".into())),
                 ..Default::default()
             })

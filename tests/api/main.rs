@@ -5,6 +5,7 @@
 
 mod access;
 mod analytics;
+mod answers;
 mod builders;
 mod claims;
 mod engine_model;

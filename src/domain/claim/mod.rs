@@ -30,6 +30,6 @@ pub use table::{
     plan, plan_opening, rejection_sources, role_code, Actors, ClaimFacts, Completion,
     ConvertedClaim, Effect, FaultRule, Goods, Guard, HoldChange, HoldGuard, Opening, OpeningEffect,
     OpeningFacts, OpeningHold, OpeningKind, OpeningRefusal, OpeningRow, OpeningTarget, ReasonRule,
-    RefundFacts, RefundGuard, RefundStatus, Refusal, RejectionCode, Row, Settlement, StatusSet,
-    Target, Transition, OPENINGS, ROLES, TRANSITIONS,
+    RefundFacts, RefundGuard, RefundState, RefundStatus, Refusal, RejectionCode, Row, Settlement,
+    StatusSet, Target, Transition, OPENINGS, ROLES, TRANSITIONS,
 };

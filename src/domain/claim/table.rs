@@ -767,23 +767,46 @@ pub struct RefundFacts {
 }
 
 impl RefundFacts {
-    /// The refund's status (`Refund.status`): the most urgent state of its cash parts. Points
-    /// are restored when the refund is priced and never wait (`money.md`), so they never
-    /// decide it.
-    pub fn status(&self) -> RefundStatus {
-        if self.failed {
-            RefundStatus::Failed
+    /// The refund's state (`Refund.status`). While the customer owes a fee on it (a return
+    /// whose deductions exceed its refund, `RETURN_AWAITING_FEE`) no money has moved and none
+    /// will until the fee is paid or waived: [`RefundState::AwaitingFee`]. Otherwise the most
+    /// urgent state of its cash parts. Points are restored when the refund is priced and never
+    /// wait (`money.md`), so they never decide it.
+    pub fn state(&self, fee_owed: bool) -> RefundState {
+        if fee_owed {
+            RefundState::AwaitingFee
+        } else if self.failed {
+            RefundState::Failed
         } else if self.account_required {
-            RefundStatus::AccountRequired
+            RefundState::AccountRequired
         } else if self.pending {
-            RefundStatus::Pending
+            RefundState::Pending
         } else {
-            RefundStatus::Succeeded
+            RefundState::Succeeded
         }
     }
 }
 
-/// Where a refund part stands; a refund's status is the most urgent of its cash parts'.
+/// Where a whole refund stands (`Refund.status`): its parts' most urgent status, or waiting
+/// for the customer's fee before anything settles. Unlike a part's [`RefundStatus`], never
+/// stored: it is read from the parts and the fee due each time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefundState {
+    /// Every cash part has been paid (or there is none) and no fee is owed.
+    Succeeded,
+    /// A cash part is waiting at the gateway.
+    Pending,
+    /// A cash part waits for a refund account.
+    AccountRequired,
+    /// A cash part failed after its retries.
+    Failed,
+    /// The deductions exceed the refund: nothing is paid back, and the claim waits for the
+    /// customer to pay the rest (or the seller to waive it).
+    AwaitingFee,
+}
+
+/// Where a refund part stands; a refund's state ([`RefundState`]) is the most urgent of its
+/// cash parts' unless a fee is owed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefundStatus {
     /// Every cash part has been paid (or there is none).

@@ -1967,20 +1967,30 @@ proptest! {
 
 #[test]
 fn a_refund_stands_where_its_most_urgent_cash_part_stands() {
-    use super::{RefundFacts, RefundStatus};
+    use super::{RefundFacts, RefundState, RefundStatus};
     let facts = |failed, account_required, pending| RefundFacts {
         failed,
         account_required,
         pending,
     };
-    assert_eq!(facts(false, false, false).status(), RefundStatus::Succeeded);
-    assert_eq!(facts(false, false, true).status(), RefundStatus::Pending);
     assert_eq!(
-        facts(false, true, true).status(),
-        RefundStatus::AccountRequired
+        facts(false, false, false).state(false),
+        RefundState::Succeeded
     );
-    assert_eq!(facts(true, true, true).status(), RefundStatus::Failed);
+    assert_eq!(facts(false, false, true).state(false), RefundState::Pending);
+    assert_eq!(
+        facts(false, true, true).state(false),
+        RefundState::AccountRequired
+    );
+    assert_eq!(facts(true, true, true).state(false), RefundState::Failed);
     assert_eq!(RefundStatus::AccountRequired.as_str(), "ACCOUNT_REQUIRED");
+}
+
+#[test]
+fn a_refund_owing_a_fee_has_paid_nothing() {
+    use super::{RefundFacts, RefundState};
+    // A return awaiting its fee has no cash part at all: it must not read as paid.
+    assert_eq!(RefundFacts::default().state(true), RefundState::AwaitingFee);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,21 +7,21 @@ use entity::{claim, claim_event, claim_item, refund, refund_part};
 
 use super::claim_enums::{
     ClaimAction, ClaimReason, ClaimStatus, ClaimType, CollectionMethod, Fault, HoldReason,
-    RefundStatus,
+    PaymentRole, RefundState, RefundStatus,
 };
 use super::enums::{Role as RoleEnum, TenderMethod};
-use super::order::{Order, OrderLine, Seller};
+use super::order::{Order, OrderLine, Seller, Tender};
 use crate::domain::claim::{self as domain, ActionKind};
 use crate::domain::money::Won;
 use crate::domain::order::UnknownName;
 use crate::error::{to_graphql_error, ServiceError};
 use crate::graphql::ids::{to_id, Kind};
 use crate::graphql::loaders::{
-    ClaimId, EventsOf, ItemsOf, LineId, OrderId, PartsOf, RefundOf, SellerId,
+    ClaimId, EventsOf, ItemsOf, LineId, OrderId, PartsOf, RefundOf, SellerId, TendersOf,
 };
-use crate::graphql::{load, loaders, viewer};
+use crate::graphql::{app, load, loaders, viewer};
 use crate::repo::stored::{StoredClaim, StoredClaimEvent, StoredRefundPart};
-use crate::service::claims::{facts_of, refund_facts, stored_deductions};
+use crate::service::claims::{facts_of, payment_role, refund_facts, stored_deductions};
 
 fn corrupt(what: &str, value: &str) -> async_graphql::Error {
     to_graphql_error(ServiceError::Corrupt(format!("unknown {what} `{value}`")))
@@ -366,7 +366,7 @@ pub struct RefundDeduction {
     pub amount: Won,
 }
 
-/// A claim's refund, priced once when its units closed (`money.md`).
+/// A claim's refund, priced once when its units closed (`money.md`), and its claim's id.
 pub struct Refund(pub refund::Model, pub i64);
 
 #[Object]
@@ -435,11 +435,14 @@ impl Refund {
         self.0.coupon_restored
     }
 
-    /// `SUCCEEDED` when every cash part has, else `FAILED`, `ACCOUNT_REQUIRED` or `PENDING`
-    /// (the most urgent of its cash parts; points are restored when priced and never wait).
-    async fn status(&self, ctx: &Context<'_>) -> Result<RefundStatus> {
+    /// `AWAITING_FEE` while the customer owes a fee on it (`feeDue` above 0: nothing is paid
+    /// back until `payClaimFee` or `waiveClaimFee`); then `SUCCEEDED` when every cash part
+    /// has been paid, else `FAILED`, `ACCOUNT_REQUIRED` or `PENDING` (the most urgent of its
+    /// cash parts; points are restored when priced and never wait).
+    async fn status(&self, ctx: &Context<'_>) -> Result<RefundState> {
         let parts = load(loaders(ctx)?.claims.load_one(PartsOf(self.1)).await)?.unwrap_or_default();
-        Ok(stored(refund_facts(&parts))?.status().into())
+        let fee_owed = self.0.fee_due > 0;
+        Ok(stored(refund_facts(&parts))?.state(fee_owed).into())
     }
 
     /// Its movements: points restored, and cash back to each payment.
@@ -447,13 +450,24 @@ impl Refund {
         Ok(load(loaders(ctx)?.claims.load_one(PartsOf(self.1)).await)?
             .unwrap_or_default()
             .into_iter()
-            .map(RefundPart)
+            .map(|p| RefundPart(p, self.0.order_id))
             .collect())
     }
 }
 
-/// One movement of a refund.
-pub struct RefundPart(pub refund_part::Model);
+/// One movement of a refund, and the id of the order whose payment it goes back to.
+pub struct RefundPart(pub refund_part::Model, pub i64);
+
+impl RefundPart {
+    /// The payment it pays back, read with the order's other tenders (one batch for a page).
+    async fn stored_tender(&self, ctx: &Context<'_>) -> Result<Option<entity::tender::Model>> {
+        let Some(id) = self.0.tender_id else {
+            return Ok(None);
+        };
+        let tenders = load(loaders(ctx)?.lines.load_one(TendersOf(self.1)).await)?;
+        Ok(tenders.unwrap_or_default().into_iter().find(|t| t.id == id))
+    }
+}
 
 #[Object]
 impl RefundPart {
@@ -472,14 +486,48 @@ impl RefundPart {
         Ok(stored(self.0.status())?.into())
     }
 
+    /// The payment it pays back: the order's card, transfer or points, or a claim's fee
+    /// payment (`tender.claim`). Null for a SELLER, who sees no payments.
+    async fn tender(&self, ctx: &Context<'_>) -> Result<Option<Tender>> {
+        if !Order::sees_money(ctx) {
+            return Ok(None);
+        }
+        Ok(self.stored_tender(ctx).await?.map(Tender))
+    }
+
+    /// Whether it pays back the order's own payment (ORDER) or a claim's fee payment (FEE):
+    /// cash goes to the order's payment first, then to fee payments, the latest first
+    /// (`money.md`).
+    async fn payment_role(&self, ctx: &Context<'_>) -> Result<PaymentRole> {
+        let tender = self.stored_tender(ctx).await?.ok_or_else(|| {
+            to_graphql_error(ServiceError::Corrupt(format!(
+                "refund part {} names no payment of its order",
+                self.0.id
+            )))
+        })?;
+        Ok(payment_role(&tender).into())
+    }
+
     /// The gateway's reference (or the outside reference when resolved manually).
     async fn gateway_reference(&self) -> Option<&str> {
         self.0.gateway_reference.as_deref()
     }
 
-    /// Gateway attempts so far.
+    /// Gateway attempts so far (since the last `retryRefund`, which starts them again).
     async fn attempts(&self) -> i32 {
         self.0.attempts
+    }
+
+    /// Attempts the SYSTEM makes before the part is FAILED (`--refund-max-attempts`).
+    async fn max_attempts(&self, ctx: &Context<'_>) -> Result<i32> {
+        Ok(app(ctx)?.jobs.refund_max_attempts.get())
+    }
+
+    /// When the SYSTEM sends it to the gateway next (the refund job runs after this time);
+    /// null unless it is PENDING.
+    async fn next_attempt_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let pending = stored(self.0.status())? == domain::RefundStatus::Pending;
+        Ok(self.0.next_attempt_at.filter(|_| pending))
     }
 
     /// The last gateway error.

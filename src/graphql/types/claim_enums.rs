@@ -194,7 +194,8 @@ pub enum CollectionMethod {
     CustomerShips,
 }
 
-/// Where a refund part stands (환불 상태); a refund shows the most urgent of its cash parts.
+/// Where a refund part stands (환불 상태). A whole refund's `status` is a `RefundState`: the
+/// most urgent of its cash parts', or AWAITING_FEE.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "domain::RefundStatus", name = "RefundStatus")]
 pub enum RefundStatus {
@@ -206,4 +207,36 @@ pub enum RefundStatus {
     AccountRequired,
     /// Failed after its retries; an operator retries it or resolves it by hand (환불 실패).
     Failed,
+}
+
+/// Where a whole refund stands (`Refund.status`, 환불 진행 상태): its cash parts' most urgent
+/// status, or AWAITING_FEE while the customer owes a fee and nothing is paid back yet.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::RefundState", name = "RefundState")]
+pub enum RefundState {
+    /// Every cash part has been paid back (or there is none, points being restored at once)
+    /// and no fee is owed (환불 완료).
+    Succeeded,
+    /// A cash part is waiting for the payment gateway, retried with backoff (환불 처리중).
+    Pending,
+    /// A bank-transfer refund waits for the customer's refund account (환불계좌 필요).
+    AccountRequired,
+    /// A cash part failed after its retries; an operator retries it or resolves it by hand
+    /// (환불 실패).
+    Failed,
+    /// The deductions exceed the refund: nothing is paid back, and the claim
+    /// (RETURN_AWAITING_FEE) waits for the customer's `payClaimFee` or the seller's
+    /// `waiveClaimFee`; then the refund goes on as SUCCEEDED (배송비 결제 대기).
+    AwaitingFee,
+}
+
+/// Which of an order's payments a tender is, and so which one a refund part pays back.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "crate::domain::refund::PaymentRole", name = "PaymentRole")]
+pub enum PaymentRole {
+    /// The order's own payment at checkout: its card charge, bank transfer or points.
+    Order,
+    /// A claim's fee payment (`payClaimFee`: return shipping or an exchange's round trip),
+    /// refundable like the order's; `Tender.claim` names the claim.
+    Fee,
 }

@@ -7,12 +7,14 @@ use entity::{
     customer, order, order_coupon, order_line, order_shipping_group, seller, shipment, tender,
 };
 
+use super::claim::Claim;
+use super::claim_enums::PaymentRole;
 use super::enums::{LineStatus, PaymentMethod, TenderMethod, TenderStatus};
 use crate::domain::actor::Actor;
 use crate::domain::money::Won;
 use crate::graphql::ids::{to_id, Kind};
 use crate::graphql::loaders::{
-    CouponOf, CustomerId, GroupsOf, LinesOf, SellerId, ShipmentsOf, TendersOf,
+    ClaimId, CouponOf, CustomerId, GroupsOf, LinesOf, SellerId, ShipmentsOf, TendersOf,
 };
 use crate::graphql::{corrupt, load, loaders, viewer};
 use crate::repo::stored::{StoredLine, StoredOrder, StoredTender};
@@ -21,7 +23,8 @@ use crate::repo::stored::{StoredLine, StoredOrder, StoredTender};
 pub struct Order(pub order::Model);
 
 impl Order {
-    fn sees_money(ctx: &Context<'_>) -> bool {
+    /// False for a SELLER, who sees only its own lines: no order-wide money, no payments.
+    pub(super) fn sees_money(ctx: &Context<'_>) -> bool {
         !matches!(viewer(ctx), Some(Actor::Seller(_)))
     }
 
@@ -139,7 +142,8 @@ impl Order {
         )
     }
 
-    /// Payments: the card or transfer and the points. Empty for a SELLER.
+    /// Payments: the card or transfer and the points, then any claim fee payments
+    /// (`role: FEE`, each naming its claim). Empty for a SELLER.
     async fn tenders(&self, ctx: &Context<'_>) -> Result<Vec<Tender>> {
         if !Order::sees_money(ctx) {
             return Ok(Vec::new());
@@ -339,7 +343,7 @@ impl OrderLine {
     }
 }
 
-/// A payment of an order.
+/// A payment of an order: its own at checkout, or a claim's fee paid later.
 pub struct Tender(pub tender::Model);
 
 #[Object]
@@ -352,6 +356,20 @@ impl Tender {
     /// Card, bank transfer or points.
     async fn method(&self) -> Result<TenderMethod> {
         Ok(self.0.method().map_err(corrupt)?.into())
+    }
+
+    /// The order's own payment (ORDER) or a claim's fee payment (FEE, see `claim`).
+    async fn role(&self) -> PaymentRole {
+        crate::service::claims::payment_role(&self.0).into()
+    }
+
+    /// For a fee payment (`payClaimFee`): the claim whose fee it paid. Null for the order's
+    /// own payments.
+    async fn claim(&self, ctx: &Context<'_>) -> Result<Option<Claim>> {
+        let Some(id) = self.0.claim_id else {
+            return Ok(None);
+        };
+        Ok(load(loaders(ctx)?.claims.load_one(ClaimId(id)).await)?.map(Claim))
     }
 
     /// Amount paid (or due, for a transfer awaiting its deposit).

@@ -61,7 +61,12 @@ pub(crate) async fn act_in(
 ) -> Result<ClaimChanged, ServiceError> {
     let loaded = load_claim_for(db, actor, &req.claim_number).await?;
     check_request(&loaded, action, req)?;
-    let planned = plan_action(db, &loaded, action, actor.role(), req).await?;
+    let planned = plan_action(db, &loaded, action, actor.role(), req)
+        .await
+        .map_err(|e| {
+            let attempts = app.jobs.refund_max_attempts.get();
+            explain_refund_wait(e, action, actor.role(), &loaded.parts, attempts)
+        })?;
     let mut acting = Acting {
         app,
         db,

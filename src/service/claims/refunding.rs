@@ -1,13 +1,13 @@
 //! The refund of a claim: the order's ledger, pricing through `domain::refund`, the refund
 //! and its parts written in the transition's transaction, and completion once paid.
 
-use chrono::{DateTime, Utc};
-use entity::{claim, claim_item, order, order_line, refund};
+use chrono::{DateTime, SecondsFormat, Utc};
+use entity::{claim, claim_item, order, order_line, refund, refund_part, tender};
 use sea_orm::{ConnectionTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::app::App;
-use crate::domain::actor::Actor;
+use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{ClaimAction, ClaimType, Fault, RefundStatus, Settlement};
 use crate::domain::money::Won;
 use crate::domain::order::{LineStatus, PaymentMethod, TenderMethod, TenderStatus};
@@ -16,9 +16,9 @@ use crate::domain::refund::{
     Deduction, DeductionKind, FeeDecision, GroupMoney, LineMoney, OrderLedger, Payment,
     PaymentBalance, PaymentRole, PricedRefund, Tenders,
 };
-use crate::error::ServiceError;
+use crate::error::{ServiceError, UserErrorCode};
 use crate::repo;
-use crate::repo::claim_writes::{ClaimFees, NewRefundPart};
+use crate::repo::claim_writes::{retry_backoff, ClaimFees, NewRefundPart};
 use crate::repo::stored::{StoredClaim, StoredOrder, StoredRefundPart, StoredTender};
 
 use super::*;
@@ -376,6 +376,15 @@ async fn restore_points(
     Ok(())
 }
 
+/// Which of its order's payments a tender is: one tied to a claim was that claim's fee.
+pub fn payment_role(t: &tender::Model) -> PaymentRole {
+    if t.claim_id.is_some() {
+        PaymentRole::Fee
+    } else {
+        PaymentRole::Order
+    }
+}
+
 /// Cash goes back to the payments it came from (`money.md`, "Payment refunds"): one PENDING
 /// part per payment, ACCOUNT_REQUIRED for a bank transfer while the customer has no refund
 /// account.
@@ -393,11 +402,7 @@ async fn pay_cash_back(
         }
         balances.push(PaymentBalance {
             id: t.id,
-            role: if t.claim_id.is_some() {
-                PaymentRole::Fee
-            } else {
-                PaymentRole::Order
-            },
+            role: payment_role(t),
             paid: Won::new(t.amount),
             refunded: Won::new(t.refunded_amount),
             created: t.id,
@@ -436,6 +441,154 @@ async fn pay_cash_back(
         repo::claim_writes::insert_part(db, part).await?;
     }
     Ok(())
+}
+
+/// A refund repair (`retryRefund`, `resolveRefundManually`) an OPERATOR was refused because no
+/// cash part of the refund is FAILED: the refusal goes on to say where each outstanding part
+/// stands and when the repair becomes allowed. Both repairs act on FAILED parts only
+/// (`money.md`): a part still being retried may yet be paid by the gateway, and paying it by
+/// hand as well would refund it twice. Any other refusal is returned as it is.
+pub(super) fn explain_refund_wait(
+    refused: ServiceError,
+    action: ClaimAction,
+    role: Role,
+    parts: &[refund_part::Model],
+    max_attempts: i32,
+) -> ServiceError {
+    let repair = matches!(
+        action,
+        ClaimAction::RetryRefund | ClaimAction::ResolveRefundManually
+    );
+    let ServiceError::User(mut e) = refused else {
+        return refused;
+    };
+    if !repair || role != Role::Operator || e.code != UserErrorCode::ClaimActionNotAllowed {
+        return e.into();
+    }
+    let Ok(waiting) = waiting_parts(parts, max_attempts) else {
+        return e.into();
+    };
+    e.message = format!(
+        "{}. {}",
+        e.message,
+        repair_wait(action, &waiting, max_attempts)
+    );
+    e.into()
+}
+
+/// A cash part the refund still waits for, as a refusal words it.
+struct Waiting {
+    /// `CARD part of 13000원`.
+    what: String,
+    /// Where it stands.
+    state: WaitState,
+}
+
+enum WaitState {
+    /// PENDING: `attempts` made (0: none yet), the next due at `next`, and the last, if
+    /// every one fails, at `last` (the job runs at or after these times).
+    Retrying {
+        attempts: i32,
+        last_error: Option<String>,
+        next: DateTime<Utc>,
+        last: DateTime<Utc>,
+    },
+    /// ACCOUNT_REQUIRED.
+    AccountRequired,
+}
+
+/// The cash parts not yet settled; `Err` when one is FAILED (the refusal has another cause).
+fn waiting_parts(parts: &[refund_part::Model], max_attempts: i32) -> Result<Vec<Waiting>, ()> {
+    let mut waiting = Vec::new();
+    for part in parts {
+        let (Ok(method), Ok(status)) = (part.method(), part.status()) else {
+            return Err(());
+        };
+        if method == TenderMethod::Points {
+            continue;
+        }
+        let what = format!("{} part of {}", method.as_str(), Won::new(part.amount));
+        let state = match status {
+            RefundStatus::Succeeded => continue,
+            RefundStatus::Failed => return Err(()),
+            RefundStatus::AccountRequired => WaitState::AccountRequired,
+            RefundStatus::Pending => {
+                let next = part.next_attempt_at.unwrap_or(part.updated_at);
+                // The attempt due at `next` is number attempts + 1; each failure but the
+                // last waits its backoff before the following one.
+                let last = (part.attempts + 1..max_attempts)
+                    .fold(next, |at, failed| at + retry_backoff(failed));
+                WaitState::Retrying {
+                    attempts: part.attempts,
+                    last_error: part.last_error.clone(),
+                    next,
+                    last,
+                }
+            }
+        };
+        waiting.push(Waiting { what, state });
+    }
+    Ok(waiting)
+}
+
+/// Why `action` waits for these parts, and until when.
+fn repair_wait(action: ClaimAction, waiting: &[Waiting], max_attempts: i32) -> String {
+    let name = action.mutation_name();
+    if waiting.is_empty() {
+        return format!(
+            "No cash part of the claim's refund is outstanding (each is paid, or there is \
+             none): {name} has nothing to act on"
+        );
+    }
+    let at = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut said = Vec::new();
+    let mut earliest: Option<DateTime<Utc>> = None;
+    for w in waiting {
+        said.push(match &w.state {
+            WaitState::Retrying {
+                attempts,
+                last_error,
+                next,
+                last,
+            } => {
+                earliest = Some(earliest.map_or(*last, |e| e.min(*last)));
+                let tried = match (attempts, last_error) {
+                    (0, _) => "no attempt yet".to_owned(),
+                    (n, Some(error)) => format!("attempt {n} of {max_attempts} failed: {error}"),
+                    (n, None) => format!("attempt {n} of {max_attempts} failed"),
+                };
+                format!(
+                    "its {} is being paid by the SYSTEM ({tried}; attempt {} is due at {})",
+                    w.what,
+                    attempts + 1,
+                    at(next)
+                )
+            }
+            WaitState::AccountRequired => format!(
+                "its {} waits for the customer's refund account (setRefundAccount)",
+                w.what
+            ),
+        });
+    }
+    let why = match action {
+        ClaimAction::ResolveRefundManually => {
+            "Only a FAILED part is resolved by hand: one still being tried may yet be paid by \
+             the gateway, and would then be refunded twice"
+        }
+        _ => "Only a FAILED part is retried by hand: these are still being tried",
+    };
+    let when = match earliest {
+        Some(t) => format!(
+            "{name} becomes allowed if a part fails its last attempt ({max_attempts} of \
+             {max_attempts}), due at the earliest at {}",
+            at(&t)
+        ),
+        None => format!("{name} becomes allowed once a part has failed all its attempts"),
+    };
+    format!(
+        "No part of the refund has FAILED: {}. {why}. {when}",
+        said.join("; ")
+    )
 }
 
 /// Claims that need the gateway's answer: every cash part succeeded, the claim still refunding.

@@ -2,8 +2,7 @@
 //! their delivery log, and the outbox for operators.
 
 use async_graphql::{
-    Context, Enum, ErrorExtensions, InputObject, Json, Object, Result, SimpleObject, Subscription,
-    ID,
+    Context, Enum, InputObject, Json, Object, Result, SimpleObject, Subscription, ID,
 };
 use chrono::{DateTime, Utc};
 use entity::{outbox_delivery, outbox_message, webhook_endpoint};
@@ -15,6 +14,7 @@ use super::text::{self, TextInput, Texts};
 use super::types::payloads::{payload, refusable, refusal};
 use super::{app, require_actor, require_writer, viewer};
 use crate::app::App;
+use crate::codes::ErrorCode;
 use crate::domain::actor::Actor;
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
@@ -111,10 +111,7 @@ impl EventSubscription {
                 caps,
                 &app.metrics,
             )
-            .map_err(|refusal| {
-                async_graphql::Error::new(refusal.to_string())
-                    .extend_with(|_, ext| ext.set("code", "TOO_MANY_SUBSCRIPTIONS"))
-            })?;
+            .map_err(|refusal| ErrorCode::TooManySubscriptions.error(refusal.to_string()))?;
         let receiver = app
             .live
             .receiver()

@@ -702,13 +702,14 @@ pub static TRANSITIONS: &[Row] = &[
         to(S::ExchangeRejected), &[E::ReDeliver, E::ReleaseReservation]),
     row(only(&[S::ExchangeRejectPending]), A::DeclineRejection, OPERATOR,
         Target::BeforeRejection, &[]),
+    // The refund priced for these rows credits the exchange fee paid (`money.md`): it needs
+    // no REFUND_PAID_FEE of its own, which would refund the fee twice.
     row(only(&[S::ExchangeCollected]), A::RefundExchange, SELLER_OPERATOR,
         Target::Complete(EXCHANGE_REFUND_COMPLETION),
-        &[E::Refund, E::RefundPaidFee, E::ReleaseReservation, E::RestockUnlessDefective]),
+        &[E::Refund, E::ReleaseReservation, E::RestockUnlessDefective]),
     row(only(&[S::ExchangeReshipping]), A::RefundExchange, SELLER_OPERATOR,
         Target::Complete(EXCHANGE_REFUND_COMPLETION),
-        &[E::Refund, E::RefundPaidFee, E::WriteOffShippedReplacement,
-          E::RestockUnlessDefective]),
+        &[E::Refund, E::WriteOffShippedReplacement, E::RestockUnlessDefective]),
     row(only(&[S::ExchangeRequested, S::ExchangeCollecting]), A::ConvertToReturn,
         CUSTOMER_SELLER_OPERATOR, to(S::ExchangeConverted),
         &[E::CancelPickup, E::ReleaseReservation, E::OpenConverted(&RETURN_FROM_UNCOLLECTED)])

@@ -7,6 +7,7 @@ mod access;
 mod analytics;
 mod builders;
 mod claims;
+mod codes;
 mod engine_model;
 mod events;
 mod faults;

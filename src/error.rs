@@ -8,12 +8,14 @@
 //! are GraphQL errors (`NOT_FOUND`, `BAD_USER_INPUT`, [`to_graphql_error`]). A document the
 //! schema refuses never reaches a resolver (async-graphql answers it). Authentication and
 //! authorization failures are GraphQL errors everywhere; everything else is `INTERNAL`, logged
-//! with its detail and shown to the client without SQL or stack traces.
+//! with its detail and shown to the client without SQL or stack traces. Every code a client can
+//! receive is in the catalogue of `src/codes.rs` (`docs/error-codes.md`).
 
 use async_graphql::resolver_utils::EnumType;
-use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+use async_graphql::{Enum, SimpleObject};
 use sea_orm::{DbErr, RuntimeErr};
 
+use crate::codes::ErrorCode;
 use crate::domain::checkout::CheckoutError;
 use crate::domain::order::UnknownName;
 use crate::domain::text::TextError;
@@ -22,19 +24,23 @@ use crate::domain::text::TextError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UserErrorCode {
-    /// The object does not exist or is not visible to the caller (no existence leak).
+    /// The object does not exist or is not visible to the caller (another tenant's is "not
+    /// found", never "forbidden"): check the id or number, and the token.
     NotFound,
-    /// An option id that is not in the catalogue.
+    /// An option id that is not in the catalogue (or has no shipping settings): pick one of
+    /// the products' options.
     UnknownOption,
-    /// A coupon code that does not exist.
+    /// A coupon code that does not exist: check the code, or order without it.
     UnknownCoupon,
-    /// A quantity below 1.
+    /// A quantity below 1, or an order without lines: ask for at least one unit.
     InvalidQuantity,
     /// A line discount below zero or above the line's price.
     InvalidLineDiscount,
     /// An amount (coupon, points) below zero.
     InvalidAmount,
-    /// Not enough stock for the quantity asked (재고 부족).
+    /// Not enough stock for the quantity asked (재고 부족): for an order, an exchange's
+    /// replacement or another replacement after a loss in transit. Ask for fewer units or
+    /// another option (the message names the option).
     OutOfStock,
     /// More points than the customer's balance.
     PointsExceedBalance,
@@ -44,37 +50,49 @@ pub enum UserErrorCode {
     CouponMinimumNotMet,
     /// A coupon larger than the order's items.
     CouponExceedsOrder,
-    /// The lines are not in the status this step starts from.
+    /// The lines are not in the status this step starts from (the message names it): reload
+    /// the order.
     LineStatusNotAllowed,
     /// The lines of one shipment must belong to one seller and one order.
     MixedShipment,
     /// Only bank-transfer orders wait for a deposit.
     NotAwaitingDeposit,
-    /// `expectedVersion` did not match: the object moved on.
+    /// `expectedVersion` did not match: the object moved on. Reload it and decide again.
     StaleVersion,
-    /// The idempotency key was used before with another input.
+    /// The idempotency key was used before with another input or mutation: a new request
+    /// needs a new key.
     IdempotencyKeyReused,
     /// The idempotency key is not 1 to 255 printable ASCII characters.
     IdempotencyKeyInvalid,
     /// The caller may not set this field (e.g. a customer setting a line discount).
     FieldNotAllowed,
-    /// No claim of this kind can be opened on these units (their line status, the seller mix).
+    /// No claim of this kind can be opened on these units (their line status, the seller mix,
+    /// a reason this request does not take, the seller's exchange rules): the message says
+    /// what is possible instead. A seller's `exchange_rules` policy puts its own code first in
+    /// the message (`BUNDLE_MUST_BE_WHOLE` from the built-in default, `EXCHANGE_NOT_ALLOWED`
+    /// when a plugin gives none).
     ClaimNotAllowed,
-    /// The action does not apply to this claim in its status or hold state, for this actor.
+    /// The action does not apply to this claim in its status or hold state, for this actor:
+    /// the message names the status and the actions allowed (`Claim.availableActions`).
     ClaimActionNotAllowed,
-    /// Outside the claim window (반품·교환 기간).
+    /// Outside the claim window (반품·교환 기간) of the reason given, or after purchase
+    /// confirmation for a customer-fault reason; the message comes from the seller's policy.
     ClaimWindowClosed,
-    /// More units than are claimable now (some may be in another claim).
+    /// More units than are claimable now (some may be in another claim): the message gives
+    /// the line's claimable units; claim at most those.
     NotEnoughUnits,
-    /// A concurrent request changed the claim first.
+    /// A concurrent request changed the claim (or took its units) first; nothing changed.
+    /// Retry: the retry reads the claim afresh.
     ClaimConflict,
-    /// The claim already has a hold (pending or in force).
+    /// The claim already has a hold (pending or in force): release or decline it first.
     ClaimAlreadyHeld,
     /// An exchange for an option at another price: return and order anew.
     PriceDifferenceNotSupported,
-    /// A fee payment that is not exactly the fee due.
+    /// A fee payment that is not exactly the fee due, or a card the gateway did not charge:
+    /// the message says which; pay exactly the fee due.
     FeeAmountMismatch,
-    /// The courier could not book the pickup; nothing changed.
+    /// The courier could not book the pickup; nothing changed. Retry, or let the customer
+    /// ship the goods.
     CourierUnavailable,
     /// The uploaded module is over the module size limit.
     PluginTooLarge,
@@ -390,16 +408,19 @@ pub fn to_graphql_error(e: ServiceError) -> async_graphql::Error {
         // Not found keeps its own code (`api.md`: a subscription or a lookup by key that names
         // nothing the caller may see); other refusals of a query's input are bad input.
         ServiceError::User(u) if u.code == UserErrorCode::NotFound => {
-            ("NOT_FOUND", u.message.clone())
+            (ErrorCode::NotFound, u.message.clone())
         }
-        ServiceError::User(u) => ("BAD_USER_INPUT", u.message.clone()),
-        ServiceError::Unauthenticated => ("UNAUTHENTICATED", e.to_string()),
-        ServiceError::Forbidden(m) => ("FORBIDDEN", m.clone()),
-        ServiceError::BadInput(m) => ("BAD_USER_INPUT", m.clone()),
+        ServiceError::User(u) => (ErrorCode::BadUserInput, u.message.clone()),
+        ServiceError::Unauthenticated => (ErrorCode::Unauthenticated, e.to_string()),
+        ServiceError::Forbidden(m) => (ErrorCode::Forbidden, m.clone()),
+        ServiceError::BadInput(m) => (ErrorCode::BadUserInput, m.clone()),
         ServiceError::Db(_) | ServiceError::Corrupt(_) | ServiceError::PolicyNotCompiled { .. } => {
             tracing::error!(error = %e, "internal error");
-            ("INTERNAL", "internal error; it has been logged".to_owned())
+            (
+                ErrorCode::Internal,
+                "internal error; it has been logged".to_owned(),
+            )
         }
     };
-    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+    code.error(message)
 }

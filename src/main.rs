@@ -36,6 +36,9 @@ enum Command {
     Seed(SeedArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Print every error code a client can receive, where and when, as Markdown
+    /// (`docs/error-codes.md` is checked against it).
+    Codes,
     /// Issue a bearer token.
     Token(TokenArgs),
     /// Print a new random secret (256 bits, base64url) for `--jwt-secret`,
@@ -156,6 +159,7 @@ async fn main() -> ExitCode {
         Command::Migrate(db) => migrate(db).await,
         Command::Seed(args) => seed(args).await,
         Command::Schema => print(oms::graphql::sdl().trim_end()),
+        Command::Codes => print(oms::codes::render_markdown().trim_end()),
         Command::Secret => oms::auth::generate_secret().and_then(|s| print(&s)),
         Command::Token(t) => TokenKeys::new(&t.auth.jwt_secret)
             .issue(t.role, &t.subject, Duration::days(t.days))

@@ -191,7 +191,9 @@ impl TextInput for ClaimActionInput {
 pub struct ApproveClaimInput {
     /// The claim. At most 50 characters, one line.
     pub claim_number: String,
-    /// Cancel requests: the seller has no stock (a seller-fault cancel, no restock).
+    /// Cancel requests: the seller has no stock (a seller-fault cancel, no restock; the
+    /// approval's timeline event records the fault change). Refused (`INVALID_INPUT`) on a
+    /// return or an exchange.
     #[graphql(default)]
     pub out_of_stock: bool,
     /// A note for the timeline. At most 1,000 characters (line breaks and tabs allowed).

@@ -2,20 +2,23 @@
 //! their delivery log, and the outbox for operators.
 
 use async_graphql::{
-    Context, Enum, ErrorExtensions, InputObject, Json, Object, Result, SimpleObject, Subscription,
-    ID,
+    Context, Enum, InputObject, Json, Object, Result, SimpleObject, Subscription, ID,
 };
 use chrono::{DateTime, Utc};
 use entity::{outbox_delivery, outbox_message, webhook_endpoint};
 use futures_util::Stream;
+use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::ids::{parse, to_id, Kind};
 use super::text::{self, TextInput, Texts};
+use super::types::claim::{FaultChange, FeeChange};
 use super::types::payloads::{payload, refusable, refusal};
 use super::{app, require_actor, require_writer, viewer};
 use crate::app::App;
+use crate::codes::ErrorCode;
 use crate::domain::actor::Actor;
+use crate::domain::claim::TermsChange;
 use crate::domain::text as limit;
 use crate::error::{to_graphql_error, ServiceError, UserError};
 use crate::outbox::live::{ConnectionSubscriptions, SubscriptionCaps};
@@ -50,10 +53,17 @@ pub struct LiveClaimEvent {
     pub version: i32,
     /// When it committed.
     pub occurred_at: DateTime<Utc>,
+    /// When the transition moved the claim's fault: from whom, to whom, and why
+    /// (`ClaimEvent.faultChange`).
+    pub fault_change: Option<FaultChange>,
+    /// When the transition changed the fees the customer bears: before, after, and why
+    /// (`ClaimEvent.feeChange`).
+    pub fee_change: Option<FeeChange>,
 }
 
 impl LiveClaimEvent {
     fn from_event(e: Event) -> Option<LiveClaimEvent> {
+        let terms = TermsChange::deserialize(&e.data).unwrap_or_default();
         Some(LiveClaimEvent {
             event_id: e.event_id,
             event_type: e.event_type,
@@ -69,6 +79,8 @@ impl LiveClaimEvent {
                 .and_then(|v| i32::try_from(v).ok())
                 .unwrap_or_default(),
             occurred_at: e.occurred_at,
+            fault_change: terms.fault_change.map(Into::into),
+            fee_change: terms.fee_change.map(Into::into),
         })
     }
 }
@@ -111,10 +123,7 @@ impl EventSubscription {
                 caps,
                 &app.metrics,
             )
-            .map_err(|refusal| {
-                async_graphql::Error::new(refusal.to_string())
-                    .extend_with(|_, ext| ext.set("code", "TOO_MANY_SUBSCRIPTIONS"))
-            })?;
+            .map_err(|refusal| ErrorCode::TooManySubscriptions.error(refusal.to_string()))?;
         let receiver = app
             .live
             .receiver()

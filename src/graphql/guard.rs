@@ -30,6 +30,7 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Request, Response, ServerError, ServerResult};
 use futures_util::stream::{BoxStream, StreamExt};
 
+use crate::codes::ErrorCode;
 use crate::config::LimitArgs;
 use crate::domain::text::Grouped;
 use crate::graphql::depth::{
@@ -152,18 +153,20 @@ impl Refusal {
     /// The `extensions.code` clients see.
     pub fn code(&self) -> &'static str {
         match self {
-            Refusal::TooNested { .. } => "DOCUMENT_TOO_NESTED",
-            Refusal::NameTooLong { .. } => "NAME_TOO_LONG",
-            Refusal::Syntax(_) => "GRAPHQL_PARSE_FAILED",
-            Refusal::FragmentCycle(_) => "GRAPHQL_VALIDATION_FAILED",
-            Refusal::TooDeep => "DOCUMENT_TOO_NESTED",
+            Refusal::TooNested { .. } => ErrorCode::DocumentTooNested.as_str(),
+            Refusal::NameTooLong { .. } => ErrorCode::NameTooLong.as_str(),
+            Refusal::Syntax(_) => ErrorCode::GraphqlParseFailed.as_str(),
+            Refusal::FragmentCycle(_) => ErrorCode::GraphqlValidationFailed.as_str(),
+            Refusal::TooDeep => ErrorCode::DocumentTooNested.as_str(),
             Refusal::TooManyNodes { .. } | Refusal::TooManyDefinitions { .. } => {
-                "DOCUMENT_TOO_LARGE"
+                ErrorCode::DocumentTooLarge.as_str()
             }
-            Refusal::TooManyAliases { .. } => "TOO_MANY_ALIASES",
+            Refusal::TooManyAliases { .. } => ErrorCode::TooManyAliases.as_str(),
             Refusal::QueryTooDeep { .. }
-            | Refusal::Introspection(IntrospectionRefusal::TooDeep(_)) => "QUERY_TOO_DEEP",
-            Refusal::Introspection(_) => "INTROSPECTION_TOO_COMPLEX",
+            | Refusal::Introspection(IntrospectionRefusal::TooDeep(_)) => {
+                ErrorCode::QueryTooDeep.as_str()
+            }
+            Refusal::Introspection(_) => ErrorCode::IntrospectionTooComplex.as_str(),
         }
     }
 
@@ -518,7 +521,7 @@ pub fn code_errors(errors: &mut Vec<ServerError>, limits: &LimitArgs) {
         errors.truncate(MAX_ERRORS - 1);
         errors.push(coded(
             format!("{more} more errors left out; fix the ones above and send the document again"),
-            "TOO_MANY_ERRORS",
+            ErrorCode::TooManyErrors.as_str(),
         ));
     }
     for e in errors.iter_mut() {
@@ -528,14 +531,14 @@ pub fn code_errors(errors: &mut Vec<ServerError>, limits: &LimitArgs) {
                     "the query is nested deeper than the limit of {} (--max-depth)",
                     limits.max_depth
                 ),
-                "QUERY_TOO_DEEP",
+                ErrorCode::QueryTooDeep.as_str(),
             )),
             "Query is too complex." => Some((
                 format!(
                     "the query is more complex than the limit of {} (--max-complexity)",
                     limits.max_complexity
                 ),
-                "QUERY_TOO_COMPLEX",
+                ErrorCode::QueryTooComplex.as_str(),
             )),
             _ => None,
         };
@@ -549,8 +552,8 @@ pub fn code_errors(errors: &mut Vec<ServerError>, limits: &LimitArgs) {
                 Some(code)
             }
             None if coded => None,
-            None if e.path.is_empty() => Some("GRAPHQL_VALIDATION_FAILED"),
-            None => Some("BAD_USER_INPUT"),
+            None if e.path.is_empty() => Some(ErrorCode::GraphqlValidationFailed.as_str()),
+            None => Some(ErrorCode::BadUserInput.as_str()),
         };
         if let Some(code) = code {
             let mut ext = e.extensions.take().unwrap_or_default();

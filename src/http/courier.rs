@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::HttpState;
+use crate::codes::ErrorCode;
 use crate::error::ServiceError;
 use crate::service::courier::{self, TrackingEvent, TrackingEventKind};
 
@@ -46,14 +47,14 @@ pub async fn tracking_event(
     if !crate::auth::secrets_match(token, &state.app.courier_secret) {
         return refuse(
             StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
+            ErrorCode::Unauthenticated.as_str(),
             "send the courier secret in X-Courier-Token",
         );
     }
     let Ok(ev) = serde_json::from_slice::<TrackingEventBody>(&body) else {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest.as_str(),
             "expected {eventId, courier, trackingNumber, event}",
         );
     };
@@ -66,7 +67,7 @@ pub async fn tracking_event(
         other => {
             return refuse(
                 StatusCode::BAD_REQUEST,
-                "BAD_REQUEST",
+                ErrorCode::BadRequest.as_str(),
                 &format!("unknown event `{other}`: PICKED_UP or DELIVERED"),
             )
         }
@@ -74,7 +75,7 @@ pub async fn tracking_event(
     if ev.event_id.trim().is_empty() || ev.tracking_number.trim().is_empty() {
         return refuse(
             StatusCode::BAD_REQUEST,
-            "BAD_REQUEST",
+            ErrorCode::BadRequest.as_str(),
             "eventId and trackingNumber must not be empty",
         );
     }
@@ -94,7 +95,7 @@ pub async fn tracking_event(
         Err(ServiceError::User(e)) => refuse(StatusCode::CONFLICT, e.code.name(), &e.message),
         Err(e) => {
             tracing::error!(error = %e, "courier event failed");
-            refuse(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; it has been logged; send the event again")
+            refuse(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal.as_str(), "internal error; it has been logged; send the event again")
         }
     }
 }

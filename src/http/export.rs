@@ -42,6 +42,7 @@ use tokio::sync::mpsc;
 
 use super::graphql::authenticate;
 use super::HttpState;
+use crate::codes::ErrorCode;
 use crate::domain::actor::Actor;
 use crate::domain::analytics::{
     Dimension, Grouping, OrderField, OrderKey, StatsFilter, StatsQuery, StatsRow, KST,
@@ -229,23 +230,25 @@ fn code<T>(value: &str, what: &str, parse: impl Fn(&str) -> Option<T>) -> Result
 /// The JSON error answer for a request refused before any CSV was written.
 fn refusal(e: ServiceError) -> Response {
     let (status, code) = match &e {
-        ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "UNAUTHENTICATED"),
-        ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+        ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
+        ServiceError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
         ServiceError::BadInput(_) | ServiceError::User(_) => {
-            (StatusCode::BAD_REQUEST, "BAD_REQUEST")
+            (StatusCode::BAD_REQUEST, ErrorCode::BadRequest)
         }
         ServiceError::Db(_) | ServiceError::Corrupt(_) | ServiceError::PolicyNotCompiled { .. } => {
             tracing::error!(error = %e, "internal error");
             return (
                 StatusCode::INTERNAL_SERVER_ERROR,
-                Json(json!({"errors": [{"message": "internal error; it has been logged", "extensions": {"code": "INTERNAL"}}]})),
+                Json(json!({"errors": [{"message": "internal error; it has been logged", "extensions": {"code": ErrorCode::Internal.as_str()}}]})),
             )
                 .into_response();
         }
     };
     (
         status,
-        Json(json!({"errors": [{"message": e.to_string(), "extensions": {"code": code}}]})),
+        Json(
+            json!({"errors": [{"message": e.to_string(), "extensions": {"code": code.as_str()}}]}),
+        ),
     )
         .into_response()
 }

@@ -24,6 +24,7 @@ use serde_json::{json, Map, Value};
 
 use super::HttpState;
 use crate::app::App;
+use crate::codes::ErrorCode;
 use crate::domain::actor::Actor;
 use crate::graphql::guard::{self, DocumentLimits};
 use crate::graphql::request_data;
@@ -65,8 +66,8 @@ struct Params {
     variables: Option<Map<String, Value>>,
 }
 
-fn error_body(message: &str, code: &str) -> Value {
-    json!({"errors": [{"message": message, "extensions": {"code": code}}]})
+fn error_body(message: &str, code: ErrorCode) -> Value {
+    json!({"errors": [{"message": message, "extensions": {"code": code.as_str()}}]})
 }
 
 fn reply(status: StatusCode, content_type: &str, body: impl ToString) -> Response {
@@ -85,7 +86,7 @@ fn bad_request(message: &str) -> Response {
     reply(
         StatusCode::BAD_REQUEST,
         JSON,
-        error_body(message, "BAD_REQUEST"),
+        error_body(message, ErrorCode::BadRequest),
     )
 }
 
@@ -221,14 +222,14 @@ pub(super) fn authenticate(
         Some(Err(e)) => Err(Box::new(reply(
             StatusCode::UNAUTHORIZED,
             JSON,
-            error_body(&e.to_string(), "UNAUTHENTICATED"),
+            error_body(&e.to_string(), ErrorCode::Unauthenticated),
         ))),
         None => Err(Box::new(reply(
             StatusCode::UNAUTHORIZED,
             JSON,
             error_body(
                 "the Authorization header must be `Bearer <token>`",
-                "UNAUTHENTICATED",
+                ErrorCode::Unauthenticated,
             ),
         ))),
     }
@@ -297,13 +298,15 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
                         v.trim_start_matches("Bearer ")
                             .trim_start_matches("bearer ")
                     });
-                let actor =
-                    match token {
-                        Some(t) => Some(keys.verify(t.trim()).map_err(|e| {
-                            async_graphql::Error::new(format!("UNAUTHENTICATED: {e}"))
-                        })?),
-                        None => header_actor,
-                    };
+                let actor = match token {
+                    Some(t) => Some(keys.verify(t.trim()).map_err(|e| {
+                        async_graphql::Error::new(format!(
+                            "{}: {e}",
+                            ErrorCode::Unauthenticated.as_str()
+                        ))
+                    })?),
+                    None => header_actor,
+                };
                 let mut data = async_graphql::Data::default();
                 data.insert(crate::graphql::Viewer(actor));
                 // Counts this socket's open subscriptions against its cap.
@@ -368,7 +371,7 @@ pub async fn post(State(state): State<HttpState>, req: Request) -> Response {
             JSON,
             error_body(
                 "send the request as `Content-Type: application/json`",
-                "UNSUPPORTED_MEDIA_TYPE",
+                ErrorCode::UnsupportedMediaType,
             ),
         );
     }
@@ -379,7 +382,7 @@ pub async fn post(State(state): State<HttpState>, req: Request) -> Response {
             JSON,
             error_body(
                 &format!("the request body exceeds the limit of {limit} bytes (--max-body-bytes)"),
-                "PAYLOAD_TOO_LARGE",
+                ErrorCode::PayloadTooLarge,
             ),
         )
     };
@@ -408,7 +411,7 @@ pub async fn post(State(state): State<HttpState>, req: Request) -> Response {
                         "the request body did not arrive within {} ms (--request-timeout-ms)",
                         timeout.as_millis()
                     ),
-                    "TIMEOUT",
+                    ErrorCode::Timeout,
                 ),
             )
         }
@@ -430,7 +433,7 @@ fn not_acceptable() -> Response {
         JSON,
         error_body(
             "accept `application/graphql-response+json` or `application/json`",
-            "NOT_ACCEPTABLE",
+            ErrorCode::NotAcceptable,
         ),
     )
 }
@@ -486,7 +489,7 @@ async fn execute(
                     JSON,
                     error_body(
                         "the server is busy with other large documents; send it again shortly",
-                        "TIMEOUT",
+                        ErrorCode::Timeout,
                     ),
                 );
             }
@@ -518,7 +521,7 @@ async fn execute(
                 return reply(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     JSON,
-                    error_body("internal error; it has been logged", "INTERNAL"),
+                    error_body("internal error; it has been logged", ErrorCode::Internal),
                 );
             }
         }
@@ -554,7 +557,7 @@ async fn execute(
                 JSON,
                 error_body(
                     "mutations and subscriptions cannot be sent by GET; use POST",
-                    "METHOD_NOT_ALLOWED",
+                    ErrorCode::MethodNotAllowed,
                 ),
             );
             resp.headers_mut()
@@ -599,7 +602,7 @@ async fn execute(
                     "the request took longer than the limit of {} ms (--request-timeout-ms)",
                     timeout.as_millis()
                 ),
-                "TIMEOUT",
+                ErrorCode::Timeout,
             ),
         );
     };
@@ -625,7 +628,7 @@ async fn execute(
     });
     // Serialized straight from the response so fields keep the order the query asked for.
     let body = serde_json::to_string(&response)
-        .unwrap_or_else(|_| error_body("internal error", "INTERNAL").to_string());
+        .unwrap_or_else(|_| error_body("internal error", ErrorCode::Internal).to_string());
     reply(StatusCode::OK, accepts.content_type(), body)
 }
 

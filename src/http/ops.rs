@@ -11,6 +11,7 @@ use axum::Json;
 use serde_json::json;
 
 use super::HttpState;
+use crate::codes::ErrorCode;
 
 /// `/healthz`: the process is up.
 pub async fn healthz() -> &'static str {
@@ -86,7 +87,7 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response<Body> {
         .or_else(|| err.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_default();
     tracing::error!(panic = %detail, "handler panicked");
-    let body = json!({"errors": [{"message": "internal error; it has been logged", "extensions": {"code": "INTERNAL"}}]});
+    let body = json!({"errors": [{"message": "internal error; it has been logged", "extensions": {"code": ErrorCode::Internal.as_str()}}]});
     Response::builder()
         .status(StatusCode::INTERNAL_SERVER_ERROR)
         .header(header::CONTENT_TYPE, "application/json; charset=utf-8")

@@ -71,7 +71,8 @@ pub struct ClaimTransition<'a> {
     /// The status after.
     pub to: ClaimStatus,
     /// The timeline event's payload; its `hold`, `holdReason`, `reason` and `memo` go into
-    /// the message for notifications to word the change.
+    /// the message for notifications to word the change, its `faultChange` and `feeChange`
+    /// for subscribers to see why the fault or fees moved.
     pub details: &'a serde_json::Value,
 }
 
@@ -88,7 +89,14 @@ pub async fn record_claim(
         "fromStatus": t.from.map(ClaimStatus::as_str),
         "status": t.to.as_str(),
     });
-    for key in ["hold", "holdReason", "reason", "memo"] {
+    for key in [
+        "hold",
+        "holdReason",
+        "reason",
+        "memo",
+        "faultChange",
+        "feeChange",
+    ] {
         if let Some(v) = t.details.get(key).filter(|v| !v.is_null()) {
             payload[key] = v.clone();
         }

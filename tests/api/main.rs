@@ -8,6 +8,7 @@ mod analytics;
 mod answers;
 mod builders;
 mod claims;
+mod codes;
 mod engine_model;
 mod events;
 mod faults;

@@ -12,8 +12,11 @@
 //! prices the refund when the row [prices](Row::prices)), takes the row's [`Transition`]
 //! (status, hold, effects) and persists it with its timeline event in one transaction.
 //! Opening a claim goes the same way through [`plan_opening`] and [`OpeningRow::start`]. A
-//! [`Refusal`] names the status, the action and what is allowed instead.
+//! [`Refusal`] names the status, the action and what is allowed instead. A transition that
+//! moves the claim's fault or fees says so in its timeline event ([`TermsChange`],
+//! `change.rs`).
 
+mod change;
 pub mod docs;
 mod status;
 mod table;
@@ -21,6 +24,7 @@ mod table;
 #[cfg(test)]
 mod tests;
 
+pub use change::{ChangeCause, FaultChange, FeeChange, TermsChange};
 pub use status::{
     hold_blocks, ActionKind, ClaimAction, ClaimStatus, ClaimType, CollectionMethod, Fault,
     HoldReason, HoldState, LineStatus, Reason,

@@ -8,6 +8,7 @@
 //! Rows never overlap (a test checks it), so at most one row answers any question.
 
 use super::super::actor::Role;
+use super::change::{ChangeCause, FaultChange};
 use super::status::{
     hold_blocks, ActionKind, ClaimAction, ClaimStatus, ClaimType, Fault, HoldReason, HoldState,
     LineStatus, Reason,
@@ -525,13 +526,26 @@ impl Row {
     }
 
     /// The claim's fault after this row: an approval of a cancel request for want of stock
-    /// ([`Effect::RestockUnlessOutOfStock`], `out_of_stock`) makes it the SELLER's.
+    /// ([`Effect::RestockUnlessOutOfStock`], `out_of_stock`) and `refundExchange` make it the
+    /// SELLER's ([`Row::fault_change`]).
     pub fn fault_after(&self, fault: Fault, out_of_stock: bool) -> Fault {
-        if out_of_stock && self.effects.contains(&Effect::RestockUnlessOutOfStock) {
-            Fault::Seller
+        self.fault_change(fault, out_of_stock)
+            .map_or(fault, |change| change.to)
+    }
+
+    /// How this row moves the claim's fault, and why, if it does: an approval of a cancel
+    /// request for want of stock is a SELLER-fault cancel whatever the customer's reason, and
+    /// `refundExchange` (the seller cannot deliver the replacement) refunds as a SELLER-fault
+    /// return (`money.md`), so the claim's fault says what its money was priced by.
+    pub fn fault_change(&self, fault: Fault, out_of_stock: bool) -> Option<FaultChange> {
+        let because = if out_of_stock && self.effects.contains(&Effect::RestockUnlessOutOfStock) {
+            ChangeCause::OutOfStock
+        } else if self.action == ClaimAction::RefundExchange {
+            ChangeCause::ReplacementUndeliverable
         } else {
-            fault
-        }
+            return None;
+        };
+        FaultChange::between(fault, Fault::Seller, because)
     }
 
     /// What the row does to the claim: its target resolved against the facts (for a
@@ -702,13 +716,14 @@ pub static TRANSITIONS: &[Row] = &[
         to(S::ExchangeRejected), &[E::ReDeliver, E::ReleaseReservation]),
     row(only(&[S::ExchangeRejectPending]), A::DeclineRejection, OPERATOR,
         Target::BeforeRejection, &[]),
+    // The refund priced for these rows credits the exchange fee paid (`money.md`): it needs
+    // no REFUND_PAID_FEE of its own, which would refund the fee twice.
     row(only(&[S::ExchangeCollected]), A::RefundExchange, SELLER_OPERATOR,
         Target::Complete(EXCHANGE_REFUND_COMPLETION),
-        &[E::Refund, E::RefundPaidFee, E::ReleaseReservation, E::RestockUnlessDefective]),
+        &[E::Refund, E::ReleaseReservation, E::RestockUnlessDefective]),
     row(only(&[S::ExchangeReshipping]), A::RefundExchange, SELLER_OPERATOR,
         Target::Complete(EXCHANGE_REFUND_COMPLETION),
-        &[E::Refund, E::RefundPaidFee, E::WriteOffShippedReplacement,
-          E::RestockUnlessDefective]),
+        &[E::Refund, E::WriteOffShippedReplacement, E::RestockUnlessDefective]),
     row(only(&[S::ExchangeRequested, S::ExchangeCollecting]), A::ConvertToReturn,
         CUSTOMER_SELLER_OPERATOR, to(S::ExchangeConverted),
         &[E::CancelPickup, E::ReleaseReservation, E::OpenConverted(&RETURN_FROM_UNCOLLECTED)])

@@ -2034,14 +2034,38 @@ fn the_opening_rows_of_an_action_agree_on_type_and_fault() {
     );
 }
 
-/// Only an out-of-stock approval of a cancel request moves the fault to the seller.
+/// Only an out-of-stock approval of a cancel request and `refundExchange` move the fault to
+/// the seller, each with its cause for the timeline.
 #[test]
 fn out_of_stock_moves_the_fault_only_on_a_cancel_approval() {
     let cancel = plan(&at(S::CancelRequested), A::Approve, Seller).unwrap();
     assert_eq!(cancel.fault_after(Fault::Customer, true), Fault::Seller);
     assert_eq!(cancel.fault_after(Fault::Customer, false), Fault::Customer);
+    assert_eq!(
+        cancel.fault_change(Fault::Customer, true),
+        Some(FaultChange {
+            from: Fault::Customer,
+            to: Fault::Seller,
+            because: ChangeCause::OutOfStock
+        })
+    );
+    assert_eq!(cancel.fault_change(Fault::Customer, false), None);
     let ret = plan(&at(S::ReturnRequested), A::Approve, Seller).unwrap();
     assert_eq!(ret.fault_after(Fault::Customer, true), Fault::Customer);
+    assert_eq!(ret.fault_change(Fault::Customer, true), None);
+    for from in [S::ExchangeCollected, S::ExchangeReshipping] {
+        let refund = plan(&at(from), A::RefundExchange, Seller).unwrap();
+        assert_eq!(
+            refund.fault_change(Fault::Customer, false),
+            Some(FaultChange {
+                from: Fault::Customer,
+                to: Fault::Seller,
+                because: ChangeCause::ReplacementUndeliverable
+            })
+        );
+        // Already the seller's: nothing moves, nothing to explain.
+        assert_eq!(refund.fault_change(Fault::Seller, false), None);
+    }
 }
 
 /// Units go back to their line when a claim ends without a refund closing them.

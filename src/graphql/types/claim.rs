@@ -1,7 +1,7 @@
 //! Claims as the API shows them: status, hold, items, collection, refund with its parts, the
 //! timeline, and the actions the viewer may take now (drawn from the transition table).
 
-use async_graphql::{Context, Object, Result, SimpleObject, ID};
+use async_graphql::{Context, Enum, Object, Result, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{claim, claim_event, claim_item, refund, refund_part};
 
@@ -345,14 +345,99 @@ impl ClaimEventView {
         Ok(stored(self.0.status_after())?.into())
     }
 
-    /// Details as JSON (reason, tracking, refund figures, memo).
+    /// Details as JSON (reason, tracking, refund figures, memo; `faultChange` and `feeChange`
+    /// as below).
     async fn payload(&self) -> &str {
         &self.0.payload
+    }
+
+    /// When this transition moved the claim's fault (귀책) from one party to the other: from
+    /// whom, to whom, and why (e.g. CUSTOMER → SELLER because the seller approved a cancel
+    /// for want of stock). The claim's `reason` stays what the customer gave. Null when the
+    /// fault did not move.
+    async fn fault_change(&self) -> Result<Option<FaultChange>> {
+        Ok(terms_of(&self.0.payload)?.fault_change.map(Into::into))
+    }
+
+    /// When this transition changed the fees the customer bears for the claim: what they
+    /// would have been had nothing changed, what they are now, and why (e.g. the
+    /// initial-shipping charge dropped from a cancel that became the seller's fault). Null
+    /// when the fees did not change.
+    async fn fee_change(&self) -> Result<Option<FeeChange>> {
+        Ok(terms_of(&self.0.payload)?.fee_change.map(Into::into))
     }
 
     /// When.
     async fn at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+}
+
+/// The fault and fee changes a timeline event's payload records (`domain::claim::change`).
+fn terms_of(payload: &str) -> Result<domain::TermsChange> {
+    serde_json::from_str(payload).map_err(|e| {
+        to_graphql_error(ServiceError::Corrupt(format!(
+            "a timeline event's payload does not read: {e}"
+        )))
+    })
+}
+
+/// Why a transition moved a claim's fault or fees.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::ChangeCause", name = "ClaimChangeCause")]
+pub enum ClaimChangeCause {
+    /// The seller approved a cancel request for want of stock (품절, `approveClaim` with
+    /// `outOfStock`): a SELLER-fault cancel, whatever reason the customer gave.
+    OutOfStock,
+    /// The seller cannot deliver the replacement (`refundExchange`): the exchange is refunded
+    /// as a SELLER-fault return.
+    ReplacementUndeliverable,
+    /// The claim was opened by a conversion (`convertClaim`): the seller's policy decided its
+    /// fault and fees afresh (the event's `policyDecision`).
+    Conversion,
+}
+
+/// A claim's fault moving from one party to the other (귀책 변경).
+#[derive(SimpleObject, Clone, Copy)]
+pub struct FaultChange {
+    /// The fault before the transition.
+    pub from: Fault,
+    /// The fault after it.
+    pub to: Fault,
+    /// Why it moved.
+    pub because: ClaimChangeCause,
+}
+
+impl From<domain::FaultChange> for FaultChange {
+    fn from(c: domain::FaultChange) -> Self {
+        FaultChange {
+            from: c.from.into(),
+            to: c.to.into(),
+            because: c.because.into(),
+        }
+    }
+}
+
+/// The fees a customer bears for a claim, before and after a transition changed them: the
+/// deductions from the claim's refund when the transition prices one (initial shipping,
+/// return shipping, coupon clawback), the claim's exchange fee otherwise.
+#[derive(SimpleObject, Clone, Copy)]
+pub struct FeeChange {
+    /// What the customer would have borne had nothing changed.
+    pub before: Won,
+    /// What the customer bears now.
+    pub after: Won,
+    /// Why they changed.
+    pub because: ClaimChangeCause,
+}
+
+impl From<domain::FeeChange> for FeeChange {
+    fn from(c: domain::FeeChange) -> Self {
+        FeeChange {
+            before: c.before,
+            after: c.after,
+            because: c.because.into(),
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use crate::app::App;
 use crate::courier::PickupRequest;
 use crate::domain::actor::{Actor, Role};
 use crate::domain::claim::{
-    plan, ClaimAction, ClaimStatus, Effect, Fault, HoldReason, HoldState, Reason, Settlement,
-    Transition,
+    plan, ClaimAction, ClaimStatus, ClaimType, Effect, Fault, FeeChange, HoldReason, HoldState,
+    Reason, Settlement, TermsChange, Transition,
 };
 use crate::domain::money::Won;
 use crate::domain::order::LineStatus;
@@ -92,7 +92,8 @@ pub(crate) async fn act_in(
     acting.record().await
 }
 
-/// Refusals that need no table: a stale version, a fee hold asked for by hand.
+/// Refusals that need no table: a stale version, `outOfStock` on a claim that is not a cancel,
+/// a fee hold asked for by hand.
 fn check_request(
     loaded: &Loaded,
     action: ClaimAction,
@@ -106,6 +107,29 @@ fn check_request(
             format!(
                 "claim {} is at version {}, not {expected}; reload it and try again",
                 c.claim_number, c.version
+            ),
+        )
+        .into());
+    }
+    // `outOfStock` makes a cancel the seller's; on any other claim it would change nothing,
+    // and an approval that silently ignored it would look like one that explained itself.
+    let claim_type = c.claim_type()?;
+    if req.out_of_stock && claim_type != ClaimType::Cancel {
+        let instead = match claim_type {
+            ClaimType::Exchange => {
+                "; when the replacement cannot be delivered, convert the exchange into a \
+                 return (convertClaim) or, once the goods are collected, refund it \
+                 (refundExchange)"
+            }
+            ClaimType::Return | ClaimType::Cancel => "",
+        };
+        return Err(UserError::new(
+            UserErrorCode::InvalidInput,
+            &["outOfStock"],
+            format!(
+                "outOfStock applies to a cancel request only, not to the {} claim {}{instead}",
+                c.claim_type.to_lowercase(),
+                c.claim_number
             ),
         )
         .into());
@@ -130,6 +154,8 @@ pub(super) struct Planned {
     reason: Reason,
     /// The fault after the row.
     fault: Fault,
+    /// What the row changes of the fault and fees, for the timeline event.
+    terms: TermsChange,
     /// The refund priced for a completing row.
     priced: Option<PricedRefund>,
     /// What the row does.
@@ -149,18 +175,36 @@ async fn plan_action(
     let mut facts = facts_of(c, &loaded.parts)?;
     // Refused before pricing: a claim another request has just closed has no units to price.
     let row = plan(&facts, action, role).map_err(refusal)?;
-    let fault = row.fault_after(c.fault()?, req.out_of_stock);
-    let priced = if row.prices() {
+    let stored_fault = c.fault()?;
+    let fault_change = row.fault_change(stored_fault, req.out_of_stock);
+    let fault = fault_change.map_or(stored_fault, |change| change.to);
+    let price = async |fault: Fault| {
         let units = loaded
             .items
             .iter()
             .map(|i| (i.line_id, i64::from(i.quantity)));
         let (order, lines) = (&loaded.order, &loaded.lines);
         let basis = Pricing::of(c, fault)?;
-        Some(price_claim(db, order, lines, claim_items(units), basis).await?)
+        price_claim(db, order, lines, claim_items(units), basis).await
+    };
+    let priced = if row.prices() {
+        Some(price(fault).await?)
     } else {
         None
     };
+    let mut terms = TermsChange {
+        fault_change,
+        fee_change: None,
+    };
+    if let (Some(change), Some(p)) = (fault_change, &priced) {
+        // What the customer would have borne had the fault stayed: a cancel or return priced
+        // by the old fault, an exchange its fee.
+        let before = match c.claim_type()? {
+            ClaimType::Cancel | ClaimType::Return => charged(&price(change.from).await?),
+            ClaimType::Exchange => Won::new(c.exchange_fee),
+        };
+        terms.fee_change = FeeChange::between(before, charged(p), change.because);
+    }
     facts.settlement = priced.as_ref().map_or(Settlement::InPlace, settlement_of);
     let transition = row.transition(&facts).map_err(refusal)?;
     Ok(Planned {
@@ -168,10 +212,26 @@ async fn plan_action(
         hold: facts.hold,
         reason: c.reason()?,
         fault,
+        terms,
         priced,
         transition,
         role,
     })
+}
+
+/// Adds what a transition changed of the claim's fault and fees to its timeline event's
+/// payload (`faultChange`, `feeChange`; `Claim.timeline`, `claimEvents`, webhooks).
+pub(super) fn record_terms(payload: &mut serde_json::Value, terms: &TermsChange) {
+    if let (Some(event), Ok(serde_json::Value::Object(change))) =
+        (payload.as_object_mut(), serde_json::to_value(terms))
+    {
+        event.extend(change);
+    }
+}
+
+/// What a priced refund charges the customer: its deductions, covered or owed.
+fn charged(p: &PricedRefund) -> Won {
+    p.deductions.iter().map(|d| d.amount).sum()
 }
 
 impl Planned {
@@ -444,7 +504,9 @@ impl<C: ConnectionTrait> Acting<'_, C> {
         }
         self.payload["hold"] = json!(hold);
         self.payload["holdReason"] = json!(hold_reason);
+        // The reason stays the customer's; a moved fault or fee says why here.
         self.payload["reason"] = json!(c.reason);
+        record_terms(&mut self.payload, &self.planned.terms);
         let update = std::mem::take(&mut self.update);
         let Some(updated) =
             repo::claim_writes::update_claim(self.db, c.id, c.version, update, self.now).await?

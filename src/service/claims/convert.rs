@@ -8,7 +8,9 @@ use serde_json::json;
 
 use crate::app::App;
 use crate::domain::actor::Actor;
-use crate::domain::claim::{ClaimAction, ClaimType, ConvertedClaim, OpeningEffect};
+use crate::domain::claim::{
+    ChangeCause, ClaimAction, ClaimType, ConvertedClaim, FaultChange, OpeningEffect, TermsChange,
+};
 use crate::domain::money::Won;
 use crate::error::ServiceError;
 use crate::repo;
@@ -60,6 +62,18 @@ pub(super) async fn open_converted(
         ClaimType::Exchange => ClaimAction::ConvertToExchange,
         ClaimType::Return | ClaimType::Cancel => ClaimAction::ConvertToReturn,
     };
+    let mut payload = json!({"convertedFrom": c.claim_number, "policyDecision": fees.recorded});
+    // The policy decides the new claim afresh: a fault other than the old claim's is said
+    // here (the new fees are the decision above), and so is an exchange fee carried over as
+    // the return's credit.
+    let terms = TermsChange {
+        fault_change: FaultChange::between(c.fault()?, claim.fault()?, ChangeCause::Conversion),
+        fee_change: None,
+    };
+    super::act::record_terms(&mut payload, &terms);
+    if claim.fee_credit > 0 {
+        payload["feeCredit"] = json!(claim.fee_credit);
+    }
     let event = ClaimEvent {
         claim_id: claim.id,
         version: 1,
@@ -67,7 +81,7 @@ pub(super) async fn open_converted(
         action,
         from: None,
         to: conversion.target.status,
-        payload: json!({"convertedFrom": c.claim_number, "policyDecision": fees.recorded}),
+        payload,
         now: conversion.now,
     };
     write_event(db, event).await?;

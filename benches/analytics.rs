@@ -127,57 +127,78 @@ async fn main() {
         ..StatsFilter::default()
     };
     use Dimension as D;
-    let cases: Vec<(&str, Actor, StatsFilter, Vec<Dimension>)> = vec![
+    let cases: Vec<(&str, Actor, StatsFilter, Vec<Dimension>, bool)> = vec![
         (
             "SELLER × DAY, all 365 days (the target)",
             Actor::Analyst,
             all.clone(),
             vec![D::Seller, D::Day],
+            false,
+        ),
+        (
+            "SELLER × DAY, all, with ordered units (cancel rate)",
+            Actor::Analyst,
+            all.clone(),
+            vec![D::Seller, D::Day],
+            true,
         ),
         (
             "SELLER × DAY, last 30 days",
             Actor::Analyst,
             month.clone(),
             vec![D::Seller, D::Day],
+            false,
         ),
         (
             "SELLER × MONTH, all",
             Actor::Analyst,
             all.clone(),
             vec![D::Seller, D::Month],
+            false,
         ),
         (
             "REASON × WEEK, all",
             Actor::Analyst,
             all.clone(),
             vec![D::Reason, D::Week],
+            false,
         ),
         (
             "PRODUCT, all",
             Actor::Analyst,
             all.clone(),
             vec![D::Product],
+            false,
         ),
         (
             "PRODUCT × REASON, last 30 days",
             Actor::Analyst,
             month.clone(),
             vec![D::Product, D::Reason],
+            false,
         ),
-        ("no grouping, all", Actor::Analyst, all.clone(), vec![]),
+        (
+            "no grouping, all",
+            Actor::Analyst,
+            all.clone(),
+            vec![],
+            false,
+        ),
         (
             "one SELLER's DAYs, all (a seller's token)",
             Actor::Seller(42),
             all.clone(),
             vec![D::Day],
+            false,
         ),
     ];
     let mut target_median = None;
-    for (name, actor, filter, dims) in cases {
+    for (name, actor, filter, dims, with_ordered_units) in cases {
         let query = StatsQuery {
             filter: scope(actor, filter).unwrap(),
             grouping: Grouping::new(&dims).unwrap(),
             order: Vec::new(),
+            with_ordered_units,
         };
         let mut rows = 0;
         let mut samples = Vec::new();
@@ -209,6 +230,7 @@ async fn main() {
             filter: scope(Actor::Analyst, StatsFilter::default()).unwrap(),
             grouping: Grouping::new(&[D::Seller, D::Day]).unwrap(),
             order: Vec::new(),
+            with_ordered_units: false,
         };
         let stmt = repo::analytics::claim_stats_sql(DbBackend::Postgres, &query, None);
         println!("\n{}\n", stmt.sql);

@@ -9,43 +9,70 @@
 //! - *Claims* and *claimed units* leave out claims closed by a conversion (`*_CONVERTED`): the
 //!   claim the conversion opened covers the same units and counts instead, so a return turned
 //!   into an exchange is one claim of one unit, not two. *Conversions* counts the claims left
-//!   out that way.
-//! - *Delivered units* (the claim rate's denominator) are the units of order lines **delivered**
-//!   in the same period (`order_lines.delivered_at`), less their cancelled units, for the same
-//!   seller, product and time bucket as the row. REASON, TYPE and FAULT do not partition
-//!   deliveries (a delivered unit has no reason), so a row grouped by them shares the
-//!   denominator of its seller/product/time bucket: its claim rate is that reason's (type's,
-//!   fault's) share of the claims per delivered unit, and the rates of the reasons of one seller
-//!   add up to the seller's rate. The type, reason and status filters narrow the claims, never
-//!   the deliveries. The rate compares claims and deliveries of one period (a period rate, not a
-//!   cohort of the period's deliveries); cancels happen before delivery, so filter on RETURN or
-//!   EXCHANGE for a return or exchange rate. `markDelivered` keeps a count of them per KST day
-//!   and seller ([`deliveries`]), so that a year of figures need not add up every order line;
-//!   the lines themselves answer for products and for the parts of days at a period's edges
-//!   ([`DeliverySpan`]).
+//!   out that way. Claimed units split by type into *cancelled*, *returned* and *exchanged*
+//!   units (claims requested, whatever became of them: a rejected return is a return asked for).
+//! - *Delivered units* (the denominator of the return, exchange and claim rates) are the units
+//!   of order lines **delivered** in the same period (`order_lines.delivered_at`), less their
+//!   cancelled units, for the same seller, product and time bucket as the row. REASON, TYPE and
+//!   FAULT do not partition deliveries (a delivered unit has no reason), so a row grouped by
+//!   them shares the denominator of its seller/product/time bucket: its rate is that reason's
+//!   (type's, fault's) share of the claims per delivered unit, and the rates of the reasons of
+//!   one seller add up to the seller's rate. The type, reason and status filters narrow the
+//!   claims, never the deliveries. The rates compare claims and deliveries of one period (a
+//!   period rate, not a cohort of the period's deliveries). `markDelivered` keeps a count of
+//!   them per KST day and seller ([`deliveries`]), so that a year of figures need not add up
+//!   every order line; the lines themselves answer for products and for the parts of days at a
+//!   period's edges ([`DeliverySpan`]).
+//! - *Rates by type*: a cancel stops units before they ship, so the **cancel rate** is
+//!   cancelled units ÷ *ordered units* (the units of orders **placed** in the period, for the
+//!   row's seller, product and time bucket, cancelled ones included); the **return rate** and
+//!   the **exchange rate** are returned and exchanged units ÷ delivered units. The *claim rate*
+//!   (all claimed units ÷ delivered units) mixes the cancels in and is kept for comparison.
+//!   Ordered units are read from the order lines of the period (no daily count is kept: placing
+//!   an order would then wait on one row per seller and day), so they are counted only when
+//!   asked for ([`StatsQuery::with_ordered_units`]).
 //! - *Money* is the refund priced for each claim (`refunds`, `money.md`) whatever its payment
-//!   state: cash (split into card and bank transfer by the refund's parts, and the part not yet
-//!   confirmed by the gateway), points restored, and [fees charged](#fees-charged). What a
-//!   cancel before the deposit takes off the amount due moves no cash and is not refunded cash.
+//!   state, split into what the claim gave back for the goods and what it charged or gave back
+//!   as fees (see [Fees](#fees)). *Refunded cash* is the cash refunded for the goods (the items,
+//!   the shipping refunded with them and the clawback returned, less the deductions kept): the
+//!   refund's cash less the [fees refunded](#fees). The cash by tender (card, bank transfer, and
+//!   the part not yet confirmed by the gateway) is read from the refund's parts, so it holds
+//!   both: card + bank transfer = refunded cash + fees refunded. *Refunded points* are the
+//!   points restored. What a cancel before the deposit takes off the amount due moves no cash
+//!   and is not refunded cash.
 //! - *Hours to complete*: from `requested_at` to `closed_at` of the claims that
-//!   [completed](completes) (for a claim opened by a conversion, from the conversion). The
-//!   median and p90 interpolate linearly between the two nearest hours (PostgreSQL's
-//!   `percentile_cont`).
+//!   [completed](completes) (for a claim opened by a conversion, from the conversion), rounded
+//!   to the hundredth of an hour ([`round_hours`]). A claim *completed at once* — closed at the
+//!   instant of its request: a cancel approved and refunded in the request's own transaction —
+//!   never waited; it counts in *completed* and *completed at once* but not in the hours, which
+//!   describe the claims that waited. The median and p90 interpolate linearly between the two
+//!   nearest hours (PostgreSQL's `percentile_cont`).
 //! - *Open*, *on hold* and *held by reason* are the claims' state now, among the group's claims.
-//! - *Rejections*: claims that ended [rejected](is_rejection).
+//!   Open is every status that is not final ([`is_open`]): a return awaiting its fee
+//!   (`RETURN_AWAITING_FEE`) has its units closed and priced but still waits for the customer to
+//!   pay or the seller to waive the fee, so it is open, like a claim whose refund is under way.
+//! - *Rejections*: claims that ended [rejected](is_rejection); *withdrawals*: claims that ended
+//!   [withdrawn](is_withdrawal) (by the customer, or by the SYSTEM for an unpaid exchange fee).
 //!
-//! # Fees charged
+//! # Fees
 //!
-//! What the customer paid for claims beyond the value of the goods: the deductions a refund
-//! kept (initial shipping, return shipping, coupon clawback — the part covered by the refund),
-//! plus the fees paid separately (exchange fees, a return's fee due), less the fees given back
-//! (a paid exchange fee refunded, or credited to the return it was converted into). Per claim:
+//! Claim fees are the deductions a refund keeps (initial shipping, return shipping, coupon
+//! clawback — the part the refund covered) and the fees paid separately (an exchange fee, a
+//! return's fee due). A fee paid earlier can come back: a withdrawn or rejected exchange
+//! refunds its fee, `refundExchange` adds it to the refund, and a conversion of an exchange into
+//! a return credits it to the return (`money.md`). Per claim, with its refund `r`:
 //!
-//! `fee_paid + (items + shipping refund + clawback returned, cash and points) − (refunded cash +
-//! refunded points + amount due reduced)`
+//! - **fees refunded** = the credit the refund carries (`r.credit`, a fee paid earlier), as far
+//!   as the refund's cash holds it: `min(credit, cash)`. The rest of a credit, if any, paid the
+//!   claim's own deductions: that part of the earlier fee is kept, not refunded.
+//! - **fees charged** = `fee_paid` + the deductions the refund covered, less the part of them
+//!   paid out of a credit (counted as charged already, on the claim that took the fee):
+//!   `fee_paid + (items + shipping refund + clawback returned, cash and points) − (cash +
+//!   points + amount due reduced) + fees refunded`. Never negative.
 //!
-//! A credit moves a paid exchange fee to the return a conversion opened: the exchange shows the
-//! fee, the return the deduction less the credit; their sum is what the customer bore.
+//! What the customers bore is fees charged − fees refunded. A conversion of a paid exchange
+//! into a return shows the fee charged on the exchange and refunded on the return; a fee due
+//! that a seller waived was never charged. A fee refunded is not refunded cash.
 //!
 //! # Products
 //!
@@ -432,7 +459,40 @@ pub const fn is_rejection(status: ClaimStatus) -> bool {
     }
 }
 
-/// True while a claim is open (not terminal): it still needs someone, or a refund is under way.
+/// True for the statuses of a claim taken back (철회): by the customer, or by the SYSTEM for an
+/// exchange fee left unpaid.
+pub const fn is_withdrawal(status: ClaimStatus) -> bool {
+    use ClaimStatus as S;
+    match status {
+        S::CancelWithdrawn | S::ReturnWithdrawn | S::ExchangeWithdrawn => true,
+        S::CancelRequested
+        | S::CancelCompleted
+        | S::CancelRefunding
+        | S::CancelRejected
+        | S::ReturnRequested
+        | S::ReturnCollecting
+        | S::ReturnCollected
+        | S::ReturnAwaitingFee
+        | S::ReturnRefunding
+        | S::ReturnCompleted
+        | S::ReturnRejectPending
+        | S::ReturnRejected
+        | S::ReturnConverted
+        | S::ExchangeRequested
+        | S::ExchangeCollecting
+        | S::ExchangeCollected
+        | S::ExchangeReshipping
+        | S::ExchangeCompleted
+        | S::ExchangeRejectPending
+        | S::ExchangeRejected
+        | S::ExchangeConverted
+        | S::ExchangeRefunding
+        | S::ExchangeRefunded => false,
+    }
+}
+
+/// True while a claim is open (not final): it still needs someone — a decision, the goods, the
+/// customer's fee (`RETURN_AWAITING_FEE`) — or its refund is under way.
 pub const fn is_open(status: ClaimStatus) -> bool {
     !status.is_terminal()
 }
@@ -462,41 +522,59 @@ pub enum OrderField {
     ClaimedUnits,
     /// Delivered units.
     DeliveredUnits,
+    /// Ordered units (counts them: [`StatsQuery::with_ordered_units`]).
+    OrderedUnits,
     /// Claimed units ÷ delivered units (rows without deliveries last).
     ClaimRate,
+    /// Cancelled units ÷ ordered units (rows without orders last).
+    CancelRate,
+    /// Returned units ÷ delivered units (rows without deliveries last).
+    ReturnRate,
+    /// Exchanged units ÷ delivered units (rows without deliveries last).
+    ExchangeRate,
     /// Refunded cash.
     RefundedCash,
     /// Refunded points.
     RefundedPoints,
     /// Fees charged.
     FeesCharged,
-    /// Median hours to complete (rows without completed claims last).
+    /// Fees refunded.
+    FeesRefunded,
+    /// Median hours to complete (rows without claims that waited last).
     MedianHoursToComplete,
-    /// 90th percentile of hours to complete (rows without completed claims last).
+    /// 90th percentile of hours to complete (rows without claims that waited last).
     P90HoursToComplete,
     /// Claims open now.
     OpenClaims,
     /// Claims on hold now.
     OnHold,
+    /// Claims withdrawn.
+    Withdrawals,
 }
 
 impl OrderField {
     /// Every field.
-    pub const ALL: [OrderField; 14] = [
+    pub const ALL: [OrderField; 20] = [
         OrderField::Period,
         OrderField::Seller,
         OrderField::Product,
         OrderField::Claims,
         OrderField::ClaimedUnits,
         OrderField::DeliveredUnits,
+        OrderField::OrderedUnits,
         OrderField::ClaimRate,
+        OrderField::CancelRate,
+        OrderField::ReturnRate,
+        OrderField::ExchangeRate,
         OrderField::RefundedCash,
         OrderField::RefundedPoints,
         OrderField::FeesCharged,
+        OrderField::FeesRefunded,
         OrderField::MedianHoursToComplete,
         OrderField::P90HoursToComplete,
         OrderField::OpenClaims,
         OrderField::OnHold,
+        OrderField::Withdrawals,
     ];
 
     /// The SCREAMING_SNAKE_CASE name (GraphQL enum value, CSV `orderBy` parameter).
@@ -508,14 +586,20 @@ impl OrderField {
             OrderField::Claims => "CLAIMS",
             OrderField::ClaimedUnits => "CLAIMED_UNITS",
             OrderField::DeliveredUnits => "DELIVERED_UNITS",
+            OrderField::OrderedUnits => "ORDERED_UNITS",
             OrderField::ClaimRate => "CLAIM_RATE",
+            OrderField::CancelRate => "CANCEL_RATE",
+            OrderField::ReturnRate => "RETURN_RATE",
+            OrderField::ExchangeRate => "EXCHANGE_RATE",
             OrderField::RefundedCash => "REFUNDED_CASH",
             OrderField::RefundedPoints => "REFUNDED_POINTS",
             OrderField::FeesCharged => "FEES_CHARGED",
+            OrderField::FeesRefunded => "FEES_REFUNDED",
             OrderField::MedianHoursToComplete => "MEDIAN_HOURS_TO_COMPLETE",
             OrderField::P90HoursToComplete => "P90_HOURS_TO_COMPLETE",
             OrderField::OpenClaims => "OPEN_CLAIMS",
             OrderField::OnHold => "ON_HOLD",
+            OrderField::Withdrawals => "WITHDRAWALS",
         }
     }
 
@@ -524,6 +608,11 @@ impl OrderField {
         OrderField::ALL
             .into_iter()
             .find(|f| f.as_str().eq_ignore_ascii_case(name.trim()))
+    }
+
+    /// True when sorting by it needs the ordered units counted.
+    pub const fn needs_ordered_units(self) -> bool {
+        matches!(self, OrderField::OrderedUnits | OrderField::CancelRate)
     }
 }
 
@@ -545,6 +634,17 @@ pub struct StatsQuery {
     pub grouping: Grouping,
     /// Sort keys, then the group keys ascending.
     pub order: Vec<OrderKey>,
+    /// Count the units ordered in the period (the cancel rate's denominator). They are read
+    /// from the period's order lines, which costs a scan of them: only when the caller asks
+    /// for ordered units or the cancel rate (or sorts by them).
+    pub with_ordered_units: bool,
+}
+
+impl StatsQuery {
+    /// True when the ordered units are counted: asked for, or needed by a sort key.
+    pub fn counts_ordered_units(&self) -> bool {
+        self.with_ordered_units || self.order.iter().any(|o| o.field.needs_ordered_units())
+    }
 }
 
 /// A time bucket and the KST date it starts on.
@@ -599,25 +699,38 @@ pub struct Measures {
     pub claims: i64,
     /// Units of those claims.
     pub claimed_units: i64,
+    /// The part of `claimed_units` in cancels.
+    pub cancelled_units: i64,
+    /// The part of `claimed_units` in returns.
+    pub returned_units: i64,
+    /// The part of `claimed_units` in exchanges.
+    pub exchanged_units: i64,
     /// Units delivered in the same seller/product/time bucket.
     pub delivered_units: i64,
-    /// Cash refunds priced.
+    /// Units ordered in the same seller/product/time bucket; `None` when not counted
+    /// ([`StatsQuery::with_ordered_units`]).
+    pub ordered_units: Option<i64>,
+    /// Cash refunded for the goods (fees given back excluded).
     pub refunded_cash: Won,
-    /// The part of `refunded_cash` going to cards.
+    /// Cash refunded to cards (goods and fees).
     pub refunded_to_card: Won,
-    /// The part of `refunded_cash` going to bank accounts.
+    /// Cash refunded to bank accounts (goods and fees).
     pub refunded_to_bank_transfer: Won,
-    /// The part of `refunded_cash` the gateway has not confirmed yet.
+    /// The cash (goods and fees) the gateway has not confirmed yet.
     pub cash_refund_pending: Won,
     /// Points restored.
     pub refunded_points: Won,
-    /// Fees and deductions the customers bore.
+    /// Fees and deductions charged to the customers; never negative.
     pub fees_charged: Won,
-    /// Claims completed (the population of the percentiles).
+    /// Fees paid earlier and given back.
+    pub fees_refunded: Won,
+    /// Claims completed, at once or not.
     pub completed: i64,
-    /// Median hours from request to completion.
+    /// Claims completed at the instant of their request (not in the hours).
+    pub completed_at_once: i64,
+    /// Median hours from request to completion of the claims that waited.
     pub median_hours_to_complete: Option<f64>,
-    /// 90th percentile of the hours from request to completion.
+    /// 90th percentile of those hours.
     pub p90_hours_to_complete: Option<f64>,
     /// Claims open now.
     pub open_claims: i64,
@@ -627,12 +740,30 @@ pub struct Measures {
     pub conversions: i64,
     /// Claims rejected.
     pub rejections: i64,
+    /// Claims withdrawn.
+    pub withdrawals: i64,
 }
 
 impl Measures {
     /// Claimed units ÷ delivered units; `None` without deliveries.
     pub fn claim_rate(&self) -> Option<f64> {
-        claim_rate(self.claimed_units, self.delivered_units)
+        rate(self.claimed_units, self.delivered_units)
+    }
+
+    /// Cancelled units ÷ ordered units; `None` without orders, or when not counted.
+    pub fn cancel_rate(&self) -> Option<f64> {
+        self.ordered_units
+            .and_then(|ordered| rate(self.cancelled_units, ordered))
+    }
+
+    /// Returned units ÷ delivered units; `None` without deliveries.
+    pub fn return_rate(&self) -> Option<f64> {
+        rate(self.returned_units, self.delivered_units)
+    }
+
+    /// Exchanged units ÷ delivered units; `None` without deliveries.
+    pub fn exchange_rate(&self) -> Option<f64> {
+        rate(self.exchanged_units, self.delivered_units)
     }
 
     /// Claims on hold now, whatever the reason.
@@ -641,11 +772,41 @@ impl Measures {
     }
 }
 
-/// Claimed units ÷ delivered units; `None` without deliveries.
-pub fn claim_rate(claimed_units: i64, delivered_units: i64) -> Option<f64> {
+/// `units ÷ of`; `None` when `of` is not positive.
+pub fn rate(units: i64, of: i64) -> Option<f64> {
     // Unit counts stay far below 2^53: the conversions are exact.
     #[allow(clippy::cast_precision_loss)]
-    (delivered_units > 0).then(|| claimed_units as f64 / delivered_units as f64)
+    (of > 0).then(|| units as f64 / of as f64)
+}
+
+/// Hours rounded to the hundredth (36 seconds): what a duration is shown as, without the noise
+/// of the databases' floating-point date arithmetic (`21.99999999627471` is 22).
+pub fn round_hours(hours: f64) -> f64 {
+    (hours * 100.0).round() / 100.0
+}
+
+/// An instant as `claimStats` and the CSV exports take it: RFC 3339 as the GraphQL `DateTime`
+/// scalar reads it (`2026-11-01T00:00:00+09:00`, `...Z`, a space for the `T`), or a date
+/// (`2026-11-01`) meaning its midnight in KST. A query string decodes `+` to a space, so an
+/// offset whose `+` became a space (`2026-11-01T00:00:00 09:00`) is read as `+09:00`.
+pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = text.parse::<DateTime<FixedOffset>>() {
+        return Some(t.with_timezone(&Utc));
+    }
+    // `...:SS 09:00` or `...:SS.fff 0900`: the offset's sign decoded to a space.
+    if let Some((time, offset)) = text.rsplit_once(' ') {
+        let digits = offset.bytes().filter(u8::is_ascii_digit).count();
+        let offset_like = digits == 4 && offset.bytes().all(|b| b.is_ascii_digit() || b == b':');
+        if offset_like && time.contains(':') {
+            if let Ok(t) = format!("{time}+{offset}").parse::<DateTime<FixedOffset>>() {
+                return Some(t.with_timezone(&Utc));
+            }
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .map(kst_midnight)
 }
 
 /// One row of `claimStats`.
@@ -787,13 +948,46 @@ mod tests {
     }
 
     #[test]
+    fn instants_read_as_rfc_3339_or_a_kst_date() {
+        let want = Utc.with_ymd_and_hms(2026, 10, 31, 15, 0, 0).unwrap();
+        for text in [
+            "2026-11-01T00:00:00+09:00",
+            "2026-11-01 00:00:00+09:00",
+            "2026-10-31T15:00:00Z",
+            // A query string's `+` decoded to a space.
+            "2026-11-01T00:00:00 09:00",
+            "2026-11-01T00:00:00.000 0900",
+            " 2026-11-01 ",
+        ] {
+            assert_eq!(parse_instant(text), Some(want), "{text}");
+        }
+        // A space before a negative offset's minus sign is not a sign to restore.
+        assert_eq!(
+            parse_instant("2026-10-31T10:00:00-05:00"),
+            Some(want),
+            "a negative offset"
+        );
+        for text in ["2026-11-01T00:00:00", "11/01/2026", "2026-11-01 09:00", ""] {
+            assert_eq!(parse_instant(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn hours_round_to_the_hundredth() {
+        assert_eq!(round_hours(21.999_999_996_274_71), 22.0);
+        assert_eq!(round_hours(2.833_333_333), 2.83);
+        assert_eq!(round_hours(0.004_9), 0.0);
+    }
+
+    #[test]
     fn status_classes_are_disjoint_where_they_must_be() {
         for s in ClaimStatus::ALL.iter().copied() {
             assert!(!(completes(s) && is_rejection(s)), "{s}");
             assert!(!(completes(s) && is_open(s)), "{s}");
         }
         assert_eq!(status_codes(completes).len(), 4);
-        assert_eq!(claim_rate(1, 0), None);
-        assert_eq!(claim_rate(1, 4), Some(0.25));
+        assert_eq!(status_codes(is_withdrawal).len(), 3);
+        assert_eq!(rate(1, 0), None);
+        assert_eq!(rate(1, 4), Some(0.25));
     }
 }

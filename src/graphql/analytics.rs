@@ -27,15 +27,16 @@ pub const MAX_OPEN_CLAIMS: i32 = 100;
 /// Which claims, and which deliveries, claim statistics cover. All given conditions hold.
 #[derive(InputObject, Default)]
 pub struct ClaimStatsFilter {
-    /// Claims requested, and units delivered, at or after this instant (RFC 3339 with offset,
-    /// e.g. `2026-11-01T00:00:00+09:00` for the start of November in Korea).
+    /// Claims requested, units delivered and orders placed at or after this instant (RFC 3339
+    /// with offset, e.g. `2026-11-01T00:00:00+09:00` for the start of November in Korea; the
+    /// CSV exports take the same text).
     pub from: Option<DateTime<Utc>>,
-    /// Claims requested, and units delivered, before this instant.
+    /// Claims requested, units delivered and orders placed before this instant.
     pub to: Option<DateTime<Utc>>,
     /// One seller (`Seller.id`). A SELLER always gets its own figures only.
     pub seller_id: Option<ID>,
     /// One product (`Product.id`): the claims covering it, counted with its units and its share
-    /// of their money, against its deliveries.
+    /// of their money, against its deliveries and orders.
     pub product_id: Option<ID>,
     /// One claim type (narrows the claims, not the deliveries).
     pub r#type: Option<ClaimType>,
@@ -89,8 +90,9 @@ pub struct AnalyticsQuery;
 
 #[Object]
 impl AnalyticsQuery {
-    /// Claim statistics (클레임 통계), computed by the database: claims, units, claim rate,
-    /// refunds by tender, fees, hours to complete, holds, conversions and rejections, grouped by
+    /// Claim statistics (클레임 통계), computed by the database: claims, units, cancel, return,
+    /// exchange and claim rates, refunds by tender, fees charged and refunded, hours to
+    /// complete, holds, conversions, rejections and withdrawals, grouped by
     /// any of SELLER, PRODUCT, REASON, TYPE, FAULT and one of DAY, WEEK, MONTH (Korea Standard
     /// Time). ANALYST and OPERATOR see every seller; a SELLER its own figures only; a CUSTOMER
     /// is refused (FORBIDDEN). The same figures stream as CSV from `GET /export/claim-stats.csv`.
@@ -129,7 +131,17 @@ impl AnalyticsQuery {
             })
             .collect();
         let first = limit(first, DEFAULT_STATS_ROWS, MAX_STATS_ROWS)?;
-        let page = service::claim_stats(app, actor, filter, grouping.clone(), order, first)
+        // Ordered units cost a scan of the period's order lines: counted only when selected.
+        let rows = ctx.look_ahead().field("rows");
+        let with_ordered_units =
+            rows.field("orderedUnits").exists() || rows.field("cancelRate").exists();
+        let request = service::StatsRequest {
+            filter,
+            grouping: grouping.clone(),
+            order,
+            with_ordered_units,
+        };
+        let page = service::claim_stats(app, actor, request, first)
             .await
             .map_err(to_graphql_error)?;
         Ok(ClaimStats { page, grouping })

@@ -1,5 +1,5 @@
 //! CSV exports for spreadsheets: `GET /export/claims.csv` (one line per claim) and
-//! `GET /export/claim-stats.csv` (the rows of `claimStats`).
+//! `GET /export/claim-stats.csv` (the rows of `claimStats`, with every measure).
 //!
 //! The same bearer token (`Authorization: Bearer ...`) and scoping as GraphQL: ANALYST and
 //! OPERATOR everything, a SELLER its own claims, a CUSTOMER refused (403). The filters are query
@@ -7,7 +7,7 @@
 //!
 //! | parameter | value |
 //! |---|---|
-//! | `from`, `to` | RFC 3339 (`2026-11-01T00:00:00+09:00`) or a date (`2026-11-01`: midnight KST) |
+//! | `from`, `to` | RFC 3339 as GraphQL takes it (`2026-11-01T00:00:00+09:00`; a `+` left unencoded in the URL, which decodes to a space, still reads as `+`), or a date (`2026-11-01`: midnight KST) |
 //! | `sellerId`, `productId` | a global id (`gid://oms/Seller/1`) or the number |
 //! | `type`, `reason`, `status` | the GraphQL enum value (`RETURN`, `DEFECTIVE`, ...) |
 //! | `groupBy` (stats) | dimensions, comma-separated or repeated (`SELLER,DAY`) |
@@ -21,7 +21,17 @@
 //! RFC 4180 (comma separated, CRLF line ends, fields with a comma, quote or line break quoted,
 //! quotes doubled). Text from sellers (seller and product names) that starts with `=`, `+`,
 //! `-`, `@`, tab or carriage return gets a leading `'`, so a spreadsheet never runs it as a
-//! formula. Times are Korea Standard Time (`2026-11-24 18:00:00`).
+//! formula. Times of claims are Korea Standard Time (`2026-11-24 18:00:00`); a period's
+//! `period_start` is RFC 3339, the same text as GraphQL's `periodStart`
+//! (`2026-11-30T00:00:00+09:00`). Hours are rounded to the hundredth.
+//!
+//! The claims file has one line per claim with the whole claim: all its units and money. With
+//! `productId` it lists the claims covering that product and adds the product's part of each:
+//! `product_units` and its shares of the money (`product_refunded_cash`,
+//! `product_refunded_points`, `product_fees_charged`, `product_fees_refunded`), split exactly as
+//! `claimStats` splits a claim over several products. Their sums are `claimStats(productId)`'s
+//! figures: the money over every line, the units over the lines without `converted_to` (a claim
+//! closed by a conversion counts in the claim it opened).
 //!
 //! Both stream: the claims in pages of `service::analytics::EXPORT_PAGE` by id keyset, the
 //! statistics as the database produces them, through a small bounded channel, so memory stays
@@ -36,7 +46,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -45,7 +55,8 @@ use super::HttpState;
 use crate::codes::ErrorCode;
 use crate::domain::actor::Actor;
 use crate::domain::analytics::{
-    Dimension, Grouping, OrderField, OrderKey, StatsFilter, StatsQuery, StatsRow, KST,
+    parse_instant, Dimension, Grouping, OrderField, OrderKey, StatsFilter, StatsQuery, StatsRow,
+    KST,
 };
 use crate::domain::claim::{ClaimStatus, ClaimType, HoldReason, Reason};
 use crate::domain::text as limit;
@@ -75,10 +86,12 @@ pub async fn claims(
         Err(e) => return refusal(e),
     };
     let app = state.app.clone();
-    stream_csv("claims", CLAIM_COLUMNS.join(","), move |out| async move {
+    let by_product = filter.filter().product_id.is_some();
+    let header_line = claim_columns(by_product).join(",");
+    stream_csv("claims", header_line, move |out| async move {
         let mut sink = out;
         let result = service::export_claims(&app, &filter, |claim| {
-            claim_line(&mut sink.buf, &claim);
+            claim_line(&mut sink.buf, &claim, by_product);
             sink.flush_if_full()
         })
         .await;
@@ -100,10 +113,12 @@ pub async fn claim_stats(
         Ok(f) => f,
         Err(e) => return refusal(e),
     };
+    // The file has every measure, ordered units (the cancel rate's) included.
     let query = StatsQuery {
         filter,
         grouping: params.grouping,
         order: params.order,
+        with_ordered_units: true,
     };
     let app = state.app.clone();
     let header_line = stats_columns(&query.grouping).join(",");
@@ -198,22 +213,15 @@ fn parse_params(params: &[(String, String)], stats: bool) -> Result<Params, Stri
     })
 }
 
-/// An RFC 3339 instant, or a date meaning its midnight in KST.
+/// An instant as GraphQL's filter takes it, or a date meaning its midnight in KST
+/// (`domain::analytics::parse_instant`).
 fn instant(value: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(value) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| {
-            d.and_time(chrono::NaiveTime::MIN)
-                .and_local_timezone(KST)
-                .single()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| {
-            format!("`{value}` is not a time: use RFC 3339 (2026-11-01T00:00:00+09:00) or a date")
-        })
+    parse_instant(value).ok_or_else(|| {
+        format!(
+            "`{value}` is not a time: use RFC 3339 (2026-11-01T00:00:00+09:00, as in GraphQL) \
+             or a date (2026-11-01, midnight in Korea)"
+        )
+    })
 }
 
 fn id(value: &str, kind: Kind) -> Result<i64, String> {
@@ -329,7 +337,7 @@ where
 // ---------------------------------------------------------------------------------------------
 // The lines.
 
-const CLAIM_COLUMNS: [&str; 24] = [
+const CLAIM_COLUMNS: [&str; 25] = [
     "claim_number",
     "order_number",
     "type",
@@ -354,9 +362,25 @@ const CLAIM_COLUMNS: [&str; 24] = [
     "refunded_cash",
     "refunded_points",
     "fees_charged",
+    "fees_refunded",
 ];
 
-fn claim_line(out: &mut String, c: &ExportedClaim) {
+/// The filtered product's part of each claim (with `productId` only).
+const PRODUCT_COLUMNS: [&str; 5] = [
+    "product_units",
+    "product_refunded_cash",
+    "product_refunded_points",
+    "product_fees_charged",
+    "product_fees_refunded",
+];
+
+/// The columns of the claims file; `by_product` adds the product's part.
+fn claim_columns(by_product: bool) -> Vec<&'static str> {
+    let product: &[&str] = if by_product { &PRODUCT_COLUMNS } else { &[] };
+    CLAIM_COLUMNS.iter().chain(product).copied().collect()
+}
+
+fn claim_line(out: &mut String, c: &ExportedClaim, by_product: bool) {
     let items = c
         .items
         .iter()
@@ -387,7 +411,16 @@ fn claim_line(out: &mut String, c: &ExportedClaim) {
         .text(c.converted_to.as_deref().unwrap_or_default())
         .number(c.refunded_cash.amount())
         .number(c.refunded_points.amount())
-        .number(c.fees_charged.amount());
+        .number(c.fees_charged.amount())
+        .number(c.fees_refunded.amount());
+    if by_product {
+        let p = c.product.as_ref();
+        line.optional(p.map(|p| p.units))
+            .optional(p.map(|p| p.refunded_cash.amount()))
+            .optional(p.map(|p| p.refunded_points.amount()))
+            .optional(p.map(|p| p.fees_charged.amount()))
+            .optional(p.map(|p| p.fees_refunded.amount()));
+    }
     line.end();
 }
 
@@ -415,7 +448,14 @@ fn stats_columns(grouping: &Grouping) -> Vec<String> {
         [
             "claims",
             "claimed_units",
+            "cancelled_units",
+            "returned_units",
+            "exchanged_units",
             "delivered_units",
+            "ordered_units",
+            "cancel_rate",
+            "return_rate",
+            "exchange_rate",
             "claim_rate",
             "refunded_cash",
             "refunded_to_card",
@@ -423,7 +463,9 @@ fn stats_columns(grouping: &Grouping) -> Vec<String> {
             "cash_refund_pending",
             "refunded_points",
             "fees_charged",
+            "fees_refunded",
             "completed",
+            "completed_at_once",
             "median_hours_to_complete",
             "p90_hours_to_complete",
             "open_claims",
@@ -436,7 +478,7 @@ fn stats_columns(grouping: &Grouping) -> Vec<String> {
             .iter()
             .map(|r| format!("on_hold_{}", r.as_str().to_ascii_lowercase())),
     );
-    cols.extend(["conversions", "rejections"].map(str::to_owned));
+    cols.extend(["conversions", "rejections", "withdrawals"].map(str::to_owned));
     cols
 }
 
@@ -448,7 +490,11 @@ fn stats_line(out: &mut String, grouping: &Grouping, row: &StatsRow) {
         match d {
             Dimension::Day | Dimension::Week | Dimension::Month => {
                 line.text(&k.period.map(|p| p.label()).unwrap_or_default());
-                line.text(&k.period.map(|p| p.start.to_string()).unwrap_or_default());
+                line.text(
+                    &k.period
+                        .map(|p| p.starts_at().to_rfc3339())
+                        .unwrap_or_default(),
+                );
             }
             Dimension::Seller => {
                 line.text(
@@ -484,7 +530,14 @@ fn stats_line(out: &mut String, grouping: &Grouping, row: &StatsRow) {
     }
     line.number(m.claims)
         .number(m.claimed_units)
+        .number(m.cancelled_units)
+        .number(m.returned_units)
+        .number(m.exchanged_units)
         .number(m.delivered_units)
+        .optional(m.ordered_units)
+        .decimal(m.cancel_rate(), 6)
+        .decimal(m.return_rate(), 6)
+        .decimal(m.exchange_rate(), 6)
         .decimal(m.claim_rate(), 6)
         .number(m.refunded_cash.amount())
         .number(m.refunded_to_card.amount())
@@ -492,7 +545,9 @@ fn stats_line(out: &mut String, grouping: &Grouping, row: &StatsRow) {
         .number(m.cash_refund_pending.amount())
         .number(m.refunded_points.amount())
         .number(m.fees_charged.amount())
+        .number(m.fees_refunded.amount())
         .number(m.completed)
+        .number(m.completed_at_once)
         .decimal(m.median_hours_to_complete, 2)
         .decimal(m.p90_hours_to_complete, 2)
         .number(m.open_claims)
@@ -500,7 +555,9 @@ fn stats_line(out: &mut String, grouping: &Grouping, row: &StatsRow) {
     for (_, n) in &m.on_hold {
         line.number(*n);
     }
-    line.number(m.conversions).number(m.rejections);
+    line.number(m.conversions)
+        .number(m.rejections)
+        .number(m.withdrawals);
     line.end();
 }
 
@@ -549,6 +606,14 @@ impl<'a> Line<'a> {
         self.separator();
         let _ = write!(self.out, "{value}");
         self
+    }
+
+    /// A number, or an empty field.
+    fn optional(&mut self, value: Option<i64>) -> &mut Self {
+        match value {
+            Some(v) => self.number(v),
+            None => self.text(""),
+        }
     }
 
     /// A number with `places` decimals, or an empty field.

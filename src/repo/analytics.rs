@@ -40,10 +40,10 @@ use sea_orm::{
 };
 
 use crate::domain::analytics::{
-    completes, is_open, is_rejection, status_codes, DeliverySpan, Dimension, OrderField, Scoped,
-    StatsFilter, StatsQuery, TimeBucket, KST_OFFSET_SECONDS,
+    completes, is_open, is_rejection, is_withdrawal, status_codes, DeliverySpan, Dimension,
+    OrderField, Scoped, StatsFilter, StatsQuery, TimeBucket, KST_OFFSET_SECONDS,
 };
-use crate::domain::claim::HoldReason;
+use crate::domain::claim::{ClaimType, HoldReason};
 use crate::domain::order::TenderMethod;
 
 /// A refund part's status once the gateway confirmed it.
@@ -207,13 +207,26 @@ fn where_clause(conditions: &[String]) -> String {
     }
 }
 
+/// Fees refunded by the refund `r` (left-joined): its credit (a fee paid earlier) as far as its
+/// cash holds it (`domain::analytics`, "Fees").
+fn fees_refunded(r: &str) -> String {
+    format!("COALESCE(CASE WHEN {r}.credit < {r}.cash THEN {r}.credit ELSE {r}.cash END, 0)")
+}
+
+/// Cash refunded for the goods by the refund `r` (left-joined): its cash less the fees refunded.
+fn refunded_cash(r: &str) -> String {
+    format!("COALESCE(CASE WHEN {r}.cash > {r}.credit THEN {r}.cash - {r}.credit ELSE 0 END, 0)")
+}
+
 /// Fees charged by the claim aliased `c` with its refund `r` (left-joined): the fees paid
-/// separately, plus what the refund kept, less the amount due reduced (`domain::analytics`).
+/// separately, plus the deductions the refund kept, less the part of them paid out of a credit
+/// (`domain::analytics`, "Fees"). Never negative.
 fn fees_charged(c: &str, r: &str) -> String {
     format!(
         "{c}.fee_paid + COALESCE({r}.items_cash + {r}.items_points + {r}.shipping_refund_cash \
          + {r}.shipping_refund_points + {r}.clawback_returned_cash + {r}.clawback_returned_points \
-         - {r}.cash - {r}.points - {r}.due_reduced, 0)"
+         - {r}.cash - {r}.points - {r}.due_reduced, 0) + {}",
+        fees_refunded(r)
     )
 }
 
@@ -225,6 +238,21 @@ fn hours_to_complete(sql: &Sql, c: &str) -> String {
         sql.hours(&format!("{c}.requested_at"), &format!("{c}.closed_at"))
     )
 }
+
+/// The claimed units `units` of the claim aliased `c` when it is of type `t`, else 0.
+fn units_of_type(c: &str, t: ClaimType, units: &str) -> String {
+    format!(
+        "CASE WHEN {c}.claim_type = {} THEN {units} ELSE 0 END",
+        codes(&[t.as_str()])
+    )
+}
+
+/// The claimed units by type, by output name.
+const UNITS_BY_TYPE: [(ClaimType, &str); 3] = [
+    (ClaimType::Cancel, "cancelled_units"),
+    (ClaimType::Return, "returned_units"),
+    (ClaimType::Exchange, "exchanged_units"),
+];
 
 /// The column of a group key in `f`, `g` and `d`.
 fn key_column(d: Dimension) -> &'static str {
@@ -256,13 +284,14 @@ fn held_column(reason: HoldReason) -> String {
 }
 
 /// The measures summed per claim (or per claim and product) in `f`, by output name.
-const MONEY: [&str; 6] = [
+const MONEY: [&str; 7] = [
     "refunded_cash",
     "refunded_to_card",
     "refunded_to_bank_transfer",
     "cash_refund_pending",
     "refunded_points",
     "fees_charged",
+    "fees_refunded",
 ];
 
 /// The `claimStats` statement; at most `limit` rows when given. Built in the order its text
@@ -287,7 +316,11 @@ fn claim_stats_statement(backend: DbBackend, q: &StatsQuery, limit: Option<u64>)
         seller_deliveries(&mut sql, &shape);
     }
     results(&mut sql, &shape);
-    sorted_rows(&mut sql, q, limit);
+    let ordered = q.counts_ordered_units();
+    if ordered {
+        ordered_units(&mut sql, &shape);
+    }
+    sorted_rows(&mut sql, &shape, limit);
     sql.statement()
 }
 
@@ -401,12 +434,22 @@ fn claim_keys(sql: &Sql, dims: &[Dimension]) -> Vec<String> {
         .collect()
 }
 
-/// What the claim `c` is now: counted (not converted away), hours to complete, open, rejected,
+/// What the claim `c` is now: counted (not converted away), completed, completed at once (at
+/// the instant of its request), hours to complete when it waited, open, rejected, withdrawn,
 /// held for each reason.
 fn claim_state(sql: &Sql) -> String {
+    let completed = codes(&status_codes(completes));
     let mut state = vec![
         "CASE WHEN c.converted_to_id IS NULL THEN 1 ELSE 0 END AS counted".to_owned(),
-        format!("{} AS hours", hours_to_complete(sql, "c")),
+        format!("CASE WHEN c.status IN ({completed}) THEN 1 ELSE 0 END AS done"),
+        format!(
+            "CASE WHEN c.status IN ({completed}) AND c.closed_at = c.requested_at \
+             THEN 1 ELSE 0 END AS at_once"
+        ),
+        format!(
+            "CASE WHEN c.closed_at <> c.requested_at THEN {} END AS hours",
+            hours_to_complete(sql, "c")
+        ),
         format!(
             "CASE WHEN c.status IN ({}) THEN 1 ELSE 0 END AS open",
             codes(&status_codes(is_open))
@@ -414,6 +457,10 @@ fn claim_state(sql: &Sql) -> String {
         format!(
             "CASE WHEN c.status IN ({}) THEN 1 ELSE 0 END AS rejected",
             codes(&status_codes(is_rejection))
+        ),
+        format!(
+            "CASE WHEN c.status IN ({}) THEN 1 ELSE 0 END AS withdrawn",
+            codes(&status_codes(is_withdrawal))
         ),
     ];
     for reason in HoldReason::ALL {
@@ -451,10 +498,8 @@ fn refund_part_sums() -> String {
 /// A group's claim-wide measures summed from `f` (PostgreSQL's percentiles too).
 fn group_sums(sql: &Sql) -> Vec<String> {
     let mut sums = vec![format!("{} AS claims", Sql::sum("counted"))];
-    sums.push(format!(
-        "{} AS completed",
-        Sql::sum("CASE WHEN hours IS NULL THEN 0 ELSE 1 END")
-    ));
+    sums.push(format!("{} AS completed", Sql::sum("done")));
+    sums.push(format!("{} AS completed_at_once", Sql::sum("at_once")));
     sums.push(format!("{} AS open_claims", Sql::sum("open")));
     for reason in HoldReason::ALL {
         let col = held_column(*reason);
@@ -462,6 +507,7 @@ fn group_sums(sql: &Sql) -> Vec<String> {
     }
     sums.push(format!("{} AS conversions", Sql::sum("1 - counted")));
     sums.push(format!("{} AS rejections", Sql::sum("rejected")));
+    sums.push(format!("{} AS withdrawals", Sql::sum("withdrawn")));
     if sql.postgres() {
         sums.push("percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_hours".to_owned());
         sums.push("percentile_cont(0.9) WITHIN GROUP (ORDER BY hours) AS p90_hours".to_owned());
@@ -475,11 +521,22 @@ fn group_sums(sql: &Sql) -> Vec<String> {
 /// won adding up to the claim's amount.
 fn product_weights(sql: &mut Sql, shape: &Shape<'_>) {
     let conditions = claim_conditions(sql, shape.filter, "c");
+    sql.push("WITH ");
+    weights(
+        sql,
+        "claim_items ci JOIN claims c ON c.id = ci.claim_id",
+        &conditions,
+    );
+}
+
+/// `ip` and `iw` ([`product_weights`]) over the claim items `ci` of `from` that meet
+/// `conditions`.
+fn weights(sql: &mut Sql, from: &str, conditions: &[String]) {
     sql.push(&format!(
-        "WITH ip AS (SELECT ci.claim_id, ol.product_id, {units} AS units, {value} AS value \
-         FROM claim_items ci JOIN claims c ON c.id = ci.claim_id \
-         JOIN order_lines ol ON ol.id = ci.line_id{} GROUP BY ci.claim_id, ol.product_id)",
-        where_clause(&conditions),
+        "ip AS (SELECT ci.claim_id, ol.product_id, {units} AS units, {value} AS value \
+         FROM {from} JOIN order_lines ol ON ol.id = ci.line_id{} \
+         GROUP BY ci.claim_id, ol.product_id)",
+        where_clause(conditions),
         units = Sql::sum("ci.quantity"),
         value = Sql::sum("ci.quantity * ol.unit_price"),
     ));
@@ -507,48 +564,66 @@ fn product_groups(sql: &mut Sql, shape: &Shape<'_>) {
         Some(p) => format!(" WHERE iw.product_id = {}", sql.bind(p)),
         None => String::new(),
     };
+    let by_type: Vec<String> = UNITS_BY_TYPE
+        .iter()
+        .map(|(t, name)| format!("{} AS {name}", units_of_type("c", *t, "iw.units")))
+        .collect();
     sql.push(&format!(
-        ", f AS (SELECT {}iw.product_id, iw.units, {}, {} \
+        ", f AS (SELECT {}iw.product_id, iw.units, {}, {}, {} \
          FROM iw JOIN claims c ON c.id = iw.claim_id LEFT JOIN refunds r ON r.claim_id = c.id \
          LEFT JOIN rp ON rp.claim_id = c.id{only})",
         shape.claim_key_list,
+        by_type.join(", "),
         shape.state,
         product_shares().join(", ")
     ));
-    let money_sums: Vec<String> = MONEY
+    let sums: Vec<String> = UNITS_BY_TYPE
         .iter()
-        .map(|name| format!("{} AS {name}", Sql::sum(name)))
+        .map(|(_, name)| format!("{} AS {name}", Sql::sum(&format!("counted * {name}"))))
+        .chain(
+            MONEY
+                .iter()
+                .map(|name| format!("{} AS {name}", Sql::sum(name))),
+        )
         .collect();
     sql.push(&format!(
         ", g AS (SELECT {}{} AS claimed_units, {}, {} FROM f{})",
         shape.key_list,
         Sql::sum("counted * units"),
-        money_sums.join(", "),
+        sums.join(", "),
         shape.sums,
         shape.group_by
     ));
 }
 
-/// A product's share of each of its claim's [`MONEY`] measures: the claim's amount times the
-/// running weight, less the same up to the previous product (so the shares add up exactly).
-fn product_shares() -> Vec<String> {
-    let money = [
-        "COALESCE(r.cash, 0)".to_owned(),
+/// Each of the [`MONEY`] measures of the claim `c` with its refund `r` and refund parts `rp`
+/// (left-joined), by name, in that order.
+fn claim_money() -> [(&'static str, String); 7] {
+    let amounts = [
+        refunded_cash("r"),
         "COALESCE(rp.refunded_to_card, 0)".to_owned(),
         "COALESCE(rp.refunded_to_bank_transfer, 0)".to_owned(),
         "COALESCE(rp.cash_refund_pending, 0)".to_owned(),
         "COALESCE(r.points, 0)".to_owned(),
         fees_charged("c", "r"),
+        fees_refunded("r"),
     ];
-    MONEY
+    let mut names = MONEY.into_iter();
+    amounts.map(|amount| (names.next().unwrap_or_default(), amount))
+}
+
+/// A product's share of the claim's amount `m` by the weights `iw` of [`product_weights`]: the
+/// amount times the running weight, less the same up to the previous product (so the shares
+/// add up exactly).
+fn product_share(m: &str) -> String {
+    format!("({m}) * iw.cum_w / iw.total_w - ({m}) * (iw.cum_w - iw.w) / iw.total_w")
+}
+
+/// A product's share of each of its claim's [`MONEY`] measures ([`product_share`]).
+fn product_shares() -> Vec<String> {
+    claim_money()
         .iter()
-        .zip(&money)
-        .map(|(name, m)| {
-            format!(
-                "({m}) * iw.cum_w / iw.total_w - ({m}) * (iw.cum_w - iw.w) / iw.total_w \
-                 AS {name}"
-            )
-        })
+        .map(|(name, m)| format!("{} AS {name}", product_share(m)))
         .collect()
 }
 
@@ -558,19 +633,31 @@ fn claim_rows(sql: &mut Sql, shape: &Shape<'_>) {
     let (filter, keys) = (shape.filter, &shape.claim_key_list);
     let conditions = claim_conditions(sql, filter, "c");
     sql.push(&format!(
-        "WITH f AS (SELECT {keys}{}, COALESCE(r.cash, 0) AS refunded_cash, \
-         COALESCE(r.points, 0) AS refunded_points, {} AS fees_charged \
+        "WITH f AS (SELECT {keys}{}, {} AS refunded_cash, \
+         COALESCE(r.points, 0) AS refunded_points, {} AS fees_charged, {} AS fees_refunded \
          FROM claims c LEFT JOIN refunds r ON r.claim_id = c.id{})",
         shape.state,
+        refunded_cash("r"),
         fees_charged("c", "r"),
+        fees_refunded("r"),
         where_clause(&conditions)
     ));
     let mut conditions = claim_conditions(sql, filter, "c");
     conditions.push("c.converted_to_id IS NULL".to_owned());
+    let by_type: Vec<String> = UNITS_BY_TYPE
+        .iter()
+        .map(|(t, name)| {
+            format!(
+                "{} AS {name}",
+                Sql::sum(&units_of_type("c", *t, "ci.quantity"))
+            )
+        })
+        .collect();
     sql.push(&format!(
-        ", u AS (SELECT {keys}{} AS claimed_units FROM claim_items ci \
+        ", u AS (SELECT {keys}{} AS claimed_units, {} FROM claim_items ci \
          JOIN claims c ON c.id = ci.claim_id{}{})",
         Sql::sum("ci.quantity"),
+        by_type.join(", "),
         where_clause(&conditions),
         shape.by_position
     ));
@@ -587,24 +674,34 @@ fn claim_rows(sql: &mut Sql, shape: &Shape<'_>) {
 /// `g0` and `g` per claim: the groups of `f`, then with their units from `u` and refund parts
 /// from `p`.
 fn claim_groups(sql: &mut Sql, shape: &Shape<'_>) {
+    let money: Vec<String> = [
+        "refunded_cash",
+        "refunded_points",
+        "fees_charged",
+        "fees_refunded",
+    ]
+    .iter()
+    .map(|name| format!("{} AS {name}", Sql::sum(name)))
+    .collect();
     sql.push(&format!(
-        ", g0 AS (SELECT {}{}, {}, {} FROM f{})",
+        ", g0 AS (SELECT {}{}, {} FROM f{})",
         shape.key_list,
-        format_args!("{} AS refunded_cash", Sql::sum("refunded_cash")),
-        format_args!(
-            "{} AS refunded_points, {} AS fees_charged",
-            Sql::sum("refunded_points"),
-            Sql::sum("fees_charged")
-        ),
+        money.join(", "),
         shape.sums,
         shape.group_by
     ));
+    let units: Vec<String> = ["claimed_units"]
+        .into_iter()
+        .chain(UNITS_BY_TYPE.iter().map(|(_, name)| *name))
+        .map(|name| format!("COALESCE(u.{name}, 0) AS {name}"))
+        .collect();
     sql.push(&format!(
-        ", g AS (SELECT g0.*, COALESCE(u.claimed_units, 0) AS claimed_units, \
+        ", g AS (SELECT g0.*, {}, \
          COALESCE(p.refunded_to_card, 0) AS refunded_to_card, \
          COALESCE(p.refunded_to_bank_transfer, 0) AS refunded_to_bank_transfer, \
          COALESCE(p.cash_refund_pending, 0) AS cash_refund_pending \
          FROM g0 LEFT JOIN u ON {} LEFT JOIN p ON {})",
+        units.join(", "),
         keys_equal(&shape.keys, "u", "g0"),
         keys_equal(&shape.keys, "p", "g0")
     ));
@@ -824,12 +921,18 @@ fn result_columns(sql: &Sql, shape: &Shape<'_>) -> Vec<String> {
             format!("{text_null} AS {col}")
         });
     }
-    let measures = ["claims", "claimed_units"].into_iter().chain(MONEY).chain([
-        "completed",
-        "open_claims",
-        "conversions",
-        "rejections",
-    ]);
+    let measures = ["claims", "claimed_units"]
+        .into_iter()
+        .chain(UNITS_BY_TYPE.iter().map(|(_, name)| *name))
+        .chain(MONEY)
+        .chain([
+            "completed",
+            "completed_at_once",
+            "open_claims",
+            "conversions",
+            "rejections",
+            "withdrawals",
+        ]);
     let held = HoldReason::ALL.iter().map(|r| held_column(*r));
     cols.extend(
         measures
@@ -844,9 +947,53 @@ fn result_columns(sql: &Sql, shape: &Shape<'_>) -> Vec<String> {
     cols
 }
 
-/// The rows with their claim rate and units on hold, sorted: the requested keys, then the
-/// group keys ascending; at most `limit`.
-fn sorted_rows(sql: &mut Sql, q: &StatsQuery, limit: Option<u64>) {
+/// `o`: units ordered in the period (the cancel rate's denominator) by the keys deliveries
+/// have, from the lines of the orders placed in it; its keys are named `o_<key>`, its period
+/// is text like the result's.
+fn ordered_units(sql: &mut Sql, shape: &Shape<'_>) {
+    let filter = shape.filter;
+    let mut cols: Vec<String> = Vec::new();
+    for d in shape
+        .q
+        .grouping
+        .dimensions()
+        .iter()
+        .filter(|d| delivery_key(**d))
+    {
+        cols.push(match d.bucket() {
+            Some(b) => format!(
+                "{} AS o_period",
+                sql.period_text(&sql.period(b, "od.placed_at"))
+            ),
+            None => format!("ol.{0} AS o_{0}", key_column(*d)),
+        });
+    }
+    let by_keys = by_position(cols.len());
+    let mut w = Vec::new();
+    if let Some(from) = filter.from {
+        w.push(format!("od.placed_at >= {}", sql.bind(from)));
+    }
+    if let Some(to) = filter.to {
+        w.push(format!("od.placed_at < {}", sql.bind(to)));
+    }
+    if let Some(s) = filter.seller_id {
+        w.push(format!("ol.seller_id = {}", sql.bind(s)));
+    }
+    if let Some(p) = filter.product_id {
+        w.push(format!("ol.product_id = {}", sql.bind(p)));
+    }
+    cols.push(format!("{} AS ordered", Sql::sum("ol.quantity")));
+    sql.push(&format!(
+        ", o AS (SELECT {} FROM order_lines ol JOIN orders od ON od.id = ol.order_id{}{by_keys})",
+        cols.join(", "),
+        where_clause(&w)
+    ));
+}
+
+/// The rows with their rates, units on hold and (when counted) ordered units, sorted: the
+/// requested keys, then the group keys ascending; at most `limit`.
+fn sorted_rows(sql: &mut Sql, shape: &Shape<'_>, limit: Option<u64>) {
+    let q = shape.q;
     let real = sql.real();
     let mut order: Vec<String> = q
         .order
@@ -872,9 +1019,30 @@ fn sorted_rows(sql: &mut Sql, q: &StatsQuery, limit: Option<u64>) {
         .map(|r| format!("res.{}", held_column(*r)))
         .collect::<Vec<_>>()
         .join(" + ");
+    let per = |units: &str, of: &str| format!("CAST({units} AS {real}) / NULLIF({of}, 0)");
+    let (ordered, from) = if q.counts_ordered_units() {
+        let join = if shape.d_keys.is_empty() {
+            "CROSS JOIN o".to_owned()
+        } else {
+            let on: Vec<String> = shape
+                .d_keys
+                .iter()
+                .map(|k| format!("o.o_{k} = res.{k}"))
+                .collect();
+            format!("LEFT JOIN o ON {}", on.join(" AND "))
+        };
+        ("COALESCE(o.ordered, 0)".to_owned(), format!("res {join}"))
+    } else {
+        ("CAST(NULL AS BIGINT)".to_owned(), "res".to_owned())
+    };
     sql.push(&format!(
-        " SELECT res.*, CAST(res.claimed_units AS {real}) / NULLIF(res.delivered_units, 0) \
-         AS claim_rate, {on_hold} AS on_hold FROM res ORDER BY {}",
+        " SELECT res.*, {} AS claim_rate, {} AS return_rate, {} AS exchange_rate, \
+         {ordered} AS ordered_units, {} AS cancel_rate, {on_hold} AS on_hold \
+         FROM {from} ORDER BY {}",
+        per("res.claimed_units", "res.delivered_units"),
+        per("res.returned_units", "res.delivered_units"),
+        per("res.exchanged_units", "res.delivered_units"),
+        per("res.cancelled_units", &ordered),
         order.join(", ")
     ));
     if let Some(n) = limit {
@@ -901,14 +1069,20 @@ fn order_column(field: OrderField) -> &'static str {
         OrderField::Claims => "claims",
         OrderField::ClaimedUnits => "claimed_units",
         OrderField::DeliveredUnits => "delivered_units",
+        OrderField::OrderedUnits => "ordered_units",
         OrderField::ClaimRate => "claim_rate",
+        OrderField::CancelRate => "cancel_rate",
+        OrderField::ReturnRate => "return_rate",
+        OrderField::ExchangeRate => "exchange_rate",
         OrderField::RefundedCash => "refunded_cash",
         OrderField::RefundedPoints => "refunded_points",
         OrderField::FeesCharged => "fees_charged",
+        OrderField::FeesRefunded => "fees_refunded",
         OrderField::MedianHoursToComplete => "median_hours",
         OrderField::P90HoursToComplete => "p90_hours",
         OrderField::OpenClaims => "open_claims",
         OrderField::OnHold => "on_hold",
+        OrderField::Withdrawals => "withdrawals",
     }
 }
 
@@ -935,9 +1109,17 @@ pub struct StatsRecord {
     pub claims: i64,
     /// Their units.
     pub claimed_units: i64,
+    /// Their units in cancels.
+    pub cancelled_units: i64,
+    /// Their units in returns.
+    pub returned_units: i64,
+    /// Their units in exchanges.
+    pub exchanged_units: i64,
     /// Units delivered.
     pub delivered_units: i64,
-    /// Cash refunds priced.
+    /// Units ordered, when counted.
+    pub ordered_units: Option<i64>,
+    /// Cash refunded for the goods.
     pub refunded_cash: i64,
     /// To cards.
     pub refunded_to_card: i64,
@@ -949,8 +1131,12 @@ pub struct StatsRecord {
     pub refunded_points: i64,
     /// Fees charged.
     pub fees_charged: i64,
+    /// Fees refunded.
+    pub fees_refunded: i64,
     /// Claims completed.
     pub completed: i64,
+    /// Claims completed at the instant of their request.
+    pub completed_at_once: i64,
     /// Median hours to complete.
     pub median_hours: Option<f64>,
     /// p90 hours to complete.
@@ -963,6 +1149,8 @@ pub struct StatsRecord {
     pub conversions: i64,
     /// Claims rejected.
     pub rejections: i64,
+    /// Claims withdrawn.
+    pub withdrawals: i64,
 }
 
 impl FromQueryResult for StatsRecord {
@@ -983,20 +1171,27 @@ impl FromQueryResult for StatsRecord {
             fault: res.try_get(pre, "fault")?,
             claims: int("claims")?,
             claimed_units: int("claimed_units")?,
+            cancelled_units: int("cancelled_units")?,
+            returned_units: int("returned_units")?,
+            exchanged_units: int("exchanged_units")?,
             delivered_units: int("delivered_units")?,
+            ordered_units: res.try_get(pre, "ordered_units")?,
             refunded_cash: int("refunded_cash")?,
             refunded_to_card: int("refunded_to_card")?,
             refunded_to_bank_transfer: int("refunded_to_bank_transfer")?,
             cash_refund_pending: int("cash_refund_pending")?,
             refunded_points: int("refunded_points")?,
             fees_charged: int("fees_charged")?,
+            fees_refunded: int("fees_refunded")?,
             completed: int("completed")?,
+            completed_at_once: int("completed_at_once")?,
             median_hours: res.try_get(pre, "median_hours")?,
             p90_hours: res.try_get(pre, "p90_hours")?,
             open_claims: int("open_claims")?,
             held,
             conversions: int("conversions")?,
             rejections: int("rejections")?,
+            withdrawals: int("withdrawals")?,
         })
     }
 }
@@ -1101,18 +1296,39 @@ pub struct ClaimExportRecord {
     pub converted_from: Option<String>,
     /// Units claimed.
     pub units: i64,
-    /// Cash refund priced.
+    /// Cash refunded for the goods.
     pub refunded_cash: i64,
     /// Points restored.
     pub refunded_points: i64,
     /// Fees charged.
     pub fees_charged: i64,
+    /// Fees refunded.
+    pub fees_refunded: i64,
     /// Hours from request to completion, when it completed.
     pub hours_to_complete: Option<f64>,
+    /// With a product filter: the product's units in the claim...
+    pub product_units: Option<i64>,
+    /// ...and its shares of the claim's money, as `claimStats` splits it.
+    pub product_refunded_cash: Option<i64>,
+    /// The product's share of the points restored.
+    pub product_refunded_points: Option<i64>,
+    /// The product's share of the fees charged.
+    pub product_fees_charged: Option<i64>,
+    /// The product's share of the fees refunded.
+    pub product_fees_refunded: Option<i64>,
 }
 
+/// The [`MONEY`] measures the claims export shows (in [`MONEY`] order).
+const EXPORTED_MONEY: [&str; 4] = [
+    "refunded_cash",
+    "refunded_points",
+    "fees_charged",
+    "fees_refunded",
+];
+
 /// A newest-first page of the claims export: claims with an id below `before_id` (all when
-/// `None`), at most `limit`.
+/// `None`), at most `limit`. With a product filter, each claim also gets the product's units
+/// and its shares of the money, split exactly as `claimStats` splits them (the same weights).
 pub async fn claims_export_page(
     db: &impl ConnectionTrait,
     filter: &Scoped,
@@ -1125,21 +1341,63 @@ pub async fn claims_export_page(
         conditions.push(format!("c.id < {}", sql.bind(b)));
     }
     let limit = sql.bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    // The page first, so that the product weights are worked out for its claims only.
+    sql.push(&format!(
+        "WITH page AS (SELECT c.id FROM claims c{} ORDER BY c.id DESC LIMIT {limit})",
+        where_clause(&conditions)
+    ));
+    let money: Vec<(&str, String)> = claim_money()
+        .into_iter()
+        .filter(|(name, _)| EXPORTED_MONEY.contains(name))
+        .collect();
+    let (product_cols, product_join) = match filter.filter().product_id {
+        Some(p) => {
+            sql.push(", ");
+            weights(
+                &mut sql,
+                "claim_items ci JOIN page ON page.id = ci.claim_id",
+                &[],
+            );
+            let shares: Vec<String> = money
+                .iter()
+                .map(|(name, m)| format!("{} AS product_{name}", product_share(m)))
+                .collect();
+            (
+                format!("iw.units AS product_units, {}", shares.join(", ")),
+                format!(
+                    " LEFT JOIN iw ON iw.claim_id = c.id AND iw.product_id = {}",
+                    sql.bind(p)
+                ),
+            )
+        }
+        None => (
+            ["units"]
+                .iter()
+                .chain(EXPORTED_MONEY.iter())
+                .map(|name| format!("CAST(NULL AS BIGINT) AS product_{name}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            String::new(),
+        ),
+    };
     let text = format!(
-        "SELECT c.id, c.claim_number, o.order_number, c.claim_type, c.status, c.reason, c.fault, \
-         c.seller_id, s.name AS seller_name, c.hold_phase, c.hold_reason, c.requested_at, \
-         c.closed_at, ct.claim_number AS converted_to, cf.claim_number AS converted_from, \
+        " SELECT c.id, c.claim_number, o.order_number, c.claim_type, c.status, c.reason, \
+         c.fault, c.seller_id, s.name AS seller_name, c.hold_phase, c.hold_reason, \
+         c.requested_at, c.closed_at, ct.claim_number AS converted_to, \
+         cf.claim_number AS converted_from, \
          (SELECT {units} FROM claim_items ci WHERE ci.claim_id = c.id) AS units, \
-         COALESCE(r.cash, 0) AS refunded_cash, COALESCE(r.points, 0) AS refunded_points, \
-         {fees} AS fees_charged, {hours} AS hours_to_complete \
-         FROM claims c JOIN orders o ON o.id = c.order_id JOIN sellers s ON s.id = c.seller_id \
-         LEFT JOIN refunds r ON r.claim_id = c.id \
+         {money}, {hours} AS hours_to_complete, {product_cols} \
+         FROM page JOIN claims c ON c.id = page.id JOIN orders o ON o.id = c.order_id \
+         JOIN sellers s ON s.id = c.seller_id LEFT JOIN refunds r ON r.claim_id = c.id \
          LEFT JOIN claims ct ON ct.id = c.converted_to_id \
-         LEFT JOIN claims cf ON cf.id = c.converted_from_id{} \
-         ORDER BY c.id DESC LIMIT {limit}",
-        where_clause(&conditions),
+         LEFT JOIN claims cf ON cf.id = c.converted_from_id{product_join} \
+         ORDER BY c.id DESC",
         units = Sql::sum("ci.quantity"),
-        fees = fees_charged("c", "r"),
+        money = money
+            .iter()
+            .map(|(name, m)| format!("{m} AS {name}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         hours = hours_to_complete(&sql, "c"),
     );
     sql.push(&text);
@@ -1221,6 +1479,7 @@ mod tests {
             filter: scope(actor, filter).unwrap(),
             grouping: Grouping::new(dims).unwrap(),
             order: Vec::new(),
+            with_ordered_units: true,
         }
     }
 

@@ -14,8 +14,8 @@ use futures_util::StreamExt;
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::analytics::{
-    scope, GroupKeys, Grouping, Measures, OrderKey, Period, ScopeError, Scoped, StatsFilter,
-    StatsQuery, StatsRow,
+    round_hours, scope, GroupKeys, Grouping, Measures, OrderKey, Period, ScopeError, Scoped,
+    StatsFilter, StatsQuery, StatsRow,
 };
 use crate::domain::claim::{ClaimStatus, ClaimType, Fault, HoldReason, Reason};
 use crate::domain::money::Won;
@@ -42,18 +42,35 @@ pub struct StatsPage {
     pub truncated: bool,
 }
 
-/// `claimStats` for `actor`: at most `limit` rows.
 /// Most sort keys of `claimStats` and its CSV export.
 pub const MAX_ORDER_KEYS: usize = 20;
 
+/// What a `claimStats` request asks for, before scoping.
+#[derive(Debug, Clone)]
+pub struct StatsRequest {
+    /// Which claims and deliveries.
+    pub filter: StatsFilter,
+    /// The groups.
+    pub grouping: Grouping,
+    /// Sort keys.
+    pub order: Vec<OrderKey>,
+    /// Count the units ordered (`StatsQuery::with_ordered_units`).
+    pub with_ordered_units: bool,
+}
+
+/// `claimStats` for `actor`: at most `limit` rows.
 pub async fn claim_stats(
     app: &App,
     actor: Actor,
-    filter: StatsFilter,
-    grouping: Grouping,
-    order: Vec<OrderKey>,
+    request: StatsRequest,
     limit: u64,
 ) -> Result<StatsPage, ServiceError> {
+    let StatsRequest {
+        filter,
+        grouping,
+        order,
+        with_ordered_units,
+    } = request;
     // Each sort key is a term of the statement's ORDER BY; a repeated key adds nothing.
     if order.len() > MAX_ORDER_KEYS {
         return Err(ServiceError::BadInput(format!(
@@ -65,6 +82,7 @@ pub async fn claim_stats(
         filter: authorize(actor, filter)?,
         grouping,
         order,
+        with_ordered_units,
     };
     let db = app.db.reader();
     let txn = repo::analytics::begin(db.conn()).await?;
@@ -139,20 +157,27 @@ fn to_row(grouping: &Grouping, r: StatsRecord) -> Result<StatsRow, ServiceError>
         measures: Measures {
             claims: r.claims,
             claimed_units: r.claimed_units,
+            cancelled_units: r.cancelled_units,
+            returned_units: r.returned_units,
+            exchanged_units: r.exchanged_units,
             delivered_units: r.delivered_units,
+            ordered_units: r.ordered_units,
             refunded_cash: Won::new(r.refunded_cash),
             refunded_to_card: Won::new(r.refunded_to_card),
             refunded_to_bank_transfer: Won::new(r.refunded_to_bank_transfer),
             cash_refund_pending: Won::new(r.cash_refund_pending),
             refunded_points: Won::new(r.refunded_points),
             fees_charged: Won::new(r.fees_charged),
+            fees_refunded: Won::new(r.fees_refunded),
             completed: r.completed,
-            median_hours_to_complete: r.median_hours,
-            p90_hours_to_complete: r.p90_hours,
+            completed_at_once: r.completed_at_once,
+            median_hours_to_complete: r.median_hours.map(round_hours),
+            p90_hours_to_complete: r.p90_hours.map(round_hours),
             open_claims: r.open_claims,
             on_hold: r.held,
             conversions: r.conversions,
             rejections: r.rejections,
+            withdrawals: r.withdrawals,
         },
     })
 }
@@ -162,7 +187,7 @@ fn to_row(grouping: &Grouping, r: StatsRecord) -> Result<StatsRow, ServiceError>
 pub struct OpenClaimAge {
     /// The claim.
     pub claim: claim::Model,
-    /// Hours since it was requested.
+    /// Hours since it was requested, to the hundredth.
     pub hours_open: f64,
 }
 
@@ -190,7 +215,7 @@ fn hours_between(from: DateTime<Utc>, to: DateTime<Utc>) -> f64 {
     // Milliseconds of a claim's age fit an f64 exactly.
     #[allow(clippy::cast_precision_loss)]
     let ms = (to - from).num_milliseconds() as f64;
-    ms / 3_600_000.0
+    round_hours(ms / 3_600_000.0)
 }
 
 /// One claim of the claims export.
@@ -222,18 +247,38 @@ pub struct ExportedClaim {
     pub requested_at: DateTime<Utc>,
     /// Closed at.
     pub closed_at: Option<DateTime<Utc>>,
-    /// Hours from request to completion, when it completed.
+    /// Hours from request to completion (to the hundredth), when it completed.
     pub hours_to_complete: Option<f64>,
     /// The claim it was converted from.
     pub converted_from: Option<String>,
     /// The claim a conversion opened from it.
     pub converted_to: Option<String>,
-    /// Cash refund priced.
+    /// Cash refunded for the goods.
     pub refunded_cash: Won,
     /// Points restored.
     pub refunded_points: Won,
     /// Fees charged.
     pub fees_charged: Won,
+    /// Fees refunded.
+    pub fees_refunded: Won,
+    /// With a product filter, that product's part of the claim.
+    pub product: Option<ProductShare>,
+}
+
+/// A product's part of a claim: its units and its shares of the claim's money, split as
+/// `claimStats` splits them (`domain::analytics`, "Products").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProductShare {
+    /// Its units in the claim.
+    pub units: i64,
+    /// Its share of the cash refunded for the goods.
+    pub refunded_cash: Won,
+    /// Its share of the points restored.
+    pub refunded_points: Won,
+    /// Its share of the fees charged.
+    pub fees_charged: Won,
+    /// Its share of the fees refunded.
+    pub fees_refunded: Won,
 }
 
 /// Every claim of the (scoped) filter, newest first, handed to `each` one at a time; pages of
@@ -315,11 +360,19 @@ fn exported(
         hold,
         requested_at: r.requested_at,
         closed_at: r.closed_at,
-        hours_to_complete: r.hours_to_complete,
+        hours_to_complete: r.hours_to_complete.map(round_hours),
         converted_from: r.converted_from,
         converted_to: r.converted_to,
         refunded_cash: Won::new(r.refunded_cash),
         refunded_points: Won::new(r.refunded_points),
         fees_charged: Won::new(r.fees_charged),
+        fees_refunded: Won::new(r.fees_refunded),
+        product: r.product_units.map(|units| ProductShare {
+            units,
+            refunded_cash: Won::new(r.product_refunded_cash.unwrap_or(0)),
+            refunded_points: Won::new(r.product_refunded_points.unwrap_or(0)),
+            fees_charged: Won::new(r.product_fees_charged.unwrap_or(0)),
+            fees_refunded: Won::new(r.product_fees_refunded.unwrap_or(0)),
+        }),
     })
 }

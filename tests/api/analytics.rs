@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
-use entity::{claim, claim_item, order_line, product, refund, refund_part, seller, tender};
+use entity::{claim, claim_item, order, order_line, product, refund, refund_part, seller, tender};
 use http_body_util::BodyExt;
 use oms::clock::Clock;
 use oms::domain::actor::Role;
@@ -51,7 +51,9 @@ async fn act(t: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
 /// Two sellers' claims at chosen times: either side of KST midnight (14:30 and 15:30 UTC), of
 /// a Monday and of the 1st of December; a claim over two products; returns completed at
 /// different speeds, with points; a cancel; an exchange with a paid fee, reshipped and
-/// completed; a rejection; a conversion; a hold.
+/// completed; a rejection; a conversion; a hold. On 1 December, fees given back (an exchange
+/// withdrawn after its fee was paid; a paid exchange converted into a return whose credit
+/// also pays the return's fee), a return awaiting its fee and a cancel completed at once.
 async fn generate(t: &TestApp) -> Generated {
     // A name that needs quoting in CSV.
     let a = t.seller("분석상사, \"본점\"", 3000, 50000, 3000).await;
@@ -206,6 +208,80 @@ async fn generate(t: &TestApp) -> Generated {
         json!({"claimNumber": r5, "reason": "INSPECTION"}),
     )
     .await;
+
+    // 01:30 KST on 1 December. Seller A's exchanges cost twice its 3,000 won return fee.
+    t.clock.advance(Duration::hours(1));
+    let p1b = t.sibling_option(p1, 20000, 100).await;
+    // Cheaper than seller A's return fee.
+    let p4 = t.option(a, 2000, 100).await;
+    let p4b = t.sibling_option(p4, 2000, 100).await;
+    let o8 = OrderBuilder::by(&customer).line(p1, 1).place(t).await;
+    let o9 = OrderBuilder::by(&customer).line(p4, 1).place(t).await;
+    let o10 = OrderBuilder::by(&customer).line(p4, 1).place(t).await;
+    for o in [&o8, &o9, &o10] {
+        deliver(t, &o.number, &o.lines).await;
+    }
+    let fee = json!(6000);
+    // The fee paid, then the exchange withdrawn: the fee comes back.
+    let e2 = ClaimBuilder::exchange(&o8.number, o8.line(), p1b)
+        .reason("SIZE_OR_OPTION_CHANGE")
+        .open(t, &customer)
+        .await;
+    act(
+        t,
+        &customer,
+        "payClaimFee",
+        json!({"claimNumber": e2, "amount": fee}),
+    )
+    .await;
+    t.clock.advance(Duration::minutes(30));
+    act(t, &customer, "withdrawClaim", json!({"claimNumber": e2})).await;
+    // The fee paid, then the exchange converted into a return: its 6,000 won credit pays the
+    // return's 3,000 won fee beyond the 2,000 won of goods, and 5,000 won come back.
+    let e3 = ClaimBuilder::exchange(&o9.number, o9.line(), p4b)
+        .reason("SIZE_OR_OPTION_CHANGE")
+        .open(t, &customer)
+        .await;
+    act(
+        t,
+        &customer,
+        "payClaimFee",
+        json!({"claimNumber": e3, "amount": fee}),
+    )
+    .await;
+    t.clock.advance(Duration::minutes(30));
+    let r7 = act(t, &customer, "convertClaim", json!({"claimNumber": e3})).await;
+    // A return of goods worth less than its fee: it awaits the rest.
+    let r8 = json!(
+        ClaimBuilder::return_of(&o10.number, o10.line())
+            .open(t, &customer)
+            .await
+    );
+    t.clock.advance(Duration::hours(1));
+    for r in [&r7, &r8] {
+        act(t, &seller_a, "approveClaim", json!({"claimNumber": r})).await;
+        act(
+            t,
+            &seller_a,
+            "markCollected",
+            json!({"claimNumber": r, "courier": "CJ대한통운", "trackingNumber": "G-7"}),
+        )
+        .await;
+    }
+    t.clock.advance(Duration::hours(2));
+    for r in [&r7, &r8] {
+        act(t, &seller_a, "completeReturn", json!({"claimNumber": r})).await;
+    }
+    run_refund_job(t).await;
+    // A bank transfer not deposited yet, cancelled: completed in its request.
+    let o11 = OrderBuilder::by(&customer)
+        .line(p2, 1)
+        .bank_transfer()
+        .place(t)
+        .await;
+    ClaimBuilder::cancel(&o11.number, o11.line())
+        .open(t, &customer)
+        .await;
     t.clock.advance(Duration::hours(1));
     Generated {
         seller_a: a,
@@ -231,6 +307,8 @@ struct Data {
     claims: Vec<claim::Model>,
     items: Vec<claim_item::Model>,
     lines: HashMap<i64, order_line::Model>,
+    /// When each order was placed.
+    placed: HashMap<i64, DateTime<Utc>>,
     refunds: HashMap<i64, refund::Model>,
     parts: Vec<refund_part::Model>,
     tenders: Vec<tender::Model>,
@@ -249,6 +327,13 @@ async fn load(t: &TestApp) -> Data {
             .unwrap()
             .into_iter()
             .map(|l| (l.id, l))
+            .collect(),
+        placed: order::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.id, o.placed_at))
             .collect(),
         refunds: refund::Entity::find()
             .all(db)
@@ -287,6 +372,8 @@ struct Spec {
     reason: Option<&'static str>,
     status: Option<&'static str>,
     group_by: Vec<&'static str>,
+    /// Asks for `orderedUnits` and `cancelRate` (counted only when asked).
+    ordered: bool,
 }
 
 impl Spec {
@@ -351,18 +438,32 @@ struct Key {
 struct Figures {
     claims: i64,
     units: i64,
+    /// Units by claim type.
+    by_type: BTreeMap<String, i64>,
     delivered: i64,
+    ordered: i64,
     cash: i64,
     card: i64,
     transfer: i64,
     pending: i64,
     points: i64,
     fees: i64,
+    fees_back: i64,
+    completed: i64,
+    at_once: i64,
+    /// Hours of the completed claims that waited.
     hours: Vec<f64>,
     open: i64,
     held: BTreeMap<String, i64>,
     conversions: i64,
     rejections: i64,
+    withdrawals: i64,
+}
+
+impl Figures {
+    fn units_of(&self, claim_type: &str) -> i64 {
+        self.by_type.get(claim_type).copied().unwrap_or(0)
+    }
 }
 
 const COMPLETED: [&str; 4] = [
@@ -409,10 +510,11 @@ fn percentile(values: &[f64], p: f64) -> Option<f64> {
     Some(v[lo] + (pos - lo as f64) * (v[hi] - v[lo]))
 }
 
-/// What the customer paid for a claim beyond the goods, from the parts of the money: the
-/// deductions the refund covered, plus the claim's paid fee payments, less the credit its refund
-/// gave back.
-fn fees_of(data: &Data, c: &claim::Model) -> i64 {
+/// A claim's fees, from the parts of the money: (charged, refunded). Refunded is the credit
+/// its refund gave back (a fee paid earlier), as far as the refund's cash holds it; charged is
+/// the deductions the refund covered plus the claim's paid fee payments, less the part of the
+/// credit that paid those deductions.
+fn fees_of(data: &Data, c: &claim::Model) -> (i64, i64) {
     let covered: i64 = data.refunds.get(&c.id).map_or(0, |r| {
         let ds: Vec<Value> = serde_json::from_str(&r.deductions).unwrap();
         ds.iter()
@@ -425,12 +527,19 @@ fn fees_of(data: &Data, c: &claim::Model) -> i64 {
         .filter(|t| t.claim_id == Some(c.id) && t.status == "PAID")
         .map(|t| t.amount)
         .sum();
-    covered + paid - data.refunds.get(&c.id).map_or(0, |r| r.credit)
+    let credit = data.refunds.get(&c.id).map_or(0, |r| r.credit);
+    let refunded = data.refunds.get(&c.id).map_or(0, |r| credit.min(r.cash));
+    (covered + paid - (credit - refunded), refunded)
+}
+
+/// Completed at the instant of its request: the claim never waited.
+fn at_once(c: &claim::Model) -> bool {
+    c.closed_at == Some(c.requested_at)
 }
 
 /// The claim's products: (product, units, the share of each amount), by product id, the money
 /// split in proportion to the list price of the units, in whole won adding up to the amount.
-fn shares(data: &Data, c: &claim::Model, money: [i64; 6]) -> Vec<(i64, i64, [i64; 6])> {
+fn shares(data: &Data, c: &claim::Model, money: [i64; 7]) -> Vec<(i64, i64, [i64; 7])> {
     let mut per: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
     for it in data.items.iter().filter(|i| i.claim_id == c.id) {
         let line = &data.lines[&it.line_id];
@@ -475,13 +584,15 @@ fn expected(data: &Data, spec: &Spec) -> BTreeMap<Key, Figures> {
         let sum = |f: &dyn Fn(&refund_part::Model) -> bool| {
             parts.iter().filter(|p| f(p)).map(|p| p.amount).sum::<i64>()
         };
+        let (fees, fees_back) = fees_of(data, c);
         let money = [
-            refund.map_or(0, |r| r.cash),
+            refund.map_or(0, |r| r.cash) - fees_back,
             sum(&|p| p.method == "CARD"),
             sum(&|p| p.method == "BANK_TRANSFER"),
             sum(&|p| p.method != "POINTS" && p.status != "SUCCEEDED"),
             refund.map_or(0, |r| r.points),
-            fees_of(data, c),
+            fees,
+            fees_back,
         ];
         let units: i64 = data
             .items
@@ -489,7 +600,7 @@ fn expected(data: &Data, spec: &Spec) -> BTreeMap<Key, Figures> {
             .filter(|i| i.claim_id == c.id)
             .map(|i| i64::from(i.quantity))
             .sum();
-        let split: Vec<(Option<i64>, i64, [i64; 6])> = if by_product {
+        let split: Vec<(Option<i64>, i64, [i64; 7])> = if by_product {
             shares(data, c, money)
                 .into_iter()
                 .map(|(p, u, m)| (Some(p), u, m))
@@ -513,6 +624,9 @@ fn expected(data: &Data, spec: &Spec) -> BTreeMap<Key, Figures> {
             let counted = c.converted_to_id.is_none();
             f.claims += i64::from(counted);
             f.units += if counted { units } else { 0 };
+            if counted {
+                *f.by_type.entry(c.claim_type.clone()).or_default() += units;
+            }
             f.conversions += i64::from(!counted);
             f.cash += m[0];
             f.card += m[1];
@@ -520,16 +634,23 @@ fn expected(data: &Data, spec: &Spec) -> BTreeMap<Key, Figures> {
             f.pending += m[3];
             f.points += m[4];
             f.fees += m[5];
+            f.fees_back += m[6];
             if COMPLETED.contains(&c.status.as_str()) {
-                let closed = c.closed_at.unwrap();
-                f.hours
-                    .push((closed - c.requested_at).num_milliseconds() as f64 / 3_600_000.0);
+                f.completed += 1;
+                if at_once(c) {
+                    f.at_once += 1;
+                } else {
+                    let closed = c.closed_at.unwrap();
+                    f.hours
+                        .push((closed - c.requested_at).num_milliseconds() as f64 / 3_600_000.0);
+                }
             }
             f.open += i64::from(!TERMINAL.contains(&c.status.as_str()));
             if c.hold_phase == "HELD" {
                 *f.held.entry(c.hold_reason.clone().unwrap()).or_default() += 1;
             }
             f.rejections += i64::from(c.status.ends_with("_REJECTED"));
+            f.withdrawals += i64::from(c.status.ends_with("_WITHDRAWN"));
         }
     }
     // Deliveries of the period, by the keys they have.
@@ -550,6 +671,25 @@ fn expected(data: &Data, spec: &Spec) -> BTreeMap<Key, Figures> {
         };
         *delivered.entry(key).or_default() += i64::from(l.quantity - l.cancelled_quantity);
     }
+    // Units of the orders placed in the period, by the same keys.
+    let mut ordered: BTreeMap<Key, i64> = BTreeMap::new();
+    for l in data.lines.values() {
+        let at = data.placed[&l.order_id];
+        if !in_period(at)
+            || spec.seller.is_some_and(|s| s != l.seller_id)
+            || spec.product.is_some_and(|p| p != l.product_id)
+        {
+            continue;
+        }
+        let key = Key {
+            period: spec.bucket().map(|b| kst_period(at, b)),
+            seller: spec.has("SELLER").then_some(l.seller_id),
+            product: spec.has("PRODUCT").then_some(l.product_id),
+            ..Key::default()
+        };
+        *ordered.entry(key).or_default() += i64::from(l.quantity);
+    }
+    // Groups with deliveries are rows; groups with orders only are not.
     let partitions = !(spec.has("REASON") || spec.has("TYPE") || spec.has("FAULT"));
     if partitions {
         for k in delivered.keys() {
@@ -567,14 +707,23 @@ fn expected(data: &Data, spec: &Spec) -> BTreeMap<Key, Figures> {
             ..Key::default()
         };
         f.delivered = delivered.get(&dk).copied().unwrap_or(0);
+        f.ordered = ordered.get(&dk).copied().unwrap_or(0);
     }
     rows
 }
 
-const ROW_FIELDS: &str = "period periodStart sellerId sellerName productId productName type reason fault claims claimedUnits deliveredUnits claimRate refundedCash refundedToCard refundedToBankTransfer cashRefundPending refundedPoints feesCharged completed medianHoursToComplete p90HoursToComplete openClaims onHold onHoldByReason { reason claims } conversions rejections";
+const ROW_FIELDS: &str = "period periodStart sellerId sellerName productId productName type reason fault claims claimedUnits cancelledUnits returnedUnits exchangedUnits deliveredUnits claimRate returnRate exchangeRate refundedCash refundedToCard refundedToBankTransfer cashRefundPending refundedPoints feesCharged feesRefunded completed completedAtOnce medianHoursToComplete p90HoursToComplete openClaims onHold onHoldByReason { reason claims } conversions rejections withdrawals";
+
+/// The fields that count the ordered units.
+const ORDERED_FIELDS: &str = "orderedUnits cancelRate";
 
 fn stats_query() -> String {
-    format!("query($filter: ClaimStatsFilter, $groupBy: [ClaimStatsDimension!], $orderBy: [ClaimStatsOrder!], $first: Int) {{ claimStats(filter: $filter, groupBy: $groupBy, orderBy: $orderBy, first: $first) {{ truncated groupBy timeZone rows {{ {ROW_FIELDS} }} }} }}")
+    stats_query_with("")
+}
+
+/// `claimStats` with every row field and `extra` ones.
+fn stats_query_with(extra: &str) -> String {
+    format!("query($filter: ClaimStatsFilter, $groupBy: [ClaimStatsDimension!], $orderBy: [ClaimStatsOrder!], $first: Int) {{ claimStats(filter: $filter, groupBy: $groupBy, orderBy: $orderBy, first: $first) {{ truncated groupBy timeZone rows {{ {ROW_FIELDS} {extra} }} }} }}")
 }
 
 fn id_of(v: &Value) -> Option<i64> {
@@ -604,12 +753,25 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
     }
 }
 
+/// Hours as the API gives them: `want` rounded to the hundredth, with no float noise left.
+fn hours_close(got: Option<f64>, want: Option<f64>) -> bool {
+    match (got, want) {
+        (None, None) => true,
+        (Some(got), Some(want)) => {
+            let hundredths = got * 100.0;
+            (hundredths - hundredths.round()).abs() < 1e-9 && (got - want).abs() <= 0.005 + 1e-9
+        }
+        _ => false,
+    }
+}
+
 /// `claimStats` for `spec` as `token` sees it equals the figures computed here.
 async fn check(t: &TestApp, token: &str, data: &Data, spec: &Spec) {
+    let query = stats_query_with(if spec.ordered { ORDERED_FIELDS } else { "" });
     let d = t
         .gql(
             token,
-            &stats_query(),
+            &query,
             json!({"filter": spec.filter(), "groupBy": spec.group_by, "first": 10000}),
         )
         .await;
@@ -635,9 +797,35 @@ async fn check(t: &TestApp, token: &str, data: &Data, spec: &Spec) {
         };
         assert_eq!(int("claims"), f.claims, "claims {ctx}");
         assert_eq!(int("claimedUnits"), f.units, "claimedUnits {ctx}");
+        for (field, claim_type) in [
+            ("cancelledUnits", "CANCEL"),
+            ("returnedUnits", "RETURN"),
+            ("exchangedUnits", "EXCHANGE"),
+        ] {
+            assert_eq!(int(field), f.units_of(claim_type), "{field} {ctx}");
+        }
         assert_eq!(int("deliveredUnits"), f.delivered, "deliveredUnits {ctx}");
-        let rate = (f.delivered > 0).then(|| f.units as f64 / f.delivered as f64);
-        assert!(close(row["claimRate"].as_f64(), rate), "claimRate {ctx}");
+        let per = |units: i64, of: i64| (of > 0).then(|| units as f64 / of as f64);
+        for (field, units) in [
+            ("claimRate", f.units),
+            ("returnRate", f.units_of("RETURN")),
+            ("exchangeRate", f.units_of("EXCHANGE")),
+        ] {
+            assert!(
+                close(row[field].as_f64(), per(units, f.delivered)),
+                "{field} {ctx}"
+            );
+        }
+        if spec.ordered {
+            assert_eq!(int("orderedUnits"), f.ordered, "orderedUnits {ctx}");
+            assert!(
+                close(
+                    row["cancelRate"].as_f64(),
+                    per(f.units_of("CANCEL"), f.ordered)
+                ),
+                "cancelRate {ctx}"
+            );
+        }
         assert_eq!(int("refundedCash"), f.cash, "refundedCash {ctx}");
         assert_eq!(int("refundedToCard"), f.card, "refundedToCard {ctx}");
         assert_eq!(
@@ -652,9 +840,16 @@ async fn check(t: &TestApp, token: &str, data: &Data, spec: &Spec) {
         );
         assert_eq!(int("refundedPoints"), f.points, "refundedPoints {ctx}");
         assert_eq!(int("feesCharged"), f.fees, "feesCharged {ctx}");
-        assert_eq!(int("completed"), f.hours.len() as i64, "completed {ctx}");
+        assert_eq!(int("feesRefunded"), f.fees_back, "feesRefunded {ctx}");
+        assert!(f.fees >= 0 && f.fees_back >= 0 && f.cash >= 0, "{ctx}");
+        // Cash by tender holds the goods and the fees given back.
+        if key.product.is_none() && spec.product.is_none() {
+            assert_eq!(f.card + f.transfer, f.cash + f.fees_back, "tenders {ctx}");
+        }
+        assert_eq!(int("completed"), f.completed, "completed {ctx}");
+        assert_eq!(int("completedAtOnce"), f.at_once, "completedAtOnce {ctx}");
         assert!(
-            close(
+            hours_close(
                 row["medianHoursToComplete"].as_f64(),
                 percentile(&f.hours, 0.5)
             ),
@@ -662,7 +857,7 @@ async fn check(t: &TestApp, token: &str, data: &Data, spec: &Spec) {
             percentile(&f.hours, 0.5)
         );
         assert!(
-            close(
+            hours_close(
                 row["p90HoursToComplete"].as_f64(),
                 percentile(&f.hours, 0.9)
             ),
@@ -685,6 +880,7 @@ async fn check(t: &TestApp, token: &str, data: &Data, spec: &Spec) {
         assert_eq!(held, f.held, "onHoldByReason {ctx}");
         assert_eq!(int("conversions"), f.conversions, "conversions {ctx}");
         assert_eq!(int("rejections"), f.rejections, "rejections {ctx}");
+        assert_eq!(int("withdrawals"), f.withdrawals, "withdrawals {ctx}");
         if let Some(s) = key.seller {
             assert_eq!(
                 row["sellerName"].as_str(),
@@ -787,9 +983,97 @@ async fn stats_match_independent_figures(t: TestApp) {
         seller: Some(g.seller_b),
         ..Spec::by(&["FAULT"])
     });
+    // Ordered units (and the cancel rate) when asked for: by seller and month (the
+    // ClaimRateBySeller tab), by day with edges inside days, per product, a product's, and
+    // shared by reasons.
+    let asked: Vec<Spec> = [
+        Spec::by(&["MONTH", "SELLER"]),
+        Spec::by(&[]),
+        Spec {
+            from: Some(utc(2026, 11, 24, 12, 0)),
+            to: Some(utc(2026, 11, 30, 16, 0)),
+            ..Spec::by(&["DAY", "SELLER"])
+        },
+        Spec::by(&["PRODUCT", "WEEK"]),
+        Spec {
+            product: Some(g.product_1),
+            ..Spec::by(&["MONTH"])
+        },
+        Spec::by(&["SELLER", "REASON"]),
+        Spec {
+            claim_type: Some("CANCEL"),
+            seller: Some(g.seller_a),
+            ..Spec::by(&["DAY"])
+        },
+    ]
+    .into_iter()
+    .map(|spec| Spec {
+        ordered: true,
+        ..spec
+    })
+    .collect();
+    specs.extend(asked);
     for spec in &specs {
         check(&t, &analyst, &data, spec).await;
     }
+
+    // What the figures must not mislead about, present in the data: a fee given back by a
+    // withdrawn exchange; a return whose credit exceeds its own deductions (a negative fee
+    // charged, had the credit been subtracted from it); a claim completed at once and one that
+    // waited; a return awaiting its fee, counted open.
+    let total = &expected(&data, &Spec::by(&[]))[&Key::default()];
+    assert!(total.withdrawals > 0 && total.fees_back > 0, "{total:?}");
+    assert!(
+        data.claims.iter().any(|c| {
+            let (charged, back) = fees_of(&data, c);
+            back > 0 && charged < back
+        }),
+        "a credit larger than the fees it came with"
+    );
+    assert!(
+        total.at_once > 0 && total.completed > total.at_once,
+        "{total:?}"
+    );
+    let awaiting = Spec {
+        status: Some("RETURN_AWAITING_FEE"),
+        ..Spec::by(&[])
+    };
+    check(&t, &analyst, &data, &awaiting).await;
+    let f = &expected(&data, &awaiting)[&Key::default()];
+    assert!(
+        f.claims > 0 && f.open == f.claims && f.completed == 0,
+        "{f:?}"
+    );
+    // Sorting by the cancel rate counts the ordered units without selecting them.
+    let d = t
+        .gql(&analyst, &stats_query(), json!({"groupBy": ["SELLER"], "orderBy": [{"field": "CANCEL_RATE", "direction": "DESC"}, {"field": "SELLER", "direction": "ASC"}]}))
+        .await;
+    let by_seller = expected(&data, &Spec::by(&["SELLER"]));
+    let mut rates: Vec<(Option<f64>, i64)> = by_seller
+        .iter()
+        .map(|(k, f)| {
+            let rate = (f.ordered > 0).then(|| f.units_of("CANCEL") as f64 / f.ordered as f64);
+            (rate, k.seller.unwrap())
+        })
+        .collect();
+    // Largest first, rows without orders last (ties go by name: compare the rates alone).
+    rates.sort_by(|a, b| match (a.0, b.0) {
+        (Some(x), Some(y)) => y.partial_cmp(&x).unwrap(),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    let got: Vec<Option<f64>> = d["claimStats"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let f = &by_seller[&key_of(r)];
+            (f.ordered > 0).then(|| f.units_of("CANCEL") as f64 / f.ordered as f64)
+        })
+        .collect();
+    let want: Vec<Option<f64>> = rates.iter().map(|r| r.0).collect();
+    assert_eq!(got, want, "sorted by cancel rate");
 
     // The claim over two products splits its money into whole won that add up.
     let by_product = expected(&data, &Spec::by(&["PRODUCT"]));
@@ -1195,16 +1479,155 @@ async fn csv_exports(t: TestApp) {
             .count()
     );
     // Money per claim equals the same figures as claimStats.
-    let fees: i64 = rows
-        .iter()
-        .map(|r| r[col("fees_charged")].parse::<i64>().unwrap())
-        .sum();
-    let cash: i64 = rows
-        .iter()
-        .map(|r| r[col("refunded_cash")].parse::<i64>().unwrap())
-        .sum();
+    let sum = |rows: &[Vec<String>], name: &str| -> i64 {
+        rows.iter()
+            .map(|r| r[col(name)].parse::<i64>().unwrap())
+            .sum()
+    };
     let total = &expected(&data, &Spec::by(&[]))[&Key::default()];
-    assert_eq!((fees, cash), (total.fees, total.cash));
+    assert_eq!(
+        [
+            sum(rows, "fees_charged"),
+            sum(rows, "fees_refunded"),
+            sum(rows, "refunded_cash"),
+            sum(rows, "refunded_points"),
+        ],
+        [total.fees, total.fees_back, total.cash, total.points]
+    );
+    assert!(total.fees_back > 0);
+    assert!(
+        !header.iter().any(|c| c.starts_with("product_")),
+        "{header:?}"
+    );
+    // Hours to the hundredth, and 0.00 for a claim completed at once.
+    assert!(rows.iter().all(|r| r[col("hours_to_complete")].is_empty()
+        || r[col("hours_to_complete")].split('.').nth(1).map(str::len) == Some(2)));
+    let at_once = data.claims.iter().find(|c| at_once(c)).unwrap();
+    let line = rows
+        .iter()
+        .find(|r| r[col("claim_number")] == at_once.claim_number)
+        .unwrap();
+    assert_eq!(line[col("hours_to_complete")], "0.00");
+
+    // With a product: the claims covering it, each with the product's part, adding up to
+    // claimStats(productId).
+    let (status, text) = get_csv(
+        &t,
+        Some(&analyst),
+        &format!("/export/claims.csv?productId={}", g.product_1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let records = parse_csv(&text);
+    let header = &records[0];
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let lines = &records[1..];
+    let covering = data
+        .claims
+        .iter()
+        .filter(|c| {
+            data.items
+                .iter()
+                .any(|i| i.claim_id == c.id && data.lines[&i.line_id].product_id == g.product_1)
+        })
+        .count();
+    assert_eq!(lines.len(), covering);
+    let product = Spec {
+        product: Some(g.product_1),
+        ..Spec::by(&[])
+    };
+    let f = &expected(&data, &product)[&Key::default()];
+    let counted_units: i64 = lines
+        .iter()
+        .filter(|r| r[col("converted_to")].is_empty())
+        .map(|r| r[col("product_units")].parse::<i64>().unwrap())
+        .sum();
+    let sum = |name: &str| -> i64 {
+        lines
+            .iter()
+            .map(|r| r[col(name)].parse::<i64>().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        [
+            counted_units,
+            sum("product_refunded_cash"),
+            sum("product_refunded_points"),
+            sum("product_fees_charged"),
+            sum("product_fees_refunded"),
+        ],
+        [f.units, f.cash, f.points, f.fees, f.fees_back]
+    );
+    // The claim over two products: its whole figures, and the product's part of them.
+    let both = lines
+        .iter()
+        .find(|r| r[col("items")].contains("; "))
+        .expect("the claim over two products");
+    assert!(
+        both[col("product_units")].parse::<i64>().unwrap()
+            < both[col("units")].parse::<i64>().unwrap()
+    );
+    assert!(
+        both[col("product_refunded_cash")].parse::<i64>().unwrap()
+            < both[col("refunded_cash")].parse::<i64>().unwrap()
+    );
+    // claimStats agrees.
+    let d = t
+        .gql(
+            &analyst,
+            &stats_query(),
+            json!({"filter": {"productId": gid("Product", g.product_1)}}),
+        )
+        .await;
+    let row = &d["claimStats"]["rows"][0];
+    assert_eq!(
+        (row["claimedUnits"].as_i64(), row["refundedCash"].as_i64()),
+        (Some(f.units), Some(f.cash))
+    );
+
+    // Times: the RFC 3339 text GraphQL takes, its `+` left unencoded (a query string decodes
+    // it to a space) or encoded, and a date, all mean the same instant.
+    let mut counts = Vec::new();
+    for from in [
+        "2026-11-25T00:00:00+09:00",
+        "2026-11-25T00:00:00%2B09:00",
+        "2026-11-24T15:00:00Z",
+        "2026-11-25",
+    ] {
+        let (status, text) = get_csv(
+            &t,
+            Some(&analyst),
+            &format!("/export/claims.csv?from={from}"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{from}: {text}");
+        counts.push(parse_csv(&text).len() - 1);
+    }
+    let d = t
+        .gql(
+            &analyst,
+            &stats_query(),
+            json!({"filter": {"from": "2026-11-25T00:00:00+09:00"}}),
+        )
+        .await;
+    let requested = data
+        .claims
+        .iter()
+        .filter(|c| c.requested_at >= utc(2026, 11, 24, 15, 0))
+        .count();
+    assert_eq!(counts, [requested; 4]);
+    let row = &d["claimStats"]["rows"][0];
+    let counted = data
+        .claims
+        .iter()
+        .filter(|c| c.requested_at >= utc(2026, 11, 24, 15, 0) && c.converted_to_id.is_none())
+        .count();
+    assert_eq!(row["claims"].as_u64(), Some(counted as u64));
     // A filter narrows the file like the GraphQL filter.
     let (_, text) = get_csv(
         &t,
@@ -1243,7 +1666,35 @@ async fn csv_exports(t: TestApp) {
         &header[..4],
         ["period", "period_start", "seller_id", "seller_name"]
     );
-    let want = expected(&data, &Spec::by(&["SELLER", "DAY"]));
+    let want = expected(
+        &data,
+        &Spec {
+            ordered: true,
+            ..Spec::by(&["SELLER", "DAY"])
+        },
+    );
+    // period_start is the text GraphQL's periodStart is.
+    let d = t
+        .gql(
+            &analyst,
+            &stats_query(),
+            json!({"groupBy": ["SELLER", "DAY"], "first": 10000}),
+        )
+        .await;
+    let starts: BTreeMap<(String, String), String> = d["claimStats"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                (
+                    r["period"].as_str().unwrap().to_owned(),
+                    id_of(&r["sellerId"]).unwrap().to_string(),
+                ),
+                r["periodStart"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
     assert_eq!(records.len() - 1, want.len());
     let col = |name: &str| {
         header
@@ -1252,15 +1703,33 @@ async fn csv_exports(t: TestApp) {
             .unwrap_or_else(|| panic!("{name}"))
     };
     for r in &records[1..] {
+        assert_eq!(
+            r[col("period_start")],
+            starts[&(r[col("period")].clone(), r[col("seller_id")].clone())],
+            "{r:?}"
+        );
         let key = Key {
-            period: Some(NaiveDate::parse_from_str(&r[col("period_start")], "%Y-%m-%d").unwrap()),
+            period: Some(
+                DateTime::parse_from_rfc3339(&r[col("period_start")])
+                    .unwrap()
+                    .date_naive(),
+            ),
             seller: Some(r[col("seller_id")].parse().unwrap()),
             ..Key::default()
         };
         let f = &want[&key];
         assert_eq!(r[col("claims")], f.claims.to_string(), "{r:?}");
         assert_eq!(r[col("delivered_units")], f.delivered.to_string(), "{r:?}");
+        assert_eq!(r[col("ordered_units")], f.ordered.to_string(), "{r:?}");
+        assert_eq!(
+            r[col("cancelled_units")],
+            f.units_of("CANCEL").to_string(),
+            "{r:?}"
+        );
         assert_eq!(r[col("fees_charged")], f.fees.to_string(), "{r:?}");
+        assert_eq!(r[col("fees_refunded")], f.fees_back.to_string(), "{r:?}");
+        assert_eq!(r[col("withdrawals")], f.withdrawals.to_string(), "{r:?}");
+        assert_eq!(r[col("completed_at_once")], f.at_once.to_string(), "{r:?}");
         assert_eq!(
             r[col("on_hold")],
             f.held.values().sum::<i64>().to_string(),
@@ -1440,3 +1909,133 @@ async fn order_keys(t: TestApp) {
     }
 }
 on_both!(claim_stats_order_keys_are_bounded, order_keys);
+
+// ---------------------------------------------------------------------------------------------
+// GraphiQL's analytics tabs.
+
+/// The titles of the analytics tabs in `web/graphiql.html` (their `// Tab "..."` comments).
+const ANALYTICS_TABS: [&str; 4] = [
+    "Claim rate by seller",
+    "Top reasons for a product",
+    "Refunds by tender",
+    "Slowest open claims",
+];
+
+/// A JavaScript single-quoted string on a line of its own (`'...',` or `'...'`), unquoted.
+fn js_string(line: &str) -> Option<String> {
+    let line = line.trim();
+    let inner = line.strip_prefix('\'')?;
+    let inner = inner
+        .strip_suffix("',")
+        .or_else(|| inner.strip_suffix('\''))?;
+    Some(inner.replace("\\'", "'").replace("\\\\", "\\"))
+}
+
+/// Each analytics tab's query text and variables, as GraphiQL opens them.
+fn analytics_tabs() -> Vec<(&'static str, String, Value)> {
+    let html =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/web/graphiql.html")).unwrap();
+    ANALYTICS_TABS
+        .iter()
+        .map(|title| {
+            let start = html
+                .find(&format!("// Tab \"{title}\""))
+                .unwrap_or_else(|| panic!("tab {title}"));
+            let tab = &html[start..];
+            let tab = &tab[..tab[1..].find("// Tab \"").map_or(tab.len(), |n| n + 1)];
+            let end = tab.find("].join('\\n')").expect("the query's end");
+            let query: Vec<String> = tab[..end].lines().filter_map(js_string).collect();
+            let variables = tab[end..]
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("variables: "))
+                .and_then(js_string)
+                .map_or(json!({}), |v| serde_json::from_str(&v).unwrap());
+            (*title, query.join("\n"), variables)
+        })
+        .collect()
+}
+
+/// The analytics tabs run as they are, for an analyst, on the demo marketplace: data and no
+/// errors, the rates by claim type what they say, and the hours those of the claims that
+/// waited.
+async fn graphiql_analytics_tabs(t: TestApp) {
+    oms::demo::seed_if_empty(&t.app).await.unwrap();
+    let analyst = t.token(Role::Analyst, "analyst");
+    let tabs = analytics_tabs();
+    assert_eq!(tabs.len(), ANALYTICS_TABS.len());
+    for (title, query, variables) in tabs {
+        let (status, body) = t.post(Some(&analyst), &query, variables).await;
+        assert_eq!(status, StatusCode::OK, "{title}: {body}");
+        assert!(body["errors"].is_null(), "{title}: {body}");
+        let rows = body["data"]["claimStats"]["rows"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{title}: {body}"));
+        assert!(!rows.is_empty(), "{title}: {body}");
+        for row in rows {
+            let int = |f: &str| row[f].as_i64();
+            let per = |units: &str, of: &str| match (int(units), int(of)) {
+                (Some(u), Some(o)) if o > 0 => Some(u as f64 / o as f64),
+                _ => None,
+            };
+            for (rate, units, of) in [
+                ("cancelRate", "cancelledUnits", "orderedUnits"),
+                ("returnRate", "returnedUnits", "deliveredUnits"),
+                ("exchangeRate", "exchangedUnits", "deliveredUnits"),
+            ] {
+                if row.get(rate).is_some() && row.get(of).is_some() {
+                    assert!(
+                        close(row[rate].as_f64(), per(units, of)),
+                        "{title} {rate}: {row}"
+                    );
+                }
+            }
+            // Hours are to the hundredth.
+            for f in ["medianHoursToComplete", "p90HoursToComplete"] {
+                if let Some(h) = row.get(f).and_then(Value::as_f64) {
+                    assert!(hours_close(Some(h), Some(h)), "{title} {f}: {row}");
+                }
+            }
+        }
+        match title {
+            "Claim rate by seller" => {
+                // Cancels are rated against orders: they never reach a delivery.
+                assert!(
+                    rows.iter().any(|r| int_of(r, "cancelledUnits") > 0),
+                    "{body}"
+                );
+                assert!(rows.iter().all(|r| r.get("claimRate").is_none()), "{body}");
+            }
+            "Refunds by tender" => {
+                for r in rows {
+                    assert_eq!(
+                        int_of(r, "refundedToCard") + int_of(r, "refundedToBankTransfer"),
+                        int_of(r, "refundedCash") + int_of(r, "feesRefunded"),
+                        "{r}"
+                    );
+                }
+            }
+            "Slowest open claims" => {
+                assert!(
+                    !body["data"]["slowestOpenClaims"]
+                        .as_array()
+                        .unwrap()
+                        .is_empty(),
+                    "{body}"
+                );
+                // The demo's cancels approved at once are completed but not timed.
+                assert!(
+                    rows.iter().any(|r| int_of(r, "completedAtOnce") > 0),
+                    "{body}"
+                );
+            }
+            _ => {}
+        }
+    }
+}
+on_both!(graphiql_tabs_run_for_an_analyst, graphiql_analytics_tabs);
+
+fn int_of(row: &Value, field: &str) -> i64 {
+    row[field]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{field} in {row}"))
+}

@@ -41,8 +41,8 @@ labelled_enum! {
         ReturnCollecting => ("RETURN_COLLECTING", "반품 수거 중"),
         /// The goods are back with the seller (반품 수거 완료).
         ReturnCollected => ("RETURN_COLLECTED", "반품 수거 완료"),
-        /// Priced and closed, but the fees exceed the refund: the customer owes the rest
-        /// (반품 배송비 결제 대기).
+        /// Units closed and priced, but the fees exceed the refund: the claim stays open until
+        /// the customer pays the rest or the seller waives it (반품 배송비 결제 대기).
         ReturnAwaitingFee => ("RETURN_AWAITING_FEE", "반품 배송비 결제 대기"),
         /// Priced and closed; the cash refund is on its way (반품 환불 처리중).
         ReturnRefunding => ("RETURN_REFUNDING", "반품 환불 처리중"),
@@ -167,7 +167,7 @@ impl ClaimStatus {
         )
     }
 
-    /// True for `RETURN_AWAITING_FEE`: closed and priced, the customer owes a fee.
+    /// True for `RETURN_AWAITING_FEE`: units closed and priced, the customer owes a fee.
     pub const fn awaits_fee(self) -> bool {
         matches!(self, ClaimStatus::ReturnAwaitingFee)
     }

@@ -53,22 +53,34 @@ pub enum ClaimStatsOrderField {
     ClaimedUnits,
     /// `deliveredUnits`.
     DeliveredUnits,
+    /// `orderedUnits` (counts them, as selecting the field does).
+    OrderedUnits,
     /// `claimRate` (rows without deliveries last).
     ClaimRate,
+    /// `cancelRate` (rows without orders last; counts the ordered units).
+    CancelRate,
+    /// `returnRate` (rows without deliveries last).
+    ReturnRate,
+    /// `exchangeRate` (rows without deliveries last).
+    ExchangeRate,
     /// `refundedCash`.
     RefundedCash,
     /// `refundedPoints`.
     RefundedPoints,
     /// `feesCharged`.
     FeesCharged,
-    /// `medianHoursToComplete` (rows without completed claims last).
+    /// `feesRefunded`.
+    FeesRefunded,
+    /// `medianHoursToComplete` (rows without claims that waited last).
     MedianHoursToComplete,
-    /// `p90HoursToComplete` (rows without completed claims last).
+    /// `p90HoursToComplete` (rows without claims that waited last).
     P90HoursToComplete,
     /// `openClaims`.
     OpenClaims,
     /// `onHold`.
     OnHold,
+    /// `withdrawals`.
+    Withdrawals,
 }
 
 /// Claim statistics: rows of group keys and measures.
@@ -129,7 +141,9 @@ pub struct ClaimStatsRow<'a>(&'a StatsRow);
 /// One group of claims and its measures; a key is null when the rows are not grouped by it.
 /// The claims of a row are those requested in the filter's period; claims closed by a
 /// conversion count in `conversions` only. Money is the refund priced for each claim, whatever
-/// its payment state. Periods are in Korea Standard Time (UTC+09:00).
+/// its payment state, with the goods (`refundedCash`, `refundedPoints`) and the fees
+/// (`feesCharged`, `feesRefunded`) apart. Periods are in Korea Standard Time (UTC+09:00);
+/// hours are rounded to the hundredth.
 #[Object]
 impl ClaimStatsRow<'_> {
     /// The period (DAY, WEEK or MONTH dimension): `2026-11-24`, `2026-W48` (ISO week) or
@@ -138,7 +152,8 @@ impl ClaimStatsRow<'_> {
         self.0.keys.period.map(|p| p.label())
     }
 
-    /// When the period starts: midnight KST of its first day (a Monday for weeks).
+    /// When the period starts: midnight KST of its first day (a Monday for weeks), RFC 3339
+    /// (`2026-11-30T00:00:00+09:00`; the CSV's `period_start` is the same text).
     async fn period_start(&self) -> Option<DateTime<FixedOffset>> {
         self.0.keys.period.map(|p| p.starts_at())
     }
@@ -191,9 +206,25 @@ impl ClaimStatsRow<'_> {
         self.0.measures.claims
     }
 
-    /// Units those claims cover (클레임 수량).
+    /// Units those claims cover (클레임 수량), of every type: `cancelledUnits + returnedUnits +
+    /// exchangedUnits`.
     async fn claimed_units(&self) -> i64 {
         self.0.measures.claimed_units
+    }
+
+    /// The part of `claimedUnits` in cancels (취소 수량), requested whatever became of them.
+    async fn cancelled_units(&self) -> i64 {
+        self.0.measures.cancelled_units
+    }
+
+    /// The part of `claimedUnits` in returns (반품 수량), requested whatever became of them.
+    async fn returned_units(&self) -> i64 {
+        self.0.measures.returned_units
+    }
+
+    /// The part of `claimedUnits` in exchanges (교환 수량), requested whatever became of them.
+    async fn exchanged_units(&self) -> i64 {
+        self.0.measures.exchanged_units
     }
 
     /// Units delivered in the period (배송완료 수량; less units cancelled), for the row's seller,
@@ -202,30 +233,59 @@ impl ClaimStatsRow<'_> {
         self.0.measures.delivered_units
     }
 
-    /// `claimedUnits ÷ deliveredUnits` (클레임률); null without deliveries. Period-based: claims
-    /// and deliveries of the same period. Cancels precede delivery: filter on RETURN or
-    /// EXCHANGE for a return or exchange rate.
+    /// Units of the orders placed in the period (주문 수량; cancelled units included), for the
+    /// row's seller, product and period, like `deliveredUnits`: the cancel rate's denominator.
+    /// Read from the period's order lines, so only counted when this field or `cancelRate` is
+    /// selected (or sorted by).
+    async fn ordered_units(&self) -> i64 {
+        self.0.measures.ordered_units.unwrap_or_default()
+    }
+
+    /// `cancelledUnits ÷ orderedUnits` (취소율); null without orders. Period-based: cancels
+    /// requested and orders placed in the same period.
+    async fn cancel_rate(&self) -> Option<f64> {
+        self.0.measures.cancel_rate()
+    }
+
+    /// `returnedUnits ÷ deliveredUnits` (반품률); null without deliveries. Period-based:
+    /// returns requested and units delivered in the same period.
+    async fn return_rate(&self) -> Option<f64> {
+        self.0.measures.return_rate()
+    }
+
+    /// `exchangedUnits ÷ deliveredUnits` (교환율); null without deliveries. Period-based, like
+    /// `returnRate`.
+    async fn exchange_rate(&self) -> Option<f64> {
+        self.0.measures.exchange_rate()
+    }
+
+    /// `claimedUnits ÷ deliveredUnits` (클레임률), every type together; null without
+    /// deliveries. Cancels precede delivery, so this mixes two denominators' worth of claims:
+    /// for what each type means use `cancelRate`, `returnRate` and `exchangeRate`.
     async fn claim_rate(&self) -> Option<f64> {
         self.0.measures.claim_rate()
     }
 
-    /// Cash refunds priced (환불 금액, 현금), paid out or still on their way.
+    /// Cash refunded for the goods (환불 금액, 현금): the items, the shipping refunded with them
+    /// and any clawback given back, less the deductions kept; paid out or still on their way.
+    /// Fees given back are not in it (`feesRefunded`).
     async fn refunded_cash(&self) -> Won {
         self.0.measures.refunded_cash
     }
 
-    /// The part of `refundedCash` going back to cards (카드 취소).
+    /// Cash refunded to cards (카드 취소), goods and fees: with `refundedToBankTransfer`, it adds
+    /// up to `refundedCash + feesRefunded`.
     async fn refunded_to_card(&self) -> Won {
         self.0.measures.refunded_to_card
     }
 
-    /// The part of `refundedCash` going to bank accounts (계좌 환불).
+    /// Cash refunded to bank accounts (계좌 환불), goods and fees.
     async fn refunded_to_bank_transfer(&self) -> Won {
         self.0.measures.refunded_to_bank_transfer
     }
 
-    /// The part of `refundedCash` the payment gateway has not confirmed yet (pending, failed,
-    /// or waiting for a refund account).
+    /// The cash refunded (goods and fees) the payment gateway has not confirmed yet (pending,
+    /// failed, or waiting for a refund account).
     async fn cash_refund_pending(&self) -> Won {
         self.0.measures.cash_refund_pending
     }
@@ -235,33 +295,52 @@ impl ClaimStatsRow<'_> {
         self.0.measures.refunded_points
     }
 
-    /// What customers paid for their claims beyond the goods (배송비·수수료): deductions kept
-    /// from refunds (initial shipping, return shipping, coupon clawback) plus fees paid
-    /// separately (exchange fees, fees due), less fees given back. A paid exchange fee credited
-    /// to the return it became shows on the exchange and is subtracted on the return.
+    /// Fees charged for the claims (배송비·수수료 청구), never negative: the fees paid
+    /// separately (exchange fees, a return's fee due once paid) plus the deductions kept from
+    /// refunds (initial shipping, return shipping, coupon clawback), less any part of them paid
+    /// out of a fee credited from an earlier claim (charged there already). A fee due that a
+    /// seller waived is not charged.
     async fn fees_charged(&self) -> Won {
         self.0.measures.fees_charged
     }
 
+    /// Fees paid earlier and given back (수수료 환불), in cash: the fee of an exchange withdrawn,
+    /// rejected before collection or refunded instead (`refundExchange`), and an exchange fee
+    /// credited to the return a conversion opened — as far as the refund's cash holds it. What
+    /// the customers bore is `feesCharged − feesRefunded`.
+    async fn fees_refunded(&self) -> Won {
+        self.0.measures.fees_refunded
+    }
+
     /// Claims completed (CANCEL_COMPLETED, RETURN_COMPLETED, EXCHANGE_COMPLETED,
-    /// EXCHANGE_REFUNDED): the claims the hours to complete are measured on.
+    /// EXCHANGE_REFUNDED), at once or not.
     async fn completed(&self) -> i64 {
         self.0.measures.completed
     }
 
-    /// Median hours from request to completion of the completed claims (linear interpolation,
-    /// as PostgreSQL's `percentile_cont(0.5)`); null when none completed. A claim opened by a
-    /// conversion counts from the conversion.
+    /// The part of `completed` closed at the instant of their request (즉시 완료): cancels
+    /// approved and refunded in the request's own transaction. They never waited, so the hours
+    /// to complete leave them out.
+    async fn completed_at_once(&self) -> i64 {
+        self.0.measures.completed_at_once
+    }
+
+    /// Median hours from request to completion of the completed claims that waited (not
+    /// `completedAtOnce`), to the hundredth (linear interpolation, as PostgreSQL's
+    /// `percentile_cont(0.5)`); null when none. A claim opened by a conversion counts from the
+    /// conversion.
     async fn median_hours_to_complete(&self) -> Option<f64> {
         self.0.measures.median_hours_to_complete
     }
 
-    /// 90th percentile of the hours from request to completion (as `percentile_cont(0.9)`).
+    /// 90th percentile of the same hours (as `percentile_cont(0.9)`), to the hundredth.
     async fn p90_hours_to_complete(&self) -> Option<f64> {
         self.0.measures.p90_hours_to_complete
     }
 
-    /// Claims still open now (not in a final status; `*_REFUNDING` is open).
+    /// Claims still open now: not in a final status. `*_REFUNDING` (refund on its way) and
+    /// RETURN_AWAITING_FEE (units closed and priced, the customer's fee or the seller's waiver
+    /// still to come) are open.
     async fn open_claims(&self) -> i64 {
         self.0.measures.open_claims
     }
@@ -295,6 +374,12 @@ impl ClaimStatsRow<'_> {
     async fn rejections(&self) -> i64 {
         self.0.measures.rejections
     }
+
+    /// Claims withdrawn (철회; CANCEL_WITHDRAWN, RETURN_WITHDRAWN, EXCHANGE_WITHDRAWN): taken
+    /// back by the customer, or by the SYSTEM for an exchange fee left unpaid.
+    async fn withdrawals(&self) -> i64 {
+        self.0.measures.withdrawals
+    }
 }
 
 /// An open claim and how long it has waited.
@@ -303,7 +388,7 @@ pub struct OpenClaimAge(pub OpenClaimAgeModel);
 /// An open claim and how long it has waited (`slowestOpenClaims`).
 #[Object]
 impl OpenClaimAge {
-    /// Hours since the claim was requested.
+    /// Hours since the claim was requested, to the hundredth.
     async fn hours_open(&self) -> f64 {
         self.0.hours_open
     }

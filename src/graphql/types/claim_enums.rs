@@ -36,7 +36,8 @@ pub enum ClaimStatus {
     ReturnCollecting,
     /// The goods are back with the seller (반품 수거 완료).
     ReturnCollected,
-    /// Priced and closed, but the fees exceed the refund: the customer owes the rest (반품 배송비 결제 대기).
+    /// Units closed and priced, but the fees exceed the refund: the claim stays open until the
+    /// customer pays the rest or the seller waives it (반품 배송비 결제 대기).
     ReturnAwaitingFee,
     /// Priced and closed; the cash refund is on its way (반품 환불 처리중).
     ReturnRefunding,

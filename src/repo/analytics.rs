@@ -952,7 +952,8 @@ fn result_columns(sql: &Sql, shape: &Shape<'_>) -> Vec<String> {
 /// is text like the result's.
 fn ordered_units(sql: &mut Sql, shape: &Shape<'_>) {
     let filter = shape.filter;
-    let mut cols: Vec<String> = Vec::new();
+    // Grouped by the period's date; only the groups' dates become text.
+    let (mut cols, mut outer): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     for d in shape
         .q
         .grouping
@@ -960,14 +961,18 @@ fn ordered_units(sql: &mut Sql, shape: &Shape<'_>) {
         .iter()
         .filter(|d| delivery_key(**d))
     {
-        cols.push(match d.bucket() {
-            Some(b) => format!(
-                "{} AS o_period",
-                sql.period_text(&sql.period(b, "od.placed_at"))
-            ),
-            None => format!("ol.{0} AS o_{0}", key_column(*d)),
-        });
+        match d.bucket() {
+            Some(b) => {
+                cols.push(format!("{} AS o_period", sql.period(b, "od.placed_at")));
+                outer.push(format!("{} AS o_period", sql.period_text("o_period")));
+            }
+            None => {
+                cols.push(format!("ol.{0} AS o_{0}", key_column(*d)));
+                outer.push(format!("o_{}", key_column(*d)));
+            }
+        }
     }
+    outer.push("ordered".to_owned());
     let by_keys = by_position(cols.len());
     let mut w = Vec::new();
     if let Some(from) = filter.from {
@@ -984,7 +989,9 @@ fn ordered_units(sql: &mut Sql, shape: &Shape<'_>) {
     }
     cols.push(format!("{} AS ordered", Sql::sum("ol.quantity")));
     sql.push(&format!(
-        ", o AS (SELECT {} FROM order_lines ol JOIN orders od ON od.id = ol.order_id{}{by_keys})",
+        ", o AS (SELECT {} FROM (SELECT {} FROM order_lines ol \
+         JOIN orders od ON od.id = ol.order_id{}{by_keys}) x)",
+        outer.join(", "),
         cols.join(", "),
         where_clause(&w)
     ));

@@ -18,6 +18,8 @@
 //! - At most [`INTROSPECTION_MAX_LISTS`] such lists in the whole document, fragment spreads
 //!   and aliases counted each time (the standard query selects 9), so that aliases cannot ask
 //!   for the whole schema a hundred times.
+//! - At most [`INTROSPECTION_MAX_SELECTIONS`] selections in all, counted the same way, so that
+//!   aliased `type`/`ofType` copies cannot multiply what runs for every field of the schema.
 //!
 //! A document may mix both: its data fields keep `--max-depth`, its introspection these bounds.
 //! The guard runs this after its own walk has refused fragment cycles and nesting past the
@@ -32,6 +34,13 @@ pub const INTROSPECTION_MAX_DEPTH: usize = 20;
 
 /// Most introspection lists a document may select, spreads and aliases counted each time.
 pub const INTROSPECTION_MAX_LISTS: u64 = 24;
+
+/// Most field selections under `__schema` and `__type`, spreads and aliases counted each time
+/// (the standard query has 229, most of them `ofType` levels that answer null). Every one
+/// below `types { fields { … } }` runs once per field of the schema, so aliased copies hidden
+/// in fragments that spread each other would otherwise multiply a 1 KB document into tens of
+/// megabytes of answer.
+pub const INTROSPECTION_MAX_SELECTIONS: u64 = 300;
 
 /// The introspection fields that list definitions, and so multiply what is below them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +80,8 @@ pub struct Shape {
     member_lists: usize,
     args_lists: usize,
     lists: u64,
+    /// Field selections, fragment spreads expanded and aliases counted each time.
+    nodes: u64,
 }
 
 impl Shape {
@@ -82,6 +93,7 @@ impl Shape {
             member_lists: self.member_lists.max(other.member_lists),
             args_lists: self.args_lists.max(other.args_lists),
             lists: self.lists.saturating_add(other.lists),
+            nodes: self.nodes.saturating_add(other.nodes),
         }
     }
 
@@ -95,6 +107,7 @@ impl Shape {
             member_lists: below.member_lists + one(Listing::Members),
             args_lists: below.args_lists + one(Listing::Args),
             lists: below.lists.saturating_add(u64::from(listing.is_some())),
+            nodes: below.nodes.saturating_add(1),
         }
     }
 }
@@ -126,6 +139,8 @@ pub enum IntrospectionRefusal {
     Nested(&'static str),
     /// More than [`INTROSPECTION_MAX_LISTS`] lists in all.
     TooManyLists(u64),
+    /// More than [`INTROSPECTION_MAX_SELECTIONS`] selections once fragments are expanded.
+    TooManySelections(u64),
 }
 
 impl Reach {
@@ -148,6 +163,9 @@ impl Reach {
         }
         if i.lists > INTROSPECTION_MAX_LISTS {
             return Some(IntrospectionRefusal::TooManyLists(i.lists));
+        }
+        if i.nodes > INTROSPECTION_MAX_SELECTIONS {
+            return Some(IntrospectionRefusal::TooManySelections(i.nodes));
         }
         None
     }

@@ -14,7 +14,7 @@
 //! 3. [`check`] walks the parsed document once, with each fragment's cost remembered: it
 //!    refuses fragment cycles, fragment chains deeper than the recursion limit, documents whose
 //!    selections, with every fragment spread expanded, exceed `--max-document-nodes`, and more
-//!    than `--max-aliases` aliases.
+//!    than `--max-aliases` aliased fields once fragment spreads are expanded.
 //!
 //! The HTTP handler runs all three and hands the parsed document to async-graphql
 //! (`Request::set_parsed_query`), so it is parsed once; WebSocket clients go through the same
@@ -35,6 +35,7 @@ use crate::config::LimitArgs;
 use crate::domain::text::Grouped;
 use crate::graphql::depth::{
     self, IntrospectionRefusal, INTROSPECTION_MAX_DEPTH, INTROSPECTION_MAX_LISTS,
+    INTROSPECTION_MAX_SELECTIONS,
 };
 
 /// Field nesting plus fragment spreads that async-graphql accepts (`limit_recursive_depth`);
@@ -58,7 +59,7 @@ pub struct DocumentLimits {
     pub max_nesting: usize,
     /// Most selections once every fragment spread is expanded (`--max-document-nodes`).
     pub max_nodes: u64,
-    /// Most aliases written in the document (`--max-aliases`).
+    /// Most aliased fields the document runs, fragment spreads expanded (`--max-aliases`).
     pub max_aliases: usize,
     /// Deepest nesting of fields outside introspection (`--max-depth`); introspection has its
     /// own bound (`graphql::depth`).
@@ -140,7 +141,7 @@ pub enum Refusal {
     #[error("{}", introspection_message(.0))]
     Introspection(IntrospectionRefusal),
     /// Too many aliases.
-    #[error("the document uses {aliases} aliases, more than the limit of {limit} (--max-aliases)")]
+    #[error("the document runs {aliases} aliased fields (each fragment spread counting its fragment's aliases again), more than the limit of {limit} (--max-aliases)")]
     TooManyAliases {
         /// Aliases written.
         aliases: usize,
@@ -197,6 +198,11 @@ fn introspection_message(refusal: &IntrospectionRefusal) -> String {
             "the introspection selects {what} inside itself on one path (a type's fields' types' \
              fields …); list each type's members once, from `types` or `__type`, as the standard \
              introspection query does"
+        ),
+        IntrospectionRefusal::TooManySelections(nodes) => format!(
+            "the introspection has {nodes} selections once its fragment spreads are expanded \
+             (aliases counted each time), more than its own limit of \
+             {INTROSPECTION_MAX_SELECTIONS} (the standard introspection query has 229)"
         ),
         IntrospectionRefusal::TooManyLists(lists) => format!(
             "the introspection selects {lists} lists of definitions (fragment spreads and aliases \
@@ -352,13 +358,6 @@ pub fn check(doc: &ExecutableDocument, limits: DocumentLimits) -> Result<(), Ref
             return Err(Refusal::TooManyDefinitions { what, count, limit });
         }
     }
-    let aliases = count_aliases(doc);
-    if aliases > limits.max_aliases {
-        return Err(Refusal::TooManyAliases {
-            aliases,
-            limit: limits.max_aliases,
-        });
-    }
     let mut walk = Walk {
         doc,
         fragments: HashMap::new(),
@@ -386,7 +385,15 @@ pub fn check(doc: &ExecutableDocument, limits: DocumentLimits) -> Result<(), Ref
             });
         }
     }
-    // Depth last: the walk above has refused cycles and nesting past the recursion limit.
+    // Aliases and depth last: the walk above has refused cycles and nesting past the
+    // recursion limit, so expanding fragments below is bounded.
+    let aliases = count_aliases(doc);
+    if aliases > limits.max_aliases {
+        return Err(Refusal::TooManyAliases {
+            aliases,
+            limit: limits.max_aliases,
+        });
+    }
     let reach = depth::reach(doc);
     if reach.data.depth > limits.max_depth {
         return Err(Refusal::QueryTooDeep {
@@ -480,33 +487,47 @@ impl<'a> Walk<'a> {
     }
 }
 
-/// How many aliased fields a document writes, in its operations and fragment definitions
-/// (a fragment counts once however often it is spread: spreads at one level merge). Each alias
-/// runs its field again, so a flood of them multiplies the work of one cheap field.
+/// How many aliased fields a document runs: each fragment spread counts its fragment's aliases
+/// again (a fragment of two aliases spread twice, each spreading another such fragment, runs
+/// its fields four times). Each alias runs its field again, so a flood of them multiplies the
+/// work of one cheap field, written out or hidden in fragments. Only for a document whose
+/// fragments form no cycle ([`check`] walks them first); each fragment is counted once and
+/// remembered.
 pub fn count_aliases(doc: &ExecutableDocument) -> usize {
-    fn in_set(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + in_set(&f.node.selection_set.node)
+    fn in_set<'a>(
+        doc: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        fragments: &mut HashMap<&'a str, u64>,
+    ) -> u64 {
+        set.items.iter().fold(0u64, |sum, item| {
+            let here = match &item.node {
+                Selection::Field(f) => u64::from(f.node.alias.is_some()).saturating_add(in_set(
+                    doc,
+                    &f.node.selection_set.node,
+                    fragments,
+                )),
+                Selection::InlineFragment(f) => in_set(doc, &f.node.selection_set.node, fragments),
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match (fragments.get(name), doc.fragments.get_key_value(name)) {
+                        (Some(known), _) => *known,
+                        (None, Some((key, def))) => {
+                            let n = in_set(doc, &def.node.selection_set.node, fragments);
+                            fragments.insert(key.as_str(), n);
+                            n
+                        }
+                        (None, None) => 0,
+                    }
                 }
-                Selection::InlineFragment(f) => in_set(&f.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+            };
+            sum.saturating_add(here)
+        })
     }
-    let operations: usize = doc
-        .operations
-        .iter()
-        .map(|(_, op)| in_set(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = doc
-        .fragments
-        .values()
-        .map(|f| in_set(&f.node.selection_set.node))
-        .sum();
-    operations + fragments
+    let mut fragments = HashMap::new();
+    let total = doc.operations.iter().fold(0u64, |sum, (_, op)| {
+        sum.saturating_add(in_set(doc, &op.node.selection_set.node, &mut fragments))
+    });
+    usize::try_from(total).unwrap_or(usize::MAX)
 }
 
 /// Gives every error of a response a code and a bounded message, the same on HTTP and on the
@@ -880,11 +901,84 @@ mod tests {
                 27
             )))
         );
+        // Aliased copies hidden in fragments that spread each other: few lists, few written
+        // aliases, but every copy runs for every field of the schema (a stranger's 1 KB
+        // document answered 28 MB in 30 s before this bound).
+        let attack = format!(
+            "{{ __schema {{ types {{ fields {{ ...A }} }} }} }} \
+             fragment A on __Field {{ name {} }} \
+             fragment T on __Type {{ name kind {} }} \
+             fragment U on __Type {{ name kind {} }}",
+            (0..10)
+                .map(|i| format!("a{i}: type {{ ...T }} "))
+                .collect::<String>(),
+            (0..10)
+                .map(|i| format!("b{i}: ofType {{ ...U }} "))
+                .collect::<String>(),
+            (0..10)
+                .map(|i| format!("c{i}: ofType {{ name kind }} "))
+                .collect::<String>(),
+        );
+        // 1,110 aliased fields run: refused by --max-aliases, and past it by this bound.
+        assert!(matches!(
+            refusal(&attack),
+            Some(Refusal::TooManyAliases { aliases: 1_110, .. })
+        ));
+        let many_aliases = DocumentLimits {
+            max_aliases: 10_000,
+            ..LIMITS
+        };
+        assert!(matches!(
+            parse(&attack, many_aliases).err(),
+            Some(Refusal::Introspection(
+                IntrospectionRefusal::TooManySelections(_)
+            ))
+        ));
+        // Selections at the limit and one past it: `types { name … }` is 2 + the names.
+        let names = |n: usize| {
+            let names: String = (0..n).map(|i| format!("n{i}: name ")).collect();
+            format!("{{ __schema {{ types {{ {names} }} }} }}")
+        };
+        let limit = usize::try_from(INTROSPECTION_MAX_SELECTIONS).unwrap();
+        let wide = DocumentLimits {
+            max_aliases: 1_000,
+            ..LIMITS
+        };
+        assert!(parse(&names(limit - 2), wide).is_ok());
+        assert_eq!(
+            parse(&names(limit - 1), wide).err(),
+            Some(Refusal::Introspection(
+                IntrospectionRefusal::TooManySelections(301)
+            ))
+        );
         // The data's own fields named like introspection's are not introspection.
         assert_eq!(
             refusal("{ a { fields { fields { fields { x } } } } }"),
             None
         );
+    }
+
+    #[test]
+    fn aliases_count_once_per_spread() {
+        // Two aliases per level, each spreading the next level's fragment: 2 + 4 + … + 2^k
+        // aliased fields run, from 2k written.
+        let doubling = |k: usize| {
+            let mut q = String::from("{ ...F0 } ");
+            for i in 0..k {
+                q.push_str(&format!(
+                    "fragment F{i} on Query {{ a{i}: x {{ ...F{n} }} b{i}: x {{ ...F{n} }} }} ",
+                    n = i + 1
+                ));
+            }
+            q.push_str(&format!("fragment F{k} on Query {{ y }}"));
+            q
+        };
+        // 2 + 4 + 8 + 16 + 32 = 62 fit; 126 do not, from 12 written.
+        assert_eq!(refusal(&doubling(5)), None);
+        assert!(matches!(
+            refusal(&doubling(6)),
+            Some(Refusal::TooManyAliases { aliases: 126, .. })
+        ));
     }
 
     #[test]

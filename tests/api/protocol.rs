@@ -290,6 +290,21 @@ async fn introspection_for_every_client() {
             "own limit of 24",
         ),
         (
+            // Aliased copies in fragments: 90 aliases run, 352 selections for every field.
+            &*format!(
+                "{{ __schema {{ types {{ fields {{ ...A }} }} }} }} \
+                 fragment A on __Field {{ name {} }} fragment T on __Type {{ name kind {} }}",
+                (0..9)
+                    .map(|i| format!("a{i}: type {{ ...T }} "))
+                    .collect::<String>(),
+                (0..9)
+                    .map(|i| format!("b{i}: ofType {{ name kind ofType {{ name }} }} "))
+                    .collect::<String>(),
+            ),
+            "INTROSPECTION_TOO_COMPLEX",
+            "own limit of 300",
+        ),
+        (
             &*format!(
                 "{{ __type(name: \"Query\") {{ {}name{} }} }}",
                 "ofType { ".repeat(20),

@@ -586,7 +586,9 @@ fn repair_wait(action: ClaimAction, waiting: &[Waiting], max_attempts: i32) -> S
         None => format!("{name} becomes allowed once a part has failed all its attempts"),
     };
     format!(
-        "No part of the refund has FAILED: {}. {why}. {when}",
+        "No part of the refund has FAILED: {}. {why}. {when}. (Attempts are made by the SYSTEM \
+         job PAY_REFUNDS, every job interval or by `runSystemJobs`, once they are due; the times \
+         are UTC.)",
         said.join("; ")
     )
 }

@@ -111,7 +111,9 @@ pub struct HttpCourier {
 impl HttpCourier {
     /// A courier at `base_url` with a per-call timeout.
     pub fn new(base_url: &str, timeout: std::time::Duration) -> Result<HttpCourier, String> {
-        let client = reqwest::Client::builder()
+        let client = crate::tls::Tls::default()
+            .http_client(None)
+            .map_err(|e| e.to_string())?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the courier client: {e}"))?;

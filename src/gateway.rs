@@ -118,7 +118,9 @@ pub struct HttpGateway {
 impl HttpGateway {
     /// A gateway at `base_url` (e.g. `http://127.0.0.1:9000`) with a per-call timeout.
     pub fn new(base_url: &str, timeout: std::time::Duration) -> Result<HttpGateway, String> {
-        let client = reqwest::Client::builder()
+        let client = crate::tls::Tls::default()
+            .http_client(None)
+            .map_err(|e| e.to_string())?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the gateway client: {e}"))?;

@@ -23,6 +23,7 @@ pub mod plugin;
 pub mod repo;
 pub mod seed;
 pub mod service;
+pub mod tls;
 pub mod webhook;
 
 use std::sync::Arc;

@@ -168,7 +168,9 @@ impl Alimtalk {
         if sender_key.trim().is_empty() {
             return Err("the 알림톡 sender key is empty".to_owned());
         }
-        let client = reqwest::Client::builder()
+        let client = crate::tls::Tls::default()
+            .http_client(None)
+            .map_err(|e| e.to_string())?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the 알림톡 client: {e}"))?;

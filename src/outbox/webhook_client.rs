@@ -252,7 +252,9 @@ pub struct WebhookClient {
 impl WebhookClient {
     /// A client for `targets`. Fails only when reqwest cannot build a client.
     pub fn new(targets: Targets) -> Result<WebhookClient, String> {
-        let http = reqwest::Client::builder()
+        let http = crate::tls::Tls::default()
+            .http_client(None)
+            .map_err(|e| e.to_string())?
             .timeout(TIMEOUT)
             .user_agent("oms-webhooks/1")
             .redirect(reqwest::redirect::Policy::none())

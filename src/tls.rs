@@ -1,0 +1,219 @@
+//! TLS for every connection the server opens: the payment gateway, partner webhooks, 알림톡,
+//! the courier, mail (STARTTLS or implicit TLS), NATS and PostgreSQL. One stack everywhere:
+//! rustls with the `ring` provider, TLS 1.2 or 1.3, certificates checked against the
+//! system's roots (`/etc/ssl/certs`, or `SSL_CERT_FILE`/`SSL_CERT_DIR`) plus the authorities of
+//! `--tls-ca-file`. PostgreSQL reads its own settings from the URL (`sslmode`, `sslrootcert`,
+//! `sslcert`, `sslkey`) through sqlx, built with the same rustls and the same system roots.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use clap::Args;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::{ClientConfig, RootCertStore};
+
+/// The TLS flags shared by every client.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// A PEM file of certificate authorities trusted besides the system's roots, for partners,
+    /// mail relays, NATS servers and databases whose certificates a private CA signed (a
+    /// company CA, a cloud database's CA bundle). Applies to every TLS connection the server
+    /// makes; PostgreSQL also takes `sslrootcert=` in its URL.
+    #[arg(long, env = "OMS_TLS_CA_FILE")]
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+/// A certificate and its private key that the server presents when a partner asks for one
+/// (mutual TLS), read from PEM files.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    certs: Vec<CertificateDer<'static>>,
+    key: Arc<PrivateKeyDer<'static>>,
+    pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ClientIdentity({} certificates, key)", self.certs.len())
+    }
+}
+
+impl ClientIdentity {
+    /// Reads a certificate chain from `cert` and its key from `key` (PKCS#8, PKCS#1 or SEC1).
+    pub fn from_files(cert: &Path, key: &Path) -> Result<ClientIdentity, TlsError> {
+        let cert_pem = read(cert)?;
+        let key_pem = read(key)?;
+        ClientIdentity::from_pem(&cert_pem, &key_pem).map_err(|why| TlsError::File {
+            path: format!("{} / {}", cert.display(), key.display()),
+            why,
+        })
+    }
+
+    /// A certificate chain and its key, both PEM.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<ClientIdentity, String> {
+        let certs = certificates(cert_pem)?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|e| format!("no private key in PEM: {e}"))?;
+        let mut pem = cert_pem.to_vec();
+        pem.push(b'\n');
+        pem.extend_from_slice(key_pem);
+        Ok(ClientIdentity {
+            certs,
+            key: Arc::new(key),
+            pem,
+        })
+    }
+
+    /// The chain and the key as one PEM text (what lettre reads).
+    pub fn pem(&self) -> &[u8] {
+        &self.pem
+    }
+}
+
+/// Why TLS could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// A file could not be read or held nothing usable.
+    #[error("TLS file {path}: {why}")]
+    File {
+        /// The file.
+        path: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// rustls refused the configuration (a key that does not match its certificate, ...).
+    #[error("TLS configuration: {0}")]
+    Config(String),
+}
+
+/// The trust every client shares: the system's roots and the extra authorities. Cheap to clone.
+#[derive(Clone)]
+pub struct Tls {
+    roots: Arc<RootCertStore>,
+    /// The extra authorities as PEM, for clients that take PEM (lettre).
+    extra_pem: Arc<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Tls({} roots)", self.roots.len())
+    }
+}
+
+impl Default for Tls {
+    /// The system's roots only.
+    fn default() -> Self {
+        Tls {
+            roots: Arc::new(system_roots().clone()),
+            extra_pem: Arc::new(Vec::new()),
+        }
+    }
+}
+
+impl Tls {
+    /// The system's roots plus the authorities of `--tls-ca-file`.
+    pub fn from_args(args: &TlsArgs) -> Result<Tls, TlsError> {
+        match &args.tls_ca_file {
+            None => Ok(Tls::default()),
+            Some(path) => {
+                let pem = read(path)?;
+                Tls::default().trusting(&pem).map_err(|why| TlsError::File {
+                    path: path.display().to_string(),
+                    why,
+                })
+            }
+        }
+    }
+
+    /// This trust plus the authorities in `pem` (one or more certificates).
+    pub fn trusting(&self, pem: &[u8]) -> Result<Tls, String> {
+        let mut roots = (*self.roots).clone();
+        for cert in certificates(pem)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("not a usable CA certificate: {e}"))?;
+        }
+        let mut extra_pem = (*self.extra_pem).clone();
+        extra_pem.extend_from_slice(pem);
+        extra_pem.push(b'\n');
+        Ok(Tls {
+            roots: Arc::new(roots),
+            extra_pem: Arc::new(extra_pem),
+        })
+    }
+
+    /// The extra authorities as PEM (empty without `--tls-ca-file`).
+    pub fn extra_roots_pem(&self) -> &[u8] {
+        &self.extra_pem
+    }
+
+    /// A rustls client configuration: ring, TLS 1.2+, these roots, and `identity` presented
+    /// when the server asks for a client certificate.
+    pub fn client_config(
+        &self,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<ClientConfig, TlsError> {
+        let builder = ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Config(e.to_string()))?
+            .with_root_certificates(self.roots.clone());
+        match identity {
+            None => Ok(builder.with_no_client_auth()),
+            Some(id) => builder
+                .with_client_auth_cert(id.certs.clone(), id.key.clone_key())
+                .map_err(|e| TlsError::Config(format!("the client certificate: {e}"))),
+        }
+    }
+
+    /// A reqwest client builder that speaks TLS with this configuration.
+    pub fn http_client(
+        &self,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<reqwest::ClientBuilder, TlsError> {
+        Ok(reqwest::Client::builder().tls_backend_preconfigured(self.client_config(identity)?))
+    }
+}
+
+/// The ring provider, the only one compiled in.
+pub fn provider() -> Arc<CryptoProvider> {
+    static PROVIDER: OnceLock<Arc<CryptoProvider>> = OnceLock::new();
+    PROVIDER
+        .get_or_init(|| Arc::new(rustls::crypto::ring::default_provider()))
+        .clone()
+}
+
+/// The system's roots, read once.
+fn system_roots() -> &'static RootCertStore {
+    static ROOTS: OnceLock<RootCertStore> = OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let found = rustls_native_certs::load_native_certs();
+        for e in &found.errors {
+            tracing::warn!("system root certificates: {e}");
+        }
+        let mut roots = RootCertStore::empty();
+        let (_added, ignored) = roots.add_parsable_certificates(found.certs);
+        if ignored > 0 {
+            tracing::debug!(ignored, "unusable system root certificates skipped");
+        }
+        roots
+    })
+}
+
+fn certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("unreadable PEM: {e}"))?;
+    if certs.is_empty() {
+        return Err("no certificate in PEM (expected -----BEGIN CERTIFICATE-----)".to_owned());
+    }
+    Ok(certs)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|e| TlsError::File {
+        path: path.display().to_string(),
+        why: e.to_string(),
+    })
+}

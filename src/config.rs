@@ -123,6 +123,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub outbox: OutboxArgs,
+
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 impl ServeArgs {
@@ -210,21 +213,24 @@ fn distinct(value: &str) -> usize {
 /// Where events go (`README.md`, "Notifications, webhooks and the event stream").
 #[derive(Debug, Clone, Args)]
 pub struct OutboxArgs {
-    /// SMTP server for mail notifications (`smtp://host:25`, plain SMTP: relay through a local
-    /// MTA for TLS). Without it, mail notifications are written to the log.
+    /// SMTP relay for mail notifications: `smtp://host:25` (plain, for a relay on this host),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465` (implicit TLS). Without it, mail notifications are
+    /// written to the log.
     #[arg(long, env = "OMS_SMTP_URL")]
     pub smtp_url: Option<String>,
     /// The sender of mail notifications.
     #[arg(long, env = "OMS_MAIL_FROM", default_value = "OMS <noreply@oms.local>")]
     pub mail_from: String,
-    /// 알림톡 gateway endpoint (HTTP). Without it, customers with a mobile number get mail.
+    /// 알림톡 gateway endpoint (`https://...`). Without it, customers with a mobile number get
+    /// mail.
     #[arg(long, env = "OMS_ALIMTALK_URL")]
     pub alimtalk_url: Option<String>,
     /// The 알림톡 sender key (발신 프로필 키).
     #[arg(long, env = "OMS_ALIMTALK_SENDER_KEY", default_value = "")]
     pub alimtalk_sender_key: String,
-    /// NATS server for the event stream (`nats://127.0.0.1:4222`); every event is also
-    /// published to JetStream.
+    /// NATS server for the event stream: `tls://nats.example.com:4222` (TLS required) or
+    /// `nats://127.0.0.1:4222`; every event is also published to JetStream.
     #[arg(long, env = "OMS_NATS_URL")]
     pub nats_url: Option<String>,
     /// How often an idle dispatcher looks for new outbox messages, in milliseconds.

@@ -29,5 +29,6 @@ mod seed;
 mod sinks;
 mod tenancy;
 mod text;
+mod tls;
 mod wasm;
 mod webhook_targets;

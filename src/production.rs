@@ -112,7 +112,7 @@ pub fn unsafe_settings(args: &ServeArgs) -> Vec<Unsafe> {
         found.push(Unsafe {
             setting: DEMO,
             why: "seeds a demo marketplace and prints OPERATOR, ANALYST, SELLER and CUSTOMER \
-                  tokens to the log"
+                  tokens on standard output, into the logs"
                 .to_owned(),
             fix: "remove --demo (unset OMS_DEMO)".to_owned(),
             even_on_loopback: false,

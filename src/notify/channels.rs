@@ -1,6 +1,7 @@
 //! The channels that carry a [`Rendered`] notification: mail over SMTP ([`Mailer`]) and
-//! 카카오 알림톡 through an HTTP gateway ([`Messenger`]). Each has a `Log` variant that writes
-//! the message to the log instead, so the demo and a server without partners still show every
+//! 카카오 알림톡 through an HTTP gateway ([`Messenger`]). Each has a `Log` variant that logs a
+//! summary of the message instead (recipient, subject, size: never the text, which quotes
+//! what customers wrote), so the demo and a server without partners still show every
 //! notification.
 //!
 //! A send returns a receipt text for the delivery log, or an error text; the dispatcher
@@ -35,7 +36,8 @@ pub enum Mailer {
         /// The sender (`OMS 알림 <noreply@example.com>`).
         from: Mailbox,
     },
-    /// No SMTP configured: each mail is written to the log (`tracing::info!`).
+    /// No SMTP configured: each mail's recipient, subject and size are written to the log
+    /// (`tracing::info!`), never its body.
     Log,
 }
 
@@ -84,11 +86,13 @@ impl Mailer {
     pub async fn send(&self, to: &str, rendered: &Rendered) -> Result<String, String> {
         match self {
             Mailer::Log => {
+                // The subject and the body's size only: a body quotes memos and reasons,
+                // where customers write bank account numbers and the like.
                 tracing::info!(
                     channel = "EMAIL",
                     to,
                     subject = %rendered.subject,
-                    body = %rendered.body,
+                    body_chars = rendered.body.chars().count(),
                     "notification mail (log sink)"
                 );
                 Ok("logged".to_owned())
@@ -379,7 +383,8 @@ fn quote(text: &str) -> String {
 pub enum Messenger {
     /// Through an HTTP gateway.
     Alimtalk(Alimtalk),
-    /// No gateway configured: each message is written to the log (`tracing::info!`).
+    /// No gateway configured: each message's recipient, template, subject and size are written
+    /// to the log (`tracing::info!`), never its text.
     Log,
 }
 
@@ -394,11 +399,13 @@ impl Messenger {
         match self {
             Messenger::Alimtalk(gateway) => gateway.send(phone, template_code, rendered).await,
             Messenger::Log => {
+                // As for mail: the subject and the size, never the text.
                 tracing::info!(
                     channel = "ALIMTALK",
                     phone,
                     template_code,
-                    content = %content(rendered),
+                    subject = %rendered.subject,
+                    content_chars = content(rendered).chars().count(),
                     "notification 알림톡 (log sink)"
                 );
                 Ok("logged".to_owned())

@@ -27,6 +27,7 @@ mod sandbox;
 mod secrets;
 mod seed;
 mod sinks;
+mod startup;
 mod tenancy;
 mod text;
 mod tls;

@@ -59,7 +59,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
                 args.database.database_max_connections,
             )
             .await
-            .map_err(|e| format!("cannot open the read replica {}: {e}", db::redacted(url)))?,
+            .map_err(|e| {
+                format!(
+                    "cannot open the read replica {}: {e}",
+                    production::redacted_url(url)
+                )
+            })?,
         None => db,
     };
     let app = App {

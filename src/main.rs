@@ -304,7 +304,7 @@ async fn seed(args: SeedArgs) -> Result<(), String> {
     println!(
         "seeding {} orders into {}",
         opts.orders,
-        oms::db::redacted(url)
+        oms::production::redacted_url(url)
     );
     let mut last = f64::MIN;
     let report = oms::seed::run(&db, &opts, |p| {

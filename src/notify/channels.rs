@@ -153,7 +153,7 @@ pub struct SmtpUrl {
 impl SmtpUrl {
     /// Reads an SMTP URL, or says what is wrong with it (the password never appears).
     pub fn parse(text: &str) -> Result<SmtpUrl, String> {
-        let shown = crate::db::redacted(text);
+        let shown = crate::production::redacted_url(text);
         let invalid = |why: &str| format!("invalid SMTP URL `{shown}`: {why}");
         let url = url::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
         let mut security = match url.scheme() {

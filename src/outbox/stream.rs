@@ -31,7 +31,7 @@ impl NatsStream {
         tls: &Tls,
         identity: Option<&ClientIdentity>,
     ) -> Result<NatsStream, String> {
-        let shown = crate::db::redacted(url);
+        let shown = crate::production::redacted_url(url);
         let config = tls
             .client_config(identity)
             .map_err(|e| format!("NATS at {shown}: {e}"))?;

@@ -40,6 +40,16 @@ use crate::metrics::Metrics;
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     init_tracing(args.log_json);
     args.refuse_unsafe()?;
+    // The identity provider's flags are checked before anything is served; its keys are
+    // fetched at the first token that needs them.
+    let keys = TokenKeys::from_args(&args.auth, &tls::Tls::default())?;
+    if let Some(oidc) = keys.oidc() {
+        tracing::info!(
+            issuer = %oidc.config().issuer,
+            hs256 = oidc.config().allow_hs256,
+            "accepting the identity provider's tokens"
+        );
+    }
     let db = Db::open(
         &args.database.database_url,
         args.database.database_max_connections,
@@ -59,7 +69,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         live: outbox::live::LiveHub::new(db.clone()),
         db,
         clock: Arc::new(SystemClock),
-        keys: TokenKeys::new(&args.auth.jwt_secret),
+        keys,
         limits: args.limits.clone(),
         jobs: args.jobs.clone(),
         metrics: Metrics::with_operations(&args.metrics_operations),

@@ -193,12 +193,8 @@ impl Jwks {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let fetched = tokio::time::timeout(FETCH_TIMEOUT, self.fetch(fetcher)).await;
-        let fetched = fetched.unwrap_or_else(|_| {
-            Err(format!(
-                "no answer within {} s",
-                FETCH_TIMEOUT.as_secs()
-            ))
-        });
+        let fetched = fetched
+            .unwrap_or_else(|_| Err(format!("no answer within {} s", FETCH_TIMEOUT.as_secs())));
         match fetched {
             Ok((keys, max_age)) => {
                 tracing::info!(issuer = %self.issuer, keys = keys.len(), "identity provider keys fetched");
@@ -300,11 +296,7 @@ async fn get(client: &reqwest::Client, url: &Url) -> Result<(Vec<u8>, Duration),
         .and_then(|v| v.to_str().ok())
         .map_or(MAX_MAX_AGE, cache_max_age);
     let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?
-    {
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             return Err(format!("{url} answered more than {MAX_BODY_BYTES} bytes"));
         }
@@ -338,8 +330,7 @@ pub fn parse_key_set(body: &[u8]) -> Result<HashMap<String, VerifyingKey>, Strin
     struct Set {
         keys: Vec<serde_json::Value>,
     }
-    let set: Set =
-        serde_json::from_slice(body).map_err(|e| format!("not a JWKS document: {e}"))?;
+    let set: Set = serde_json::from_slice(body).map_err(|e| format!("not a JWKS document: {e}"))?;
     let mut keys = HashMap::new();
     for value in set.keys {
         let Ok(jwk) = serde_json::from_value::<Jwk>(value) else {
@@ -365,9 +356,7 @@ pub fn parse_key_set(body: &[u8]) -> Result<HashMap<String, VerifyingKey>, Strin
 fn key_algorithm(jwk: &Jwk) -> Option<Algorithm> {
     let by_type = match &jwk.algorithm {
         AlgorithmParameters::RSA(_) => Algorithm::RS256,
-        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => {
-            Algorithm::ES256
-        }
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
         AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
             Algorithm::EdDSA
         }
@@ -406,7 +395,10 @@ mod tests {
 
     #[test]
     fn cache_control_is_bounded() {
-        assert_eq!(cache_max_age("public, max-age=600"), Duration::from_secs(600));
+        assert_eq!(
+            cache_max_age("public, max-age=600"),
+            Duration::from_secs(600)
+        );
         assert_eq!(cache_max_age("max-age=5"), MIN_MAX_AGE);
         assert_eq!(cache_max_age("max-age=86400"), MAX_MAX_AGE);
         assert_eq!(cache_max_age("no-store"), MIN_MAX_AGE);

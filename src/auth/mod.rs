@@ -207,7 +207,10 @@ impl TokenKeys {
             return self.verify(token);
         };
         let shared_secret = decode_header(token).is_ok_and(|h| {
-            matches!(h.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+            matches!(
+                h.alg,
+                Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512
+            )
         });
         if shared_secret {
             return if oidc.config().allow_hs256 {
@@ -249,8 +252,9 @@ impl TokenKeys {
             .map_err(|e| AuthError::Signing(e.to_string()))
     }
 
-    /// Checks a token and returns who it speaks for: its signature, `exp`, `nbf`, and a
-    /// lifetime within [`MAX_TOKEN_LIFETIME`].
+    /// Checks an HS256 token and returns who it speaks for: its signature, `exp`, `nbf`, and a
+    /// lifetime within [`MAX_TOKEN_LIFETIME`]. Requests go through
+    /// [`TokenKeys::authenticate`], which decides whether HS256 tokens are accepted at all.
     pub fn verify(&self, token: &str) -> Result<Actor, AuthError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_nbf = true;

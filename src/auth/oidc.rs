@@ -138,7 +138,9 @@ impl RoleMap {
             };
             let (name, role) = (name.trim().to_ascii_lowercase(), role.trim());
             if name.is_empty() {
-                return Err(format!("--oidc-role-map: `{entry}` has no provider role name"));
+                return Err(format!(
+                    "--oidc-role-map: `{entry}` has no provider role name"
+                ));
             }
             let role = match role.to_ascii_uppercase().as_str() {
                 "CUSTOMER" => Role::Customer,
@@ -336,9 +338,15 @@ impl OidcVerifier {
                 ErrorKind::ExpiredSignature => "has expired (exp)",
                 ErrorKind::ImmatureSignature => "is not valid yet (nbf)",
                 ErrorKind::InvalidSignature => "is not signed by the identity provider's key",
-                ErrorKind::InvalidIssuer => "was issued by another issuer (`iss`) than this server's identity provider",
-                ErrorKind::InvalidAudience => "is meant for another audience (`aud`) than this server",
-                ErrorKind::InvalidAlgorithm => "names an algorithm (`alg`) that its signing key (`kid`) is not for",
+                ErrorKind::InvalidIssuer => {
+                    "was issued by another issuer (`iss`) than this server's identity provider"
+                }
+                ErrorKind::InvalidAudience => {
+                    "is meant for another audience (`aud`) than this server"
+                }
+                ErrorKind::InvalidAlgorithm => {
+                    "names an algorithm (`alg`) that its signing key (`kid`) is not for"
+                }
                 ErrorKind::MissingRequiredClaim(_) => "must carry `iss`, `aud` and `exp`",
                 _ => "is not a valid JWT of the identity provider",
             })
@@ -428,14 +436,13 @@ mod tests {
             map.role_of(&json!(["offline_access", "CS", "seller"])),
             Some(Role::Operator)
         );
-        assert_eq!(
-            map.role_of(&json!(["seller", "cs"])),
-            Some(Role::Seller)
-        );
+        assert_eq!(map.role_of(&json!(["seller", "cs"])), Some(Role::Seller));
         // Only the map applies once given: the role's own name no longer maps.
         assert_eq!(map.role_of(&json!("analyst")), None);
         assert_eq!(map.role_of(&json!([])), None);
-        assert!(RoleMap::parse("root=SYSTEM").unwrap_err().contains("SYSTEM"));
+        assert!(RoleMap::parse("root=SYSTEM")
+            .unwrap_err()
+            .contains("SYSTEM"));
         assert!(RoleMap::parse("cs=STAFF").is_err());
         assert!(RoleMap::parse("cs").is_err());
         assert!(RoleMap::parse("=OPERATOR").is_err());
@@ -460,7 +467,10 @@ mod tests {
             oidc_issuer: Some("https://id.example.com".into()),
             ..args.clone()
         };
-        assert!(no_audience.config().unwrap_err().contains("--oidc-audience"));
+        assert!(no_audience
+            .config()
+            .unwrap_err()
+            .contains("--oidc-audience"));
         let plain_http = OidcArgs {
             oidc_issuer: Some("http://id.example.com".into()),
             oidc_audience: Some("oms".into()),

@@ -41,9 +41,11 @@ pub async fn actor_for(
         Role::Analyst => Ok(Some(Actor::Analyst)),
         // Never reached: the role map refuses SYSTEM. Refused again here, not trusted.
         Role::System => Ok(None),
-        Role::Seller => Ok(repo::identity::seller_by_external_id(db.conn(), &identity.subject)
-            .await?
-            .map(Actor::Seller)),
+        Role::Seller => Ok(
+            repo::identity::seller_by_external_id(db.conn(), &identity.subject)
+                .await?
+                .map(Actor::Seller),
+        ),
         Role::Customer => {
             let found =
                 repo::identity::customer_by_external_id(db.conn(), &identity.subject).await?;

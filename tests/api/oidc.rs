@@ -105,7 +105,9 @@ impl SigningKey {
         // reader is a feature this project does not build).
         let pem = std::fs::read_to_string("tests/fixtures/oidc/rsa-test-key.pem").unwrap();
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = base64::engine::general_purpose::STANDARD.decode(body).unwrap();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
         let encoding = EncodingKey::from_rsa_der(&der);
         Self::with_jwk(kid, Algorithm::RS256, encoding)
     }
@@ -129,7 +131,8 @@ impl SigningKey {
     }
 
     fn with_jwk(kid: &str, alg: Algorithm, encoding: EncodingKey) -> SigningKey {
-        let mut jwk = serde_json::to_value(Jwk::from_encoding_key(&encoding, alg).unwrap()).unwrap();
+        let mut jwk =
+            serde_json::to_value(Jwk::from_encoding_key(&encoding, alg).unwrap()).unwrap();
         jwk["kid"] = json!(kid);
         SigningKey {
             kid: kid.into(),
@@ -230,15 +233,23 @@ on_both!(
         let ops = t.operator();
         // HS256 beside an issuer is refused (the harness's operator token is one).
         let hs = refused(&t, &ops).await;
-        assert!(hs.contains("HS256") && hs.contains("--oidc-allow-hs256"), "{hs}");
+        assert!(
+            hs.contains("HS256") && hs.contains("--oidc-allow-hs256"),
+            "{hs}"
+        );
 
         // Staff need no row; each algorithm verifies with its own key.
         assert_eq!(
-            viewer(&t, &rsa.sign(&claims(&iss, "staff-1", "operator"))).await.unwrap(),
+            viewer(&t, &rsa.sign(&claims(&iss, "staff-1", "operator")))
+                .await
+                .unwrap(),
             ("OPERATOR".into(), Value::Null)
         );
         assert_eq!(
-            viewer(&t, &ec.sign(&claims(&iss, "staff-2", "Analyst"))).await.unwrap().0,
+            viewer(&t, &ec.sign(&claims(&iss, "staff-2", "Analyst")))
+                .await
+                .unwrap()
+                .0,
             "ANALYST"
         );
         // Discovery once, the key set once, for all of them.
@@ -266,7 +277,10 @@ on_both!(
             ("SELLER".into(), json!(format!("gid://oms/Seller/{seller}")))
         );
         assert_eq!(
-            viewer(&t, &rsa.sign(&claims(&iss, "kc-seller-9", "seller"))).await.unwrap().0,
+            viewer(&t, &rsa.sign(&claims(&iss, "kc-seller-9", "seller")))
+                .await
+                .unwrap()
+                .0,
             "SELLER"
         );
 
@@ -279,22 +293,92 @@ on_both!(
             c
         };
         for (what, token, says) in [
-            ("wrong issuer", ec.sign(&with(json!({"iss": "https://evil.example.com"}))), "issuer"),
-            ("wrong audience", ec.sign(&with(json!({"aud": "another-app"}))), "audience"),
-            ("audience list without ours", ec.sign(&with(json!({"aud": ["a", "b"]}))), "audience"),
-            ("expired", ec.sign(&with(json!({"iat": now - 7200, "exp": now - 3600}))), "expired"),
-            ("not yet valid", ec.sign(&with(json!({"nbf": now + 600}))), "not valid yet"),
-            ("issued in the future", ec.sign(&with(json!({"iat": now + 600}))), "future"),
-            ("over 90 days", ec.sign(&with(json!({"exp": now + 91 * 86_400}))), "90 days"),
-            ("no exp", ec.sign(&{ let mut c = with(json!({})); c.as_object_mut().unwrap().remove("exp"); c }), "exp"),
-            ("unmapped role", ec.sign(&with(json!({"role": "admin"}))), "holds no role"),
-            ("SYSTEM never maps", ec.sign(&with(json!({"role": "system"}))), "holds no role"),
-            ("no subject", ec.sign(&{ let mut c = with(json!({})); c.as_object_mut().unwrap().remove("sub"); c }), "subject"),
+            (
+                "wrong issuer",
+                ec.sign(&with(json!({"iss": "https://evil.example.com"}))),
+                "issuer",
+            ),
+            (
+                "wrong audience",
+                ec.sign(&with(json!({"aud": "another-app"}))),
+                "audience",
+            ),
+            (
+                "audience list without ours",
+                ec.sign(&with(json!({"aud": ["a", "b"]}))),
+                "audience",
+            ),
+            (
+                "expired",
+                ec.sign(&with(json!({"iat": now - 7200, "exp": now - 3600}))),
+                "expired",
+            ),
+            (
+                "not yet valid",
+                ec.sign(&with(json!({"nbf": now + 600}))),
+                "not valid yet",
+            ),
+            (
+                "issued in the future",
+                ec.sign(&with(json!({"iat": now + 600}))),
+                "future",
+            ),
+            (
+                "over 90 days",
+                ec.sign(&with(json!({"exp": now + 91 * 86_400}))),
+                "90 days",
+            ),
+            (
+                "no exp",
+                ec.sign(&{
+                    let mut c = with(json!({}));
+                    c.as_object_mut().unwrap().remove("exp");
+                    c
+                }),
+                "exp",
+            ),
+            (
+                "unmapped role",
+                ec.sign(&with(json!({"role": "admin"}))),
+                "holds no role",
+            ),
+            (
+                "SYSTEM never maps",
+                ec.sign(&with(json!({"role": "system"}))),
+                "holds no role",
+            ),
+            (
+                "no subject",
+                ec.sign(&{
+                    let mut c = with(json!({}));
+                    c.as_object_mut().unwrap().remove("sub");
+                    c
+                }),
+                "subject",
+            ),
             // An ES256 token naming the RSA key: the key is for RS256 only.
-            ("alg of another key", ec.sign_as(Algorithm::ES256, "rsa-1", &with(json!({}))), "algorithm"),
+            (
+                "alg of another key",
+                ec.sign_as(Algorithm::ES256, "rsa-1", &with(json!({}))),
+                "algorithm",
+            ),
             // Not three base64url parts.
-            ("garbage", rsa.sign_as(Algorithm::RS256, "rsa-1", &with(json!({}))).replace('.', "!"), "not a JWT"),
-            ("HS512 from the issuer's side", encode(&Header::new(Algorithm::HS512), &with(json!({})), &EncodingKey::from_secret(b"k")).unwrap(), "HS256"),
+            (
+                "garbage",
+                rsa.sign_as(Algorithm::RS256, "rsa-1", &with(json!({})))
+                    .replace('.', "!"),
+                "not a JWT",
+            ),
+            (
+                "HS512 from the issuer's side",
+                encode(
+                    &Header::new(Algorithm::HS512),
+                    &with(json!({})),
+                    &EncodingKey::from_secret(b"k"),
+                )
+                .unwrap(),
+                "HS256",
+            ),
         ] {
             let message = refused(&t, &token).await;
             assert!(message.contains(says), "{what}: {message}");
@@ -302,10 +386,16 @@ on_both!(
         // A signature by one key presented under another key's id (same algorithm).
         let ec2 = SigningKey::es256("ec-2");
         let forged = ec2.sign_as(Algorithm::ES256, "ec-1", &with(json!({})));
-        assert!(refused(&t, &forged).await.contains("not signed by the identity provider's key"));
+        assert!(refused(&t, &forged)
+            .await
+            .contains("not signed by the identity provider's key"));
         // `alg: none`, unsigned.
         let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-        let none = format!("{}.{}.", b64(json!({"alg": "none", "kid": "ec-1"})), b64(with(json!({}))));
+        let none = format!(
+            "{}.{}.",
+            b64(json!({"alg": "none", "kid": "ec-1"})),
+            b64(with(json!({})))
+        );
         assert!(refused(&t, &none).await.contains("not a JWT"));
         // A good token still works after all that, without fetching again.
         assert!(viewer(&t, &ec.sign(&with(json!({})))).await.is_ok());
@@ -323,13 +413,19 @@ on_both!(
         provider.publish(&[&old]);
         let a = trusting(&t, provider.args());
         let iss = provider.issuer.clone();
-        assert!(viewer(&a, &old.sign(&claims(&iss, "s", "operator"))).await.is_ok());
+        assert!(viewer(&a, &old.sign(&claims(&iss, "s", "operator")))
+            .await
+            .is_ok());
         assert_eq!(provider.jwks_hits(), 1);
         let new = SigningKey::eddsa("2026-12");
         provider.publish(&[&new]);
-        assert!(viewer(&a, &new.sign(&claims(&iss, "s", "operator"))).await.is_ok());
+        assert!(viewer(&a, &new.sign(&claims(&iss, "s", "operator")))
+            .await
+            .is_ok());
         assert_eq!(provider.jwks_hits(), 2);
-        assert!(viewer(&a, &new.sign(&claims(&iss, "s", "operator"))).await.is_ok());
+        assert!(viewer(&a, &new.sign(&claims(&iss, "s", "operator")))
+            .await
+            .is_ok());
         assert_eq!(provider.jwks_hits(), 2);
 
         // A flood of made-up kids on a fresh server: one refetch in the window, shared by
@@ -339,14 +435,20 @@ on_both!(
         provider.publish(&[&key]);
         let b = trusting(&t, provider.args());
         let iss = provider.issuer.clone();
-        assert!(viewer(&b, &key.sign(&claims(&iss, "s", "operator"))).await.is_ok());
+        assert!(viewer(&b, &key.sign(&claims(&iss, "s", "operator")))
+            .await
+            .is_ok());
         assert_eq!(provider.jwks_hits(), 1);
         let b = Arc::new(b);
         let mut flood = Vec::new();
         for n in 0..24 {
             let (b, token) = (
                 b.clone(),
-                key.sign_as(Algorithm::ES256, &format!("made-up-{n}"), &claims(&iss, "s", "operator")),
+                key.sign_as(
+                    Algorithm::ES256,
+                    &format!("made-up-{n}"),
+                    &claims(&iss, "s", "operator"),
+                ),
             );
             flood.push(tokio::spawn(async move { refused(&b, &token).await }));
         }
@@ -361,7 +463,9 @@ on_both!(
         refused(&b, &late.sign(&claims(&iss, "s", "operator"))).await;
         assert_eq!(provider.jwks_hits(), 2);
         // ...while the known key keeps working.
-        assert!(viewer(&b, &key.sign(&claims(&iss, "s", "operator"))).await.is_ok());
+        assert!(viewer(&b, &key.sign(&claims(&iss, "s", "operator")))
+            .await
+            .is_ok());
 
         // The window at its limit and past it, with a short interval.
         let provider = Provider::start().await;
@@ -424,7 +528,11 @@ on_both!(
         // Again (its one refetch of the window fails too): the same clear refusal.
         let again = refused(&t, &key.sign(&claims(&issuer, "s", "operator"))).await;
         assert!(again.contains("could not be fetched"), "{again}");
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
     }
 );
 
@@ -439,18 +547,28 @@ on_both!(
         let allowing = trusting(&t, args);
         let seller = t.seller("판매자", 3000, 50_000, 3000).await;
         assert_eq!(
-            viewer(&allowing, &t.token(Role::Seller, &seller.to_string())).await.unwrap(),
+            viewer(&allowing, &t.token(Role::Seller, &seller.to_string()))
+                .await
+                .unwrap(),
             ("SELLER".into(), json!(format!("gid://oms/Seller/{seller}")))
         );
-        assert_eq!(viewer(&allowing, &t.operator()).await.unwrap().0, "OPERATOR");
+        assert_eq!(
+            viewer(&allowing, &t.operator()).await.unwrap().0,
+            "OPERATOR"
+        );
         // The provider's tokens still work beside them.
         let iss = provider.issuer.clone();
         assert_eq!(
-            viewer(&allowing, &key.sign(&claims(&iss, "a", "analyst"))).await.unwrap().0,
+            viewer(&allowing, &key.sign(&claims(&iss, "a", "analyst")))
+                .await
+                .unwrap()
+                .0,
             "ANALYST"
         );
         // An HS256 token signed with another secret is still refused.
-        let forged = TokenKeys::new("other").issue(Role::Operator, "x", chrono::Duration::hours(1)).unwrap();
+        let forged = TokenKeys::new("other")
+            .issue(Role::Operator, "x", chrono::Duration::hours(1))
+            .unwrap();
         refused(&allowing, &forged).await;
         // Without the flag: refused, though the secret is right.
         let strict = trusting(&t, provider.args());
@@ -494,7 +612,10 @@ on_both!(
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && stderr.contains("SYSTEM"), "{stderr}");
+        assert!(
+            !out.status.success() && stderr.contains("SYSTEM"),
+            "{stderr}"
+        );
     }
 );
 
@@ -516,15 +637,28 @@ on_both!(
         };
         // The first value that maps wins.
         assert_eq!(
-            viewer(&t, &with_roles(json!(["offline_access", "bi", "cs"]))).await.unwrap().0,
+            viewer(&t, &with_roles(json!(["offline_access", "bi", "cs"])))
+                .await
+                .unwrap()
+                .0,
             "ANALYST"
         );
-        assert_eq!(viewer(&t, &with_roles(json!(["CS"]))).await.unwrap().0, "OPERATOR");
+        assert_eq!(
+            viewer(&t, &with_roles(json!(["CS"]))).await.unwrap().0,
+            "OPERATOR"
+        );
         // Nothing maps (the role's own name does not, once a map is given); not a list of
         // strings; no claim at all.
-        for roles in [json!(["operator", "offline_access"]), json!([]), json!({"cs": true})] {
+        for roles in [
+            json!(["operator", "offline_access"]),
+            json!([]),
+            json!({"cs": true}),
+        ] {
             let message = refused(&t, &with_roles(roles)).await;
-            assert!(message.contains("`realm_access.roles` claim holds no role"), "{message}");
+            assert!(
+                message.contains("`realm_access.roles` claim holds no role"),
+                "{message}"
+            );
         }
         let message = refused(&t, &key.sign(&claims(&iss, "kc-1", "cs"))).await;
         assert!(message.contains("holds no role"), "{message}");
@@ -546,10 +680,16 @@ on_both!(
         // Off: refused, nothing created.
         let off = trusting(&t, provider.args());
         let message = refused(&off, &token).await;
-        assert!(message.contains("no customer is linked to the identity `auth0|u-1`"), "{message}");
+        assert!(
+            message.contains("no customer is linked to the identity `auth0|u-1`"),
+            "{message}"
+        );
         let count = |db: oms::db::Db| async move {
             use sea_orm::{EntityTrait, PaginatorTrait};
-            entity::customer::Entity::find().count(db.conn()).await.unwrap()
+            entity::customer::Entity::find()
+                .count(db.conn())
+                .await
+                .unwrap()
         };
         assert_eq!(count(t.app.db.clone()).await, 0);
 
@@ -560,7 +700,9 @@ on_both!(
         let mut firsts = Vec::new();
         for _ in 0..8 {
             let (on, token) = (on.clone(), token.clone());
-            firsts.push(tokio::spawn(async move { viewer(&on, &token).await.unwrap() }));
+            firsts.push(tokio::spawn(
+                async move { viewer(&on, &token).await.unwrap() },
+            ));
         }
         let mut subjects = Vec::new();
         for f in firsts {
@@ -573,15 +715,27 @@ on_both!(
         assert_eq!(count(t.app.db.clone()).await, 1);
         let row = {
             use sea_orm::EntityTrait;
-            entity::customer::Entity::find().one(t.app.db.conn()).await.unwrap().unwrap()
+            entity::customer::Entity::find()
+                .one(t.app.db.conn())
+                .await
+                .unwrap()
+                .unwrap()
         };
         assert_eq!(
-            (row.name.as_str(), row.email.as_str(), row.external_id.as_deref()),
+            (
+                row.name.as_str(),
+                row.email.as_str(),
+                row.external_id.as_deref()
+            ),
             ("김고객", "kim@example.com", Some("auth0|u-1"))
         );
         assert_eq!(subjects[0], json!(format!("gid://oms/Customer/{}", row.id)));
         // Without name and email claims: empty ones. A seller is never created.
-        assert!(viewer(&on, &key.sign(&claims(&iss, "auth0|u-2", "customer"))).await.is_ok());
+        assert!(
+            viewer(&on, &key.sign(&claims(&iss, "auth0|u-2", "customer")))
+                .await
+                .is_ok()
+        );
         assert_eq!(count(t.app.db.clone()).await, 2);
         refused(&on, &key.sign(&claims(&iss, "auth0|s-1", "seller"))).await;
     }
@@ -606,18 +760,31 @@ on_both!(
         let cid = |id: i64| format!("gid://oms/Customer/{id}");
         let sid = |id: i64| format!("gid://oms/Seller/{id}");
 
-        let done = link(&o, &ops, json!({"customerId": cid(c1), "externalId": "u-1"})).await;
+        let done = link(
+            &o,
+            &ops,
+            json!({"customerId": cid(c1), "externalId": "u-1"}),
+        )
+        .await;
         assert_eq!(
             done,
             json!({"customerId": cid(c1), "sellerId": null, "externalId": "u-1", "userErrors": []})
         );
         assert_eq!(
-            viewer(&o, &key.sign(&claims(&iss, "u-1", "customer"))).await.unwrap().1,
+            viewer(&o, &key.sign(&claims(&iss, "u-1", "customer")))
+                .await
+                .unwrap()
+                .1,
             json!(cid(c1))
         );
         // The same again is fine; a seller may carry the same subject as a customer.
         assert_eq!(
-            link(&o, &ops, json!({"customerId": cid(c1), "externalId": "u-1"})).await["userErrors"],
+            link(
+                &o,
+                &ops,
+                json!({"customerId": cid(c1), "externalId": "u-1"})
+            )
+            .await["userErrors"],
             json!([])
         );
         assert_eq!(
@@ -625,35 +792,90 @@ on_both!(
             json!([])
         );
 
-        let code = |v: &Value| v["userErrors"][0]["code"].as_str().unwrap_or_default().to_owned();
+        let code = |v: &Value| {
+            v["userErrors"][0]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
         // Already linked to another customer.
-        let taken = link(&o, &ops, json!({"customerId": cid(c2), "externalId": "u-1"})).await;
+        let taken = link(
+            &o,
+            &ops,
+            json!({"customerId": cid(c2), "externalId": "u-1"}),
+        )
+        .await;
         assert_eq!(code(&taken), "IDENTITY_ALREADY_LINKED", "{taken}");
-        assert_eq!(taken["userErrors"][0]["field"], json!(["input", "externalId"]));
+        assert_eq!(
+            taken["userErrors"][0]["field"],
+            json!(["input", "externalId"])
+        );
         let taken = link(&o, &ops, json!({"sellerId": sid(s2), "externalId": "u-1"})).await;
         assert_eq!(code(&taken), "IDENTITY_ALREADY_LINKED", "{taken}");
         // Not found; both; neither; a customer id given as the seller's.
-        let missing = link(&o, &ops, json!({"customerId": cid(999_999), "externalId": "u-9"})).await;
+        let missing = link(
+            &o,
+            &ops,
+            json!({"customerId": cid(999_999), "externalId": "u-9"}),
+        )
+        .await;
         assert_eq!(code(&missing), "NOT_FOUND", "{missing}");
-        let both = link(&o, &ops, json!({"customerId": cid(c2), "sellerId": sid(s2), "externalId": "u-9"})).await;
+        let both = link(
+            &o,
+            &ops,
+            json!({"customerId": cid(c2), "sellerId": sid(s2), "externalId": "u-9"}),
+        )
+        .await;
         assert_eq!(code(&both), "INVALID_INPUT", "{both}");
-        assert!(both["userErrors"][0]["message"].as_str().unwrap().contains("exactly one"));
+        assert!(both["userErrors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exactly one"));
         let neither = link(&o, &ops, json!({"externalId": "u-9"})).await;
         assert_eq!(code(&neither), "INVALID_INPUT", "{neither}");
         let crossed = link(&o, &ops, json!({"sellerId": cid(c2), "externalId": "u-9"})).await;
         assert_eq!(code(&crossed), "INVALID_INPUT", "{crossed}");
         // The external id's limits: 255 characters, at and past; empty; a control character.
         let at = "x".repeat(255);
-        assert_eq!(link(&o, &ops, json!({"customerId": cid(c2), "externalId": at})).await["userErrors"], json!([]));
-        let past = link(&o, &ops, json!({"customerId": cid(c2), "externalId": "x".repeat(256)})).await;
+        assert_eq!(
+            link(&o, &ops, json!({"customerId": cid(c2), "externalId": at})).await["userErrors"],
+            json!([])
+        );
+        let past = link(
+            &o,
+            &ops,
+            json!({"customerId": cid(c2), "externalId": "x".repeat(256)}),
+        )
+        .await;
         assert_eq!(code(&past), "TEXT_TOO_LONG", "{past}");
         let empty = link(&o, &ops, json!({"customerId": cid(c2), "externalId": ""})).await;
         assert_eq!(code(&empty), "INVALID_INPUT", "{empty}");
-        let control = link(&o, &ops, json!({"customerId": cid(c2), "externalId": "a\nb"})).await;
+        let control = link(
+            &o,
+            &ops,
+            json!({"customerId": cid(c2), "externalId": "a\nb"}),
+        )
+        .await;
         assert_eq!(code(&control), "INVALID_TEXT", "{control}");
         // Relinking replaces: c2 now answers to u-2, and the 255-character subject is free.
-        assert_eq!(link(&o, &ops, json!({"customerId": cid(c2), "externalId": "u-2"})).await["userErrors"], json!([]));
-        assert_eq!(link(&o, &ops, json!({"customerId": cid(c1), "externalId": "x".repeat(255)})).await["userErrors"], json!([]));
+        assert_eq!(
+            link(
+                &o,
+                &ops,
+                json!({"customerId": cid(c2), "externalId": "u-2"})
+            )
+            .await["userErrors"],
+            json!([])
+        );
+        assert_eq!(
+            link(
+                &o,
+                &ops,
+                json!({"customerId": cid(c1), "externalId": "x".repeat(255)})
+            )
+            .await["userErrors"],
+            json!([])
+        );
         refused(&o, &key.sign(&claims(&iss, "u-1", "customer"))).await;
 
         // Operators only: a seller, a customer, an analyst (of either kind of token).
@@ -667,11 +889,20 @@ on_both!(
         ] {
             let (status, body) = o.post(Some(&token), query, input.clone()).await;
             assert_eq!(status, StatusCode::OK);
-            assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN", "{body}");
-            assert!(body["data"].is_null() || body["data"]["linkExternalIdentity"].is_null(), "{body}");
+            assert_eq!(
+                body["errors"][0]["extensions"]["code"], "FORBIDDEN",
+                "{body}"
+            );
+            assert!(
+                body["data"].is_null() || body["data"]["linkExternalIdentity"].is_null(),
+                "{body}"
+            );
         }
         let (_, body) = o.post(None, query, input).await;
-        assert_eq!(body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{body}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{body}"
+        );
         // Nothing was linked by the refused calls.
         refused(&o, &key.sign(&claims(&iss, "u-7", "seller"))).await;
     }

@@ -314,7 +314,7 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
                         } else {
                             ErrorCode::Unauthenticated
                         };
-                        async_graphql::Error::new(format!("{}: {e}", code.as_str()))
+                        async_graphql::Error::new(close_reason(&format!("{}: {e}", code.as_str())))
                     })?),
                     None => header_actor,
                 };
@@ -327,6 +327,22 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
             .serve()
         })
         .into_response()
+}
+
+/// A refusal as the reason of the socket's close frame, which holds at most 123 bytes (a
+/// longer one is a protocol error the client sees instead): cut at a character boundary,
+/// ending in `…` when cut.
+fn close_reason(message: &str) -> String {
+    const MAX: usize = 123;
+    if message.len() <= MAX {
+        return message.to_owned();
+    }
+    let ellipsis = '…';
+    let mut end = MAX - ellipsis.len_utf8();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ellipsis}", &message[..end])
 }
 
 /// The socket's messages, ending the socket when no `connection_init` has arrived within
@@ -646,6 +662,16 @@ async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        assert_eq!(close_reason("short"), "short");
+        let at = "a".repeat(123);
+        assert_eq!(close_reason(&at), at);
+        let past = close_reason(&"가".repeat(50));
+        assert!(past.len() <= 123 && past.ends_with('…'), "{past}");
+        assert!(close_reason(&"a".repeat(124)).len() <= 123);
+    }
 
     #[test]
     fn query_strings_decode_percent_and_plus() {

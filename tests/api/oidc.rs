@@ -907,3 +907,69 @@ on_both!(
         refused(&o, &key.sign(&claims(&iss, "u-7", "seller"))).await;
     }
 );
+
+on_both!(
+    the_websocket_checks_the_providers_tokens_the_same_way,
+    |t: TestApp| async move {
+        use futures_util::{SinkExt, StreamExt};
+        use tokio_tungstenite::tungstenite::Message;
+        let provider = Provider::start().await;
+        let key = SigningKey::eddsa("w");
+        provider.publish(&[&key]);
+        let t = trusting(&t, provider.args());
+        let iss = provider.issuer.clone();
+        let addr = t.serve_on_loopback().await;
+        let init = |token: String| {
+            json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})
+                .to_string()
+        };
+        // The provider's analyst: acknowledged, and the socket's queries run as that analyst.
+        let mut ws = crate::harness::graphql_socket(addr).await;
+        ws.send(Message::Text(
+            init(key.sign(&claims(&iss, "bi", "analyst"))).into(),
+        ))
+        .await
+        .unwrap();
+        assert_eq!(
+            crate::events::next_json(&mut ws).await["type"],
+            "connection_ack"
+        );
+        let subscribe = json!({"id": "1", "type": "subscribe", "payload": {"query": VIEWER}});
+        ws.send(Message::Text(subscribe.to_string().into()))
+            .await
+            .unwrap();
+        let answer = crate::events::next_json(&mut ws).await;
+        assert_eq!(
+            answer["payload"]["data"]["viewer"]["role"], "ANALYST",
+            "{answer}"
+        );
+
+        // An unlinked seller and an HS256 token: closed with the reason (async-graphql closes a
+        // refused graphql-transport-ws `connection_init` with 1002; the reason fits the frame).
+        for (token, says) in [
+            (
+                key.sign(&claims(&iss, "nobody", "seller")),
+                "no seller is linked",
+            ),
+            (t.operator(), "HS256"),
+        ] {
+            let mut ws = crate::harness::graphql_socket(addr).await;
+            ws.send(Message::Text(init(token).into())).await.unwrap();
+            let closed = loop {
+                match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                    Ok(Some(Ok(Message::Close(frame)))) => break frame,
+                    Ok(Some(Ok(_))) => continue,
+                    other => panic!("no close frame: {other:?}"),
+                }
+            };
+            let frame = closed.expect("a close frame with a code");
+            assert_eq!(u16::from(frame.code), 1002, "{frame:?}");
+            assert!(frame.reason.len() <= 123);
+            assert!(
+                frame.reason.contains("UNAUTHENTICATED") && frame.reason.contains(says),
+                "{}",
+                frame.reason
+            );
+        }
+    }
+);

@@ -498,6 +498,7 @@ async fn execute(
             return *resp;
         }
     };
+    super::record_caller(actor);
 
     // Large documents take turns: each holds its parsed form (about a hundred times its size)
     // until it answers, so a burst of them must not take the whole memory.

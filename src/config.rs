@@ -51,6 +51,9 @@ pub struct AuthArgs {
         hide_env_values = true
     )]
     pub jwt_secret: String,
+
+    #[command(flatten)]
+    pub oidc: crate::auth::oidc::OidcArgs,
 }
 
 /// Everything `oms serve` needs.

@@ -44,6 +44,16 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
     args.refuse_unsafe()?;
     let tls = tls::Tls::from_args(&args.tls).map_err(|e| e.to_string())?;
     let ca_file = args.tls.tls_ca_file.as_deref();
+    // The identity provider's flags are checked before anything is served; its keys are
+    // fetched (trusting what every client trusts) at the first token that needs them.
+    let keys = TokenKeys::from_args(&args.auth, &tls)?;
+    if let Some(oidc) = keys.oidc() {
+        tracing::info!(
+            issuer = %oidc.config().issuer,
+            hs256 = oidc.config().allow_hs256,
+            "accepting the identity provider's tokens"
+        );
+    }
     let db = Db::open(
         &tls::postgres_url(&args.database.database_url, ca_file),
         args.database.database_max_connections,
@@ -71,7 +81,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         live: outbox::live::LiveHub::new(db.clone()),
         db,
         clock: Arc::new(SystemClock),
-        keys: TokenKeys::new(&args.auth.jwt_secret),
+        keys,
         limits: args.limits.clone(),
         jobs: args.jobs.clone(),
         metrics: Metrics::with_operations(&args.metrics_operations),

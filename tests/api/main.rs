@@ -19,6 +19,7 @@ mod hostile;
 mod idempotency;
 mod live;
 mod notify_channels;
+mod oidc;
 mod orders;
 mod plugins;
 mod protocol;

@@ -59,6 +59,10 @@ const DEMO: Setting = Setting {
     flag: "--demo",
     env: "OMS_DEMO",
 };
+const OIDC_ISSUER: Setting = Setting {
+    flag: "--oidc-issuer",
+    env: "OMS_OIDC_ISSUER",
+};
 const DATABASE_URL: Setting = Setting {
     flag: "--database-url",
     env: "OMS_DATABASE_URL",
@@ -95,19 +99,33 @@ const WEBHOOK_ALLOW_NETWORKS: Setting = Setting {
 /// Every setting of `args` that is unsafe for production, in the order of `--help`.
 pub fn unsafe_settings(args: &ServeArgs) -> Vec<Unsafe> {
     let mut found = Vec::new();
-    found.extend(weak_secret(
-        JWT_SECRET,
-        &args.auth.jwt_secret,
-        DEV_JWT_SECRET,
-    ));
+    // Beside an identity provider, HS256 tokens are accepted only with the explicit opt-in
+    // `--oidc-allow-hs256` (the verifier refuses them otherwise): only then does the shared
+    // secret sign anything the server trusts, and only then must it be strong.
+    let oidc = &args.auth.oidc;
+    let hs256_accepted = oidc.oidc_issuer.is_none() || oidc.oidc_allow_hs256;
+    if hs256_accepted {
+        found.extend(weak_secret(
+            JWT_SECRET,
+            &args.auth.jwt_secret,
+            DEV_JWT_SECRET,
+        ));
+    }
     found.extend(weak_secret(
         COURIER_SECRET,
         &args.courier_webhook_secret,
         DEV_COURIER_SECRET,
     ));
-    // ── Reserved for the OIDC work: "HS256 beside an issuer without explicit opt-in" ──
-    // (an HS256 secret accepted next to `--oidc-issuer` lets whoever holds the shared secret
-    // mint tokens the issuer never signed). Push its `Unsafe` here.
+    if let Err(why) = oidc.config() {
+        found.push(Unsafe {
+            setting: OIDC_ISSUER,
+            why,
+            fix: "give the identity provider's flags together (README, \"Signing in with your \
+                  identity provider\")"
+                .to_owned(),
+            even_on_loopback: true,
+        });
+    }
     if args.demo {
         found.push(Unsafe {
             setting: DEMO,
@@ -791,6 +809,30 @@ mod tests {
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].contains("127.0.0.0/8"), "{found:?}");
         assert!(is_safe(&["--webhook-allow-networks", ""]));
+    }
+
+    #[test]
+    fn the_shared_secret_counts_only_while_it_signs_accepted_tokens() {
+        let issuer = [
+            "--oidc-issuer",
+            "https://id.example.com",
+            "--oidc-audience",
+            "oms",
+        ];
+        // Beside a provider without the opt-in, HS256 tokens are refused: the secret signs
+        // nothing the server accepts, so a default one is no risk.
+        let mut beside = issuer.to_vec();
+        beside.extend(["--jwt-secret", DEV_JWT_SECRET]);
+        assert!(is_safe(&beside), "{:?}", unsafe_with(&beside));
+        // With the opt-in, the secret must be strong again.
+        beside.push("--oidc-allow-hs256");
+        let found = unsafe_with(&beside);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("--jwt-secret"), "{found:?}");
+        // Provider flags that do not fit together are listed, even on loopback.
+        let found = unsafe_with(&["--oidc-audience", "oms"]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("need --oidc-issuer"), "{found:?}");
     }
 
     #[test]

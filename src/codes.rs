@@ -67,7 +67,7 @@ error_codes! {
     /// `X-Courier-Token`.
     Unauthenticated => "UNAUTHENTICATED",
         "`errors[].extensions.code`; HTTP 401 from `/graphql`, `/export/*` and \
-         `/webhooks/courier` (`error.code`); the reason of the WebSocket's close (4403) after a \
+         `/webhooks/courier` (`error.code`); the reason of the WebSocket's close (code 1002) after a \
          `connection_init` whose token does not verify";
     /// The caller's role may never do this, whatever the object (an analyst writing, a
     /// customer reading analytics, the SYSTEM subscribing): use a token of a role that may.

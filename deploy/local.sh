@@ -24,8 +24,9 @@ bin=${2:-${OMS_BIN:-$root/target/release/oms}}
 [ -x "$bin" ] || { echo "local.sh: no oms binary at $bin (cargo build --release --bin oms, or set OMS_BIN)" >&2; exit 1; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
-pgbin=${pgbin:-$(dirname "$(command -v initdb || echo /usr/bin/initdb)")}
+# The newest installed PostgreSQL's server binaries (Debian keeps them off PATH).
+pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+[ -d "$pgbin" ] || pgbin=$(dirname "$(command -v initdb || echo /usr/bin/initdb)")
 for tool in "$pgbin/initdb" "$pgbin/pg_ctl" "$pgbin/pg_basebackup"; do
   [ -x "$tool" ] || { echo "local.sh: $tool is missing (apt-get install postgresql)" >&2; exit 1; }
 done
@@ -64,7 +65,7 @@ trap 'exit 130' INT TERM
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
-pg_owner=$([ "$(id -u)" = 0 ] && echo postgres || id -un)
+if [ "$(id -u)" = 0 ]; then pg_owner=postgres; else pg_owner=$(id -un); fi
 
 # Free loopback ports, asked of the kernel (each is free when chosen; nothing else here binds
 # ports in between).
@@ -212,6 +213,7 @@ OMS_NATS_PORT=$p_nats
 OMS_MAIL_DIR=$work/mail
 OMS_GATEWAY_BOOK=$work/gateway.jsonl
 OMS_WORK=$work
+OMS_JWT_SECRET_PATH=$secrets/jwt_secret
 EOF
 
 if [ "$mode" = smoke ]; then

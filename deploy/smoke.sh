@@ -11,12 +11,15 @@
 # 3. checks: the payment gateway executed the refund exactly once, for the refund's amount,
 #    and a second run of the refund job changes nothing; the read replica has the claim and
 #    the refund; the mail sink got the customer's mail; NATS JetStream has the claim's events.
+
+# GraphQL documents name their variables `$i`, `$c`: single quotes keep them from the shell.
+# shellcheck disable=SC2016
 set -euo pipefail
 [ $# = 1 ] && [ -f "$1" ] || { echo "usage: deploy/smoke.sh TOPOLOGY.env (deploy/local.sh smoke)" >&2; exit 2; }
 # shellcheck disable=SC1090
 . "$1"
 here=$(cd "$(dirname "$0")" && pwd)
-operator=$("$OMS_BIN" token --role operator --subject smoke)
+operator=$(OMS_JWT_SECRET=$(cat "$OMS_JWT_SECRET_PATH") "$OMS_BIN" token --role operator --subject smoke)
 run=$(date +%s)-$$
 failures=0
 ok() { echo "  ok    $*"; }
@@ -106,15 +109,15 @@ final=$(gql 'query($c: String!) { claim(claimNumber: $c) { status refund { cash 
 
 echo "== checks (order $order, claim $claim)"
 # Both replicas served before the kill; only b after it.
-[ "$before_kill" = "a,b" ] && ok "before the kill both replicas answered ($before_kill)" \
-  || fail "before the kill the answers came from: $before_kill (expected a,b)"
-[ "$after_kill" = "b" ] && ok "after the kill only replica b answered" \
-  || fail "after the kill the answers came from: $after_kill (expected b)"
+if [ "$before_kill" = "a,b" ]; then ok "before the kill both replicas answered ($before_kill)"
+else fail "before the kill the answers came from: $before_kill (expected a,b)"; fi
+if [ "$after_kill" = "b" ]; then ok "after the kill only replica b answered"
+else fail "after the kill the answers came from: $after_kill (expected b)"; fi
 
 # The refund: paid, and executed once at the gateway, for the refund's amount.
 status=$(jq -r .claim.status <<<"$final")
-[ "$refund_status" = SUCCEEDED ] && ok "claim $status, refund $refund_cash won SUCCEEDED" \
-  || fail "refund status $refund_status: $final"
+if [ "$refund_status" = SUCCEEDED ]; then ok "claim $status, refund $refund_cash won SUCCEEDED"
+else fail "refund status $refund_status: $final"; fi
 executed=$(jq -sc --arg c "$claim-" '[.[] | select(.path == "/refunds" and (.key | startswith($c)) and .executed)]' "$OMS_GATEWAY_BOOK")
 calls=$(jq -s --arg c "$claim-" '[.[] | select(.path == "/refunds" and (.key | startswith($c)))] | length' "$OMS_GATEWAY_BOOK")
 if [ "$(jq length <<<"$executed")" = 1 ] && [ "$(jq '.[0].body.amount' <<<"$executed")" = "$refund_cash" ]; then
@@ -123,7 +126,7 @@ else
   fail "refunds executed at the gateway for $claim: $executed (expected one of $refund_cash)"
 fi
 paid_parts=$(jq '[.claim.refund.parts[] | select(.method != "POINTS")] | length' <<<"$final")
-[ "$paid_parts" = 1 ] && ok "one cash refund part" || fail "cash refund parts: $final"
+if [ "$paid_parts" = 1 ]; then ok "one cash refund part"; else fail "cash refund parts: $final"; fi
 
 # The read replica: the claim's rows as the primary has them, read directly from the standby,
 # with the gateway's reference on the paid part.

@@ -177,9 +177,17 @@ replica() { # name, port, extra flags...
        --payment-gateway-url "http://127.0.0.1:$p_gateway" \
        --job-interval-secs 0 --job-lease-secs 3 --outbox-lease-secs 3 --outbox-poll-ms 100 \
        --graphiql-assets "$root/web/node_modules" "$@" >"$work/$name.log" 2>&1) &
-  eval "pid_$name=$!"
-  pids+=($!); disown
-  wait_for "oms replica $name" 90 curl -fs "http://127.0.0.1:$port/readyz"
+  local pid=$!
+  eval "pid_$name=$pid"
+  pids+=("$pid"); disown
+  # Ready, or dead (a refused flag, an unreachable database): then say so at once.
+  for _ in $(seq 1 450); do
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "local.sh: oms replica $name exited at start" >&2; return 1; }
+    sleep 0.2
+  done
+  echo "local.sh: oms replica $name was not ready within 90s" >&2
+  return 1
 }
 # The first replica migrates and seeds the demo marketplace; the second starts on a database
 # that has both (two replicas seeding an empty database at once would seed it twice).

@@ -13,7 +13,9 @@
 # one temporary folder, on free loopback ports, and is stopped and removed on exit (OMS_KEEP=1
 # keeps the folder). The PostgreSQL clusters are new ones (initdb as the postgres user); a
 # cluster already running on this machine is not touched. The binary is OMS_BIN or the
-# argument, by default target/release/oms. Needs: PostgreSQL's server binaries, nats-server,
+# argument, by default target/release/oms. PostgreSQL is TLS (verify-full) always;
+# OMS_LOCAL_TLS=1 makes NATS (`tls://`) and mail (STARTTLS required) TLS too, with the private
+# CA passed as OMS_TLS_CA_FILE, exactly as in compose. Needs: PostgreSQL's server binaries, nats-server,
 # haproxy, python3, openssl, curl, jq (`apt-get install postgresql nats-server haproxy jq`).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -148,16 +150,25 @@ started "PostgreSQL standby on 127.0.0.1:$p_replica (pg_basebackup -R, streaming
 # ---------------------------------------------------------------------------------------------
 # NATS with JetStream, the mail sink, the payment gateway.
 mkdir -p "$work/nats" "$work/mail"
-nats-server -js -a 127.0.0.1 -p "$p_nats" -m "$p_nats_http" -sd "$work/nats" >"$work/nats.log" 2>&1 &
+nats_tls=() mail_tls=()
+nats_url=nats://127.0.0.1:$p_nats smtp_url=smtp://127.0.0.1:$p_mail
+if [ "${OMS_LOCAL_TLS:-0}" = 1 ]; then
+  nats_tls=(--tls --tlscert "$work/certs/nats.crt" --tlskey "$work/certs/nats.key")
+  mail_tls=("$work/certs/mail.crt" "$work/certs/mail.key")
+  nats_url=tls://127.0.0.1:$p_nats smtp_url="smtp://127.0.0.1:$p_mail?tls=required"
+  export OMS_TLS_CA_FILE=$work/certs/ca.pem SINKS_CA_FILE=$work/certs/ca.pem
+fi
+nats-server -js -a 127.0.0.1 -p "$p_nats" -m "$p_nats_http" -sd "$work/nats" "${nats_tls[@]}" \
+  >"$work/nats.log" 2>&1 &
 pids+=($!); disown
-python3 "$here/local/sinks.py" mail "$p_mail" "$work/mail" >"$work/mail.log" 2>&1 &
+python3 "$here/local/sinks.py" mail "$p_mail" "$work/mail" "${mail_tls[@]}" >"$work/mail.log" 2>&1 &
 pids+=($!); disown
 python3 "$here/local/sinks.py" gateway "$p_gateway" "$work/gateway.jsonl" >"$work/gateway.log" 2>&1 &
 pids+=($!); disown
 wait_for "NATS" 20 curl -fs "http://127.0.0.1:$p_nats_http/healthz?js-enabled-only=true"
 wait_for "the mail sink" 20 grep -q ready "$work/mail.log"
 wait_for "the payment gateway" 20 grep -q ready "$work/gateway.log"
-started "NATS JetStream on 127.0.0.1:$p_nats, mail sink on :$p_mail, payment gateway on :$p_gateway"
+started "NATS JetStream at $nats_url, mail sink at $smtp_url, payment gateway on :$p_gateway"
 
 # ---------------------------------------------------------------------------------------------
 # Two oms replicas. Strong secrets from make-certs.sh, as in production. Short leases, so the
@@ -173,7 +184,7 @@ replica() { # name, port, extra flags...
      OMS_DATABASE_URL="$db_url" OMS_READ_DATABASE_URL="$read_url" \
      OMS_COURIER_WEBHOOK_SECRET="$(cat "$secrets/courier_webhook_secret")" \
      "$bin" serve --listen "127.0.0.1:$port" \
-       --nats-url "nats://127.0.0.1:$p_nats" --smtp-url "smtp://127.0.0.1:$p_mail" \
+       --nats-url "$nats_url" --smtp-url "$smtp_url" \
        --payment-gateway-url "http://127.0.0.1:$p_gateway" \
        --job-interval-secs 0 --job-lease-secs 3 --outbox-lease-secs 3 --outbox-poll-ms 100 \
        --graphiql-assets "$root/web/node_modules" "$@" >"$work/$name.log" 2>&1) &
@@ -222,6 +233,7 @@ OMS_MAIL_DIR=$work/mail
 OMS_GATEWAY_BOOK=$work/gateway.jsonl
 OMS_WORK=$work
 OMS_JWT_SECRET_PATH=$secrets/jwt_secret
+SINKS_CA_FILE=${SINKS_CA_FILE:-}
 EOF
 
 if [ "$mode" = smoke ]; then

@@ -18,6 +18,8 @@ set -euo pipefail
 [ $# = 1 ] && [ -f "$1" ] || { echo "usage: deploy/smoke.sh TOPOLOGY.env (deploy/local.sh smoke)" >&2; exit 2; }
 # shellcheck disable=SC1090
 . "$1"
+# The NATS requests of sinks.py speak TLS when the topology's NATS does.
+export SINKS_CA_FILE
 here=$(cd "$(dirname "$0")" && pwd)
 operator=$(OMS_JWT_SECRET=$(cat "$OMS_JWT_SECRET_PATH") "$OMS_BIN" token --role operator --subject smoke)
 run=$(date +%s)-$$

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Loopback stand-ins for deploy/local.sh, standard library only.
 
-    sinks.py mail PORT DIR        an SMTP sink: each message is written to DIR as N.eml
+    sinks.py mail PORT DIR [CERT KEY]
+                                  an SMTP sink: each message is written to DIR as N.eml;
+                                  with a certificate and key, STARTTLS is required first
     sinks.py gateway PORT FILE    a payment gateway: POST /refunds and /charges, each
                                   Idempotency-Key moves money once; every call is appended
                                   to FILE as a JSON line {path, key, body, executed}
@@ -12,7 +14,8 @@
     sinks.py mails DIR TEXT       prints the recipients and decoded subjects of the mails in
                                   DIR that mention TEXT in their subject or body (JSON)
 
-The sinks print "ready" once they listen and run until they are killed.
+The sinks print "ready" once they listen and run until they are killed. With SINKS_CA_FILE
+set, the NATS requests speak TLS and check the server's certificate against that CA.
 """
 
 import asyncio
@@ -20,21 +23,23 @@ import base64
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 # ----------------------------------------------------------------------------------------------
-# SMTP sink (RFC 5321, the commands lettre sends; no STARTTLS: loopback only)
+# SMTP sink (RFC 5321, the commands lettre sends; STARTTLS, RFC 3207, when given a certificate)
 
 
-async def smtp_session(reader, writer, folder, counter):
+async def smtp_session(reader, writer, folder, counter, tls):
     def say(line):
         writer.write((line + "\r\n").encode())
 
     say("220 oms-local-mail ESMTP")
     await writer.drain()
+    secure = tls is None
     while True:
         raw = await reader.readline()
         if not raw:
@@ -43,8 +48,18 @@ async def smtp_session(reader, writer, folder, counter):
         verb = command.split(" ", 1)[0].upper()
         if verb == "EHLO":
             say("250-oms-local-mail")
+            if not secure:
+                say("250-STARTTLS")
             say("250-8BITMIME")
             say("250 SMTPUTF8")
+        elif verb == "STARTTLS" and not secure:
+            say("220 ready to start TLS")
+            await writer.drain()
+            await writer.start_tls(tls)
+            secure = True
+            continue
+        elif verb in ("MAIL", "RCPT", "DATA") and not secure:
+            say("530 must issue a STARTTLS command first")
         elif verb in ("HELO", "MAIL", "RCPT", "RSET", "NOOP"):
             say("250 OK")
         elif verb == "DATA":
@@ -73,11 +88,15 @@ async def smtp_session(reader, writer, folder, counter):
     writer.close()
 
 
-async def mail(port, folder):
+async def mail(port, folder, cert=None, key=None):
     os.makedirs(folder, exist_ok=True)
     counter = [0]
+    tls = None
+    if cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(cert, key)
     server = await asyncio.start_server(
-        lambda r, w: smtp_session(r, w, folder, counter), "127.0.0.1", port
+        lambda r, w: smtp_session(r, w, folder, counter, tls), "127.0.0.1", port
     )
     print("ready", flush=True)
     async with server:
@@ -138,11 +157,16 @@ def gateway(port, book_path):
 
 
 def nats_request(port, subject, payload):
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as plain:
+        s = plain
         f = s.makefile("rb")
         info = f.readline()
         if not info.startswith(b"INFO"):
             raise SystemExit("not a NATS server: %r" % info[:40])
+        if os.environ.get("SINKS_CA_FILE"):
+            context = ssl.create_default_context(cafile=os.environ["SINKS_CA_FILE"])
+            s = context.wrap_socket(plain, server_hostname="127.0.0.1")
+            f = s.makefile("rb")
         data = json.dumps(payload).encode()
         s.sendall(
             b'CONNECT {"verbose":false,"pedantic":false,"headers":false}\r\n'
@@ -205,8 +229,8 @@ def main(argv):
         sys.exit(__doc__)
     what = argv[1]
     port = int(argv[2]) if argv[2].isdigit() else 0
-    if what == "mail" and len(argv) == 4:
-        asyncio.run(mail(port, argv[3]))
+    if what == "mail" and len(argv) in (4, 6):
+        asyncio.run(mail(port, *argv[3:]))
     elif what == "gateway" and len(argv) == 4:
         gateway(port, argv[3])
     elif what == "jetstream" and len(argv) == 5:

@@ -150,6 +150,19 @@ else
   fail "the standby (recovery: $in_recovery) answered '$on_replica'; the primary '$on_primary'; gateway reference $reference"
 fi
 
+# TLS on every database connection: the servers' pg_hba.conf has hostssl lines only, and
+# pg_stat_ssl shows it for the replicas' pool and the standby's WAL stream.
+tls_rows=$(psql -h "$OMS_PG_SOCKET" -p "$OMS_PG_PRIMARY_PORT" -U postgres -Atc \
+  "select coalesce(a.usename, '') || ':' || s.ssl || ':' || coalesce(s.version, '-')
+     from pg_stat_ssl s join pg_stat_activity a using (pid)
+    where a.usename in ('oms', 'replicator') group by 1 order by 1")
+if grep -q '^oms:true:TLS' <<<"$tls_rows" && grep -q '^replicator:true:TLS' <<<"$tls_rows" \
+   && ! grep -q ':false:' <<<"$tls_rows"; then
+  ok "every connection to the primary is TLS: $(paste -sd' ' <<<"$tls_rows")"
+else
+  fail "connections to the primary (user:ssl:version): $(paste -sd' ' <<<"$tls_rows")"
+fi
+
 # Mail: the customer is told that the return was collected and completed, steps that only
 # replica b ran (notifications go out through the outbox, once per event).
 mail='[]'

@@ -26,9 +26,10 @@ bin=${2:-${OMS_BIN:-$root/target/release/oms}}
 [ -x "$bin" ] || { echo "local.sh: no oms binary at $bin (cargo build --release --bin oms, or set OMS_BIN)" >&2; exit 1; }
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
-# The newest installed PostgreSQL's server binaries (Debian keeps them off PATH).
-pgbin=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
-[ -d "$pgbin" ] || pgbin=$(dirname "$(command -v initdb || echo /usr/bin/initdb)")
+# The newest installed PostgreSQL server's binaries (Debian keeps them off PATH; a newer
+# client-only version may sit beside them without initdb).
+pgbin=$(for dir in /usr/lib/postgresql/*/bin; do [ -x "$dir/initdb" ] && echo "$dir"; done | sort -V | tail -n 1)
+[ -n "$pgbin" ] || pgbin=$(dirname "$(command -v initdb || echo /usr/bin/initdb)")
 for tool in "$pgbin/initdb" "$pgbin/pg_ctl" "$pgbin/pg_basebackup"; do
   [ -x "$tool" ] || { echo "local.sh: $tool is missing (apt-get install postgresql)" >&2; exit 1; }
 done

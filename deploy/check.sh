@@ -72,7 +72,8 @@ refuses "hadolint refuses an unpinned base and an unsafe apt-get" "$tools/bin/ha
 
 echo "== scripts and configurations"
 check "ShellCheck" "$tools/bin/shellcheck" -x make-certs.sh local.sh smoke.sh check.sh postgres/server.sh postgres/init-replication.sh
-check "sinks.py compiles" python3 -m py_compile local/sinks.py
+check "sinks.py compiles" python3 -c 'import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], doraise=True)' \
+  local/sinks.py "$work/sinks.pyc"
 if command -v haproxy >/dev/null; then
   # The compose names do not resolve here; haproxy still checks everything else.
   check "haproxy.cfg (haproxy -c)" haproxy -c -q -f haproxy.cfg

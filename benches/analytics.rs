@@ -254,7 +254,11 @@ async fn main() {
     let token = TokenKeys::new("oms-bench-secret")
         .issue(Role::Analyst, "bench", chrono::Duration::hours(1))
         .unwrap();
-    let http = reqwest::Client::new();
+    let http = oms::tls::Tls::default()
+        .http_client(None)
+        .expect("TLS")
+        .build()
+        .expect("http client");
     let graphql = |query: Value| {
         let http = http.clone();
         let token = token.clone();

@@ -127,7 +127,11 @@ impl Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
         };
-        let client = reqwest::Client::new();
+        let client = oms::tls::Tls::default()
+            .http_client(None)
+            .expect("TLS")
+            .build()
+            .expect("http client");
         for _ in 0..1200 {
             if let Ok(r) = client.get(format!("{}/readyz", server.base)).send().await {
                 if r.status().is_success() {
@@ -161,7 +165,11 @@ impl Server {
     /// A client of this server.
     fn api(&self) -> Api {
         Api {
-            http: reqwest::Client::new(),
+            http: oms::tls::Tls::default()
+                .http_client(None)
+                .expect("TLS")
+                .build()
+                .expect("http client"),
             base: self.base.clone(),
         }
     }
@@ -708,7 +716,11 @@ async fn delivered_orders(server: &Server, shop: &Shop, n: usize, c: usize) -> V
         let options = shop.options.clone();
         let customers = shop.customers.clone();
         tasks.spawn(async move {
-            let client = reqwest::Client::new();
+            let client = oms::tls::Tls::default()
+            .http_client(None)
+            .expect("TLS")
+            .build()
+            .expect("http client");
             let call = |tok: String, q: &'static str, v: Value| {
                 let req = client
                     .post(format!("{base}/graphql"))

@@ -175,10 +175,13 @@ async fn app(url: &str, plugins: &Arc<PluginHost>, instance: &str) -> App {
         // The sink is on loopback: let webhooks reach it, as a development server would.
         plugin_quota: Default::default(),
         outbox: Arc::new(Channels::log_only(
-            WebhookClient::new(Targets::new(
-                "127.0.0.0/8".parse().expect("networks"),
-                Arc::new(SystemLookup),
-            ))
+            WebhookClient::new(
+                Targets::new(
+                    "127.0.0.0/8".parse().expect("networks"),
+                    Arc::new(SystemLookup),
+                ),
+                &Default::default(),
+            )
             .expect("webhook client"),
         )),
     }

@@ -823,8 +823,11 @@ async fn e2e(dir: &Path) -> (Side, Side, Breakdown) {
         // As the tests do: deliveries are only logged (no webhooks are registered).
         plugin_quota: Default::default(),
         outbox: Arc::new(oms::outbox::dispatch::Channels::log_only(
-            oms::outbox::webhook_client::WebhookClient::new(Default::default())
-                .expect("webhook client"),
+            oms::outbox::webhook_client::WebhookClient::new(
+                Default::default(),
+                &Default::default(),
+            )
+            .expect("webhook client"),
         )),
     };
     let router = oms::http::router(app.clone(), Path::new("web/node_modules"));

@@ -398,6 +398,28 @@ impl Drop for Server {
     }
 }
 
+/// An HTTP client (rustls with ring, as the server's), with a timeout per request when given;
+/// the run stops when none can be built.
+fn http_client(timeout: Option<Duration>) -> reqwest::Client {
+    let built = oms::tls::Tls::default()
+        .http_client(None)
+        .map_err(|e| e.to_string())
+        .and_then(|b| {
+            let b = match timeout {
+                Some(t) => b.timeout(t),
+                None => b,
+            };
+            b.build().map_err(|e| e.to_string())
+        });
+    match built {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("fuzz: cannot build an HTTP client: {e}");
+            std::process::exit(2);
+        }
+    }
+}
+
 async fn start(o: &Options, dir: &std::path::Path) -> Result<(Server, String), String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -421,7 +443,7 @@ async fn start(o: &Options, dir: &std::path::Path) -> Result<(Server, String), S
         .map_err(|e| format!("cannot start {}: {e}", o.server))?;
     let server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = http_client(None);
     for _ in 0..300 {
         if client.get(format!("{base}/healthz")).send().await.is_ok() {
             return Ok((server, base));
@@ -554,7 +576,7 @@ async fn main() {
             format!("{base}/healthz"),
         );
         async move {
-            let client = reqwest::Client::new();
+            let client = http_client(None);
             let mut failures = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let started = Instant::now();
@@ -574,10 +596,7 @@ async fn main() {
         }
     });
 
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default();
+    let client = http_client(Some(Duration::from_secs(30)));
     let mut rng = Rng(o.seed);
     let mut ws: Option<Socket> = None;
     let mut tally: BTreeMap<String, u64> = BTreeMap::new();

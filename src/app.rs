@@ -20,7 +20,8 @@ pub struct App {
     pub db: Db,
     /// The time source (manual in tests).
     pub clock: Arc<dyn Clock>,
-    /// Signs and checks bearer tokens.
+    /// Signs HS256 tokens and checks every bearer token (HS256, and the identity provider's
+    /// with `--oidc-issuer`): [`TokenKeys::authenticate`].
     pub keys: TokenKeys,
     /// Request limits.
     pub limits: LimitArgs,

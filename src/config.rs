@@ -51,6 +51,9 @@ pub struct AuthArgs {
         hide_env_values = true
     )]
     pub jwt_secret: String,
+
+    #[command(flatten)]
+    pub oidc: crate::auth::oidc::OidcArgs,
 }
 
 /// Everything `oms serve` needs.
@@ -114,79 +117,66 @@ pub struct ServeArgs {
     #[arg(long, env = "OMS_METRICS_OPERATIONS", value_delimiter = ',')]
     pub metrics_operations: Vec<String>,
 
-    /// Log as JSON lines instead of human-readable text.
+    /// Log as JSON lines instead of human-readable text. Each line logged while a request
+    /// runs carries its `request_id` and `caller` (`SELLER:7`, `OPERATOR`, `anonymous`).
     #[arg(long, env = "OMS_LOG_JSON")]
     pub log_json: bool,
+
+    /// Print every setting `oms serve` would use (secrets hidden) and where it came from, then
+    /// each setting unsafe for production and why; exit 0 when none is, 2 otherwise. Connects
+    /// to nothing.
+    #[arg(long)]
+    pub check_config: bool,
 
     #[command(flatten)]
     pub plugins: PluginArgs,
 
     #[command(flatten)]
     pub outbox: OutboxArgs,
+
+    #[command(flatten)]
+    pub tls: crate::tls::TlsArgs,
 }
 
 impl ServeArgs {
-    /// The secrets no one should trust beyond this machine, as `--flag (ENV): why`: a value
-    /// published in this repository (anyone could forge an OPERATOR token or a courier's
-    /// tracking event with it), an empty one, one shorter than [`MIN_SECRET_CHARS`] characters
-    /// or with fewer than [`MIN_DISTINCT_CHARS`] different ones (guessable offline from one
-    /// token). `oms secret` makes strong ones.
-    pub fn weak_secrets(&self) -> Vec<String> {
-        [
-            (
-                "--jwt-secret (OMS_JWT_SECRET)",
-                self.auth.jwt_secret.as_str(),
-                DEV_JWT_SECRET,
-            ),
-            (
-                "--courier-webhook-secret (OMS_COURIER_WEBHOOK_SECRET)",
-                self.courier_webhook_secret.as_str(),
-                DEV_COURIER_SECRET,
-            ),
-        ]
-        .into_iter()
-        .filter_map(|(flag, value, published)| {
-            let why = if value == published {
-                "the published development default"
-            } else if value.is_empty() {
-                "empty"
-            } else if value.chars().count() < MIN_SECRET_CHARS {
-                "shorter than 32 characters"
-            } else if distinct(value) < MIN_DISTINCT_CHARS {
-                "made of fewer than 10 different characters"
-            } else {
-                return None;
-            };
-            Some(format!("{flag}: {why}"))
-        })
-        .collect()
-    }
-
-    /// Refuses a configuration that must not face a network: a weak secret while listening
-    /// beyond loopback, or an empty one anywhere. On loopback (a laptop) the published
-    /// defaults are allowed with a warning.
+    /// Refuses a configuration that must not face a network (`production::unsafe_settings`:
+    /// weak secrets, `--demo`, plain-text connections to other machines, internal webhook
+    /// networks) while listening beyond loopback, and an empty secret anywhere. On loopback (a
+    /// laptop) the rest is allowed with a warning. One message names every offending flag, its
+    /// environment variable, why and what to do.
     pub fn refuse_unsafe(&self) -> Result<(), String> {
-        let weak = self.weak_secrets();
-        if weak.is_empty() {
+        let found = crate::production::unsafe_settings(self);
+        if found.is_empty() {
             return Ok(());
         }
-        let empty = weak.iter().any(|w| w.ends_with(": empty"));
-        if self.listen.ip().is_loopback() && !empty {
+        let on_loopback = self.listen.ip().is_loopback();
+        let refused: Vec<&crate::production::Unsafe> = found
+            .iter()
+            .filter(|u| !on_loopback || u.even_on_loopback)
+            .collect();
+        if refused.is_empty() {
+            let list: Vec<String> = found
+                .iter()
+                .map(|u| format!("{}: {}", u.setting, u.why))
+                .collect();
             tracing::warn!(
-                secrets = %weak.join("; "),
-                "using weak or published development secrets; fine on loopback, refused on any other address"
+                settings = %list.join("; "),
+                "unsafe for production; fine on loopback, refused on any other address"
             );
             return Ok(());
         }
+        let list: Vec<String> = refused.iter().map(|u| format!("\n  - {u}")).collect();
         Err(format!(
-            "refusing to listen on {} with weak secrets: {}. Set each to a secret of your own \
-             of at least {MIN_SECRET_CHARS} characters (`oms secret` prints a strong one){}.",
+            "refusing to listen on {} with {} unsafe setting{}:{}\n{}",
             self.listen,
-            weak.join("; "),
-            if empty {
-                ""
+            refused.len(),
+            if refused.len() == 1 { "" } else { "s" },
+            list.concat(),
+            if on_loopback {
+                "Fix each (`oms serve --check-config` lists every setting)."
             } else {
-                ", or listen on 127.0.0.1"
+                "Fix each, or listen on 127.0.0.1 (`oms serve --check-config` lists every \
+                 setting and what is unsafe)."
             }
         ))
     }
@@ -199,32 +189,33 @@ pub const MIN_SECRET_CHARS: usize = 32;
 /// repeated is long but guessable (`oms secret` has about 30 of 64).
 pub const MIN_DISTINCT_CHARS: usize = 10;
 
-fn distinct(value: &str) -> usize {
-    value
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect::<std::collections::HashSet<_>>()
-        .len()
-}
-
 /// Where events go (`README.md`, "Notifications, webhooks and the event stream").
 #[derive(Debug, Clone, Args)]
 pub struct OutboxArgs {
-    /// SMTP server for mail notifications (`smtp://host:25`, plain SMTP: relay through a local
-    /// MTA for TLS). Without it, mail notifications are written to the log.
+    /// SMTP relay for mail notifications: `smtp://host:25` (plain, for a relay on this host),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:password@host:465` (implicit TLS). Without it, mail notifications are
+    /// written to the log.
     #[arg(long, env = "OMS_SMTP_URL")]
     pub smtp_url: Option<String>,
     /// The sender of mail notifications.
     #[arg(long, env = "OMS_MAIL_FROM", default_value = "OMS <noreply@oms.local>")]
     pub mail_from: String,
-    /// 알림톡 gateway endpoint (HTTP). Without it, customers with a mobile number get mail.
+    /// 알림톡 gateway endpoint (`https://...`). Without it, customers with a mobile number get
+    /// mail.
     #[arg(long, env = "OMS_ALIMTALK_URL")]
     pub alimtalk_url: Option<String>,
     /// The 알림톡 sender key (발신 프로필 키).
-    #[arg(long, env = "OMS_ALIMTALK_SENDER_KEY", default_value = "")]
+    #[arg(
+        long,
+        env = "OMS_ALIMTALK_SENDER_KEY",
+        default_value = "",
+        hide_default_value = true,
+        hide_env_values = true
+    )]
     pub alimtalk_sender_key: String,
-    /// NATS server for the event stream (`nats://127.0.0.1:4222`); every event is also
-    /// published to JetStream.
+    /// NATS server for the event stream: `tls://nats.example.com:4222` (TLS required) or
+    /// `nats://127.0.0.1:4222`; every event is also published to JetStream.
     #[arg(long, env = "OMS_NATS_URL")]
     pub nats_url: Option<String>,
     /// How often an idle dispatcher looks for new outbox messages, in milliseconds.

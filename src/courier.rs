@@ -109,11 +109,15 @@ pub struct HttpCourier {
 }
 
 impl HttpCourier {
-    /// A courier at `base_url` with a per-call timeout.
-    pub fn new(base_url: &str, timeout: std::time::Duration) -> Result<HttpCourier, String> {
-        let client = crate::tls::Tls::default()
+    /// A courier at `base_url` with a per-call timeout, checking certificates against `tls`.
+    pub fn new(
+        base_url: &str,
+        timeout: std::time::Duration,
+        tls: &crate::tls::Tls,
+    ) -> Result<HttpCourier, String> {
+        let client = tls
             .http_client(None)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("the courier's TLS: {e}"))?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the courier client: {e}"))?;
@@ -134,7 +138,7 @@ impl CourierAdapter for HttpCourier {
                 .json(&serde_json::json!({"claimNumber": request.claim_number, "orderNumber": request.order_number}))
                 .send()
                 .await
-                .map_err(|e| CourierError(e.to_string()))?;
+                .map_err(|e| CourierError(crate::tls::explain(&e)))?;
             let status = response.status();
             let body: serde_json::Value = response.json().await.unwrap_or_default();
             if !status.is_success() {

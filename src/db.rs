@@ -38,17 +38,6 @@ impl std::fmt::Debug for Db {
 /// report only "pool timed out").
 const FIRST_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A database URL with its password hidden, for messages and logs.
-pub fn redacted(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
-}
-
 impl Db {
     /// Connects at start, for `oms serve`, `migrate` and `seed`: a PostgreSQL server that
     /// does not answer or refuses us is reported within [`FIRST_CONNECT_TIMEOUT`], with the
@@ -56,7 +45,7 @@ impl Db {
     pub async fn open(url: &str, max_connections: u32) -> Result<Db, String> {
         if url.starts_with("postgres") {
             use sea_orm::sqlx::{Connection, PgConnection};
-            let shown = redacted(url);
+            let shown = crate::production::redacted_url(url);
             match tokio::time::timeout(FIRST_CONNECT_TIMEOUT, PgConnection::connect(url)).await {
                 Err(_) => {
                     return Err(format!(
@@ -74,9 +63,12 @@ impl Db {
                 }
             }
         }
-        Db::connect(url, max_connections)
-            .await
-            .map_err(|e| format!("cannot open the database {}: {e}", redacted(url)))
+        Db::connect(url, max_connections).await.map_err(|e| {
+            format!(
+                "cannot open the database {}: {e}",
+                crate::production::redacted_url(url)
+            )
+        })
     }
 
     /// Connects to `url` (SQLite or PostgreSQL) with a pool of at most `max_connections`.

@@ -121,6 +121,10 @@ pub enum UserErrorCode {
     InvalidText,
     /// A list with more entries than its limit (e.g. more than 64 event types).
     ListTooLong,
+    /// The identity provider's subject is already linked to another customer (or another
+    /// seller): one identity speaks for one account. Check the subject; the other account
+    /// keeps it.
+    IdentityAlreadyLinked,
     /// A value the input's type accepts but a documented rule refuses, with no code of its
     /// own: a malformed or foreign global ID, a line named twice, an action's missing
     /// courier or amount. The message names what to send instead.
@@ -197,6 +201,7 @@ impl UserErrorCode {
             | C::TextTooLong
             | C::InvalidText
             | C::ListTooLong
+            | C::IdentityAlreadyLinked
             | C::InvalidInput => false,
         }
     }

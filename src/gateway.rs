@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use futures_util::future::BoxFuture;
 
 use crate::domain::money::Won;
+use crate::tls::{ClientIdentity, Tls};
 
 /// A refund the gateway should make.
 #[derive(Debug, Clone)]
@@ -116,11 +117,18 @@ pub struct HttpGateway {
 }
 
 impl HttpGateway {
-    /// A gateway at `base_url` (e.g. `http://127.0.0.1:9000`) with a per-call timeout.
-    pub fn new(base_url: &str, timeout: std::time::Duration) -> Result<HttpGateway, String> {
-        let client = crate::tls::Tls::default()
-            .http_client(None)
-            .map_err(|e| e.to_string())?
+    /// A gateway at `base_url` (`https://pg.example.com`, or `http://127.0.0.1:9000` for a
+    /// stand-in) with a per-call timeout, checking certificates against `tls` and presenting
+    /// `identity` when the gateway asks for a client certificate.
+    pub fn new(
+        base_url: &str,
+        timeout: std::time::Duration,
+        tls: &Tls,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<HttpGateway, String> {
+        let client = tls
+            .http_client(identity)
+            .map_err(|e| format!("the payment gateway's TLS: {e}"))?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the gateway client: {e}"))?;
@@ -147,7 +155,7 @@ impl HttpGateway {
                 if e.is_timeout() {
                     GatewayError::Timeout
                 } else {
-                    GatewayError::Declined(e.to_string())
+                    GatewayError::Declined(crate::tls::explain(&e))
                 }
             })?;
         let status = response.status();

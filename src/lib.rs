@@ -12,6 +12,7 @@ pub mod courier;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod env_files;
 pub mod error;
 pub mod gateway;
 pub mod graphql;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod notify;
 pub mod outbox;
 pub mod plugin;
+pub mod production;
 pub mod repo;
 pub mod seed;
 pub mod service;
@@ -40,8 +42,20 @@ use crate::metrics::Metrics;
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     init_tracing(args.log_json);
     args.refuse_unsafe()?;
+    let tls = tls::Tls::from_args(&args.tls).map_err(|e| e.to_string())?;
+    let ca_file = args.tls.tls_ca_file.as_deref();
+    // The identity provider's flags are checked before anything is served; its keys are
+    // fetched (trusting what every client trusts) at the first token that needs them.
+    let keys = TokenKeys::from_args(&args.auth, &tls)?;
+    if let Some(oidc) = keys.oidc() {
+        tracing::info!(
+            issuer = %oidc.config().issuer,
+            hs256 = oidc.config().allow_hs256,
+            "accepting the identity provider's tokens"
+        );
+    }
     let db = Db::open(
-        &args.database.database_url,
+        &tls::postgres_url(&args.database.database_url, ca_file),
         args.database.database_max_connections,
     )
     .await?;
@@ -50,16 +64,24 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("migration failed: {e}"))?;
     let db = match &args.database.read_database_url {
         Some(url) => db
-            .with_read_replica(url, args.database.database_max_connections)
+            .with_read_replica(
+                &tls::postgres_url(url, ca_file),
+                args.database.database_max_connections,
+            )
             .await
-            .map_err(|e| format!("cannot open the read replica {}: {e}", db::redacted(url)))?,
+            .map_err(|e| {
+                format!(
+                    "cannot open the read replica {}: {e}",
+                    production::redacted_url(url)
+                )
+            })?,
         None => db,
     };
     let app = App {
         live: outbox::live::LiveHub::new(db.clone()),
         db,
         clock: Arc::new(SystemClock),
-        keys: TokenKeys::new(&args.auth.jwt_secret),
+        keys,
         limits: args.limits.clone(),
         jobs: args.jobs.clone(),
         metrics: Metrics::with_operations(&args.metrics_operations),
@@ -67,6 +89,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             Some(url) => Arc::new(gateway::HttpGateway::new(
                 url,
                 std::time::Duration::from_millis(args.payment_gateway_timeout_ms),
+                &tls,
+                args.tls
+                    .payment_gateway_identity()
+                    .map_err(|e| e.to_string())?
+                    .as_ref(),
             )?),
             None => Arc::new(gateway::SimulatedGateway::default()),
         },
@@ -75,6 +102,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             Some(url) => Arc::new(courier::HttpCourier::new(
                 url,
                 std::time::Duration::from_millis(args.payment_gateway_timeout_ms),
+                &tls,
             )?),
             None => Arc::new(courier::SimulatedCourier),
         },
@@ -96,7 +124,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
             ),
         )?),
         plugin_quota: Default::default(),
-        outbox: Arc::new(outbox_channels(&args.outbox).await?),
+        outbox: Arc::new(outbox_channels(&args.outbox, &args.tls, &tls).await?),
     };
     if args.demo {
         demo::seed_if_empty(&app)
@@ -132,7 +160,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
 }
 
 /// The channels outbox deliveries go through, from the flags.
-async fn outbox_channels(args: &config::OutboxArgs) -> Result<outbox::dispatch::Channels, String> {
+async fn outbox_channels(
+    args: &config::OutboxArgs,
+    tls_args: &tls::TlsArgs,
+    tls: &tls::Tls,
+) -> Result<outbox::dispatch::Channels, String> {
     let timeout = std::time::Duration::from_secs(10);
     let allowed = args.webhook_allow_networks.networks();
     if !allowed.is_empty() {
@@ -143,12 +175,13 @@ async fn outbox_channels(args: &config::OutboxArgs) -> Result<outbox::dispatch::
         );
     }
     Ok(outbox::dispatch::Channels {
-        mailer: notify::channels::Mailer::from_url(args.smtp_url.as_deref(), &args.mail_from)?,
+        mailer: notify::channels::Mailer::from_url(args.smtp_url.as_deref(), &args.mail_from, tls)?,
         messenger: match &args.alimtalk_url {
             Some(url) => notify::channels::Messenger::Alimtalk(notify::channels::Alimtalk::new(
                 url,
                 &args.alimtalk_sender_key,
                 timeout,
+                tls,
             )?),
             None => notify::channels::Messenger::Log,
         },
@@ -157,9 +190,13 @@ async fn outbox_channels(args: &config::OutboxArgs) -> Result<outbox::dispatch::
                 args.webhook_allow_networks.clone(),
                 Arc::new(outbox::webhook_client::SystemLookup),
             ),
+            tls,
         )?,
         nats: match &args.nats_url {
-            Some(url) => Some(outbox::stream::NatsStream::connect(url).await?),
+            Some(url) => {
+                let identity = tls_args.nats_identity().map_err(|e| e.to_string())?;
+                Some(outbox::stream::NatsStream::connect(url, tls, identity.as_ref()).await?)
+            }
             None => None,
         },
         lease: std::time::Duration::from_secs(args.outbox_lease_secs.max(1)),

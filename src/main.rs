@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use chrono::Duration;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use oms::auth::TokenKeys;
 use oms::config::{AuthArgs, DatabaseArgs, ServeArgs};
 use oms::db::Db;
@@ -151,9 +151,80 @@ fn parse_role(s: &str) -> Result<Role, String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
+fn main() -> ExitCode {
+    // `OMS_<NAME>_FILE` first, while this is the only thread: clap then reads the variables
+    // the files set like any other.
+    let known = env_names(&Cli::command());
+    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+    let from_files = match oms::env_files::apply(&known) {
+        Ok(loaded) => loaded,
+        Err(e) => return fail(&e.to_string()),
+    };
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    if let Command::Serve(args) = &cli.command {
+        if args.check_config {
+            return check_config(args, &matches, &from_files);
+        }
+    }
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run(cli)),
+        Err(e) => fail(&format!("cannot start the async runtime: {e}")),
+    }
+}
+
+/// Every environment variable a flag of any command reads (`OMS_JWT_SECRET`, ...).
+fn env_names(command: &clap::Command) -> Vec<String> {
+    let mut names: Vec<String> = command
+        .get_arguments()
+        .filter_map(|a| a.get_env().and_then(|e| e.to_str()).map(str::to_owned))
+        .collect();
+    for sub in command.get_subcommands() {
+        names.extend(env_names(sub));
+    }
+    names
+}
+
+/// `oms serve --check-config`: prints the settings and what is unsafe; exit status 0 when
+/// nothing is, 2 otherwise.
+fn check_config(
+    args: &oms::config::ServeArgs,
+    matches: &clap::ArgMatches,
+    from_files: &[oms::env_files::Loaded],
+) -> ExitCode {
+    let command = Cli::command();
+    let (Some(serve), Some(serve_matches)) = (
+        command.find_subcommand("serve"),
+        matches.subcommand_matches("serve"),
+    ) else {
+        return fail("the serve command is missing");
+    };
+    let (report, any_unsafe) =
+        oms::production::check_config(serve, serve_matches, args, from_files);
+    if let Err(e) = print(report.trim_end()) {
+        return fail(&e);
+    }
+    if any_unsafe {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Says why the command failed, on standard error.
+fn fail(message: &str) -> ExitCode {
+    // Nothing more can be said if standard error is gone too.
+    let _ = writeln!(std::io::stderr(), "oms: {message}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => oms::serve(*args).await,
         Command::Migrate(db) => migrate(db).await,
@@ -192,11 +263,7 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            // Nothing more can be said if standard error is gone too.
-            let _ = writeln!(std::io::stderr(), "oms: {e}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(&e),
     }
 }
 
@@ -237,7 +304,7 @@ async fn seed(args: SeedArgs) -> Result<(), String> {
     println!(
         "seeding {} orders into {}",
         opts.orders,
-        oms::db::redacted(url)
+        oms::production::redacted_url(url)
     );
     let mut last = f64::MIN;
     let report = oms::seed::run(&db, &opts, |p| {

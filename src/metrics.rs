@@ -1,5 +1,7 @@
-//! Prometheus metrics: GraphQL requests and their latency per operation, in the text format
-//! served at `/metrics`.
+//! Prometheus metrics: GraphQL requests and their latency per operation, policy plugin
+//! evaluations, outbox deliveries and their lag, open subscriptions, in the text format served
+//! at `/metrics` (with `oms_sql_statements_total`, added by `http::ops`). README, "Metrics",
+//! lists every series, its labels and who may scrape it; keep it in step when adding one.
 
 use std::collections::HashSet;
 use std::sync::Arc;

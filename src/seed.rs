@@ -286,8 +286,11 @@ impl Scratch {
             plugins: self.plugins.clone(),
             plugin_quota: Default::default(),
             outbox: Arc::new(crate::outbox::dispatch::Channels::log_only(
-                crate::outbox::webhook_client::WebhookClient::new(Default::default())
-                    .map_err(SeedError::Other)?,
+                crate::outbox::webhook_client::WebhookClient::new(
+                    Default::default(),
+                    &Default::default(),
+                )
+                .map_err(SeedError::Other)?,
             )),
         })
     }

@@ -23,6 +23,58 @@ pub struct TlsArgs {
     /// makes; PostgreSQL also takes `sslrootcert=` in its URL.
     #[arg(long, env = "OMS_TLS_CA_FILE")]
     pub tls_ca_file: Option<PathBuf>,
+
+    /// A PEM certificate (chain) presented to the payment gateway when it asks for one
+    /// (mutual TLS); with `--payment-gateway-client-key`.
+    #[arg(
+        long,
+        env = "OMS_PAYMENT_GATEWAY_CLIENT_CERT",
+        requires = "payment_gateway_client_key"
+    )]
+    pub payment_gateway_client_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of `--payment-gateway-client-cert`.
+    #[arg(
+        long,
+        env = "OMS_PAYMENT_GATEWAY_CLIENT_KEY",
+        requires = "payment_gateway_client_cert"
+    )]
+    pub payment_gateway_client_key: Option<PathBuf>,
+
+    /// A PEM certificate (chain) presented to the NATS server (mutual TLS, `tls://` URLs);
+    /// with `--nats-client-key`.
+    #[arg(long, env = "OMS_NATS_CLIENT_CERT", requires = "nats_client_key")]
+    pub nats_client_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of `--nats-client-cert`.
+    #[arg(long, env = "OMS_NATS_CLIENT_KEY", requires = "nats_client_cert")]
+    pub nats_client_key: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The payment gateway's client certificate, when configured.
+    pub fn payment_gateway_identity(&self) -> Result<Option<ClientIdentity>, TlsError> {
+        identity(
+            &self.payment_gateway_client_cert,
+            &self.payment_gateway_client_key,
+        )
+    }
+
+    /// The NATS client certificate, when configured.
+    pub fn nats_identity(&self) -> Result<Option<ClientIdentity>, TlsError> {
+        identity(&self.nats_client_cert, &self.nats_client_key)
+    }
+}
+
+fn identity(
+    cert: &Option<PathBuf>,
+    key: &Option<PathBuf>,
+) -> Result<Option<ClientIdentity>, TlsError> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => ClientIdentity::from_files(cert, key).map(Some),
+        // clap's `requires` makes one without the other impossible from the command line.
+        _ => Ok(None),
+    }
 }
 
 /// A certificate and its private key that the server presents when a partner asks for one
@@ -216,4 +268,131 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
         path: path.display().to_string(),
         why: e.to_string(),
     })
+}
+
+/// An error with its causes (`error sending request: client error (Connect): invalid peer
+/// certificate: UnknownIssuer`), plus what to do when a certificate was refused.
+pub fn explain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut certificate = None;
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if certificate.is_none() {
+            certificate = certificate_problem(e);
+        }
+        if !std::ptr::eq(e, error) {
+            let cause = e.to_string();
+            // hyper and reqwest repeat their cause in their own message at times.
+            if !text.contains(&cause) {
+                text.push_str(": ");
+                text.push_str(&cause);
+            }
+        }
+        source = e.source();
+    }
+    if let Some(hint) = certificate {
+        text.push_str(" (");
+        text.push_str(hint);
+        text.push(')');
+    }
+    text
+}
+
+/// True when `error` or one of its causes is a refused certificate.
+pub fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if certificate_problem(e).is_some() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// What to do about a refused certificate, if `e` is one (rustls' error, possibly inside an
+/// `io::Error`).
+fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    // An `io::Error` hides what it wraps from `source()` (it returns the wrapped error's
+    // source), and connectors wrap rustls' error in one or two of them.
+    let mut e = e;
+    let rustls_error = loop {
+        if let Some(found) = e.downcast_ref::<rustls::Error>() {
+            break found;
+        }
+        e = e.downcast_ref::<std::io::Error>()?.get_ref()?;
+    };
+    use rustls::CertificateError as C;
+    match rustls_error {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer) => Some(
+            "the server's certificate is signed by an authority this server does not trust: \
+             add that CA's certificate with --tls-ca-file (OMS_TLS_CA_FILE)",
+        ),
+        rustls::Error::InvalidCertificate(
+            C::NotValidForName | C::NotValidForNameContext { .. },
+        ) => Some("the server's certificate is not issued for the host name in the URL"),
+        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            Some("the server's certificate has expired")
+        }
+        rustls::Error::InvalidCertificate(_) => Some("the server's certificate was refused"),
+        _ => None,
+    }
+}
+
+/// A PostgreSQL URL that checks its server's certificate (`sslmode=verify-ca`/`verify-full`)
+/// against `--tls-ca-file` too, when the URL names no `sslrootcert` of its own. Other URLs are
+/// returned as they are: sqlx reads `sslmode`, `sslrootcert`, `sslcert` and `sslkey` itself.
+pub fn postgres_url(url: &str, ca_file: Option<&Path>) -> String {
+    let Some(ca_file) = ca_file else {
+        return url.to_owned();
+    };
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.to_owned();
+    };
+    if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+        return url.to_owned();
+    }
+    let verifies = parsed
+        .query_pairs()
+        .any(|(k, v)| k == "sslmode" && (v == "verify-ca" || v == "verify-full"));
+    let has_root = parsed.query_pairs().any(|(k, _)| k == "sslrootcert");
+    if verifies && !has_root {
+        parsed
+            .query_pairs_mut()
+            .append_pair("sslrootcert", &ca_file.display().to_string());
+        return parsed.to_string();
+    }
+    url.to_owned()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ca_file_reaches_verifying_postgres_urls_only() {
+        let ca = Path::new("/etc/oms/ca.pem");
+        assert_eq!(
+            postgres_url("postgres://u@db:5432/oms?sslmode=verify-full", Some(ca)),
+            "postgres://u@db:5432/oms?sslmode=verify-full&sslrootcert=%2Fetc%2Foms%2Fca.pem"
+        );
+        for unchanged in [
+            "postgres://u@db:5432/oms?sslmode=require",
+            "postgres://u@db/oms?sslmode=verify-ca&sslrootcert=/own.pem",
+            "sqlite://oms.db?mode=rwc",
+        ] {
+            assert_eq!(postgres_url(unchanged, Some(ca)), unchanged);
+        }
+        assert_eq!(
+            postgres_url("postgres://u@db/oms?sslmode=verify-full", None),
+            "postgres://u@db/oms?sslmode=verify-full"
+        );
+    }
+
+    #[test]
+    fn pem_without_certificates_is_refused() {
+        assert!(Tls::default().trusting(b"not a certificate").is_err());
+        assert!(ClientIdentity::from_pem(b"", b"").is_err());
+    }
 }

@@ -16,6 +16,9 @@ pub struct Model {
     pub refund_bank: Option<String>,
     pub refund_account_number: Option<String>,
     pub refund_account_holder: Option<String>,
+    /// The subject (`sub`) the marketplace's identity provider gives this account, when one
+    /// is linked: its tokens act as this account. Unique.
+    pub external_id: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

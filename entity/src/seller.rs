@@ -16,6 +16,9 @@ pub struct Model {
     pub email: Option<String>,
     /// The seller's mobile number for 알림톡.
     pub phone: Option<String>,
+    /// The subject (`sub`) the marketplace's identity provider gives this account, when one
+    /// is linked: its tokens act as this account. Unique.
+    pub external_id: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

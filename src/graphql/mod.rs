@@ -8,6 +8,7 @@ pub mod depth;
 pub mod events;
 pub mod guard;
 pub mod idempotency;
+pub mod identity;
 pub mod ids;
 pub mod loaders;
 pub mod mutation;
@@ -48,6 +49,7 @@ pub struct Mutation(
     claims::ClaimMutation,
     plugins::PluginMutation,
     events::EventMutation,
+    identity::IdentityMutation,
 );
 
 /// Who is calling: the actor of the bearer token, if any.

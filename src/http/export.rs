@@ -77,7 +77,7 @@ pub async fn claims(
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let (actor, params) = match prepare(&state, &headers, &params, false) {
+    let (actor, params) = match prepare(&state, &headers, &params, false).await {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
@@ -105,7 +105,7 @@ pub async fn claim_stats(
     headers: HeaderMap,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    let (actor, params) = match prepare(&state, &headers, &params, true) {
+    let (actor, params) = match prepare(&state, &headers, &params, true).await {
         Ok(p) => p,
         Err(resp) => return *resp,
     };
@@ -141,13 +141,14 @@ struct Params {
 }
 
 /// Authenticates and parses the query parameters; `stats` allows `groupBy` and `orderBy`.
-fn prepare(
+async fn prepare(
     state: &HttpState,
     headers: &HeaderMap,
     params: &[(String, String)],
     stats: bool,
 ) -> Result<(Actor, Params), Box<Response>> {
-    let actor = authenticate(state, headers)?
+    let actor = authenticate(state, headers)
+        .await?
         .ok_or_else(|| Box::new(refusal(ServiceError::Unauthenticated)))?;
     parse_params(params, stats)
         .map(|p| (actor, p))

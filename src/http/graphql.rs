@@ -201,8 +201,9 @@ fn form_urlencoded_pairs(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The caller from `Authorization: Bearer ...`; `Err` for a token that does not verify.
-pub(super) fn authenticate(
+/// The caller from `Authorization: Bearer ...`; `Err` for a token that does not verify (401,
+/// or 500 when the server could not check it).
+pub(super) async fn authenticate(
     state: &HttpState,
     headers: &HeaderMap,
 ) -> Result<Option<Actor>, Box<Response>> {
@@ -217,20 +218,27 @@ pub(super) fn authenticate(
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim);
-    match token.map(|t| state.app.keys.verify(t)) {
-        Some(Ok(actor)) => Ok(Some(actor)),
-        Some(Err(e)) => Err(Box::new(reply(
-            StatusCode::UNAUTHORIZED,
-            JSON,
-            error_body(&e.to_string(), ErrorCode::Unauthenticated),
-        ))),
-        None => Err(Box::new(reply(
+    let Some(token) = token else {
+        return Err(Box::new(reply(
             StatusCode::UNAUTHORIZED,
             JSON,
             error_body(
                 "the Authorization header must be `Bearer <token>`",
                 ErrorCode::Unauthenticated,
             ),
+        )));
+    };
+    match state.app.keys.authenticate(&state.app.db, token).await {
+        Ok(actor) => Ok(Some(actor)),
+        Err(e) if e.is_internal() => Err(Box::new(reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            JSON,
+            error_body(&e.to_string(), ErrorCode::Internal),
+        ))),
+        Err(e) => Err(Box::new(reply(
+            StatusCode::UNAUTHORIZED,
+            JSON,
+            error_body(&e.to_string(), ErrorCode::Unauthenticated),
         ))),
     }
 }
@@ -261,7 +269,7 @@ pub async fn get(State(state): State<HttpState>, req: Request) -> Response {
 /// scope their events by it like every query.
 async fn subscribe(state: HttpState, req: Request) -> Response {
     let (mut parts, _body) = req.into_parts();
-    let header_actor = match authenticate(&state, &parts.headers) {
+    let header_actor = match authenticate(&state, &parts.headers).await {
         Ok(actor) => actor,
         Err(refusal) => return *refusal,
     };
@@ -274,7 +282,7 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
         Err(rejection) => return rejection.into_response(),
     };
     let socket_schema = state.socket_schema.clone();
-    let keys = state.app.keys.clone();
+    let app = state.app.clone();
     // A message may be as large as a POST body, no larger: the socket closes on a bigger one.
     let limit = state.app.limits.max_body_bytes;
     let init_timeout = state.app.limits.request_timeout();
@@ -291,6 +299,7 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
                 protocol,
             )
             .on_connection_init(move |payload| async move {
+                let keys = &app.keys;
                 let token = ["Authorization", "authorization"]
                     .iter()
                     .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
@@ -299,11 +308,13 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
                             .trim_start_matches("bearer ")
                     });
                 let actor = match token {
-                    Some(t) => Some(keys.verify(t.trim()).map_err(|e| {
-                        async_graphql::Error::new(format!(
-                            "{}: {e}",
-                            ErrorCode::Unauthenticated.as_str()
-                        ))
+                    Some(t) => Some(keys.authenticate(&app.db, t.trim()).await.map_err(|e| {
+                        let code = if e.is_internal() {
+                            ErrorCode::Internal
+                        } else {
+                            ErrorCode::Unauthenticated
+                        };
+                        async_graphql::Error::new(close_reason(&format!("{}: {e}", code.as_str())))
                     })?),
                     None => header_actor,
                 };
@@ -316,6 +327,22 @@ async fn subscribe(state: HttpState, req: Request) -> Response {
             .serve()
         })
         .into_response()
+}
+
+/// A refusal as the reason of the socket's close frame, which holds at most 123 bytes (a
+/// longer one is a protocol error the client sees instead): cut at a character boundary,
+/// ending in `…` when cut.
+fn close_reason(message: &str) -> String {
+    const MAX: usize = 123;
+    if message.len() <= MAX {
+        return message.to_owned();
+    }
+    let ellipsis = '…';
+    let mut end = MAX - ellipsis.len_utf8();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}{ellipsis}", &message[..end])
 }
 
 /// The socket's messages, ending the socket when no `connection_init` has arrived within
@@ -464,13 +491,14 @@ async fn execute(
             started.elapsed().as_secs_f64(),
         )
     };
-    let actor = match authenticate(state, headers) {
+    let actor = match authenticate(state, headers).await {
         Ok(a) => a,
         Err(resp) => {
             observe("refused");
             return *resp;
         }
     };
+    super::record_caller(actor);
 
     // Large documents take turns: each holds its parsed form (about a hundred times its size)
     // until it answers, so a burst of them must not take the whole memory.
@@ -635,6 +663,16 @@ async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_reasons_fit_a_close_frame() {
+        assert_eq!(close_reason("short"), "short");
+        let at = "a".repeat(123);
+        assert_eq!(close_reason(&at), at);
+        let past = close_reason(&"가".repeat(50));
+        assert!(past.len() <= 123 && past.ends_with('…'), "{past}");
+        assert!(close_reason(&"a".repeat(124)).len() <= 123);
+    }
 
     #[test]
     fn query_strings_decode_percent_and_plus() {

@@ -1,6 +1,7 @@
 //! The channels that carry a [`Rendered`] notification: mail over SMTP ([`Mailer`]) and
-//! 카카오 알림톡 through an HTTP gateway ([`Messenger`]). Each has a `Log` variant that writes
-//! the message to the log instead, so the demo and a server without partners still show every
+//! 카카오 알림톡 through an HTTP gateway ([`Messenger`]). Each has a `Log` variant that logs a
+//! summary of the message instead (recipient, subject, size: never the text, which quotes
+//! what customers wrote), so the demo and a server without partners still show every
 //! notification.
 //!
 //! A send returns a receipt text for the delivery log, or an error text; the dispatcher
@@ -11,9 +12,12 @@ use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls as SmtpTls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::templates::Rendered;
+use crate::tls::Tls;
 
 /// How long one SMTP conversation may take before the attempt counts as failed.
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
@@ -24,37 +28,56 @@ const QUOTE_CHARS: usize = 200;
 /// Where mail goes.
 #[derive(Debug, Clone)]
 pub enum Mailer {
-    /// Plain SMTP (no TLS) to a relay, typically the host's local MTA, which does TLS,
-    /// authentication and retries towards the recipients' servers.
+    /// SMTP to a relay (the host's MTA, or a provider's submission server over TLS), which
+    /// does the retries towards the recipients' servers.
     Smtp {
-        /// The client, one connection per message.
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// The client, one connection per message (boxed: with TLS parameters it is large).
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         /// The sender (`OMS 알림 <noreply@example.com>`).
         from: Mailbox,
     },
-    /// No SMTP configured: each mail is written to the log (`tracing::info!`).
+    /// No SMTP configured: each mail's recipient, subject and size are written to the log
+    /// (`tracing::info!`), never its body.
     Log,
 }
 
 impl Mailer {
-    /// A mailer for `smtp://host[:port]` (port 25 by default), or the log when `smtp_url` is
-    /// `None`. `from` is the sender mailbox (`OMS 알림 <noreply@example.com>` or a bare
-    /// address). Refuses other schemes, credentials, paths and queries: the client speaks
-    /// plain SMTP without TLS, so it must only ever talk to a relay it trusts (localhost or a
-    /// private network), never to a public server with a password.
-    pub fn from_url(smtp_url: Option<&str>, from: &str) -> Result<Mailer, String> {
+    /// A mailer for an [`SmtpUrl`], or the log when `smtp_url` is `None`. `from` is the
+    /// sender mailbox (`OMS 알림 <noreply@example.com>` or a bare address). The relay's
+    /// certificate is checked against `tls`.
+    pub fn from_url(smtp_url: Option<&str>, from: &str, tls: &Tls) -> Result<Mailer, String> {
         let from: Mailbox = from
             .parse()
             .map_err(|e| format!("invalid mail sender `{from}`: {e}"))?;
         let Some(url) = smtp_url else {
             return Ok(Mailer::Log);
         };
-        let (host, port) = parse_smtp_url(url)?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .timeout(Some(SMTP_TIMEOUT))
-            .build();
-        Ok(Mailer::Smtp { transport, from })
+        let relay = SmtpUrl::parse(url)?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&relay.host)
+            .port(relay.port)
+            .timeout(Some(SMTP_TIMEOUT));
+        if relay.security != SmtpSecurity::Plain {
+            let mut parameters = TlsParameters::builder(relay.host.clone());
+            if !tls.extra_roots_pem().is_empty() {
+                let extra = Certificate::from_pem(tls.extra_roots_pem())
+                    .map_err(|e| format!("the mail relay's CA (--tls-ca-file): {e}"))?;
+                parameters = parameters.add_root_certificate(extra);
+            }
+            let parameters = parameters
+                .build_rustls()
+                .map_err(|e| format!("the mail relay's TLS: {e}"))?;
+            builder = builder.tls(match relay.security {
+                SmtpSecurity::StartTls => SmtpTls::Required(parameters),
+                _ => SmtpTls::Wrapper(parameters),
+            });
+        }
+        if let Some((user, password)) = relay.credentials {
+            builder = builder.credentials(Credentials::new(user, password));
+        }
+        Ok(Mailer::Smtp {
+            transport: Box::new(builder.build()),
+            from,
+        })
     }
 
     /// Sends `rendered` to `to` (an address, or `이름 <address>`) as a UTF-8 plain-text mail
@@ -63,11 +86,13 @@ impl Mailer {
     pub async fn send(&self, to: &str, rendered: &Rendered) -> Result<String, String> {
         match self {
             Mailer::Log => {
+                // The subject and the body's size only: a body quotes memos and reasons,
+                // where customers write bank account numbers and the like.
                 tracing::info!(
                     channel = "EMAIL",
                     to,
                     subject = %rendered.subject,
-                    body = %rendered.body,
+                    body_chars = rendered.body.chars().count(),
                     "notification mail (log sink)"
                 );
                 Ok("logged".to_owned())
@@ -86,7 +111,7 @@ impl Mailer {
                 let response = transport
                     .send(message)
                     .await
-                    .map_err(|e| format!("SMTP relay: {e}"))?;
+                    .map_err(|e| format!("SMTP relay: {}", crate::tls::explain(&e)))?;
                 let text: Vec<&str> = response.message().collect();
                 Ok(quote(&format!("{} {}", response.code(), text.join(" "))))
             }
@@ -94,38 +119,107 @@ impl Mailer {
     }
 }
 
-/// The host and port of `smtp://host[:port]` (IPv6 hosts in brackets).
-fn parse_smtp_url(url: &str) -> Result<(String, u16), String> {
-    let invalid = |why: &str| format!("invalid SMTP URL `{url}`: {why}");
-    let rest = url
-        .strip_prefix("smtp://")
-        .ok_or_else(|| invalid("expected smtp://host:port (plain SMTP to a local relay)"))?;
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.contains(['@', '/', '?', '#']) {
-        return Err(invalid(
-            "credentials, paths and queries are not supported (relay through a local MTA)",
-        ));
-    }
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (host, after) = v6
-                .split_once(']')
-                .ok_or_else(|| invalid("unclosed IPv6 bracket"))?;
-            (host, after.strip_prefix(':'))
+/// How the connection to the mail relay is protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpSecurity {
+    /// `smtp://host`: plain text, for a relay on this host or a trusted private network.
+    Plain,
+    /// `smtp://host:587?tls=required`: STARTTLS, and the mail is not sent without it.
+    StartTls,
+    /// `smtps://host:465`: TLS from the first byte (implicit TLS).
+    ImplicitTls,
+}
+
+/// Where mail goes, from `--smtp-url`:
+///
+/// - `smtp://host[:port]` — plain SMTP (port 25);
+/// - `smtp://[user:password@]host[:port]?tls=required` — STARTTLS required (port 587);
+/// - `smtps://[user:password@]host[:port]` — implicit TLS (port 465).
+///
+/// A user name and password (percent-encoded) are sent only over TLS: credentials on a plain
+/// URL are refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpUrl {
+    /// The relay's host name or address (IPv6 without brackets).
+    pub host: String,
+    /// Its port.
+    pub port: u16,
+    /// Plain, STARTTLS or implicit TLS.
+    pub security: SmtpSecurity,
+    /// The user name and password, when given.
+    pub credentials: Option<(String, String)>,
+}
+
+impl SmtpUrl {
+    /// Reads an SMTP URL, or says what is wrong with it (the password never appears).
+    pub fn parse(text: &str) -> Result<SmtpUrl, String> {
+        let shown = crate::production::redacted_url(text);
+        let invalid = |why: &str| format!("invalid SMTP URL `{shown}`: {why}");
+        let url = url::Url::parse(text).map_err(|e| invalid(&e.to_string()))?;
+        let mut security = match url.scheme() {
+            "smtp" => SmtpSecurity::Plain,
+            "smtps" => SmtpSecurity::ImplicitTls,
+            _ => {
+                return Err(invalid(
+                    "expected smtp://host:25, smtp://user:password@host:587?tls=required \
+                     (STARTTLS) or smtps://user:password@host:465 (implicit TLS)",
+                ))
+            }
+        };
+        for (key, value) in url.query_pairs() {
+            match (key.as_ref(), value.as_ref(), security) {
+                ("tls", "required", SmtpSecurity::Plain | SmtpSecurity::StartTls) => {
+                    security = SmtpSecurity::StartTls;
+                }
+                ("tls", _, _) => {
+                    return Err(invalid(
+                        "`tls` takes only `required` (STARTTLS) on smtp://; smtps:// is TLS \
+                         already",
+                    ))
+                }
+                _ => return Err(invalid(&format!("unknown parameter `{key}`"))),
+            }
         }
-        None => match authority.rsplit_once(':') {
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
-        },
-    };
-    if host.is_empty() {
-        return Err(invalid("no host"));
+        if !matches!(url.path(), "" | "/") || url.fragment().is_some() {
+            return Err(invalid("a path or fragment means nothing here"));
+        }
+        let host = match url.host() {
+            Some(url::Host::Ipv6(ip)) => ip.to_string(),
+            Some(host) => host.to_string(),
+            None => return Err(invalid("no host")),
+        };
+        if host.is_empty() {
+            return Err(invalid("no host"));
+        }
+        let port = url.port().unwrap_or(match security {
+            SmtpSecurity::Plain => 25,
+            SmtpSecurity::StartTls => 587,
+            SmtpSecurity::ImplicitTls => 465,
+        });
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let credentials = match (url.username(), url.password()) {
+            ("", None) => None,
+            (user, password) => {
+                if security == SmtpSecurity::Plain {
+                    return Err(invalid(
+                        "a user name and password are sent only over TLS: add ?tls=required \
+                         (STARTTLS) or use smtps://",
+                    ));
+                }
+                Some((decode(user), password.map(decode).unwrap_or_default()))
+            }
+        };
+        Ok(SmtpUrl {
+            host,
+            port,
+            security,
+            credentials,
+        })
     }
-    let port = match port {
-        Some(p) => p.parse().map_err(|_| invalid("the port is not a number"))?,
-        None => 25,
-    };
-    Ok((host.to_owned(), port))
 }
 
 /// 카카오 알림톡 through an HTTP gateway (a 알림톡 reseller's send API, or a small adapter in
@@ -146,8 +240,7 @@ fn parse_smtp_url(url: &str) -> Result<(String, u16), String> {
 ///
 /// A 2xx answer is a success; its receipt is the answer's `messageId`, `requestId`, `id` or
 /// `reference` field, else the start of the body, else `HTTP 200`. Anything else is an error
-/// naming the status and quoting the answer. The client speaks plain HTTP: put a
-/// TLS-terminating proxy in front of a public gateway, as for the payment gateway.
+/// naming the status and quoting the answer.
 #[derive(Debug, Clone)]
 pub struct Alimtalk {
     url: String,
@@ -156,21 +249,26 @@ pub struct Alimtalk {
 }
 
 impl Alimtalk {
-    /// A gateway at `url` (`http://127.0.0.1:9100/alimtalk/send`) sending as `sender_key`, with
-    /// a timeout per message.
-    pub fn new(url: &str, sender_key: &str, timeout: Duration) -> Result<Alimtalk, String> {
-        if !url.starts_with("http://") {
+    /// A gateway at `url` (`https://alimtalk.example.com/send`, or an `http://` stand-in on
+    /// loopback) sending as `sender_key`, with a timeout per message and certificates checked
+    /// against `tls`.
+    pub fn new(
+        url: &str,
+        sender_key: &str,
+        timeout: Duration,
+        tls: &Tls,
+    ) -> Result<Alimtalk, String> {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
             return Err(format!(
-                "invalid 알림톡 gateway URL `{url}`: expected http://... (the client speaks plain \
-                 HTTP; reach an https gateway through a TLS-terminating proxy)"
+                "invalid 알림톡 gateway URL `{url}`: expected https://..."
             ));
         }
         if sender_key.trim().is_empty() {
             return Err("the 알림톡 sender key is empty".to_owned());
         }
-        let client = crate::tls::Tls::default()
+        let client = tls
             .http_client(None)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("the 알림톡 gateway's TLS: {e}"))?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build the 알림톡 client: {e}"))?;
@@ -205,7 +303,7 @@ impl Alimtalk {
                 if e.is_timeout() {
                     "알림톡 gateway timed out".to_owned()
                 } else {
-                    format!("알림톡 gateway unreachable: {e}")
+                    format!("알림톡 gateway unreachable: {}", crate::tls::explain(&e))
                 }
             })?;
         let status = response.status();
@@ -285,7 +383,8 @@ fn quote(text: &str) -> String {
 pub enum Messenger {
     /// Through an HTTP gateway.
     Alimtalk(Alimtalk),
-    /// No gateway configured: each message is written to the log (`tracing::info!`).
+    /// No gateway configured: each message's recipient, template, subject and size are written
+    /// to the log (`tracing::info!`), never its text.
     Log,
 }
 
@@ -300,11 +399,13 @@ impl Messenger {
         match self {
             Messenger::Alimtalk(gateway) => gateway.send(phone, template_code, rendered).await,
             Messenger::Log => {
+                // As for mail: the subject and the size, never the text.
                 tracing::info!(
                     channel = "ALIMTALK",
                     phone,
                     template_code,
-                    content = %content(rendered),
+                    subject = %rendered.subject,
+                    content_chars = content(rendered).chars().count(),
                     "notification 알림톡 (log sink)"
                 );
                 Ok("logged".to_owned())
@@ -320,40 +421,60 @@ mod tests {
 
     #[test]
     fn smtp_urls() {
+        let parse = |u: &str| SmtpUrl::parse(u).unwrap();
+        let plain = parse("smtp://127.0.0.1:2525");
+        assert_eq!((plain.host.as_str(), plain.port), ("127.0.0.1", 2525));
+        assert_eq!(plain.security, SmtpSecurity::Plain);
+        assert_eq!(parse("smtp://localhost").port, 25);
+        assert_eq!(parse("smtp://[::1]:2525/").host, "::1");
+        let starttls = parse("smtp://oms%40shop.kr:p%40ss%2Bw@mail.example.com?tls=required");
+        assert_eq!(starttls.security, SmtpSecurity::StartTls);
+        assert_eq!(starttls.port, 587);
         assert_eq!(
-            parse_smtp_url("smtp://127.0.0.1:2525").unwrap(),
-            ("127.0.0.1".into(), 2525)
+            starttls.credentials,
+            Some(("oms@shop.kr".into(), "p@ss+w".into()))
         );
+        let implicit = parse("smtps://u:pw@mail.example.com");
         assert_eq!(
-            parse_smtp_url("smtp://localhost").unwrap(),
-            ("localhost".into(), 25)
-        );
-        assert_eq!(
-            parse_smtp_url("smtp://[::1]:2525/").unwrap(),
-            ("::1".into(), 2525)
+            (implicit.security, implicit.port),
+            (SmtpSecurity::ImplicitTls, 465)
         );
         for bad in [
-            "smtps://mail.example.com",
             "smtp://user:pw@mail.example.com:587",
+            "smtp://mail.example.com?tls=opportunistic",
+            "smtps://mail.example.com?tls=required",
+            "smtp://mail.example.com?auth=plain",
+            "smtp://mail.example.com/inbox",
             "smtp://:25",
             "smtp://host:port",
             "http://host",
         ] {
-            assert!(parse_smtp_url(bad).is_err(), "{bad}");
+            let refused = SmtpUrl::parse(bad).unwrap_err();
+            assert!(!refused.contains("pw@"), "the password shows: {refused}");
         }
     }
 
     #[test]
     fn mailer_from_url() {
+        let tls = Tls::default();
         assert!(matches!(
-            Mailer::from_url(None, "OMS 알림 <noreply@oms.test>"),
+            Mailer::from_url(None, "OMS 알림 <noreply@oms.test>", &tls),
             Ok(Mailer::Log)
         ));
-        assert!(matches!(
-            Mailer::from_url(Some("smtp://127.0.0.1:2525"), "noreply@oms.test"),
-            Ok(Mailer::Smtp { .. })
-        ));
-        assert!(Mailer::from_url(None, "not an address").is_err());
+        for url in [
+            "smtp://127.0.0.1:2525",
+            "smtp://127.0.0.1:2525?tls=required",
+            "smtps://u:p@127.0.0.1:2465",
+        ] {
+            assert!(
+                matches!(
+                    Mailer::from_url(Some(url), "noreply@oms.test", &tls),
+                    Ok(Mailer::Smtp { .. })
+                ),
+                "{url}"
+            );
+        }
+        assert!(Mailer::from_url(None, "not an address", &tls).is_err());
     }
 
     #[test]
@@ -375,9 +496,12 @@ mod tests {
     #[test]
     fn alimtalk_configuration() {
         let timeout = Duration::from_secs(1);
-        assert!(Alimtalk::new("http://127.0.0.1:9100/send", "key", timeout).is_ok());
-        assert!(Alimtalk::new("https://alimtalk.example.com/send", "key", timeout).is_err());
-        assert!(Alimtalk::new("http://127.0.0.1:9100/send", " ", timeout).is_err());
+        let tls = Tls::default();
+        let new = |url: &str, key: &str| Alimtalk::new(url, key, timeout, &tls);
+        assert!(new("http://127.0.0.1:9100/send", "key").is_ok());
+        assert!(new("https://alimtalk.example.com/send", "key").is_ok());
+        assert!(new("ftp://alimtalk.example.com/send", "key").is_err());
+        assert!(new("http://127.0.0.1:9100/send", " ").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_nats::jetstream::{self, stream};
 
 use super::Event;
+use crate::tls::{explain, ClientIdentity, Tls};
 
 /// The stream the server creates (if missing) and publishes to.
 pub const STREAM: &str = "OMS_EVENTS";
@@ -21,11 +22,25 @@ pub struct NatsStream {
 }
 
 impl NatsStream {
-    /// Connects and makes sure the stream exists (subjects `oms.>`).
-    pub async fn connect(url: &str) -> Result<NatsStream, String> {
-        let client = async_nats::connect(url)
+    /// Connects and makes sure the stream exists (subjects `oms.>`). A `tls://` URL requires
+    /// TLS, with the server's certificate checked against `tls` and `identity` presented when
+    /// the server asks for a client certificate; a `nats://` URL speaks TLS only when the
+    /// server demands it. User and password may be in the URL (`tls://user:pw@host:4222`).
+    pub async fn connect(
+        url: &str,
+        tls: &Tls,
+        identity: Option<&ClientIdentity>,
+    ) -> Result<NatsStream, String> {
+        let shown = crate::production::redacted_url(url);
+        let config = tls
+            .client_config(identity)
+            .map_err(|e| format!("NATS at {shown}: {e}"))?;
+        let client = async_nats::ConnectOptions::new()
+            .tls_client_config(config)
+            .require_tls(url.starts_with("tls://"))
+            .connect(url)
             .await
-            .map_err(|e| format!("cannot connect to NATS at {url}: {e}"))?;
+            .map_err(|e| format!("cannot connect to NATS at {shown}: {}", explain(&e)))?;
         let jetstream = jetstream::new(client);
         jetstream
             .get_or_create_stream(stream::Config {

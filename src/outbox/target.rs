@@ -2,8 +2,9 @@
 //! the marketplace's own network (SSRF). Pure: no I/O, no DNS — `webhook_client` applies them
 //! to resolved addresses, registration and every delivery attempt apply them to the URL.
 //!
-//! - A URL is `http://` or `https://`, names its host right after the `//`, and carries no
-//!   credentials.
+//! - A URL is `https://`, names its host right after the `//`, and carries no credentials.
+//!   Plain `http://` reaches only addresses in the [`AllowList`] (development receivers): a
+//!   literal address is checked here, a name's addresses when it is resolved.
 //! - A host name is fully qualified and not a local name (`localhost`, `*.local`,
 //!   `*.internal`, ...): those mean something only inside a network, whatever they resolve to.
 //! - An address is refused when it is loopback, private, shared (CGNAT), link-local (cloud
@@ -292,6 +293,12 @@ impl AllowList {
         &self.0
     }
 
+    /// True when `ip` is in one of these networks (where plain `http://` may go).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|net| net.contains(ip))
+    }
+
     /// Why `ip` may not receive webhooks here, or `None` when it may.
     pub fn refusal(&self, ip: IpAddr) -> Option<Blocked> {
         let ip = ip.to_canonical();
@@ -360,6 +367,9 @@ pub enum Refusal {
     LocalName,
     /// The address (literal, or every address the name resolves to) is not allowed.
     Address(Blocked),
+    /// `http://` to an address outside the development networks of the allow-list: deliveries
+    /// carry customers' data and go over TLS.
+    PlainHttp,
 }
 
 impl fmt::Display for Refusal {
@@ -386,6 +396,10 @@ impl fmt::Display for Refusal {
                 "host name not allowed: a local name (localhost, *.local, *.internal, ...)",
             ),
             Refusal::Address(kind) => write!(f, "address not allowed: {kind}"),
+            Refusal::PlainHttp => f.write_str(
+                "url must start with https:// (plain http:// reaches only the development \
+                 networks of --webhook-allow-networks)",
+            ),
         }
     }
 }
@@ -445,6 +459,9 @@ pub fn check(raw: &str, allow: &AllowList) -> Result<Target, Refusal> {
     if let Host::Ip(ip) = host {
         if let Some(kind) = allow.refusal(ip) {
             return Err(Refusal::Address(kind));
+        }
+        if url.scheme() == "http" && !allow.contains(ip) {
+            return Err(Refusal::PlainHttp);
         }
     }
     Ok(Target { url, host })
@@ -610,13 +627,28 @@ mod tests {
         }
         for raw in [
             "https://hooks.example.com/oms",
+            // A name's addresses decide at resolution whether plain http may go there.
             "http://hooks.example.com:8080/a?b=c",
             "https://HOOKS.Example.com./oms",
-            "http://93.184.216.34/",
-            "http://[2606:4700:4700::1111]/",
+            "https://93.184.216.34/",
+            "https://[2606:4700:4700::1111]/",
         ] {
             assert!(check(raw, &none).is_ok(), "{raw}");
         }
+        // Plain http to a public address: refused; to an allowed development network: fine.
+        for raw in ["http://93.184.216.34/", "http://[2606:4700:4700::1111]/"] {
+            assert_eq!(
+                check(raw, &none).map(|t| t.url),
+                Err(Refusal::PlainHttp),
+                "{raw}"
+            );
+        }
+        let development: AllowList = "127.0.0.0/8".parse().unwrap();
+        assert!(check("http://127.0.0.1:9000/hook", &development).is_ok());
+        assert_eq!(
+            check("http://93.184.216.34/", &development).map(|t| t.url),
+            Err(Refusal::PlainHttp)
+        );
         // What is stored is the parser's form, which is what was checked.
         let t = check("HTTPS://Hooks.Example.COM:443/oms", &none).unwrap();
         assert_eq!(t.url.as_str(), "https://hooks.example.com/oms");

@@ -114,13 +114,24 @@ impl Targets {
     pub async fn vet(&self, raw: &str) -> Result<Url, Refusal> {
         let Target { url, host } = self.check(raw)?;
         if let Host::Name(name) = &host {
-            if let Ok(Err(Unusable::NotAllowed(kind))) =
-                tokio::time::timeout(REGISTRATION_LOOKUP, self.admitted(name)).await
-            {
-                return Err(Refusal::Address(kind));
+            match tokio::time::timeout(REGISTRATION_LOOKUP, self.admitted(name)).await {
+                Ok(Err(Unusable::NotAllowed(kind))) => return Err(Refusal::Address(kind)),
+                Ok(Ok(addresses)) if url.scheme() == "http" => {
+                    self.plain_http_allowed(&addresses)?;
+                }
+                _ => {}
             }
         }
         Ok(url)
+    }
+
+    /// Plain `http://` goes only to addresses of the allow-list (development receivers).
+    fn plain_http_allowed(&self, addresses: &[IpAddr]) -> Result<(), Refusal> {
+        if addresses.iter().all(|ip| self.allow.contains(*ip)) {
+            Ok(())
+        } else {
+            Err(Refusal::PlainHttp)
+        }
     }
 
     /// The addresses of `host` that may be reached: at least one, or why there is none.
@@ -176,6 +187,8 @@ pub enum Failure {
     Unresolvable,
     /// No connection could be made.
     Unreachable,
+    /// The receiver's TLS certificate was refused.
+    Certificate,
     /// No answer in time.
     TimedOut,
     /// A `3xx`: redirects are not followed.
@@ -192,6 +205,10 @@ impl fmt::Display for Failure {
             Failure::Refused(r) => write!(f, "{r}"),
             Failure::Unresolvable => f.write_str("could not resolve the host name"),
             Failure::Unreachable => f.write_str("could not connect"),
+            Failure::Certificate => f.write_str(
+                "the receiver's TLS certificate was refused (not signed by a public authority, \
+                 expired, or issued for another name)",
+            ),
             Failure::TimedOut => f.write_str("timed out"),
             Failure::Redirected(s) => write!(f, "answered {s} (redirects are not followed)"),
             Failure::Answered(s) => write!(f, "answered {s}"),
@@ -221,7 +238,9 @@ impl Failure {
                 None => source = err.source(),
             }
         }
-        if e.is_timeout() {
+        if crate::tls::certificate_refused(e) {
+            Failure::Certificate
+        } else if e.is_timeout() {
             Failure::TimedOut
         } else if e.is_connect() {
             Failure::Unreachable
@@ -231,30 +250,21 @@ impl Failure {
     }
 }
 
-/// An error with its causes, for the log.
-fn detail(e: &(dyn StdError + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
-/// The webhook client: plain HTTP (see README), 10 s per delivery, guarded as the module says.
+/// The webhook client: HTTPS (plain HTTP to development receivers only), 10 s per delivery,
+/// guarded as the module says.
 pub struct WebhookClient {
     http: reqwest::Client,
     targets: Targets,
 }
 
 impl WebhookClient {
-    /// A client for `targets`. Fails only when reqwest cannot build a client.
-    pub fn new(targets: Targets) -> Result<WebhookClient, String> {
-        let http = crate::tls::Tls::default()
+    /// A client for `targets`, checking receivers' certificates against `tls` (and never
+    /// presenting a client certificate: receivers are the sellers'). Fails only when reqwest
+    /// cannot build a client.
+    pub fn new(targets: Targets, tls: &crate::tls::Tls) -> Result<WebhookClient, String> {
+        let http = tls
             .http_client(None)
-            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("the webhook client's TLS: {e}"))?
             .timeout(TIMEOUT)
             .user_agent("oms-webhooks/1")
             .redirect(reqwest::redirect::Policy::none())
@@ -282,12 +292,23 @@ impl WebhookClient {
             tracing::warn!(url, "webhook target refused: {r}");
             Failure::Refused(r)
         })?;
+        if let (Host::Name(name), "http") = (&target.host, target.url.scheme()) {
+            // Named `http://` targets: every address must be a development receiver's. (The
+            // connection resolves again; a name that moves meanwhile was the seller's own.)
+            let addresses = self.targets.admitted(name).await.map_err(|e| match e {
+                Unusable::NotAllowed(kind) => Failure::Refused(Refusal::Address(kind)),
+                Unusable::Unresolvable(_) => Failure::Unresolvable,
+            })?;
+            self.targets
+                .plain_http_allowed(&addresses)
+                .map_err(Failure::Refused)?;
+        }
         let mut request = self.http.post(target.url).body(body);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
         let response = request.send().await.map_err(|e| {
-            tracing::warn!(url, "webhook attempt failed: {}", detail(&e));
+            tracing::warn!(url, "webhook attempt failed: {}", crate::tls::explain(&e));
             Failure::of(&e)
         })?;
         let status = response.status();
@@ -391,9 +412,28 @@ mod tests {
                 .map(|u| u.to_string()),
             Err(Refusal::Address(Blocked::LinkLocal))
         );
+        // Plain http:// only to the allow-list's networks, whatever the name resolves to.
+        for plain in ["http://public.example.com/x", "http://mixed.example.com/x"] {
+            assert_eq!(
+                t.vet(plain).await.map(|u| u.to_string()),
+                Err(Refusal::PlainHttp)
+            );
+        }
+        assert_eq!(
+            t.vet("http://93.184.216.34/x").await.map(|u| u.to_string()),
+            Err(Refusal::PlainHttp)
+        );
+        let development = targets("127.0.0.0/8");
+        assert_eq!(
+            development
+                .vet("http://loopback.example.com/x")
+                .await
+                .map(|u| u.to_string()),
+            Ok("http://loopback.example.com/x".to_owned())
+        );
         for accepted in [
-            "http://public.example.com/x",
-            "http://mixed.example.com/x",
+            "https://public.example.com/x",
+            "https://mixed.example.com/x",
             "http://not-yet.example.com/x",
         ] {
             assert_eq!(

@@ -67,6 +67,8 @@ pub fn trial(
     let unavailable =
         |e: std::io::Error| PluginError::Invalid(format!("the compiler could not be started: {e}"));
     let mut child = Command::new(program)
+        // The worker needs none of the server's settings, and must not hold its secrets.
+        .env_clear()
         .args(["plugin", "compile-worker", "--memory-bytes"])
         .arg(limits.memory_bytes.to_string())
         .arg("--stack-bytes")

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod claim_writes;
 pub mod claims;
 pub mod idempotency;
+pub mod identity;
 pub mod jobs;
 pub mod orders;
 pub mod outbox;

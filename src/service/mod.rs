@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod claims;
 pub mod courier;
 pub mod idempotency;
+pub mod identity;
 pub mod jobs;
 pub mod orders;
 pub mod plugins;

@@ -124,6 +124,7 @@ async fn notifications(t: TestApp) {
             mailer: oms::notify::channels::Mailer::from_url(
                 Some(&format!("smtp://{}", smtp.addr())),
                 "OMS <noreply@oms.local>",
+                &Default::default(),
             )
             .unwrap(),
             messenger: oms::notify::channels::Messenger::Alimtalk(
@@ -131,6 +132,7 @@ async fn notifications(t: TestApp) {
                     &gateway.url("/alimtalk"),
                     "SENDER-KEY",
                     Duration::from_secs(5),
+                    &Default::default(),
                 )
                 .unwrap(),
             ),
@@ -473,7 +475,7 @@ async fn crash(t: TestApp) {
     let (mut server, base) =
         crate::replicas::start_with(&t.url, &fast, &[("OMS_FAULT_ABORT_AFTER_DELIVERY", "1")])
             .await;
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     let body = json!({"query": PLACE, "variables": {"input": OrderBuilder::new(&s).input()}});
     // The order commits; the dispatcher may deliver its event and abort the process before
     // the response is written, so the response itself is not awaited for success.
@@ -564,7 +566,7 @@ async fn events_reach_nats() {
         return;
     };
     let t = TestApp::new(Backend::Sqlite).await.unwrap();
-    let nats = oms::outbox::stream::NatsStream::connect(&url)
+    let nats = oms::outbox::stream::NatsStream::connect(&url, &Default::default(), None)
         .await
         .unwrap();
     let app = App {

@@ -285,7 +285,7 @@ impl Oms {
             .spawn()
             .expect("start oms");
         let mut server = Server(child);
-        let client = reqwest::Client::new();
+        let client = crate::harness::http_client();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = server.0.try_wait().unwrap() {
@@ -350,7 +350,9 @@ struct Api {
 impl Api {
     fn new(base: String) -> Api {
         Api {
-            http: reqwest::Client::builder()
+            http: oms::tls::Tls::default()
+                .http_client(None)
+                .unwrap()
                 .connect_timeout(Duration::from_secs(2))
                 .timeout(Duration::from_secs(60))
                 .build()
@@ -1190,7 +1192,9 @@ async fn crash_postgres() {
 /// answer is clean — HTTP 200, no GraphQL `errors`, nothing about a locked or busy database —
 /// and returns each answer's `data`.
 async fn send_all(bases: &[String], token: &str, bodies: Vec<Value>) -> Vec<Value> {
-    let client = reqwest::Client::builder()
+    let client = oms::tls::Tls::default()
+        .http_client(None)
+        .unwrap()
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();

@@ -22,8 +22,8 @@ use crate::harness::{Backend, TestApp};
 /// A loopback gateway: remembers each idempotency key's answer, moves money once per key,
 /// fails the first `fail` calls and sleeps on `slow` calls.
 #[derive(Default)]
-struct FakeGateway {
-    executed: Mutex<HashMap<String, i64>>,
+pub(crate) struct FakeGateway {
+    pub(crate) executed: Mutex<HashMap<String, i64>>,
     calls: AtomicU32,
     fail: AtomicU32,
     slow: AtomicU32,
@@ -67,12 +67,18 @@ async fn handle(
     )
 }
 
-async fn start() -> (Arc<FakeGateway>, String) {
+/// The fake gateway's routes, for a plain or a TLS listener.
+pub(crate) fn fake_gateway() -> (Arc<FakeGateway>, Router) {
     let state = Arc::new(FakeGateway::default());
     let app = Router::new()
         .route("/refunds", post(handle))
         .route("/charges", post(handle))
         .with_state(state.clone());
+    (state, app)
+}
+
+async fn start() -> (Arc<FakeGateway>, String) {
+    let (state, app) = fake_gateway();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -82,7 +88,7 @@ async fn start() -> (Arc<FakeGateway>, String) {
 #[tokio::test]
 async fn adapter_sends_keys_and_maps_failures() {
     let (fake, url) = start().await;
-    let gw = HttpGateway::new(&url, Duration::from_millis(200)).unwrap();
+    let gw = HttpGateway::new(&url, Duration::from_millis(200), &Default::default(), None).unwrap();
     let call = RefundCall {
         idempotency_key: "C1-pay1".into(),
         payment_reference: "charge-1".into(),
@@ -112,7 +118,9 @@ async fn adapter_sends_keys_and_maps_failures() {
 /// result never recorded): the next run gets the same answer and no money moves twice.
 async fn refunds_through_http(backend: Backend) {
     let (fake, url) = start().await;
-    let gw = Arc::new(HttpGateway::new(&url, Duration::from_secs(2)).unwrap());
+    let gw = Arc::new(
+        HttpGateway::new(&url, Duration::from_secs(2), &Default::default(), None).unwrap(),
+    );
     let Some(t) = TestApp::with_gateway(backend, gw.clone()).await else {
         return;
     };
@@ -224,7 +232,9 @@ async fn pickups_through_http(backend: Backend) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let courier = Arc::new(oms::courier::HttpCourier::new(&url, Duration::from_secs(2)).unwrap());
+    let courier = Arc::new(
+        oms::courier::HttpCourier::new(&url, Duration::from_secs(2), &Default::default()).unwrap(),
+    );
     let Some(t) = TestApp::with_courier(backend, courier).await else {
         return;
     };

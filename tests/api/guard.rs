@@ -275,7 +275,7 @@ on_both!(hostile_documents_over_a_socket, socket_documents);
 async fn the_server_process_survives_the_crash_documents() {
     let t = TestApp::new(Backend::Sqlite).await.expect("sqlite");
     let (_server, base) = crate::replicas::start(&t.url).await;
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     for (what, doc, expected) in hostile_documents() {
         let body: Value = client
             .post(format!("{base}/graphql"))

@@ -83,10 +83,43 @@ impl Lookup for DnsTable {
 /// A webhook client that may reach `allow` (`127.0.0.0/8,::1/128`; empty: the production
 /// default) and resolves names in `dns`.
 pub fn webhook_client(allow: &str, dns: Arc<DnsTable>) -> WebhookClient {
-    WebhookClient::new(Targets::new(allow.parse().expect("networks"), dns)).expect("client")
+    webhook_client_trusting(allow, dns, &oms::tls::Tls::default())
+}
+
+/// [`webhook_client`] checking receivers' certificates against `tls` (a test CA).
+pub fn webhook_client_trusting(
+    allow: &str,
+    dns: Arc<DnsTable>,
+    tls: &oms::tls::Tls,
+) -> WebhookClient {
+    WebhookClient::new(Targets::new(allow.parse().expect("networks"), dns), tls).expect("client")
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// An HTTP client for talking to servers the tests start (rustls with ring, as the server's).
+pub fn http_client() -> reqwest::Client {
+    oms::tls::Tls::default()
+        .http_client(None)
+        .expect("TLS")
+        .build()
+        .expect("http client")
+}
+
+/// Creates a database with a unique name on the server `admin` points at; its URL (`admin`
+/// with the database replaced, the query kept).
+async fn fresh_postgres_database(admin: &str) -> String {
+    let name = unique_name();
+    let conn = Database::connect(admin)
+        .await
+        .expect("connect to the PostgreSQL test server");
+    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(admin).expect("a PostgreSQL URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
 
 fn unique_name() -> String {
     format!(
@@ -141,21 +174,25 @@ impl TestApp {
                 format!("sqlite://{}?mode=rwc", path.display())
             }
             Backend::Postgres => {
-                let admin = std::env::var("OMS_TEST_POSTGRES_URL").ok()?;
-                let name = unique_name();
-                let conn = Database::connect(&admin)
-                    .await
-                    .expect("connect to OMS_TEST_POSTGRES_URL");
-                conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .expect("create test database");
-                let base = admin
-                    .rsplit_once('/')
-                    .map(|(b, _)| b.to_owned())
-                    .unwrap_or(admin);
-                format!("{base}/{name}")
+                fresh_postgres_database(&std::env::var("OMS_TEST_POSTGRES_URL").ok()?).await
             }
         };
+        Some(Self::on_database(url, limits, custom_gateway, custom_courier).await)
+    }
+
+    /// A fresh app on a new database of the PostgreSQL server `admin` points at, reached the
+    /// way `admin` says (its `sslmode`, `sslrootcert`, ... kept).
+    pub async fn on_postgres(admin: &str) -> TestApp {
+        let url = fresh_postgres_database(admin).await;
+        Self::on_database(url, LimitArgs::default(), None, None).await
+    }
+
+    async fn on_database(
+        url: String,
+        limits: LimitArgs,
+        custom_gateway: Option<Arc<dyn oms::gateway::PaymentGateway>>,
+        custom_courier: Option<Arc<dyn oms::courier::CourierAdapter>>,
+    ) -> TestApp {
         let db = Db::connect(&url, 8).await.expect("connect");
         db.migrate().await.expect("migrate");
         let clock = ManualClock::new(
@@ -185,13 +222,22 @@ impl TestApp {
             ))),
         };
         let router = oms::http::router(app.clone(), Path::new("web/node_modules"));
-        Some(TestApp {
+        TestApp {
             url,
             gateway,
             app,
             router,
             clock,
             dns,
+        }
+    }
+
+    /// Another server on the same database whose webhooks go through `client`.
+    pub fn with_webhook_client(&self, client: WebhookClient) -> TestApp {
+        self.sibling(App {
+            plugin_quota: Default::default(),
+            outbox: Arc::new(Channels::log_only(client)),
+            ..self.app.clone()
         })
     }
 

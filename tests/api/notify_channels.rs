@@ -77,7 +77,12 @@ async fn the_issue_example_comes_from_the_table_and_the_template() {
 async fn a_korean_mail_survives_smtp() {
     let sink = SmtpSink::start().await;
     assert!(sink.addr().ip().is_loopback());
-    let mailer = Mailer::from_url(Some(&sink.url()), "OMS 알림 <noreply@oms.test>").unwrap();
+    let mailer = Mailer::from_url(
+        Some(&sink.url()),
+        "OMS 알림 <noreply@oms.test>",
+        &Default::default(),
+    )
+    .unwrap();
     let rendered = customer_message();
     let receipt = mailer
         .send("홍길동 <customer@example.com>", &rendered)
@@ -117,7 +122,8 @@ async fn a_korean_mail_survives_smtp() {
 #[tokio::test]
 async fn smtp_failures_are_errors_with_the_cause() {
     let sink = SmtpSink::start().await;
-    let mailer = Mailer::from_url(Some(&sink.url()), "noreply@oms.test").unwrap();
+    let mailer =
+        Mailer::from_url(Some(&sink.url()), "noreply@oms.test", &Default::default()).unwrap();
     sink.fail_next(1);
     let error = mailer
         .send("customer@example.com", &customer_message())
@@ -145,6 +151,7 @@ async fn smtp_failures_are_errors_with_the_cause() {
     let nowhere = Mailer::from_url(
         Some(&format!("smtp://127.0.0.1:{port}")),
         "noreply@oms.test",
+        &Default::default(),
     )
     .unwrap();
     assert!(nowhere
@@ -160,6 +167,7 @@ async fn alimtalk_posts_the_documented_json() {
         &sink.url("/alimtalk/send"),
         "sender-key-1",
         Duration::from_secs(5),
+        &Default::default(),
     )
     .unwrap();
     let rendered = customer_message();
@@ -198,7 +206,13 @@ async fn alimtalk_posts_the_documented_json() {
 #[tokio::test]
 async fn alimtalk_failures_name_the_status() {
     let sink = HttpSink::start().await;
-    let gateway = Alimtalk::new(&sink.url("/send"), "key", Duration::from_millis(300)).unwrap();
+    let gateway = Alimtalk::new(
+        &sink.url("/send"),
+        "key",
+        Duration::from_millis(300),
+        &Default::default(),
+    )
+    .unwrap();
     let message = customer_message();
 
     sink.fail_next(1);

@@ -58,7 +58,7 @@ pub async fn start_with(url: &str, args: &[&str], envs: &[(&str, &str)]) -> (Ser
     // Killed and reaped on drop, whatever happens next.
     let server = Server(child);
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     for _ in 0..100 {
         if client
             .get(format!("{base}/readyz"))
@@ -92,7 +92,7 @@ async fn two_replicas_one_winner() {
 
     let (_a, base_a) = start(&t.url).await;
     let (_b, base_b) = start(&t.url).await;
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     let doc = "mutation($input: RequestReturnInput!) { requestReturn(input: $input) { claim { claimNumber } userErrors { code } } }";
     let body = json!({"query": doc, "variables": {"input": {"orderNumber": number, "items": [{"lineId": line, "quantity": 2}], "reason": "CHANGE_OF_MIND"}}});
     let calls = (0..20).map(|i| {

@@ -17,8 +17,9 @@ use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 
 /// How often `wait_for` looks again.
 const POLL: Duration = Duration::from_millis(20);
@@ -172,36 +173,74 @@ fn decode_quoted_printable(text: &str) -> Vec<u8> {
     out
 }
 
+/// How an [`SmtpSink`] speaks TLS.
+#[derive(Clone)]
+pub enum SmtpTls {
+    /// Plain text only.
+    None,
+    /// Offers `STARTTLS` and refuses mail and `AUTH` before it (a submission server, 587).
+    StartTls(TlsAcceptor),
+    /// TLS from the first byte (465).
+    Implicit(TlsAcceptor),
+}
+
+/// A byte stream, plain or TLS.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
 /// A minimal SMTP server on `127.0.0.1`: greeting 220, `EHLO`/`HELO` 250, `MAIL FROM` and
 /// `RCPT TO` 250, `DATA` 354 until `.`, then 250 (or 451 while failing), `RSET`/`NOOP` 250,
-/// `QUIT` 221. Records each accepted mail.
+/// `QUIT` 221; with TLS, `STARTTLS` and `AUTH PLAIN`/`LOGIN`. Records each accepted mail and
+/// the credentials it was given.
 #[derive(Clone)]
 pub struct SmtpSink {
     addr: SocketAddr,
     mails: Arc<Mutex<Vec<Mail>>>,
     fail_next: Arc<AtomicU32>,
+    tls: SmtpTls,
+    logins: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl SmtpSink {
     /// Starts the sink on a free port.
     pub async fn start() -> SmtpSink {
+        SmtpSink::start_with(SmtpTls::None).await
+    }
+
+    /// Starts the sink on a free port, speaking TLS as `tls` says.
+    pub async fn start_with(tls: SmtpTls) -> SmtpSink {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let sink = SmtpSink {
             addr: listener.local_addr().unwrap(),
             mails: Arc::default(),
             fail_next: Arc::default(),
+            tls,
+            logins: Arc::default(),
         };
         let shared = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let conn = shared.clone();
                 tokio::spawn(async move {
-                    // A client that hangs up mid-conversation just ends it.
+                    // A client that hangs up mid-conversation (or fails the handshake) just
+                    // ends it.
+                    let stream: Box<dyn Io> = match &conn.tls {
+                        SmtpTls::Implicit(acceptor) => match acceptor.accept(stream).await {
+                            Ok(tls) => Box::new(tls),
+                            Err(_) => return,
+                        },
+                        _ => Box::new(stream),
+                    };
                     let _ = conn.converse(stream).await;
                 });
             }
         });
         sink
+    }
+
+    /// The user names and passwords clients authenticated with, in order.
+    pub fn logins(&self) -> Vec<(String, String)> {
+        self.logins.lock().unwrap().clone()
     }
 
     /// Where it listens.
@@ -236,13 +275,16 @@ impl SmtpSink {
         }
     }
 
-    async fn converse(&self, stream: TcpStream) -> std::io::Result<()> {
-        let (read, mut write) = stream.into_split();
-        let mut read = BufReader::new(read);
-        write.write_all(b"220 oms-test-sink ESMTP\r\n").await?;
+    async fn converse(&self, stream: Box<dyn Io>) -> std::io::Result<()> {
+        let mut read = BufReader::new(stream);
+        read.get_mut()
+            .write_all(b"220 oms-test-sink ESMTP\r\n")
+            .await?;
         let mut from = String::new();
         let mut to: Vec<String> = Vec::new();
         let mut line = Vec::new();
+        // TLS is on from the start with implicit TLS, after `STARTTLS` otherwise.
+        let mut secure = matches!(self.tls, SmtpTls::Implicit(_));
         loop {
             line.clear();
             if read.read_until(b'\n', &mut line).await? == 0 {
@@ -254,8 +296,37 @@ impl SmtpSink {
                 .next()
                 .unwrap_or_default()
                 .to_ascii_uppercase();
+            let must_start_tls = matches!(self.tls, SmtpTls::StartTls(_)) && !secure;
             let reply: &[u8] = match verb.as_str() {
+                "EHLO" if must_start_tls => b"250-oms-test-sink\r\n250 STARTTLS\r\n",
+                "EHLO" if secure => b"250-oms-test-sink\r\n250 AUTH PLAIN LOGIN\r\n",
                 "EHLO" | "HELO" => b"250 oms-test-sink\r\n",
+                "STARTTLS" => {
+                    let SmtpTls::StartTls(acceptor) = &self.tls else {
+                        read.get_mut()
+                            .write_all(b"502 5.5.1 STARTTLS not offered\r\n")
+                            .await?;
+                        continue;
+                    };
+                    read.get_mut()
+                        .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                        .await?;
+                    let plain = read.into_inner();
+                    let tls = acceptor.accept(plain).await?;
+                    read = BufReader::new(Box::new(tls));
+                    secure = true;
+                    from.clear();
+                    to.clear();
+                    continue;
+                }
+                "MAIL" | "AUTH" if must_start_tls => {
+                    b"530 5.7.0 Must issue a STARTTLS command first\r\n"
+                }
+                "AUTH" => {
+                    let login = authenticate(&command, &mut read).await?;
+                    self.logins.lock().unwrap().push(login);
+                    b"235 2.7.0 Authentication successful\r\n"
+                }
                 "MAIL" => {
                     from = angle_address(&command);
                     to.clear();
@@ -266,7 +337,7 @@ impl SmtpSink {
                     b"250 2.1.5 Ok\r\n"
                 }
                 "DATA" => {
-                    write
+                    read.get_mut()
                         .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                         .await?;
                     let data = read_data(&mut read).await?;
@@ -288,7 +359,7 @@ impl SmtpSink {
                             mails.len()
                         };
                         let reply = format!("250 2.0.0 Ok: queued as {queued}\r\n");
-                        write.write_all(reply.as_bytes()).await?;
+                        read.get_mut().write_all(reply.as_bytes()).await?;
                         continue;
                     }
                 }
@@ -299,12 +370,12 @@ impl SmtpSink {
                 }
                 "NOOP" => b"250 2.0.0 Ok\r\n",
                 "QUIT" => {
-                    write.write_all(b"221 2.0.0 Bye\r\n").await?;
+                    read.get_mut().write_all(b"221 2.0.0 Bye\r\n").await?;
                     return Ok(());
                 }
                 _ => b"502 5.5.2 Command not recognized\r\n",
             };
-            write.write_all(reply).await?;
+            read.get_mut().write_all(reply).await?;
         }
     }
 }
@@ -318,10 +389,43 @@ fn angle_address(command: &str) -> String {
         .unwrap_or_default()
 }
 
+/// The user name and password of `AUTH PLAIN <base64>` or `AUTH LOGIN` (asked for in turn).
+async fn authenticate(
+    command: &str,
+    read: &mut BufReader<Box<dyn Io>>,
+) -> std::io::Result<(String, String)> {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let decode = |b64: &str| {
+        String::from_utf8_lossy(&STANDARD.decode(b64.trim()).unwrap_or_default()).into_owned()
+    };
+    let mut answer = async |prompt: &[u8]| -> std::io::Result<String> {
+        read.get_mut().write_all(prompt).await?;
+        let mut line = String::new();
+        read.read_line(&mut line).await?;
+        Ok(line)
+    };
+    match words.get(1).map(|m| m.to_ascii_uppercase()).as_deref() {
+        Some("PLAIN") => {
+            let payload = match words.get(2) {
+                Some(p) => (*p).to_owned(),
+                None => answer(b"334 \r\n").await?,
+            };
+            let text = decode(&payload);
+            let mut parts = text.split('\0').skip(1);
+            let user = parts.next().unwrap_or_default().to_owned();
+            let password = parts.next().unwrap_or_default().to_owned();
+            Ok((user, password))
+        }
+        _ => {
+            let user = decode(&answer(b"334 VXNlcm5hbWU6\r\n").await?);
+            let password = decode(&answer(b"334 UGFzc3dvcmQ6\r\n").await?);
+            Ok((user, password))
+        }
+    }
+}
+
 /// The message after `DATA`, up to the lone `.` line, dot-unstuffed.
-async fn read_data(
-    read: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
-) -> std::io::Result<String> {
+async fn read_data(read: &mut BufReader<Box<dyn Io>>) -> std::io::Result<String> {
     let mut data = Vec::new();
     let mut line = Vec::new();
     loop {
@@ -388,6 +492,7 @@ struct HttpState {
 pub struct HttpSink {
     addr: SocketAddr,
     state: Arc<HttpState>,
+    scheme: &'static str,
 }
 
 impl HttpSink {
@@ -407,7 +512,29 @@ impl HttpSink {
         let listener = TcpListener::bind((ip, 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        HttpSink { addr, state }
+        HttpSink {
+            addr,
+            state,
+            scheme: "http",
+        }
+    }
+
+    /// Starts an HTTPS sink on a free port of `127.0.0.1`, with `acceptor`'s certificate.
+    pub async fn start_tls(acceptor: TlsAcceptor) -> HttpSink {
+        let state = Arc::new(HttpState {
+            fail_status: AtomicU16::new(500),
+            status: AtomicU16::new(200),
+            ..HttpState::default()
+        });
+        let app = Router::new().fallback(record).with_state(state.clone());
+        let listener = TlsListener::bind(acceptor).await;
+        let addr = listener.tcp.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        HttpSink {
+            addr,
+            state,
+            scheme: "https",
+        }
     }
 
     /// The port it listens on.
@@ -415,9 +542,10 @@ impl HttpSink {
         self.addr.port()
     }
 
-    /// `http://127.0.0.1:<port>` (the address it listens on) followed by `path` (`/alimtalk`).
+    /// `http://127.0.0.1:<port>` (the address it listens on; `https` for a TLS sink)
+    /// followed by `path` (`/alimtalk`).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     /// The requests received so far, in order.
@@ -474,6 +602,49 @@ impl HttpSink {
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+}
+
+/// A TLS listener for `axum::serve`: accepts TCP connections on `127.0.0.1` and completes
+/// each handshake before handing the stream over (a client that refuses the certificate is
+/// dropped; the next one is served).
+pub struct TlsListener {
+    tcp: TcpListener,
+    acceptor: TlsAcceptor,
+}
+
+impl TlsListener {
+    /// Binds a free port of `127.0.0.1`.
+    pub async fn bind(acceptor: TlsAcceptor) -> TlsListener {
+        TlsListener {
+            tcp: TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            acceptor,
+        }
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.tcp.local_addr().unwrap()
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, SocketAddr) {
+        loop {
+            let Ok((stream, addr)) = self.tcp.accept().await else {
+                continue;
+            };
+            if let Ok(tls) = self.acceptor.accept(stream).await {
+                return (tls, addr);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.tcp.local_addr()
     }
 }
 

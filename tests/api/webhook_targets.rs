@@ -308,7 +308,7 @@ async fn the_allow_list_flag() {
     let sink = HttpSink::start().await;
     let s = ShopBuilder::new().stock(50).build(&t).await;
     registered(&t, &s, &sink.url("/hook")).await;
-    let client = reqwest::Client::new();
+    let client = crate::harness::http_client();
     let gql = |base: String, token: String, query: &'static str, variables: Value| {
         let client = client.clone();
         async move {

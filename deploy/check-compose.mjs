@@ -1,7 +1,7 @@
 // What the Compose Specification's schema cannot see in deploy/compose.yaml, checked with the
 // same YAML reader (aliases resolved):
 //
-//   node deploy/check-compose.mjs COMPOSE.yaml CERTS_DIR
+//   node deploy/check-compose.mjs COMPOSE.yaml CERTS_DIR [SERVICE]
 //
 // - every secret a service mounts is declared, and its file is one deploy/make-certs.sh
 //   writes (CERTS_DIR holds a fresh run of it);
@@ -18,13 +18,31 @@ import fs from "node:fs";
 import path from "node:path";
 import yaml from "js-yaml";
 
-const [file, certs] = process.argv.slice(2);
+const [file, certs, envOf] = process.argv.slice(2);
 if (!file || !certs) {
-  console.error("usage: node check-compose.mjs COMPOSE.yaml CERTS_DIR");
+  console.error("usage: node check-compose.mjs COMPOSE.yaml CERTS_DIR [SERVICE]");
   process.exit(2);
 }
 const here = path.dirname(path.resolve(file));
 const compose = yaml.load(fs.readFileSync(file, "utf8"));
+
+// With a SERVICE: print its environment as NAME=value lines, each /run/secrets/<target> path
+// replaced by the file make-certs.sh wrote into CERTS_DIR for that secret, so that
+// `oms serve --check-config` can judge the configuration outside a container.
+if (envOf) {
+  const service = compose.services[envOf];
+  const files = {};
+  for (const entry of service.secrets ?? []) {
+    const source = typeof entry === "string" ? entry : entry.source;
+    const target = typeof entry === "string" ? entry : (entry.target ?? entry.source);
+    const relative = path.relative(path.join(here, "certs"), path.join(here, compose.secrets[source].file));
+    files[`/run/secrets/${target}`] = path.join(certs, relative);
+  }
+  for (const [key, value] of Object.entries(service.environment ?? {})) {
+    console.log(`${key}=${files[String(value)] ?? value}`);
+  }
+  process.exit(0);
+}
 const problems = [];
 const problem = (where, what) => problems.push(`${where}: ${what}`);
 

@@ -15,6 +15,9 @@
 # everything would otherwise look the same as a clean deployment.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# The oms binary for `--check-config` (optional), resolved before the cd below.
+bin=${OMS_BIN:-$here/../target/release/oms}
+case "$bin" in /*) ;; *) bin=$PWD/$bin ;; esac
 cd "$here"
 tools=${OMS_DEPLOY_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/oms-deploy-tools}
 work=$(mktemp -d)
@@ -64,6 +67,21 @@ trap 'rm -rf "$work" "$here"/.broken-*.yaml' EXIT
 refuses "the schema refuses an unknown service key (restrat:)" ajv .broken-schema.yaml
 refuses "check-compose.mjs refuses an inline OMS_JWT_SECRET" node check-compose.mjs .broken-secret.yaml "$work/certs"
 refuses "check-compose.mjs refuses nats:// (plain text)" node check-compose.mjs .broken-tls.yaml "$work/certs"
+
+# The server's own judgement of the replicas' configuration: `oms serve --check-config` with
+# oms-1's environment (secret paths mapped to a make-certs.sh run) and the image's CMD, which
+# listens beyond loopback. It connects to nothing; exit 2 names any unsafe setting.
+if [ -x "$bin" ]; then
+  node check-compose.mjs compose.yaml "$work/certs" oms-1 >"$work/oms-1.env"
+  mapfile -t oms_env <"$work/oms-1.env"
+  check "oms serve --check-config with oms-1's environment" \
+    env -i PATH="$PATH" "${oms_env[@]}" "$bin" serve --listen 0.0.0.0:8080 --check-config
+  mapfile -t plain_env < <(sed 's#^OMS_NATS_URL=tls://#OMS_NATS_URL=nats://#' "$work/oms-1.env")
+  refuses "oms serve --check-config refuses nats:// beyond loopback" \
+    env -i PATH="$PATH" "${plain_env[@]}" "$bin" serve --listen 0.0.0.0:8080 --check-config
+else
+  echo "  skip  oms serve --check-config: no binary at $bin (set OMS_BIN)"
+fi
 
 echo "== Dockerfile"
 check "hadolint" "$tools/bin/hadolint" --failure-threshold style Dockerfile

@@ -13,9 +13,10 @@
 # one temporary folder, on free loopback ports, and is stopped and removed on exit (OMS_KEEP=1
 # keeps the folder). The PostgreSQL clusters are new ones (initdb as the postgres user); a
 # cluster already running on this machine is not touched. The binary is OMS_BIN or the
-# argument, by default target/release/oms. PostgreSQL is TLS (verify-full) always;
-# OMS_LOCAL_TLS=1 makes NATS (`tls://`) and mail (STARTTLS required) TLS too, with the private
-# CA passed as OMS_TLS_CA_FILE, exactly as in compose. Needs: PostgreSQL's server binaries, nats-server,
+# argument, by default target/release/oms. Every connection is TLS with a private CA from
+# make-certs.sh, as in compose: PostgreSQL `sslmode=verify-full`, NATS `tls://`, mail with
+# STARTTLS required, the CA passed as OMS_TLS_CA_FILE (OMS_LOCAL_TLS=0: NATS and mail in plain
+# text, PostgreSQL still TLS). Needs: PostgreSQL's server binaries, nats-server,
 # haproxy, python3, openssl, curl, jq (`apt-get install postgresql nats-server haproxy jq`).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -153,7 +154,7 @@ started "PostgreSQL standby on 127.0.0.1:$p_replica (pg_basebackup -R, streaming
 mkdir -p "$work/nats" "$work/mail"
 nats_tls=() mail_tls=()
 nats_url=nats://127.0.0.1:$p_nats smtp_url=smtp://127.0.0.1:$p_mail
-if [ "${OMS_LOCAL_TLS:-0}" = 1 ]; then
+if [ "${OMS_LOCAL_TLS:-1}" = 1 ]; then
   nats_tls=(--tls --tlscert "$work/certs/nats.crt" --tlskey "$work/certs/nats.key")
   mail_tls=("$work/certs/mail.crt" "$work/certs/mail.key")
   nats_url=tls://127.0.0.1:$p_nats smtp_url="smtp://127.0.0.1:$p_mail?tls=required"

@@ -141,6 +141,22 @@ async fn https_gateway(
     (state, url)
 }
 
+/// An order placed and cancelled by its customer, the refund job run: the claim as the
+/// customer reads it (`status`, `refund.parts`).
+async fn cancel_and_refund(t: &TestApp) -> serde_json::Value {
+    let shop = ShopBuilder::new().build(t).await;
+    let customer = shop.customer().token.clone();
+    let o = OrderBuilder::new(&shop).place(t).await;
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .request(t, &customer)
+        .await;
+    assert_eq!(d["userErrors"], json!([]), "{d}");
+    run_refund_job(t).await;
+    let q = "query($n: String!) { claim(claimNumber: $n) { status refund { parts { status attempts } } } }";
+    t.gql(&customer, q, json!({"n": d["claim"]["claimNumber"]}))
+        .await
+}
+
 fn refund_call(key: &str) -> RefundCall {
     RefundCall {
         idempotency_key: key.into(),
@@ -170,16 +186,7 @@ async fn refunds_over_mutual_tls(backend: Backend) {
         crate::harness::skip_postgres();
         return;
     };
-    let shop = ShopBuilder::new().build(&t).await;
-    let customer = shop.customer().token.clone();
-    let o = OrderBuilder::new(&shop).place(&t).await;
-    let d = ClaimBuilder::cancel(&o.number, o.line())
-        .request(&t, &customer)
-        .await;
-    let n = d["claim"]["claimNumber"].clone();
-    run_refund_job(&t).await;
-    let q = "query($n: String!) { claim(claimNumber: $n) { status refund { parts { status attempts } } } }";
-    let d = t.gql(&customer, q, json!({"n": n})).await;
+    let d = cancel_and_refund(&t).await;
     assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
     assert_eq!(d["claim"]["refund"]["parts"][0]["attempts"], 1, "{d}");
     assert_eq!(fake.executed.lock().unwrap().len(), 1);
@@ -501,18 +508,7 @@ async fn postgres_over_tls() {
         return;
     };
     let t = TestApp::on_postgres(&admin).await;
-    let shop = ShopBuilder::new().build(&t).await;
-    let customer = shop.customer().token.clone();
-    let o = OrderBuilder::new(&shop).place(&t).await;
-    let d = ClaimBuilder::cancel(&o.number, o.line())
-        .request(&t, &customer)
-        .await;
-    assert_eq!(d["userErrors"], json!([]), "{d}");
-    run_refund_job(&t).await;
-    let q = "query($n: String!) { claim(claimNumber: $n) { status } }";
-    let d = t
-        .gql(&customer, q, json!({"n": d["claim"]["claimNumber"]}))
-        .await;
+    let d = cancel_and_refund(&t).await;
     assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
 
     let mut without_ca = url::Url::parse(&admin).unwrap();

@@ -25,20 +25,27 @@ if ! pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version $cluster"; th
   )
   chown -R postgres:postgres "$dir"
   pg_createcluster "$version" "$cluster" -p "$port" -- --auth=trust >/dev/null
-  conf=/etc/postgresql/$version/$cluster
-  cat >> "$conf/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
+fi
+# The settings are written on every run (and the cluster restarted), so a cluster made by an
+# earlier version of this script gets them too. 127.0.0.2 is served as well: the tests connect
+# by a name the certificate does not carry.
+conf=/etc/postgresql/$version/$cluster
+mkdir -p "$conf/conf.d"
+cat > "$conf/conf.d/oms-tls.conf" <<CONF
+listen_addresses = '127.0.0.1,127.0.0.2'
 ssl = on
 ssl_cert_file = '$dir/server.pem'
 ssl_key_file = '$dir/server.key'
 ssl_min_protocol_version = 'TLSv1.2'
 CONF
-  cat > "$conf/pg_hba.conf" <<HBA
+grep -q "^include_dir = 'conf.d'" "$conf/postgresql.conf" || echo "include_dir = 'conf.d'" >> "$conf/postgresql.conf"
+cat > "$conf/pg_hba.conf" <<HBA
 local   all all                 trust
-hostssl all all 127.0.0.1/32    trust
+hostssl all all 127.0.0.0/8     trust
 hostnossl all all 0.0.0.0/0     reject
 HBA
-fi
+chown -R postgres:postgres "$conf"
+pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" stop 2>/dev/null || true
 pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start 2>/dev/null || true
 for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p "$port" -q && break; sleep 1; done
 echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=verify-full&sslrootcert=$dir/ca.pem"

@@ -56,7 +56,10 @@ impl Db {
                     ))
                 }
                 Ok(Err(e)) => {
-                    return Err(format!("cannot connect to the database at {shown}: {e}"))
+                    return Err(format!(
+                        "cannot connect to the database at {shown}: {}",
+                        crate::tls::explain(&e)
+                    ))
                 }
                 Ok(Ok(conn)) => {
                     let _ = conn.close().await;

@@ -589,6 +589,19 @@ async fn seed_claims(app: &App, start: DateTime<Utc>) -> Result<(), ServiceError
 
 /// Prints ready-made tokens and GraphiQL links for the demo's people.
 pub fn print_tokens(app: &App, listen: std::net::SocketAddr) {
+    // Beside an identity provider, these HS256 tokens work only with the explicit opt-in.
+    if app
+        .keys
+        .oidc()
+        .is_some_and(|oidc| !oidc.config().allow_hs256)
+    {
+        println!(
+            "\nDemo tokens are not printed: with --oidc-issuer this server accepts only the \
+             identity provider's tokens (add --oidc-allow-hs256 and a --jwt-secret of your own \
+             to use `oms token` tokens as well)."
+        );
+        return;
+    }
     let ttl = Duration::days(30);
     let people = [
         (Role::Operator, "ops", "운영자 (operator)"),

@@ -6,7 +6,12 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
+
+/// The largest file a setting is read from: a secret, a URL or a list of networks is a few
+/// hundred bytes; a wrong path (`/dev/zero`, a log file) must not be read into memory whole.
+pub const MAX_FILE_BYTES: u64 = 64 * 1024;
 
 /// Why the `_FILE` variables could not be applied. Nothing is set when any is refused.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +34,18 @@ pub enum EnvFileError {
         path: PathBuf,
         /// The operating system's reason.
         reason: std::io::Error,
+    },
+    /// The file is larger than any setting.
+    #[error(
+        "{name}_FILE names {path}, which holds more than {} KiB: no setting is that long \
+         (a wrong path?)",
+        MAX_FILE_BYTES / 1024
+    )]
+    TooLarge {
+        /// The variable the file was for.
+        name: String,
+        /// The file.
+        path: PathBuf,
     },
     /// The file is not UTF-8 text.
     #[error("{name}_FILE names {path}, which is not UTF-8 text")]
@@ -105,6 +122,12 @@ where
             path: path.clone(),
             reason,
         })?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(EnvFileError::TooLarge {
+                name: name.to_owned(),
+                path,
+            });
+        }
         let mut value = String::from_utf8(bytes).map_err(|_| EnvFileError::NotText {
             name: name.to_owned(),
             path: path.clone(),
@@ -129,12 +152,33 @@ where
 /// plugin compile worker) do not see both. Call it first in `main`, before any thread starts:
 /// changing the environment while another thread reads it is undefined behaviour in C.
 pub fn apply(known: &[&str]) -> Result<Vec<Loaded>, EnvFileError> {
-    let loaded = resolve(std::env::vars_os(), known, |p| std::fs::read(p))?;
+    let loaded = resolve(std::env::vars_os(), known, read_bounded)?;
     for l in &loaded {
         std::env::set_var(&l.name, &l.value);
         std::env::remove_var(format!("{}_FILE", l.name));
     }
     Ok(loaded)
+}
+
+/// Reads at most one byte more than [`MAX_FILE_BYTES`] (enough to tell a file too large).
+fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// `message` with every value read from a file replaced by `<contents of OMS_X_FILE>`: an
+/// error about a setting must not print a secret that a wrong `_FILE` put there.
+pub fn hide_values(message: &str, loaded: &[Loaded]) -> String {
+    let mut hidden = message.to_owned();
+    for l in loaded {
+        if !l.value.is_empty() {
+            hidden = hidden.replace(&l.value, &format!("<contents of {}_FILE>", l.name));
+        }
+    }
+    hidden
 }
 
 #[cfg(test)]
@@ -213,6 +257,39 @@ mod tests {
             let loaded = resolve(vars(&[("OMS_JWT_SECRET_FILE", file)]), KNOWN, &read).unwrap();
             assert_eq!(values(&loaded), [("OMS_JWT_SECRET", want)], "{file}");
         }
+    }
+
+    #[test]
+    fn files_past_the_size_of_any_setting_are_refused() {
+        let limit = MAX_FILE_BYTES as usize;
+        let sized = |n: usize| move |_: &Path| -> std::io::Result<Vec<u8>> { Ok(vec![b'a'; n]) };
+        let at = resolve(vars(&[("OMS_JWT_SECRET_FILE", "/s")]), KNOWN, sized(limit)).unwrap();
+        assert_eq!(at[0].value.len(), limit);
+        let past = resolve(
+            vars(&[("OMS_JWT_SECRET_FILE", "/s")]),
+            KNOWN,
+            sized(limit + 1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(past.contains("more than 64 KiB"), "{past}");
+        // The real reader stops one byte past the limit, whatever the file's size.
+        let endless = read_bounded(Path::new("/dev/zero")).unwrap();
+        assert_eq!(endless.len(), limit + 1);
+    }
+
+    #[test]
+    fn values_from_files_are_hidden_in_messages() {
+        let loaded = resolve(
+            vars(&[("OMS_LISTEN_FILE", "/s")]),
+            &["OMS_LISTEN"],
+            files(&[("/s", "mqnT2u5Kl-secret")]),
+        )
+        .unwrap();
+        assert_eq!(
+            hide_values("invalid value 'mqnT2u5Kl-secret' for '--listen'", &loaded),
+            "invalid value '<contents of OMS_LISTEN_FILE>' for '--listen'"
+        );
     }
 
     #[test]

@@ -160,10 +160,18 @@ fn main() -> ExitCode {
         Ok(loaded) => loaded,
         Err(e) => return fail(&e.to_string()),
     };
-    let matches = Cli::command().get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
-        Ok(cli) => cli,
-        Err(e) => e.exit(),
+    // clap quotes a value it refuses: one a `_FILE` put there may be a secret in the wrong place.
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Cli::from_arg_matches(&matches).map(|cli| (matches, cli)));
+    let (matches, cli) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) if from_files.is_empty() || !e.use_stderr() => e.exit(),
+        Err(e) => {
+            let shown = oms::env_files::hide_values(&e.render().to_string(), &from_files);
+            let _ = write!(std::io::stderr(), "{shown}");
+            return ExitCode::from(2);
+        }
     };
     if let Command::Serve(args) = &cli.command {
         if args.check_config {

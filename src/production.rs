@@ -354,8 +354,20 @@ fn plain_http(setting: Setting, url: &str) -> Option<Unsafe> {
 /// A mail relay on another machine reached without TLS: `smtp://` without `?tls=required`
 /// (STARTTLS that may be skipped is as good as none).
 fn plain_smtp(url: &str) -> Option<Unsafe> {
+    // The mailer's own reading of the URL decides: what it refuses, the server refuses at start.
+    let relay = match crate::notify::channels::SmtpUrl::parse(url) {
+        Ok(relay) => relay,
+        Err(why) => {
+            return Some(Unsafe {
+                setting: SMTP_URL,
+                why,
+                fix: "write the URL as --help shows".to_owned(),
+                even_on_loopback: true,
+            })
+        }
+    };
     let parts = parts(url)?;
-    if parts.scheme != "smtp" || parts.param("tls") == Some("required") {
+    if relay.security != crate::notify::channels::SmtpSecurity::Plain {
         return None;
     }
     let remote = parts.remote_hosts();
@@ -479,7 +491,7 @@ pub fn redacted_url(url: &str) -> String {
             let hidden: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                    Some((k, _)) if secret_parameter(k) => format!("{k}=***"),
                     _ => pair.to_owned(),
                 })
                 .collect();
@@ -488,6 +500,27 @@ pub fn redacted_url(url: &str) -> String {
         None => tail.to_owned(),
     };
     format!("{scheme}://{authority}{tail}")
+}
+
+/// Query parameters that carry a secret by their name (`password=`, `apikey=`, `token=`,
+/// `sslkey=` is a path and stays).
+fn secret_parameter(name: &str) -> bool {
+    const SECRET: [&str; 12] = [
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "secret",
+        "token",
+        "access_token",
+        "apikey",
+        "api_key",
+        "key",
+        "signature",
+        "sig",
+    ];
+    let name = name.to_ascii_lowercase();
+    SECRET.contains(&name.as_str()) || name.ends_with("_token") || name.ends_with("_secret")
 }
 
 /// What `oms serve --check-config` prints for `serve` (the subcommand's definition) parsed as
@@ -514,8 +547,18 @@ pub fn check_config(
             Some(env) => format!("--{long} ({env})"),
             None => format!("--{long}"),
         };
+        let from_file = env.is_some_and(|env| from_files.iter().any(|l| l.name == env));
+        let value = shown(arg, matches);
+        // A file holds a secret (hidden already) or a URL (its password hidden); anything else
+        // read from one is shown as little as a secret: a `_FILE` pointing at the wrong file
+        // must not print that file.
+        let value = if from_file && !value.contains("://") && !value.starts_with("***") {
+            "*** (read from the file)".to_owned()
+        } else {
+            value
+        };
         let line = match source(matches, id, env, from_files) {
-            Some(from) => format!("  {name} = {}  [{from}]\n", shown(arg, matches)),
+            Some(from) => format!("  {name} = {value}  [{from}]\n"),
             None => format!("  {name} (unset)\n"),
         };
         out.push_str(&line);
@@ -758,15 +801,20 @@ mod tests {
 
     #[test]
     fn smtp_needs_implicit_tls_or_required_starttls() {
-        for bad in [
-            "smtp://mail.example.com:25",
+        // What the mailer itself refuses is listed too, on loopback as well.
+        for invalid in [
+            "smtp://user:pw@127.0.0.1:25",
+            "smtp://mail.example.com?tls=none&tls=required",
             "smtp://mail.example.com:587?tls=opportunistic",
-            "smtp://user:pw@10.0.0.5:587",
         ] {
-            let found = unsafe_with(&["--smtp-url", bad]);
-            assert_eq!(found.len(), 1, "{bad}: {found:?}");
-            assert!(found[0].starts_with("--smtp-url: plain SMTP"), "{found:?}");
+            let found = unsafe_with(&["--smtp-url", invalid]);
+            assert_eq!(found.len(), 1, "{invalid}: {found:?}");
+            assert!(found[0].contains("invalid SMTP URL"), "{found:?}");
+            assert!(!found[0].contains("pw@"), "{found:?}");
         }
+        let found = unsafe_with(&["--smtp-url", "smtp://mail.example.com:25"]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("--smtp-url: plain SMTP"), "{found:?}");
         for ok in [
             "smtps://mail.example.com:465",
             "smtp://mail.example.com:587?tls=required",
@@ -861,6 +909,10 @@ mod tests {
                 "https://gateway.example.com/v1",
             ),
             ("web/node_modules", "web/node_modules"),
+            (
+                "https://courier.example.com/v1?apikey=K3y&region=kr&access_token=t0k",
+                "https://courier.example.com/v1?apikey=***&region=kr&access_token=***",
+            ),
         ] {
             assert_eq!(redacted_url(url), shown, "{url}");
         }

@@ -278,7 +278,7 @@ pub fn explain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut source = Some(error);
     while let Some(e) = source {
         if certificate.is_none() {
-            certificate = certificate_problem(e);
+            certificate = handshake_problem(e);
         }
         if !std::ptr::eq(e, error) {
             let cause = e.to_string();
@@ -302,7 +302,7 @@ pub fn explain(error: &(dyn std::error::Error + 'static)) -> String {
 pub fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut source = Some(error);
     while let Some(e) = source {
-        if certificate_problem(e).is_some() {
+        if matches!(rustls_error(e), Some(rustls::Error::InvalidCertificate(_))) {
             return true;
         }
         source = e.source();
@@ -310,33 +310,54 @@ pub fn certificate_refused(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// What to do about a refused certificate, if `e` is one (rustls' error, possibly inside an
-/// `io::Error`).
-fn certificate_problem(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
-    // An `io::Error` hides what it wraps from `source()` (it returns the wrapped error's
-    // source), and connectors wrap rustls' error in one or two of them.
+/// rustls' error in `e`, if it is one. An `io::Error` hides what it wraps from `source()` (it
+/// returns the wrapped error's source), and connectors wrap rustls' error in one or two.
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut e = e;
-    let rustls_error = loop {
+    loop {
         if let Some(found) = e.downcast_ref::<rustls::Error>() {
-            break found;
+            return Some(found);
         }
         e = e.downcast_ref::<std::io::Error>()?.get_ref()?;
-    };
-    use rustls::CertificateError as C;
-    match rustls_error {
-        rustls::Error::InvalidCertificate(C::UnknownIssuer) => Some(
-            "the server's certificate is signed by an authority this server does not trust: \
-             add that CA's certificate with --tls-ca-file (OMS_TLS_CA_FILE)",
-        ),
-        rustls::Error::InvalidCertificate(
-            C::NotValidForName | C::NotValidForNameContext { .. },
-        ) => Some("the server's certificate is not issued for the host name in the URL"),
-        rustls::Error::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
-            Some("the server's certificate has expired")
-        }
-        rustls::Error::InvalidCertificate(_) => Some("the server's certificate was refused"),
-        _ => None,
     }
+}
+
+/// What to do about a failed TLS handshake, if `e` is one.
+fn handshake_problem(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    use rustls::AlertDescription as A;
+    use rustls::CertificateError as C;
+    use rustls::Error as E;
+    Some(match rustls_error(e)? {
+        E::InvalidCertificate(C::UnknownIssuer) => {
+            "the server's certificate is signed by an authority this server does not trust: \
+             add that CA's certificate with --tls-ca-file (OMS_TLS_CA_FILE)"
+        }
+        E::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "the server's certificate is not issued for the host name in the URL"
+        }
+        E::InvalidCertificate(C::Expired | C::ExpiredContext { .. }) => {
+            "the server's certificate has expired"
+        }
+        E::InvalidCertificate(C::Other(other))
+            if other.to_string().contains("CaUsedAsEndEntity") =>
+        {
+            "the server presents a CA certificate (a self-signed one with CA:TRUE) as its own: \
+             have it serve a certificate that CA issued for its host name"
+        }
+        E::InvalidCertificate(_) => "the server's certificate was refused",
+        E::AlertReceived(A::CertificateRequired | A::BadCertificate | A::UnknownCA) => {
+            "the server wants a client certificate this server does not present (the payment \
+             gateway's is --payment-gateway-client-cert, NATS's --nats-client-cert)"
+        }
+        E::AlertReceived(A::ProtocolVersion | A::HandshakeFailure) | E::PeerIncompatible(_) => {
+            "the server offers no TLS 1.2 or 1.3 with the ciphers this server accepts"
+        }
+        E::InvalidMessage(_) => {
+            "the server does not speak TLS on this port (a plain-text port, or a proxy in the \
+             way?)"
+        }
+        _ => return None,
+    })
 }
 
 /// A PostgreSQL URL that checks its server's certificate (`sslmode=verify-ca`/`verify-full`)

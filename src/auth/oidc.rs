@@ -87,15 +87,24 @@ impl ClaimPath {
         &self.0
     }
 
-    /// The claim's value in `claims`. A claim whose name itself has dots (Auth0's namespaced
-    /// `https://example.com/roles`) is found before the path is followed.
+    /// The claim's value in `claims`: a claim whose name itself has dots (Auth0's namespaced
+    /// `https://example.com/roles`), or the path followed through nested claims. When both
+    /// exist and differ, neither: which one the provider meant is unclear, and a provider that
+    /// lets users set a top-level claim must not let them shadow the nested one.
     pub fn lookup<'a>(&self, claims: &'a Value) -> Option<&'a Value> {
-        if let Some(v) = claims.get(&self.0) {
-            return Some(v);
+        let literal = claims.get(&self.0);
+        let nested = if self.0.contains('.') {
+            self.0
+                .split('.')
+                .try_fold(claims, |value, segment| value.get(segment))
+        } else {
+            None
+        };
+        match (literal, nested) {
+            (Some(a), Some(b)) if a != b => None,
+            (Some(a), _) => Some(a),
+            (None, nested) => nested,
         }
-        self.0
-            .split('.')
-            .try_fold(claims, |value, segment| value.get(segment))
     }
 }
 
@@ -418,6 +427,12 @@ mod tests {
             path("https://shop.example.com/roles").lookup(&claims),
             Some(&json!(["operator"]))
         );
+        // A top-level claim named like the nested path, with another value: neither.
+        let shadowed = json!({
+            "realm_access": {"roles": ["customer"]},
+            "realm_access.roles": ["oms-operator"],
+        });
+        assert_eq!(path("realm_access.roles").lookup(&shadowed), None);
         assert_eq!(path("realm_access.groups").lookup(&claims), None);
         assert_eq!(path("role.name").lookup(&claims), None);
         assert!(ClaimPath::parse("").is_err());

@@ -464,6 +464,11 @@ pub fn check(raw: &str, allow: &AllowList) -> Result<Target, Refusal> {
             return Err(Refusal::PlainHttp);
         }
     }
+    // Without development networks, plain http can reach nothing: say so at registration
+    // rather than at every delivery.
+    if url.scheme() == "http" && allow.networks().is_empty() {
+        return Err(Refusal::PlainHttp);
+    }
     Ok(Target { url, host })
 }
 
@@ -627,8 +632,7 @@ mod tests {
         }
         for raw in [
             "https://hooks.example.com/oms",
-            // A name's addresses decide at resolution whether plain http may go there.
-            "http://hooks.example.com:8080/a?b=c",
+            "https://hooks.example.com:8080/a?b=c",
             "https://HOOKS.Example.com./oms",
             "https://93.184.216.34/",
             "https://[2606:4700:4700::1111]/",
@@ -643,8 +647,15 @@ mod tests {
                 "{raw}"
             );
         }
+        // Without development networks, plain http to a name is refused at once; with them,
+        // the name's addresses decide at resolution.
+        assert_eq!(
+            check("http://hooks.example.com/oms", &none).map(|t| t.url),
+            Err(Refusal::PlainHttp)
+        );
         let development: AllowList = "127.0.0.0/8".parse().unwrap();
         assert!(check("http://127.0.0.1:9000/hook", &development).is_ok());
+        assert!(check("http://hooks.example.com/oms", &development).is_ok());
         assert_eq!(
             check("http://93.184.216.34/", &development).map(|t| t.url),
             Err(Refusal::PlainHttp)

@@ -206,8 +206,8 @@ impl fmt::Display for Failure {
             Failure::Unresolvable => f.write_str("could not resolve the host name"),
             Failure::Unreachable => f.write_str("could not connect"),
             Failure::Certificate => f.write_str(
-                "the receiver's TLS certificate was refused (not signed by a public authority, \
-                 expired, or issued for another name)",
+                "the receiver's TLS certificate was refused (not signed by a trusted authority, \
+                 self-signed, expired, or issued for another name)",
             ),
             Failure::TimedOut => f.write_str("timed out"),
             Failure::Redirected(s) => write!(f, "answered {s} (redirects are not followed)"),
@@ -401,13 +401,13 @@ mod tests {
     async fn registration_refuses_names_that_resolve_only_to_refused_addresses() {
         let t = targets("");
         assert_eq!(
-            t.vet("http://private.example.com/x")
+            t.vet("https://private.example.com/x")
                 .await
                 .map(|u| u.to_string()),
             Err(Refusal::Address(Blocked::Private))
         );
         assert_eq!(
-            t.vet("http://metadata.example.com/x")
+            t.vet("https://metadata.example.com/x")
                 .await
                 .map(|u| u.to_string()),
             Err(Refusal::Address(Blocked::LinkLocal))
@@ -434,7 +434,7 @@ mod tests {
         for accepted in [
             "https://public.example.com/x",
             "https://mixed.example.com/x",
-            "http://not-yet.example.com/x",
+            "https://not-yet.example.com/x",
         ] {
             assert_eq!(
                 t.vet(accepted).await.map(|u| u.to_string()),

@@ -349,6 +349,15 @@ fn file_variables_are_refused_when_ambiguous_or_unreadable() {
         "{}",
         typo.stderr
     );
+    // A `_FILE` pointing at the wrong file: the refusal does not print that file.
+    let wrong = run(&["serve", "--check-config"], &[("OMS_LISTEN_FILE", &file)]).expect("it exits");
+    assert_ne!(wrong.code, Some(0));
+    assert!(!wrong.stderr.contains(JWT), "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("<contents of OMS_LISTEN_FILE>"),
+        "{}",
+        wrong.stderr
+    );
     // check-config says where the secret came from, and not what it is.
     let mut envs = vec![("OMS_JWT_SECRET_FILE", file.as_str())];
     envs.push(("OMS_COURIER_WEBHOOK_SECRET", COURIER));

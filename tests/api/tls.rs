@@ -194,7 +194,7 @@ async fn refunds_over_mutual_tls(backend: Backend) {
     // Without the client certificate the gateway ends the handshake.
     let anonymous = HttpGateway::new(&url, Duration::from_secs(5), &ca.trust(), None).unwrap();
     let why = declined(&anonymous).await;
-    assert!(why.contains("error sending request"), "{why}");
+    assert!(why.contains("--payment-gateway-client-cert"), "{why}");
     assert_eq!(fake.executed.lock().unwrap().len(), 1, "nothing moved");
 }
 
@@ -450,6 +450,18 @@ async fn events_reach_nats_over_tls() {
         eprintln!("nats-server not installed: NATS TLS test skipped");
         return;
     };
+    // `tls://` to a server that speaks plain text on its port.
+    if let Ok(plain) = std::env::var("OMS_TEST_NATS_URL") {
+        let plain = plain.replacen("nats://", "tls://", 1);
+        let refused = oms::outbox::stream::NatsStream::connect(&plain, &ca.trust(), None)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            refused.contains("does not speak TLS on this port"),
+            "{refused}"
+        );
+    }
     let url = format!("tls://127.0.0.1:{}", nats.port);
     let refused = oms::outbox::stream::NatsStream::connect(&url, &Tls::default(), None)
         .await
@@ -520,6 +532,12 @@ async fn postgres_over_tls() {
     without_ca.query_pairs_mut().clear().extend_pairs(kept);
     let why = oms::db::Db::open(without_ca.as_str(), 1).await.unwrap_err();
     assert!(why.contains("UnknownIssuer"), "{why}");
+
+    // The server's certificate names 127.0.0.1 and localhost; another name for it is refused.
+    let mut other_name = url::Url::parse(&admin).unwrap();
+    other_name.set_host(Some("127.0.0.2")).unwrap();
+    let why = oms::db::Db::open(other_name.as_str(), 1).await.unwrap_err();
+    assert!(why.contains("not issued for the host name"), "{why}");
 
     let mut plain = url::Url::parse(&admin).unwrap();
     plain.set_query(Some("sslmode=disable"));

@@ -106,17 +106,23 @@ async fn registration_refuses_internal_targets(t: TestApp) {
         ("http://printer.local/", "a local name"),
         ("http://webhooks/", "fully qualified"),
         (
-            "http://private.partner.example/hook",
+            "https://private.partner.example/hook",
             "address not allowed: private network",
         ),
         (
-            "http://metadata.partner.example/hook",
+            "https://metadata.partner.example/hook",
             "address not allowed: link-local",
         ),
         (
-            "http://loopback.partner.example/hook",
+            "https://loopback.partner.example/hook",
             "address not allowed: loopback",
         ),
+        // Plain http: only to development networks, and this server allows none.
+        (
+            "http://hooks.partner.example/hook",
+            "must start with https://",
+        ),
+        ("http://93.184.216.34/hook", "must start with https://"),
         ("http:///nohost", "must name its host"),
         ("http:nohost.example/x", "must name its host"),
         (
@@ -167,9 +173,9 @@ async fn registration_refuses_internal_targets(t: TestApp) {
     }
     // A name that does not resolve yet is accepted (every delivery checks it), stored as the
     // URL parser reads it — the form that was checked and that deliveries use.
-    let d = register(&strict, &s, "HTTP://Hooks.Partner.Example:80/oms").await;
+    let d = register(&strict, &s, "HTTPS://Hooks.Partner.Example:443/oms").await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
-    assert_eq!(d["webhook"]["url"], "http://hooks.partner.example/oms");
+    assert_eq!(d["webhook"]["url"], "https://hooks.partner.example/oms");
 }
 on_both!(
     webhook_registration_refuses_internal_targets,

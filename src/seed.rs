@@ -1008,6 +1008,9 @@ impl Plan {
                  + SUM(t.delta) OVER (PARTITION BY k.n, t.customer_id ORDER BY t.id)"
                     .to_owned()
             }
+            // A person's identity at the provider belongs to the template account only (and
+            // is unique): copies are linked to no one.
+            ("customers" | "sellers", "external_id") => "NULL".to_owned(),
             // A label the client gives lines of one bundle, scoped to its order: kept.
             ("order_lines", "bundle_id") => "t.bundle_id".to_owned(),
             (_, c) if is_ts => self.ts(&format!("t.{c}"), &shift),

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::jwks::{self, Jwks};
 use super::{check_lifetime, AuthError, LEEWAY_SECS};
 use crate::domain::actor::Role;
-use crate::service::identity::{ExternalIdentity, MAX_EXTERNAL_ID_CHARS};
+use crate::service::identity::ExternalIdentity;
 use crate::tls::Tls;
 
 /// The flags of sign-in with the marketplace's identity provider.
@@ -380,10 +380,9 @@ impl OidcVerifier {
                 ))
             }
         };
-        if subject.is_empty()
-            || subject.chars().count() > MAX_EXTERNAL_ID_CHARS
-            || subject.chars().any(char::is_control)
-        {
+        // The same limit as `linkExternalIdentity`'s: a subject no account can be linked to
+        // is no usable subject.
+        if subject.is_empty() || crate::domain::text::EXTERNAL_ID.check(&subject).is_err() {
             return Err(AuthError::NoSubject(
                 self.config.subject_claim.as_str().to_owned(),
             ));

@@ -162,6 +162,9 @@ pub const CURSOR: Limit = Limit::line(200);
 pub const COURIER_EVENT_ID: Limit = Limit::line(100);
 /// The courier's name of a tracking event's kind (`PICKED_UP`, `DELIVERED`).
 pub const COURIER_EVENT: Limit = Limit::line(32);
+/// A person's subject at the marketplace's identity provider (`linkExternalIdentity`;
+/// subjects are UUIDs or `auth0|...` ids, far shorter).
+pub const EXTERNAL_ID: Limit = Limit::line(255);
 /// A query parameter of a CSV export (the longest real one, an `orderBy` naming every field
 /// with its direction, is under 500 characters).
 pub const EXPORT_PARAMETER: Limit = Limit::line(1_000);

@@ -512,7 +512,8 @@ impl EventQuery {
 pub struct RegisterWebhookInput {
     /// The seller (an OPERATOR names it; a SELLER may leave it out).
     pub seller_id: Option<ID>,
-    /// Where to POST deliveries (http:// or https://). At most 2,000 characters, one line.
+    /// Where to POST deliveries: https:// (plain http:// only to the development networks of
+    /// `--webhook-allow-networks`). At most 2,000 characters, one line.
     pub url: String,
     /// Event types: `*`, `order.*`, `claim.*`, or exact types (`claim.exchange_collected`).
     /// At most 64 entries, each at most 64 characters, one line.

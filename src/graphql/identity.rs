@@ -4,8 +4,10 @@
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use super::ids::{parse, to_id, Kind};
+use super::text::{self, TextInput, Texts};
 use super::types::payloads::{payload, refusable, refusal};
 use super::{app, require_writer};
+use crate::domain::text as limit;
 use crate::error::{ServiceError, UserError};
 use crate::service::identity::{self, Account, Linked};
 
@@ -21,9 +23,15 @@ pub struct LinkExternalIdentityInput {
     /// The seller whose tokens from the identity provider carry `externalId`.
     pub seller_id: Option<ID>,
     /// The identity provider's subject of the person (the `sub` claim, or the claim of
-    /// `--oidc-subject-claim`). At most 255 characters, no control characters. Replaces the
+    /// `--oidc-subject-claim`). At most 255 characters, one line. Replaces the
     /// identity the account was linked to before, if any.
     pub external_id: String,
+}
+
+impl TextInput for LinkExternalIdentityInput {
+    fn texts(&self) -> Texts {
+        Texts::default().field("externalId", &self.external_id, limit::EXTERNAL_ID)
+    }
 }
 
 /// The result of `linkExternalIdentity`.
@@ -64,6 +72,9 @@ impl IdentityMutation {
         input: LinkExternalIdentityInput,
     ) -> Result<LinkExternalIdentityPayload> {
         let actor = require_writer(ctx)?;
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
         let account = match account(&input) {
             Ok(account) => account,
             Err(e) => return refusal(e),

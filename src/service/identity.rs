@@ -12,9 +12,6 @@ use crate::domain::actor::{Actor, Role};
 use crate::error::{is_unique_violation, ServiceError, UserError, UserErrorCode};
 use crate::repo;
 
-/// The longest external id (subject) accepted, in characters: what the column holds.
-pub const MAX_EXTERNAL_ID_CHARS: usize = 255;
-
 /// Who a verified token of the identity provider says the caller is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalIdentity {
@@ -180,29 +177,20 @@ pub async fn link(
     })
 }
 
-/// A subject as given, refused when empty, longer than [`MAX_EXTERNAL_ID_CHARS`] or holding
-/// a control character (no provider issues such a subject; a typo is likelier).
+/// A subject as given, refused when empty or past its text limit (`domain::text`; the
+/// resolver checks the limit first, this keeps the service safe on its own).
 fn valid_external_id(external_id: &str) -> Result<String, ServiceError> {
-    let refuse = |code, message: String| -> ServiceError {
-        UserError::new(code, &["externalId"], message).into()
-    };
     if external_id.is_empty() {
-        return Err(refuse(
+        return Err(UserError::new(
             UserErrorCode::InvalidInput,
-            "externalId must not be empty: give the subject (`sub`) of the identity provider's token".into(),
-        ));
+            &["externalId"],
+            "externalId must not be empty: give the subject (`sub`) of the identity provider's \
+             token",
+        )
+        .into());
     }
-    if external_id.chars().count() > MAX_EXTERNAL_ID_CHARS {
-        return Err(refuse(
-            UserErrorCode::TextTooLong,
-            format!("externalId may be at most {MAX_EXTERNAL_ID_CHARS} characters"),
-        ));
-    }
-    if external_id.chars().any(char::is_control) {
-        return Err(refuse(
-            UserErrorCode::InvalidText,
-            "externalId must not contain control characters".into(),
-        ));
-    }
+    crate::domain::text::EXTERNAL_ID
+        .check(external_id)
+        .map_err(|e| UserError::text(&["externalId"], e))?;
     Ok(external_id.to_owned())
 }

@@ -438,6 +438,7 @@ impl TenantA {
                         "holder" => json!("홍길동"),
                         "couponCode" => json!("WELCOME"),
                         "memo" | "description" | "bundleId" => json!("probe"),
+                        "externalId" => json!("tenant-b|probe"),
                         other
                             if other.ends_with("Number")
                                 || other.ends_with("Id")

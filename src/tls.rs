@@ -271,14 +271,14 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
 }
 
 /// An error with its causes (`error sending request: client error (Connect): invalid peer
-/// certificate: UnknownIssuer`), plus what to do when a certificate was refused.
+/// certificate: UnknownIssuer`), plus what to do when the TLS handshake failed.
 pub fn explain(error: &(dyn std::error::Error + 'static)) -> String {
     let mut text = error.to_string();
-    let mut certificate = None;
+    let mut hint = None;
     let mut source = Some(error);
     while let Some(e) = source {
-        if certificate.is_none() {
-            certificate = handshake_problem(e);
+        if hint.is_none() {
+            hint = handshake_problem(e);
         }
         if !std::ptr::eq(e, error) {
             let cause = e.to_string();
@@ -290,7 +290,7 @@ pub fn explain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         source = e.source();
     }
-    if let Some(hint) = certificate {
+    if let Some(hint) = hint {
         text.push_str(" (");
         text.push_str(hint);
         text.push(')');

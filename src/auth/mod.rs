@@ -127,7 +127,7 @@ pub struct RoleName(pub Role);
 
 impl std::fmt::Display for RoleName {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&format!("{:?}", self.0).to_lowercase())
+        f.write_str(&crate::domain::claim::role_code(self.0).to_lowercase())
     }
 }
 

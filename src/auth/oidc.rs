@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::jwks::{self, Jwks};
 use super::{check_lifetime, AuthError, LEEWAY_SECS};
 use crate::domain::actor::Role;
+use crate::domain::claim::role_code;
 use crate::service::identity::ExternalIdentity;
 use crate::tls::Tls;
 
@@ -118,19 +119,9 @@ impl Default for RoleMap {
         RoleMap(
             [Role::Customer, Role::Seller, Role::Operator, Role::Analyst]
                 .into_iter()
-                .map(|r| (role_name(r).to_ascii_lowercase(), r))
+                .map(|r| (role_code(r).to_ascii_lowercase(), r))
                 .collect(),
         )
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Customer => "CUSTOMER",
-        Role::Seller => "SELLER",
-        Role::Operator => "OPERATOR",
-        Role::Analyst => "ANALYST",
-        Role::System => "SYSTEM",
     }
 }
 

@@ -45,7 +45,8 @@ hostssl all all 127.0.0.0/8     trust
 hostnossl all all 0.0.0.0/0     reject
 HBA
 chown -R postgres:postgres "$conf"
-pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" stop 2>/dev/null || true
-pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start 2>/dev/null || true
+# Their chatter ("Removed stale pid file") goes to stderr: stdout carries only the URL.
+pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" stop >&2 2>/dev/null || true
+pg_ctlcluster --skip-systemctl-redirect "$version" "$cluster" start >&2 || true
 for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p "$port" -q && break; sleep 1; done
 echo "postgres://postgres@127.0.0.1:$port/postgres?sslmode=verify-full&sslrootcert=$dir/ca.pem"

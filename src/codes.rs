@@ -64,10 +64,11 @@ error_codes! {
     /// No valid bearer token where the operation needs a caller, or a token that does not
     /// verify (expired, another secret): send `Authorization: Bearer <token>` with a valid
     /// token (`oms token` issues one in development). The courier webhook: its secret in
-    /// `X-Courier-Token`.
+    /// `X-Courier-Token`. The payment gateway's deposit callback: a `secret` that is not the
+    /// payment's (forged, or meant for another shop).
     Unauthenticated => "UNAUTHENTICATED",
         "`errors[].extensions.code`; HTTP 401 from `/graphql`, `/export/*` and \
-         `/webhooks/courier` (`error.code`); the reason of the WebSocket's close (code 1002) after a \
+         `/webhooks/courier` and `/webhooks/payments` (`error.code`); the reason of the WebSocket's close (code 1002) after a \
          `connection_init` whose token does not verify";
     /// The caller's role may never do this, whatever the object (an analyst writing, a
     /// customer reading analytics, the SYSTEM subscribing): use a token of a role that may.
@@ -75,9 +76,10 @@ error_codes! {
         "`errors[].extensions.code`; HTTP 403 from `/export/*`";
     /// The order, claim or seller a query, subscription or lookup names does not exist or is
     /// not visible to the caller (another tenant's is never "forbidden"): check the number or
-    /// id, and the token.
+    /// id, and the token. A deposit callback for an order with no virtual account issued.
     NotFound => "NOT_FOUND",
-        "`errors[].extensions.code` of a query or subscription";
+        "`errors[].extensions.code` of a query or subscription; HTTP 404 from \
+         `/webhooks/payments` (`error.code`)";
     /// An argument or variable that its type refuses, or that a documented rule refuses (a
     /// malformed global ID, a page size over the limit, a bad cursor or filter): the message
     /// names it and what to send instead.
@@ -142,10 +144,10 @@ error_codes! {
         "`errors[].extensions.code`, the last of 100 errors";
     /// The request is not one the endpoint understands: a body that is not JSON or not a
     /// GraphQL request (no `query`, a batch), a CSV export parameter it does not know, a
-    /// courier event of another shape. The message says what to send.
+    /// courier event or a deposit callback of another shape. The message says what to send.
     BadRequest => "BAD_REQUEST",
         "HTTP 400 from `/graphql` and `/export/*` (`errors[0].extensions.code`) and from \
-         `/webhooks/courier` (`error.code`)";
+         `/webhooks/courier` and `/webhooks/payments` (`error.code`)";
     /// A POST to `/graphql` without `Content-Type: application/json`.
     UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
         "HTTP 415 from `/graphql` (`errors[0].extensions.code`)";
@@ -160,6 +162,15 @@ error_codes! {
     /// A mutation or subscription sent by GET: POST mutations, subscribe over the WebSocket.
     MethodNotAllowed => "METHOD_NOT_ALLOWED",
         "HTTP 405 from `/graphql` (`errors[0].extensions.code`), with `Allow: POST`";
+    /// The payment gateway's deposit callback names a payment the gateway, asked again, does
+    /// not report as deposited: nothing was recorded (logged). The gateway sends a genuine
+    /// callback again.
+    DepositNotConfirmed => "DEPOSIT_NOT_CONFIRMED",
+        "HTTP 409 from `/webhooks/payments` (`error.code`)";
+    /// The payment gateway could not be asked to confirm a deposit callback: nothing was
+    /// recorded; the gateway sends the callback again later.
+    GatewayUnavailable => "GATEWAY_UNAVAILABLE",
+        "HTTP 503 from `/webhooks/payments` (`error.code`)";
     /// The request ran longer than `--request-timeout-ms` (504), its body did not arrive in
     /// that time (408), or the server was busy with other large documents that long (503).
     /// Nothing is left half done: retry, a mutation with the same idempotency key.

@@ -85,10 +85,22 @@ pub struct ServeArgs {
     #[arg(long, env = "OMS_GRAPHIQL_ASSETS", default_value = "web/node_modules")]
     pub graphiql_assets: PathBuf,
 
-    /// Base URL of an HTTP payment gateway (card partial cancels, transfers, fee charges). Unset:
-    /// the built-in simulated gateway, which always succeeds.
+    /// The payment provider orders and fees are paid through and refunds go back through:
+    /// `simulated` (built in, for the demo and tests: any payment key confirms, one starting
+    /// `sim-va-` issues a virtual account) or `toss` (Toss Payments' API; needs
+    /// `--payment-gateway-secret-key`).
+    #[arg(long, env = "OMS_PAYMENT_GATEWAY", value_enum, default_value_t = GatewayKind::Simulated)]
+    pub payment_gateway: GatewayKind,
+
+    /// Base URL of the provider's API, `https://` (plain `http://` only on loopback, for a
+    /// stand-in). Default for `toss`: `https://api.tosspayments.com`.
     #[arg(long, env = "OMS_PAYMENT_GATEWAY_URL")]
     pub payment_gateway_url: Option<String>,
+
+    /// The shop's secret key at the provider (`test_sk_...`, `live_sk_...`); sent only in the
+    /// Authorization header. Prefer `OMS_PAYMENT_GATEWAY_SECRET_KEY_FILE`.
+    #[arg(long, env = "OMS_PAYMENT_GATEWAY_SECRET_KEY", hide_env_values = true)]
+    pub payment_gateway_secret_key: Option<String>,
 
     /// Milliseconds a payment gateway call may take before it counts as timed out (and is
     /// retried with the same idempotency key).
@@ -399,6 +411,11 @@ pub struct JobArgs {
     #[arg(long, env = "OMS_DEPOSIT_DEADLINE_HOURS", default_value_t = 72)]
     pub deposit_deadline_hours: i64,
 
+    /// Minutes a card order waits for `confirmPayment` before the SYSTEM cancels it and
+    /// releases its stock (an authorization nobody confirms lapses at the provider by itself).
+    #[arg(long, env = "OMS_CARD_PAYMENT_MINUTES", default_value_t = 30)]
+    pub card_payment_minutes: i64,
+
     /// Attempts the SYSTEM makes to pay a refund part back through the payment gateway, with
     /// a backoff that doubles each time, before the part is FAILED and left to an operator
     /// (`retryRefund` starts them again, `resolveRefundManually` settles it by hand). 1 to 20.
@@ -408,6 +425,15 @@ pub struct JobArgs {
         default_value_t = RefundAttempts::DEFAULT
     )]
     pub refund_max_attempts: RefundAttempts,
+}
+
+/// The payment providers the server speaks to (`--payment-gateway`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GatewayKind {
+    /// The built-in simulator.
+    Simulated,
+    /// Toss Payments' core API.
+    Toss,
 }
 
 /// How many times a refund part is sent to the payment gateway before it is FAILED
@@ -488,6 +514,7 @@ impl Default for JobArgs {
             auto_confirm_days: 8,
             unpaid_fee_days: 14,
             deposit_deadline_hours: 72,
+            card_payment_minutes: 30,
             refund_max_attempts: RefundAttempts::DEFAULT,
         }
     }

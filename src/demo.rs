@@ -22,9 +22,11 @@ use crate::domain::claim::{ClaimAction, HoldReason, Reason};
 use crate::domain::money::Won;
 use crate::domain::order::{LineStatus, LineStep, PaymentMethod};
 use crate::error::ServiceError;
+use crate::gateway::{SimulatedGateway, VIRTUAL_ACCOUNT_KEY_PREFIX};
 use crate::repo;
 use crate::service::claims;
 use crate::service::orders::{self, LineSelection, PlaceOrder, PlaceOrderLine, StepRequest};
+use crate::service::payments;
 
 /// An option: name, unit price, instant discount per unit.
 type DemoOption = (&'static str, i64, i64);
@@ -238,13 +240,13 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
     // 90 orders: each walks as far along the lifecycle as its index says, so every line status
     // appears, with both payment methods, coupons and points mixed in.
     let stops = [
-        LineStep::ConfirmDeposit,
         LineStep::ConfirmOrder,
         LineStep::Ship,
         LineStep::MarkDelivered,
         LineStep::ConfirmPurchase,
     ];
     let mut placed_count = 0;
+    let gateway = Arc::new(SimulatedGateway::default());
     for n in 0..90usize {
         let method = if n % 3 == 0 {
             PaymentMethod::BankTransfer
@@ -281,10 +283,12 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
             points: Won::new(if n % 4 == 1 { 1000 } else { 0 }),
             payment_method: method,
         };
-        // This order's own clock: placed in turn, each step some hours after the last.
+        // This order's own clock: placed in turn, each step some hours after the last. Its
+        // payments go through a simulator the demo holds, so it can make deposits arrive.
         let clock = ManualClock::new(start + Duration::minutes(ORDER_SPACING_MINUTES * n as i64));
         let app = &App {
             clock: Arc::new(clock.clone()),
+            gateway: gateway.clone(),
             ..app.clone()
         };
         let placed = match orders::place_order(app, Actor::Operator, None, request)
@@ -307,12 +311,8 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
         // appears with both (0 awaiting payment … 5 purchase confirmed), delivered ones weighted
         // up so the demo claims find lines to claim.
         let target: usize = [0, 1, 2, 3, 4, 4, 4, 4, 5][(n / 3) % 9];
-        let (skip, depth) = match method {
-            PaymentMethod::BankTransfer => (0, target),
-            // A card order starts PAID: no deposit step.
-            PaymentMethod::Card => (1, target.saturating_sub(1)),
-        };
-        for step in stops.iter().copied().skip(skip).take(depth) {
+        pay(app, &gateway, &order, n, target > 0).await?;
+        for step in stops.iter().copied().take(target.saturating_sub(1)) {
             clock.advance(Duration::hours(STEP_HOURS));
             let lines = repo::orders::lines_of_orders(db, &[order.id], None).await?;
             let (from, _) = step.transition();
@@ -355,6 +355,78 @@ pub async fn seed_if_empty(app: &App) -> Result<bool, ServiceError> {
     );
     seed_claims(app, start + Duration::hours(CLAIMS_AFTER_HOURS)).await?;
     Ok(true)
+}
+
+/// Pays a demo order as a shop's checkout would (`README.md` "Payments"): a card by
+/// `confirmPayment` with the widget's payment key; a bank transfer through a virtual account
+/// (every other one) whose deposit arrives by the gateway's callback, or by an operator's
+/// `confirmDeposit`. Orders left unpaid show each way of waiting: a card checkout not yet
+/// confirmed, a virtual account issued, a partial deposit.
+async fn pay(
+    app: &App,
+    gateway: &SimulatedGateway,
+    order: &entity::order::Model,
+    n: usize,
+    paid: bool,
+) -> Result<(), ServiceError> {
+    let number = &order.order_number;
+    let due = Won::new(order.amount_due);
+    if !due.is_positive() {
+        // Points paid it all at placing.
+        return Ok(());
+    }
+    let confirm = |payment_key: String| payments::ConfirmPayment {
+        order_number: number.clone(),
+        payment_key,
+        amount: due,
+    };
+    let deposit = |amount: Won| payments::DepositRequest {
+        order_number: number.clone(),
+        amount,
+        expected_version: None,
+    };
+    match order.payment_method.parse::<PaymentMethod>()? {
+        // Unpaid: a checkout the customer has not completed.
+        PaymentMethod::Card if !paid => {}
+        PaymentMethod::Card => {
+            let req = confirm(format!("sim-card-{number}"));
+            payments::confirm_payment(app, Actor::Operator, None, req)
+                .await
+                .result?;
+        }
+        // A virtual account, deposited into (the gateway's callback) or still waiting.
+        PaymentMethod::BankTransfer if n % 2 == 0 => {
+            let req = confirm(format!("{VIRTUAL_ACCOUNT_KEY_PREFIX}{number}"));
+            payments::confirm_payment(app, Actor::Operator, None, req)
+                .await
+                .result?;
+            if paid {
+                let body = gateway.deposit(number).ok_or_else(|| {
+                    ServiceError::Corrupt(format!(
+                        "the demo's virtual account of {number} is unknown"
+                    ))
+                })?;
+                let callback = serde_json::from_value(body)
+                    .map_err(|e| ServiceError::Corrupt(format!("demo deposit callback: {e}")))?;
+                payments::deposit_callback(app, callback).await?;
+            }
+        }
+        // 무통장입금 to the marketplace's account, recorded by an operator: in full, or short
+        // (the order still waits for the rest).
+        PaymentMethod::BankTransfer => {
+            let amount = if paid {
+                due
+            } else {
+                Won::new(due.amount() / 2 / 1000 * 1000)
+            };
+            if amount.is_positive() {
+                payments::confirm_deposit(app, Actor::Operator, None, deposit(amount))
+                    .await
+                    .result?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One demo claim: which line it takes (status, optionally a product), how it opens, the

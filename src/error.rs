@@ -55,8 +55,26 @@ pub enum UserErrorCode {
     LineStatusNotAllowed,
     /// The lines of one shipment must belong to one seller and one order.
     MixedShipment,
-    /// Only bank-transfer orders wait for a deposit.
+    /// The order waits for no deposit: it is not paid by bank transfer, or it is paid or
+    /// cancelled already (the message says which).
     NotAwaitingDeposit,
+    /// A deposit of zero, or more than is left to deposit (the message gives what is left):
+    /// record what arrived up to that; pay any excess back outside.
+    DepositExceedsDue,
+    /// The order waits for no payment: paid already, cancelled, paid with points alone, or a
+    /// virtual account already issued (the message says which). Reload the order.
+    NotAwaitingPayment,
+    /// `confirmPayment` with an amount other than what the order owes: the payment widget was
+    /// opened (or tampered) with another amount. Nothing was charged; open the widget with the
+    /// order's `amountDue`.
+    PaymentAmountMismatch,
+    /// The payment gateway refused the payment for good (a declined card, an unknown or
+    /// expired payment key, a payment for another order or amount): the message carries the
+    /// gateway's code and message. Nothing was charged; pay again in the payment widget.
+    PaymentDeclined,
+    /// The payment gateway did not answer in time or failed for the moment; nothing was
+    /// recorded. Send the same request again: the same payment key is never charged twice.
+    PaymentGatewayUnavailable,
     /// `expectedVersion` did not match: the object moved on. Reload it and decide again.
     StaleVersion,
     /// The idempotency key was used before with another input or mutation: a new request
@@ -88,8 +106,8 @@ pub enum UserErrorCode {
     ClaimAlreadyHeld,
     /// An exchange for an option at another price: return and order anew.
     PriceDifferenceNotSupported,
-    /// A fee payment that is not exactly the fee due, or a card the gateway did not charge:
-    /// the message says which; pay exactly the fee due.
+    /// A fee payment that is not exactly the fee due, or a transfer already waiting for
+    /// confirmation: the message says which; pay exactly the fee due.
     FeeAmountMismatch,
     /// The courier could not book the pickup; nothing changed. Retry, or let the customer
     /// ship the goods.
@@ -163,6 +181,8 @@ impl UserErrorCode {
             C::ClaimConflict
             // The courier did not book: nothing changed, and the booking may work next time.
             | C::CourierUnavailable
+            // The payment gateway did not answer; the same payment key may pass in a moment.
+            | C::PaymentGatewayUnavailable
             // Busy or throttled now; the same request may pass in a moment.
             | C::PluginBusy
             | C::RateLimited
@@ -182,6 +202,10 @@ impl UserErrorCode {
             | C::LineStatusNotAllowed
             | C::MixedShipment
             | C::NotAwaitingDeposit
+            | C::DepositExceedsDue
+            | C::NotAwaitingPayment
+            | C::PaymentAmountMismatch
+            | C::PaymentDeclined
             | C::StaleVersion
             | C::IdempotencyKeyInvalid
             | C::FieldNotAllowed

@@ -42,6 +42,13 @@ use crate::metrics::Metrics;
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     init_tracing(args.log_json);
     args.refuse_unsafe()?;
+    if args.demo && args.payment_gateway != config::GatewayKind::Simulated {
+        return Err(
+            "--demo pays its orders with payment keys only the built-in simulator \
+                    knows: leave out --payment-gateway toss for the demo"
+                .into(),
+        );
+    }
     let tls = tls::Tls::from_args(&args.tls).map_err(|e| e.to_string())?;
     let ca_file = args.tls.tls_ca_file.as_deref();
     // The identity provider's flags are checked before anything is served; its keys are
@@ -85,18 +92,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         limits: args.limits.clone(),
         jobs: args.jobs.clone(),
         metrics: Metrics::with_operations(&args.metrics_operations),
-        gateway: match &args.payment_gateway_url {
-            Some(url) => Arc::new(gateway::HttpGateway::new(
-                url,
-                std::time::Duration::from_millis(args.payment_gateway_timeout_ms),
-                &tls,
-                args.tls
-                    .payment_gateway_identity()
-                    .map_err(|e| e.to_string())?
-                    .as_ref(),
-            )?),
-            None => Arc::new(gateway::SimulatedGateway::default()),
-        },
+        gateway: payment_gateway(&args, &tls)?,
         courier_secret: args.courier_webhook_secret.clone(),
         courier: match &args.courier_url {
             Some(url) => Arc::new(courier::HttpCourier::new(
@@ -157,6 +153,47 @@ pub async fn serve(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("shut down cleanly");
     Ok(())
+}
+
+/// The payment provider of the flags: the simulator, or Toss Payments' API with the shop's
+/// secret key (its URL `https://`, or `http://` on loopback only).
+fn payment_gateway(
+    args: &ServeArgs,
+    tls: &tls::Tls,
+) -> Result<Arc<dyn gateway::PaymentGateway>, String> {
+    let timeout = std::time::Duration::from_millis(args.payment_gateway_timeout_ms);
+    match args.payment_gateway {
+        config::GatewayKind::Simulated => {
+            if let Some(url) = &args.payment_gateway_url {
+                return Err(format!(
+                    "--payment-gateway-url {url} is set but --payment-gateway is `simulated`: \
+                     add --payment-gateway toss (and its --payment-gateway-secret-key)"
+                ));
+            }
+            Ok(Arc::new(gateway::SimulatedGateway::default()))
+        }
+        config::GatewayKind::Toss => {
+            let key = args.payment_gateway_secret_key.as_deref().ok_or(
+                "--payment-gateway toss needs the shop's secret key: set \
+                 OMS_PAYMENT_GATEWAY_SECRET_KEY_FILE (or --payment-gateway-secret-key)",
+            )?;
+            let url = args
+                .payment_gateway_url
+                .as_deref()
+                .unwrap_or(gateway::TOSS_API_URL);
+            let identity = args
+                .tls
+                .payment_gateway_identity()
+                .map_err(|e| e.to_string())?;
+            Ok(Arc::new(gateway::TossGateway::new(
+                url,
+                key,
+                timeout,
+                tls,
+                identity.as_ref(),
+            )?))
+        }
+    }
 }
 
 /// The channels outbox deliveries go through, from the flags.

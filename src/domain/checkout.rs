@@ -116,17 +116,14 @@ pub struct CheckoutTender {
 }
 
 /// The tenders a priced order is paid with: the cash part, when there is one, by the chosen
-/// method (a card is charged at once; a bank transfer awaits its deposit), then the points.
+/// method (waiting for `confirmPayment` or the deposit), then the points (spent at once).
 pub fn checkout_tenders(method: PaymentMethod, priced: &PricedCheckout) -> Vec<CheckoutTender> {
     let mut tenders = Vec::new();
     if priced.cash_total.is_positive() {
         tenders.push(CheckoutTender {
             method: TenderMethod::from(method),
             amount: priced.cash_total,
-            status: match method {
-                PaymentMethod::Card => TenderStatus::Paid,
-                PaymentMethod::BankTransfer => TenderStatus::AwaitingDeposit,
-            },
+            status: method.unpaid_tender_status(),
         });
     }
     if priced.points.is_positive() {
@@ -365,7 +362,7 @@ mod tests {
         );
         assert_eq!(
             of(PaymentMethod::Card, &priced(9_000, 0)),
-            vec![(TenderMethod::Card, 9_000, TenderStatus::Paid)]
+            vec![(TenderMethod::Card, 9_000, TenderStatus::AwaitingPayment)]
         );
         assert_eq!(
             of(PaymentMethod::Card, &priced(0, 1_000)),

@@ -123,30 +123,54 @@ impl PaymentMethod {
         }
     }
 
-    /// The status a new order's lines start in.
-    pub const fn initial_line_status(self) -> LineStatus {
-        match self {
-            PaymentMethod::Card => LineStatus::Paid,
-            PaymentMethod::BankTransfer => LineStatus::AwaitingPayment,
+    /// When a new order placed at `placed_at` with `cash_total` to pay lapses unpaid (미입금
+    /// 취소): a card order when `windows.card_minutes` pass without `confirmPayment`, a bank
+    /// transfer after `windows.deposit_hours` (or its virtual account's own due date, once one
+    /// is issued). An order with no cash to pay never lapses: points paid it at once.
+    pub fn payment_deadline(
+        self,
+        placed_at: DateTime<Utc>,
+        cash_total: Won,
+        windows: PaymentWindows,
+    ) -> Option<DateTime<Utc>> {
+        if !cash_total.is_positive() {
+            return None;
         }
+        Some(match self {
+            PaymentMethod::Card => placed_at + chrono::Duration::minutes(windows.card_minutes),
+            PaymentMethod::BankTransfer => {
+                placed_at + chrono::Duration::hours(windows.deposit_hours)
+            }
+        })
     }
 
-    /// What a new order still owes of its `cash_total`: nothing once the card is charged, all
-    /// of it until the bank transfer arrives.
-    pub fn due_at_checkout(self, cash_total: Won) -> Won {
+    /// The tender status of the cash part before it is paid: a card waits for `confirmPayment`,
+    /// a bank transfer for its deposit.
+    pub const fn unpaid_tender_status(self) -> TenderStatus {
         match self {
-            PaymentMethod::Card => Won::ZERO,
-            PaymentMethod::BankTransfer => cash_total,
+            PaymentMethod::Card => TenderStatus::AwaitingPayment,
+            PaymentMethod::BankTransfer => TenderStatus::AwaitingDeposit,
         }
     }
+}
 
-    /// When a new order placed at `placed_at` lapses unpaid: a bank transfer `hours` later; a
-    /// card order is paid already.
-    pub fn deposit_deadline(self, placed_at: DateTime<Utc>, hours: i64) -> Option<DateTime<Utc>> {
-        match self {
-            PaymentMethod::Card => None,
-            PaymentMethod::BankTransfer => Some(placed_at + chrono::Duration::hours(hours)),
-        }
+/// How long an order waits for its payment (`--card-payment-minutes`,
+/// `--deposit-deadline-hours`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentWindows {
+    /// Minutes a card order waits for `confirmPayment`.
+    pub card_minutes: i64,
+    /// Hours a bank-transfer order waits for its deposit.
+    pub deposit_hours: i64,
+}
+
+/// The status a new order's lines start in (`domain.md`): every order with cash to pay waits
+/// for it (입금대기); an order paid entirely with points is paid at once.
+pub fn initial_line_status(cash_total: Won) -> LineStatus {
+    if cash_total.is_positive() {
+        LineStatus::AwaitingPayment
+    } else {
+        LineStatus::Paid
     }
 }
 parse_by_name!(PaymentMethod, "payment method");
@@ -193,21 +217,28 @@ impl From<PaymentMethod> for TenderMethod {
 /// Whether a tender's money has arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TenderStatus {
-    /// The money was taken (card charged, deposit confirmed, points spent).
+    /// The money was taken (card confirmed, deposit arrived in full, points spent).
     Paid,
-    /// A bank transfer not deposited yet.
+    /// A bank transfer not deposited (in full) yet.
     AwaitingDeposit,
+    /// A card payment the customer has not had confirmed yet (`confirmPayment`).
+    AwaitingPayment,
 }
 
 impl TenderStatus {
     /// Every tender status.
-    pub const ALL: [TenderStatus; 2] = [TenderStatus::Paid, TenderStatus::AwaitingDeposit];
+    pub const ALL: [TenderStatus; 3] = [
+        TenderStatus::Paid,
+        TenderStatus::AwaitingDeposit,
+        TenderStatus::AwaitingPayment,
+    ];
 
     /// The stored and API name.
     pub const fn as_str(self) -> &'static str {
         match self {
             TenderStatus::Paid => "PAID",
             TenderStatus::AwaitingDeposit => "AWAITING_DEPOSIT",
+            TenderStatus::AwaitingPayment => "AWAITING_PAYMENT",
         }
     }
 }
@@ -216,8 +247,10 @@ parse_by_name!(TenderStatus, "tender status");
 /// An order-side lifecycle step (not a claim).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LineStep {
-    /// `confirmDeposit`: the bank transfer arrived.
+    /// `confirmDeposit` or the gateway's deposit callback: the bank transfer arrived in full.
     ConfirmDeposit,
+    /// `confirmPayment`: the gateway confirmed the card payment.
+    ConfirmPayment,
     /// `confirmOrder`: the seller accepts the order and prepares it.
     ConfirmOrder,
     /// `shipLines`: the seller hands the parcel to a courier.
@@ -233,6 +266,7 @@ impl LineStep {
     pub const fn event_type(self) -> &'static str {
         match self {
             LineStep::ConfirmDeposit => "order.deposit_confirmed",
+            LineStep::ConfirmPayment => "order.paid",
             LineStep::ConfirmOrder => "order.preparing",
             LineStep::Ship => "order.shipped",
             LineStep::MarkDelivered => "order.delivered",
@@ -244,6 +278,7 @@ impl LineStep {
     pub const fn mutation_name(self) -> &'static str {
         match self {
             LineStep::ConfirmDeposit => "confirmDeposit",
+            LineStep::ConfirmPayment => "confirmPayment",
             LineStep::ConfirmOrder => "confirmOrder",
             LineStep::Ship => "shipLines",
             LineStep::MarkDelivered => "markDelivered",
@@ -254,7 +289,9 @@ impl LineStep {
     /// The single (from, to) pair of the step: the line lifecycle of `domain.md` as data.
     pub const fn transition(self) -> (LineStatus, LineStatus) {
         match self {
-            LineStep::ConfirmDeposit => (LineStatus::AwaitingPayment, LineStatus::Paid),
+            LineStep::ConfirmDeposit | LineStep::ConfirmPayment => {
+                (LineStatus::AwaitingPayment, LineStatus::Paid)
+            }
             LineStep::ConfirmOrder => (LineStatus::Paid, LineStatus::Preparing),
             LineStep::Ship => (LineStatus::Preparing, LineStatus::Shipped),
             LineStep::MarkDelivered => (LineStatus::Shipped, LineStatus::Delivered),

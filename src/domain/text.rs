@@ -165,6 +165,9 @@ pub const COURIER_EVENT: Limit = Limit::line(32);
 /// A person's subject at the marketplace's identity provider (`linkExternalIdentity`;
 /// subjects are UUIDs or `auth0|...` ids, far shorter).
 pub const EXTERNAL_ID: Limit = Limit::line(255);
+/// The payment gateway's key of a payment (`confirmPayment`, `payClaimFee`; Toss Payments'
+/// keys are at most 200 characters).
+pub const PAYMENT_KEY: Limit = Limit::line(200);
 /// A query parameter of a CSV export (the longest real one, an `orderBy` naming every field
 /// with its direction, is under 500 characters).
 pub const EXPORT_PARAMETER: Limit = Limit::line(1_000);

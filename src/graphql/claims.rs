@@ -365,9 +365,13 @@ pub struct PayClaimFeeInput {
     pub claim_number: String,
     /// Exactly the fee due (anything else: FEE_AMOUNT_MISMATCH).
     pub amount: crate::domain::money::Won,
-    /// CARD (charged at once, default) or BANK_TRANSFER (counts once an OPERATOR confirms it
-    /// with `confirmClaimFeeTransfer`).
+    /// CARD (default: the payment the customer authorized in the payment widget, confirmed
+    /// now) or BANK_TRANSFER (counts once an OPERATOR confirms it with
+    /// `confirmClaimFeeTransfer`).
     pub method: Option<FeePaymentMethod>,
+    /// For CARD: the key the payment widget gave, opened with the claim's
+    /// `feePaymentOrderId` and the fee due. At most 200 characters, one line.
+    pub payment_key: Option<String>,
     /// Refuse with STALE_VERSION unless the claim is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
@@ -377,7 +381,13 @@ pub struct PayClaimFeeInput {
 
 impl TextInput for PayClaimFeeInput {
     fn texts(&self) -> Texts {
-        Texts::default().field("claimNumber", &self.claim_number, limit::CLAIM_NUMBER)
+        Texts::default()
+            .field("claimNumber", &self.claim_number, limit::CLAIM_NUMBER)
+            .optional(
+                "paymentKey",
+                self.payment_key.as_deref(),
+                limit::PAYMENT_KEY,
+            )
     }
 }
 
@@ -1053,6 +1063,7 @@ impl ClaimMutation {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
             fee: Some(input.amount),
+            payment_key: input.payment_key,
             ..Default::default()
         };
         acting(ctx, ClaimAction::PayClaimFee, key, req).await

@@ -22,6 +22,7 @@ use crate::service::jobs::{self, Job};
 use crate::service::orders::{
     self, LineSelection, OrderChanged, PlaceOrder, PlaceOrderLine, StepRequest,
 };
+use crate::service::payments;
 use crate::service::reads;
 
 /// Order and catalogue mutation fields.
@@ -91,11 +92,40 @@ impl TextInput for PlaceOrderInput {
     }
 }
 
+/// Input of `confirmPayment`: the three values the payment widget's success redirect carries
+/// (`paymentKey`, `orderId`, `amount`).
+#[derive(InputObject)]
+pub struct ConfirmPaymentInput {
+    /// The order: the widget's `orderId`. At most 40 characters, one line.
+    pub order_number: String,
+    /// The gateway's key of the customer's authorization. At most 200 characters, one line.
+    pub payment_key: String,
+    /// The amount the widget was opened with: exactly the order's `amountDue` (another amount
+    /// is PAYMENT_AMOUNT_MISMATCH, and nothing is charged).
+    pub amount: crate::domain::money::Won,
+    /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
+    /// request under a used key answers that request's outcome again (`replayed: true`).
+    /// Repeating the same `paymentKey` is safe without one.
+    pub idempotency_key: Option<String>,
+}
+
+impl TextInput for ConfirmPaymentInput {
+    fn texts(&self) -> Texts {
+        Texts::default()
+            .field("orderNumber", &self.order_number, limit::ORDER_NUMBER)
+            .field("paymentKey", &self.payment_key, limit::PAYMENT_KEY)
+    }
+}
+
 /// Input of `confirmDeposit`.
 #[derive(InputObject)]
 pub struct ConfirmDepositInput {
     /// The order. At most 40 characters, one line.
     pub order_number: String,
+    /// The amount that arrived, from 1 won to what is left to deposit (the order's
+    /// `amountDue` less the cash tender's `depositedAmount`). Short of it, the deposit is
+    /// recorded as partial and the order keeps waiting.
+    pub amount: crate::domain::money::Won,
     /// Refuse with STALE_VERSION unless the order is at this version.
     pub expected_version: Option<i32>,
     /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
@@ -341,7 +371,37 @@ impl OrderMutation {
         order_payload(ctx, answer).await
     }
 
-    /// 입금확인: the bank transfer of an order arrived; its lines become PAID. OPERATOR.
+    /// 결제 승인: confirms the payment the customer authorized in the payment widget, server
+    /// to server, after checking its amount against the order. A card order becomes PAID; a
+    /// virtual account (가상계좌) is issued and the order waits for the deposit into it
+    /// (`tenders { virtualAccount }`, `depositDeadline`). Safe to repeat: the same paymentKey
+    /// is never confirmed twice. The order's CUSTOMER or an OPERATOR.
+    async fn confirm_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: ConfirmPaymentInput,
+    ) -> Result<OrderPayload> {
+        if let Some(refused) = text::refusal(&input) {
+            return Ok(refused);
+        }
+        let key = keyed(ctx, &input);
+        let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+        let request = payments::ConfirmPayment {
+            order_number: input.order_number,
+            payment_key: input.payment_key,
+            amount: input.amount,
+        };
+        let answer = with_key(key, |key| {
+            payments::confirm_payment(app, actor, key, request)
+        })
+        .await;
+        order_payload(ctx, answer).await
+    }
+
+    /// 입금확인: a bank transfer of `amount` arrived for an order. When the deposits reach
+    /// what it owes, its lines become PAID; a short deposit is recorded as partial
+    /// (`tenders { depositedAmount }`) and refunded to the refund account if the order is then
+    /// cancelled. OPERATOR.
     async fn confirm_deposit(
         &self,
         ctx: &Context<'_>,
@@ -350,15 +410,18 @@ impl OrderMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        step(
-            ctx,
-            LineStep::ConfirmDeposit,
-            keyed(ctx, &input),
-            Ok(LineSelection::WholeOrder(input.order_number)),
-            None,
-            input.expected_version,
-        )
-        .await
+        let key = keyed(ctx, &input);
+        let (actor, app) = (require_writer(ctx)?, app(ctx)?);
+        let request = payments::DepositRequest {
+            order_number: input.order_number,
+            amount: input.amount,
+            expected_version: input.expected_version,
+        };
+        let answer = with_key(key, |key| {
+            payments::confirm_deposit(app, actor, key, request)
+        })
+        .await;
+        order_payload(ctx, answer).await
     }
 
     /// 주문확인: the seller accepts PAID lines and starts preparing them (PREPARING).

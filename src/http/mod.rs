@@ -1,11 +1,13 @@
 //! The HTTP surface: `/graphql` (GraphQL over HTTP and WebSocket subscriptions), `/graphiql`,
-//! `/webhooks/courier` (tracking events), `/healthz`, `/readyz` and `/metrics`.
+//! `/webhooks/courier` (tracking events), `/webhooks/payments` (the payment gateway's deposit
+//! callbacks), `/healthz`, `/readyz` and `/metrics`.
 
 mod courier;
 mod export;
 mod graphiql;
 mod graphql;
 mod ops;
+mod payments;
 
 use std::path::Path;
 
@@ -45,6 +47,10 @@ pub fn router(app: App, graphiql_assets: &Path) -> Router {
         .route(
             "/webhooks/courier",
             axum::routing::post(courier::tracking_event),
+        )
+        .route(
+            "/webhooks/payments",
+            axum::routing::post(payments::deposit_callback),
         )
         .route("/export/claims.csv", get(export::claims))
         .route("/export/claim-stats.csv", get(export::claim_stats))

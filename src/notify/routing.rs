@@ -85,7 +85,11 @@ pub struct Silent {
 
 /// The order events (`outbox::record_order`) with a Korean description, in lifecycle order.
 pub const ORDER_EVENTS: &[(&str, &str)] = &[
-    ("order.placed", "주문 접수 (결제 완료 또는 입금 대기)"),
+    (
+        "order.placed",
+        "주문 접수 (입금 대기, 또는 적립금으로 결제 완료)",
+    ),
+    ("order.paid", "카드 결제 완료 (카드 주문은 이때 접수)"),
     ("order.deposit_confirmed", "입금 확인"),
     ("order.preparing", "발주 확인, 상품 준비 시작"),
     ("order.shipped", "발송 (배송 시작)"),
@@ -132,6 +136,9 @@ pub const RULES: &[Rule] = &[
     // Orders.
     rule(On::Exact("order.placed"), Customer, "order.placed"),
     rule(On::Exact("order.placed"), Seller, "order.placed"),
+    // A card order is placed, for the customer and the seller, once its payment is confirmed.
+    rule(On::Exact("order.paid"), Customer, "order.placed"),
+    rule(On::Exact("order.paid"), Seller, "order.placed"),
     rule(
         On::Exact("order.deposit_confirmed"),
         Customer,
@@ -567,6 +574,7 @@ mod tests {
         // The match fails to compile when a step is added: list its event in ORDER_EVENTS.
         let steps = |step: LineStep| match step {
             LineStep::ConfirmDeposit
+            | LineStep::ConfirmPayment
             | LineStep::ConfirmOrder
             | LineStep::Ship
             | LineStep::MarkDelivered
@@ -574,6 +582,7 @@ mod tests {
         };
         for step in [
             LineStep::ConfirmDeposit,
+            LineStep::ConfirmPayment,
             LineStep::ConfirmOrder,
             LineStep::Ship,
             LineStep::MarkDelivered,

@@ -26,8 +26,9 @@ use crate::domain::claim::{ClaimAction, ClaimStatus};
 use crate::repo;
 
 /// The event types of order steps.
-pub const ORDER_EVENT_TYPES: [&str; 6] = [
+pub const ORDER_EVENT_TYPES: [&str; 7] = [
     "order.placed",
+    "order.paid",
     "order.deposit_confirmed",
     "order.preparing",
     "order.shipped",

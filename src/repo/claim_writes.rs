@@ -391,6 +391,12 @@ pub enum PartAttempt {
         /// The gateway's reference.
         reference: String,
     },
+    /// A bank transfer's refund with no valid refund account: ACCOUNT_REQUIRED until the
+    /// customer gives one (`setRefundAccount`).
+    AccountRequired {
+        /// The gateway's error, for the operator.
+        error: String,
+    },
     /// Refused or unreachable; retried after a backoff until the attempts run out.
     Failed {
         /// The error, for the operator.
@@ -421,6 +427,14 @@ pub async fn record_attempt(
             gateway_reference: Set(Some(reference)),
             attempts: Set(attempts),
             last_error: Set(None),
+            updated_at: Set(now),
+            ..Default::default()
+        },
+        PartAttempt::AccountRequired { error } => refund_part::ActiveModel {
+            status: Set(RefundStatus::AccountRequired.as_str().to_owned()),
+            attempts: Set(attempts),
+            last_error: Set(Some(error)),
+            next_attempt_at: Set(None),
             updated_at: Set(now),
             ..Default::default()
         },

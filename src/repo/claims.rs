@@ -434,6 +434,28 @@ pub async fn reduce_amount_due(
     Ok(())
 }
 
+/// Moves `amount` of a refund from "lowered the amount due" to "paid back in cash": a deposit
+/// already held covered that much of what the cancel took off.
+pub async fn shift_due_reduction_to_cash(
+    db: &impl ConnectionTrait,
+    refund_id: i64,
+    amount: i64,
+) -> Result<(), DbErr> {
+    refund::Entity::update_many()
+        .col_expr(
+            refund::Column::Cash,
+            Expr::col(refund::Column::Cash).add(amount),
+        )
+        .col_expr(
+            refund::Column::DueReduced,
+            Expr::col(refund::Column::DueReduced).sub(amount),
+        )
+        .filter(refund::Column::Id.eq(refund_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Replaces a refund's deductions (a waived fee cuts them) and clears its fee due.
 pub async fn update_refund_deductions(
     db: &impl ConnectionTrait,

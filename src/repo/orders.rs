@@ -306,17 +306,15 @@ pub async fn update_order(
     Ok(())
 }
 
-/// Marks the order's bank-transfer tender deposited.
-pub async fn mark_transfer_deposited(
+/// Updates a tender row (a payment confirmed, a deposit recorded, a virtual account issued).
+pub async fn update_tender(
     db: &impl ConnectionTrait,
-    order_id: i64,
-    at: DateTime<Utc>,
+    id: i64,
+    set: tender::ActiveModel,
 ) -> Result<(), DbErr> {
     tender::Entity::update_many()
-        .col_expr(tender::Column::Status, Expr::value("PAID"))
-        .col_expr(tender::Column::PaidAt, Expr::value(at))
-        .filter(tender::Column::OrderId.eq(order_id))
-        .filter(tender::Column::Status.eq("AWAITING_DEPOSIT"))
+        .set(set)
+        .filter(tender::Column::Id.eq(id))
         .exec(db)
         .await?;
     Ok(())

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod identity;
 pub mod jobs;
 pub mod orders;
+pub mod payments;
 pub mod plugins;
 pub mod policy;
 pub mod quota;

@@ -17,8 +17,8 @@ use crate::domain::checkout::{
 use crate::domain::claim::ClaimAction;
 use crate::domain::money::Won;
 use crate::domain::order::{
-    order_status, LineStatus, LineStep, OrderNumber, OrderStatus, PaymentMethod, TenderMethod,
-    TenderStatus,
+    initial_line_status, order_status, LineStatus, LineStep, OrderNumber, OrderStatus,
+    PaymentMethod, PaymentWindows, TenderStatus,
 };
 use crate::error::{ServiceError, UserError, UserErrorCode};
 use crate::repo;
@@ -313,15 +313,17 @@ async fn write_order(
     let day = OrderNumber::day_key(p.now);
     let number = OrderNumber::new(p.now, repo::orders::next_order_sequence(txn, &day).await?);
     // One status for all the new lines, so the order's is theirs.
-    let status = order_status(std::iter::once(
-        p.input.payment_method.initial_line_status(),
-    ));
-    let row = order_row(p, &number, status, app.jobs.deposit_deadline_hours);
+    let status = order_status(std::iter::once(initial_line_status(p.priced.cash_total)));
+    let windows = PaymentWindows {
+        card_minutes: app.jobs.card_payment_minutes,
+        deposit_hours: app.jobs.deposit_deadline_hours,
+    };
+    let row = order_row(p, &number, status, windows);
     let order_id = repo::orders::insert_order(txn, row).await?;
     spend_points(txn, p, order_id).await?;
     let groups = shipping_group_rows(p, order_id);
     let coupon = coupon_row(p, order_id);
-    let (lines, tenders) = (line_rows(p, order_id), tender_rows(p, order_id, &number));
+    let (lines, tenders) = (line_rows(p, order_id), tender_rows(p, order_id));
     repo::orders::insert_order_parts(txn, groups, lines, tenders, coupon).await?;
     let seller_ids: Vec<i64> = p.cart.iter().map(|l| l.seller_id).collect();
     let customer_id = p.checkout.customer.id;
@@ -330,7 +332,13 @@ async fn write_order(
         customer_id,
         status: status.as_str(),
     };
-    crate::outbox::record_order(txn, order, "order.placed", &[], &seller_ids, p.now).await?;
+    // A card order is placed for everyone else once its payment is confirmed (`order.paid`):
+    // until then it is an open checkout, and telling the seller would start the goods moving.
+    let awaiting_card =
+        p.input.payment_method == PaymentMethod::Card && p.priced.cash_total.is_positive();
+    if !awaiting_card {
+        crate::outbox::record_order(txn, order, "order.placed", &[], &seller_ids, p.now).await?;
+    }
     tracing::info!(order = %number, customer = customer_id, "order placed");
     Ok(OrderChanged { order_id })
 }
@@ -381,12 +389,12 @@ async fn spend_points(
     Ok(())
 }
 
-/// The new order's row: its prices, what it still owes and until when.
+/// The new order's row: its prices, what it still owes (all of its cash) and until when.
 fn order_row(
     p: &Placement<'_>,
     number: &OrderNumber,
     status: OrderStatus,
-    deadline_hours: i64,
+    windows: PaymentWindows,
 ) -> order::ActiveModel {
     let method = p.input.payment_method;
     let priced = &p.priced;
@@ -400,9 +408,10 @@ fn order_row(
         points_used: Set(priced.points.amount()),
         shipping_total: Set(priced.shipping_total.amount()),
         cash_total: Set(priced.cash_total.amount()),
-        amount_due: Set(method.due_at_checkout(priced.cash_total).amount()),
-        deposit_deadline: Set(method.deposit_deadline(p.now, deadline_hours)),
-        deposited_at: Set(None),
+        amount_due: Set(priced.cash_total.amount()),
+        deposit_deadline: Set(method.payment_deadline(p.now, priced.cash_total, windows)),
+        // Points alone paid it: paid now.
+        deposited_at: Set((!priced.cash_total.is_positive()).then_some(p.now)),
         placed_at: Set(p.now),
         updated_at: Set(p.now),
         version: Set(1),
@@ -436,7 +445,7 @@ fn shipping_group_rows(p: &Placement<'_>, order_id: i64) -> Vec<order_shipping_g
 /// The order lines, numbered from 1 in request order, with the names at checkout and what each
 /// paid.
 fn line_rows(p: &Placement<'_>, order_id: i64) -> Vec<order_line::ActiveModel> {
-    let status = p.input.payment_method.initial_line_status();
+    let status = initial_line_status(p.priced.cash_total);
     let lines = p.input.lines.iter().zip(&p.cart).zip(&p.priced.lines);
     lines
         .enumerate()
@@ -472,9 +481,9 @@ fn line_rows(p: &Placement<'_>, order_id: i64) -> Vec<order_line::ActiveModel> {
         .collect()
 }
 
-/// The tenders [`checkout_tenders`] decided, as rows; a card's carries the (simulated)
-/// gateway's charge reference.
-fn tender_rows(p: &Placement<'_>, order_id: i64, number: &OrderNumber) -> Vec<tender::ActiveModel> {
+/// The tenders [`checkout_tenders`] decided, as rows. The cash tender gets the gateway's
+/// payment key when `confirmPayment` confirms it.
+fn tender_rows(p: &Placement<'_>, order_id: i64) -> Vec<tender::ActiveModel> {
     checkout_tenders(p.input.payment_method, &p.priced)
         .into_iter()
         .map(|t| tender::ActiveModel {
@@ -483,14 +492,12 @@ fn tender_rows(p: &Placement<'_>, order_id: i64, number: &OrderNumber) -> Vec<te
             amount: Set(t.amount.amount()),
             status: Set(t.status.as_str().to_owned()),
             refunded_amount: Set(0),
-            gateway_reference: Set(match t.method {
-                TenderMethod::Card => Some(format!("sim-charge-{}", number.as_str())),
-                TenderMethod::BankTransfer | TenderMethod::Points => None,
-            }),
+            gateway_reference: Set(None),
             paid_at: Set(match t.status {
                 TenderStatus::Paid => Some(p.now),
-                TenderStatus::AwaitingDeposit => None,
+                TenderStatus::AwaitingDeposit | TenderStatus::AwaitingPayment => None,
             }),
+            deposited_amount: Set(0),
             created_at: Set(p.now),
             ..Default::default()
         })
@@ -538,6 +545,8 @@ pub struct StepRequest {
 fn may_perform(step: LineStep, actor: Actor) -> bool {
     match step {
         LineStep::ConfirmDeposit => matches!(actor, Actor::Operator | Actor::System),
+        // The payment service confirms with the gateway first, then takes this step.
+        LineStep::ConfirmPayment => matches!(actor, Actor::System),
         LineStep::ConfirmOrder | LineStep::Ship | LineStep::MarkDelivered => {
             matches!(actor, Actor::Seller(_) | Actor::Operator | Actor::System)
         }
@@ -569,7 +578,8 @@ pub async fn step_lines(
     .await
 }
 
-async fn step_lines_in(
+/// [`step_lines`] in the caller's transaction, for a service that has authorized the step.
+pub(crate) async fn step_lines_in(
     app: &App,
     txn: &DatabaseTransaction,
     actor: Actor,
@@ -693,8 +703,8 @@ async fn step_lines_in(
     };
     let mut order_set = order::ActiveModel::default();
     match step {
-        LineStep::ConfirmDeposit => {
-            repo::orders::mark_transfer_deposited(txn, order.id, now).await?;
+        // The payment service recorded the money on the tender before taking the step.
+        LineStep::ConfirmDeposit | LineStep::ConfirmPayment => {
             order_set.amount_due = Set(0);
             order_set.deposited_at = Set(Some(now));
         }

@@ -5,11 +5,14 @@
 //! a crash between its answer and the commit is repaired by the next attempt, which gets the
 //! same answer and moves no money twice.
 
+use entity::{claim, refund_part};
+
 use crate::app::App;
 use crate::domain::claim::ClaimStatus;
 use crate::domain::money::Won;
+use crate::domain::order::TenderMethod;
 use crate::error::ServiceError;
-use crate::gateway::RefundCall;
+use crate::gateway::{CancelCall, Outcome, RefundAccount};
 use crate::repo;
 use crate::repo::claim_writes::PartAttempt;
 use crate::service::claims;
@@ -54,41 +57,86 @@ async fn pay_batch(app: &App) -> Result<(u64, u64), ServiceError> {
     let max_attempts = app.jobs.refund_max_attempts.get();
     let due = repo::claims::parts_due(app.db.conn(), now, BATCH).await?;
     let taken = due.len() as u64;
+    let claim_ids: Vec<i64> = due.iter().map(|p| p.claim_id).collect();
+    let claims = repo::claims::claims_by_ids(app.db.conn(), &claim_ids).await?;
     let mut succeeded = 0;
     for part in due {
-        let reference = match part.tender_id {
-            Some(t) => repo::claims::tender_by_id(app.db.conn(), t)
-                .await?
-                .and_then(|t| t.gateway_reference)
-                .unwrap_or_else(|| format!("tender-{t}")),
-            None => String::new(),
-        };
-        let call = RefundCall {
-            idempotency_key: part.idempotency_key.clone(),
-            payment_reference: reference,
-            amount: Won::new(part.amount),
-        };
-        let answer = app.gateway.refund(call).await;
+        let claim = claims.iter().find(|c| c.id == part.claim_id);
+        let call = cancel_call(app, &part, claim).await?;
+        let answer = app.gateway.cancel(call).await;
         let now = app.clock.now();
         let attempt = match &answer {
-            Ok(reference) => PartAttempt::Paid {
-                reference: reference.clone(),
+            Ok(cancel) => PartAttempt::Paid {
+                reference: cancel.transaction_key.clone(),
             },
-            Err(e) => PartAttempt::Failed {
-                error: e.to_string(),
+            Err(e) => match e.outcome {
+                Outcome::NeedsAccount => PartAttempt::AccountRequired {
+                    error: e.to_string(),
+                },
                 // `>=`: a part that made more attempts under a higher setting fails now.
-                last: part.attempts + 1 >= max_attempts,
+                Outcome::Retry | Outcome::AlreadyProcessed => PartAttempt::Failed {
+                    error: e.to_string(),
+                    last: part.attempts + 1 >= max_attempts,
+                },
+                Outcome::GiveUp => PartAttempt::Failed {
+                    error: e.to_string(),
+                    last: true,
+                },
             },
         };
         let txn = app.db.write().await?;
         repo::claim_writes::record_attempt(&*txn, part.id, part.attempts, attempt, now).await?;
         txn.commit().await?;
-        if answer.is_ok() {
-            succeeded += 1;
-            claims::complete_refunded(app, part.claim_id).await?;
-        } else {
-            tracing::warn!(part = part.id, "refund attempt failed; will retry");
+        match answer {
+            Ok(_) => {
+                succeeded += 1;
+                claims::complete_refunded(app, part.claim_id).await?;
+            }
+            Err(e) => tracing::warn!(part = part.id, code = %e.code, "refund attempt failed"),
         }
     }
     Ok((succeeded, taken))
+}
+
+/// The gateway call that pays `part` back: a partial cancel of the payment it came from (the
+/// payment key stored on its tender), with the customer's refund account for a bank transfer.
+async fn cancel_call(
+    app: &App,
+    part: &refund_part::Model,
+    claim: Option<&claim::Model>,
+) -> Result<CancelCall, ServiceError> {
+    let tender = match part.tender_id {
+        Some(t) => repo::claims::tender_by_id(app.db.conn(), t).await?,
+        None => None,
+    };
+    let mut refund_account = None;
+    if part.method == TenderMethod::BankTransfer.as_str() {
+        if let Some(order) = match &tender {
+            Some(t) => repo::orders::order_by_id(app.db.conn(), t.order_id, false).await?,
+            None => None,
+        } {
+            let customer = repo::catalog::customers_by_ids(app.db.conn(), &[order.customer_id])
+                .await?
+                .into_iter()
+                .next();
+            refund_account = customer.and_then(|c| {
+                Some(RefundAccount {
+                    bank: c.refund_bank?,
+                    account_number: c.refund_account_number?,
+                    holder_name: c.refund_account_holder?,
+                })
+            });
+        }
+    }
+    let reason = match claim {
+        Some(c) => format!("클레임 {} 환불", c.claim_number),
+        None => "주문 환불".to_owned(),
+    };
+    Ok(CancelCall {
+        idempotency_key: part.idempotency_key.clone(),
+        payment_key: tender.and_then(|t| t.gateway_reference),
+        amount: Won::new(part.amount),
+        reason,
+        refund_account,
+    })
 }

@@ -287,8 +287,25 @@ impl OrderBuilder {
         Value::Object(input)
     }
 
-    /// Places the order, which must be accepted.
+    /// Places the order, which must be accepted, and completes a card checkout as a shop's
+    /// frontend does: `confirmPayment` with a payment key for the amount due (the simulator,
+    /// and the loopback Toss server, take any key they have not seen as the widget's). A bank
+    /// transfer stays waiting for its deposit.
     pub async fn place(self, t: &TestApp) -> PlacedOrder {
+        let order = self.place_unpaid(t).await;
+        let card = order.order["tenders"]
+            .as_array()
+            .is_some_and(|ts| ts.iter().any(|t| t["method"] == "CARD"));
+        if !card {
+            return order;
+        }
+        let d = confirm_payment(t, &self.token, &order.number, &order.order["amountDue"]).await;
+        assert_eq!(d["confirmPayment"]["userErrors"], json!([]), "{d}");
+        placed(&d["confirmPayment"]["order"])
+    }
+
+    /// Places the order, which must be accepted, and leaves its payment for the caller.
+    pub async fn place_unpaid(&self, t: &TestApp) -> PlacedOrder {
         let d = t
             .gql(&self.token, PLACE, json!({ "input": self.input() }))
             .await;
@@ -302,6 +319,42 @@ impl OrderBuilder {
         crate::claims::deliver(t, &order.number, &order.lines).await;
         order
     }
+}
+
+/// `confirmPayment` of `amount` for order `number` with a fresh payment key, as the payment
+/// widget's success redirect hands it over; the answer's data.
+pub async fn confirm_payment(t: &TestApp, token: &str, number: &str, amount: &Value) -> Value {
+    let key = format!("test-pk-{number}-{}", uuid_like());
+    confirm_payment_with(t, token, number, &key, amount).await
+}
+
+/// `confirmPayment` with the given payment key.
+pub async fn confirm_payment_with(
+    t: &TestApp,
+    token: &str,
+    number: &str,
+    key: &str,
+    amount: &Value,
+) -> Value {
+    let input = json!({"orderNumber": number, "paymentKey": key, "amount": amount});
+    t.gql(token, CONFIRM_PAYMENT, json!({ "input": input })).await
+}
+
+/// `confirmPayment`, selecting what `PLACE` selects.
+pub const CONFIRM_PAYMENT: &str = r#"mutation Confirm($input: ConfirmPaymentInput!) {
+  confirmPayment(input: $input) {
+    order { id orderNumber status version totalAmount cashTotal amountDue
+      lines { id lineNumber net couponShare pointsShare cashShare status seller { id } }
+      shippingGroups { seller { id } shippingFee } tenders { method amount status } }
+    userErrors { code field message }
+  }
+}"#;
+
+/// A short random suffix: payment keys of one test never repeat.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The number and line ids of a `placeOrder` payload's `order`.

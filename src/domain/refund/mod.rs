@@ -73,8 +73,12 @@ impl Sub for Tenders {
 /// How the order's goods were paid, as far as refunds care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payment {
-    /// A card: charged at checkout, refunded by partial cancels.
-    Card,
+    /// A card, refunded by partial cancels.
+    Card {
+        /// False until `confirmPayment`: then no cash has moved and a refund lowers the
+        /// amount due.
+        confirmed: bool,
+    },
     /// A bank transfer (무통장입금).
     BankTransfer {
         /// False until the deposit: then no cash has moved and a refund lowers the amount due.
@@ -799,9 +803,13 @@ pub fn price_refund(
     deductions.retain(|d| d.amount.is_positive());
 
     let (cash, due_reduced) = match ledger.payment {
-        // Before the deposit no cash was paid: the cash refund lowers the amount due instead.
-        Payment::BankTransfer { deposited: false } => (Won::ZERO, left.cash),
-        Payment::Card | Payment::BankTransfer { deposited: true } => (left.cash, Won::ZERO),
+        // Before the payment no cash was paid: the cash refund lowers the amount due instead.
+        Payment::Card { confirmed: false } | Payment::BankTransfer { deposited: false } => {
+            (Won::ZERO, left.cash)
+        }
+        Payment::Card { confirmed: true } | Payment::BankTransfer { deposited: true } => {
+            (left.cash, Won::ZERO)
+        }
     };
     Ok(PricedRefund {
         seller,

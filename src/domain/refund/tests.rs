@@ -420,7 +420,7 @@ fn checkout(sc: &Scenario) -> OrderLedger {
         .collect();
     OrderLedger {
         payment: match sc.method {
-            Method::Card => Payment::Card,
+            Method::Card => Payment::Card { confirmed: true },
             Method::BankTransfer => Payment::BankTransfer { deposited: false },
         },
         lines,
@@ -525,7 +525,7 @@ impl<'a> Books<'a> {
             self.payments[0].paid = self.checkout_cash - self.due_reduced;
         }
         self.ledger.payment = match self.sc.method {
-            Method::Card => Payment::Card,
+            Method::Card => Payment::Card { confirmed: true },
             Method::BankTransfer => Payment::BankTransfer {
                 deposited: step.deposited,
             },
@@ -1073,7 +1073,7 @@ fn small_order() -> OrderLedger {
         cash: w(net),
     };
     OrderLedger {
-        payment: Payment::Card,
+        payment: Payment::Card { confirmed: true },
         lines: vec![line(1, 10, 2, 20_000), line(2, 11, 1, 5_000)],
         groups: vec![
             GroupMoney::at_checkout(10, w(3000), w(50_000), w(3000), w(3000)),
@@ -1175,7 +1175,7 @@ fn a_refund_without_a_fee_due_has_nothing_to_pay_or_waive() {
 fn the_policy_can_switch_charges_off_and_change_the_return_fee() {
     // Vector D's order: a full change-of-mind return of a free-shipping order.
     let order = OrderLedger {
-        payment: Payment::Card,
+        payment: Payment::Card { confirmed: true },
         lines: vec![LineMoney {
             id: 1,
             seller: 10,
@@ -1223,7 +1223,7 @@ fn the_policy_can_switch_charges_off_and_change_the_return_fee() {
 #[test]
 fn unchanged_ledger_rows_are_not_written() {
     let order = OrderLedger {
-        payment: Payment::Card,
+        payment: Payment::Card { confirmed: true },
         lines: vec![],
         groups: vec![GroupMoney {
             seller: 7,
@@ -1272,7 +1272,7 @@ fn a_paid_initial_shipping_fee_comes_back_in_cash_when_nothing_ships() {
         cash: w(net - points),
     };
     let mut order = OrderLedger {
-        payment: Payment::Card,
+        payment: Payment::Card { confirmed: true },
         lines: vec![line(1, 2000, 2000), line(2, 18_000, 0)],
         groups: vec![GroupMoney::at_checkout(
             10,

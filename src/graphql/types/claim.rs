@@ -223,6 +223,12 @@ impl Claim {
         Won::new(self.0.fee_paid)
     }
 
+    /// The order id to open the payment widget with when paying this claim's fee by card
+    /// (`payClaimFee`): the claim number and `-FEE`.
+    async fn fee_payment_order_id(&self) -> String {
+        crate::service::claims::fee_order_id(&self.0.claim_number)
+    }
+
     /// Which policy decided fault and fees (the built-in default, or the seller's plugin with
     /// its version and SHA-256), and what it said, hook by hook.
     async fn policy_decision(&self) -> Result<super::plugin::PolicyDecision> {

@@ -14,7 +14,7 @@ use crate::domain::order::{
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "DomainLineStatus", name = "LineStatus")]
 pub enum LineStatus {
-    /// 입금대기: waiting for the bank transfer.
+    /// 입금대기 / 결제대기: waiting for the payment (`confirmPayment`, or the bank transfer).
     AwaitingPayment,
     /// 결제완료: paid, not yet confirmed by the seller.
     Paid,
@@ -60,8 +60,10 @@ pub enum TenderMethod {
 pub enum TenderStatus {
     /// Paid.
     Paid,
-    /// 입금대기: the transfer has not arrived.
+    /// 입금대기: the transfer has not arrived (in full: see `depositedAmount`).
     AwaitingDeposit,
+    /// 결제대기: a card payment not confirmed yet (`confirmPayment`).
+    AwaitingPayment,
 }
 
 /// The role a bearer token names.

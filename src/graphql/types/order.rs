@@ -115,18 +115,22 @@ impl Order {
         )
     }
 
-    /// What the bank transfer still has to bring (0 for card orders and once deposited).
+    /// What the order still owes: its cash until the card payment is confirmed or the
+    /// deposit arrives in full, 0 after. The payment widget is opened with this amount.
     /// Null for a SELLER.
     async fn amount_due(&self, ctx: &Context<'_>) -> Option<Won> {
         Order::money(ctx, self.0.amount_due)
     }
 
-    /// 입금 기한: when an unpaid bank-transfer order is cancelled.
+    /// 결제·입금 기한: when the order is cancelled if still unpaid (a card order
+    /// `--card-payment-minutes` after placing; a bank transfer `--deposit-deadline-hours` after,
+    /// or its virtual account's due date). Null once nothing is owed.
     async fn deposit_deadline(&self) -> Option<DateTime<Utc>> {
         self.0.deposit_deadline
     }
 
-    /// When the deposit was confirmed.
+    /// When the order was paid in full: the card payment confirmed, the deposit arrived, or
+    /// at placing for an order paid with points alone.
     async fn deposited_at(&self) -> Option<DateTime<Utc>> {
         self.0.deposited_at
     }
@@ -372,9 +376,26 @@ impl Tender {
         Ok(load(loaders(ctx)?.claims.load_one(ClaimId(id)).await)?.map(Claim))
     }
 
-    /// Amount paid (or due, for a transfer awaiting its deposit).
+    /// Amount paid (or due, while the payment is awaited).
     async fn amount(&self) -> Won {
         Won::new(self.0.amount)
+    }
+
+    /// For a bank transfer: what was deposited so far. Short of `amount`, the deposit is
+    /// partial and the order still waits.
+    async fn deposited_amount(&self) -> Won {
+        Won::new(self.0.deposited_amount)
+    }
+
+    /// For a virtual account (가상계좌) the gateway issued: where and until when the customer
+    /// deposits. Null otherwise.
+    async fn virtual_account(&self) -> Option<VirtualAccount> {
+        Some(VirtualAccount {
+            bank_code: self.0.va_bank_code.clone()?,
+            account_number: self.0.va_account_number.clone()?,
+            customer_name: self.0.va_customer_name.clone().unwrap_or_default(),
+            due_date: self.0.va_due_at?,
+        })
     }
 
     /// Whether the money arrived.
@@ -387,7 +408,8 @@ impl Tender {
         Won::new(self.0.refunded_amount)
     }
 
-    /// The payment gateway's reference for the charge.
+    /// The payment gateway's key of the payment (Toss Payments' `paymentKey`), once
+    /// confirmed or issued.
     async fn gateway_reference(&self) -> Option<&str> {
         self.0.gateway_reference.as_deref()
     }
@@ -396,6 +418,19 @@ impl Tender {
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.0.paid_at
     }
+}
+
+/// A virtual account (가상계좌) the payment gateway issued for a payment.
+#[derive(SimpleObject)]
+pub struct VirtualAccount {
+    /// The bank, by the gateway's bank code.
+    pub bank_code: String,
+    /// The account number to deposit into.
+    pub account_number: String,
+    /// The name the deposit is expected under.
+    pub customer_name: String,
+    /// The deposit deadline; the order is cancelled when it passes unpaid.
+    pub due_date: DateTime<Utc>,
 }
 
 /// The coupon applied to an order (주문 쿠폰).

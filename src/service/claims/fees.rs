@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{claim, order, refund};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, Set};
+use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use crate::app::App;
 use crate::domain::actor::Actor;
@@ -12,15 +12,23 @@ use crate::domain::money::Won;
 use crate::domain::order::{TenderMethod, TenderStatus};
 use crate::domain::refund::{self as money};
 use crate::error::{ServiceError, UserError, UserErrorCode};
+use crate::gateway::{ConfirmCall, PaymentStatus};
 use crate::repo;
 use crate::repo::claim_writes::{NewFeeTender, NewRefundPart};
 use crate::repo::stored::{StoredClaim, StoredTender};
 use crate::service::idempotency::{self, Answer, Keyed};
+use crate::service::payments::confirm_with_gateway;
 
 use super::*;
 
-/// `payClaimFee`: charges exactly the fee due (an exchange's round trip, or a return's fee due)
-/// to the customer's card through the gateway and records it as a payment of its own. For a
+/// The order id a claim's fee is paid under at the gateway (the payment widget is opened with
+/// it): the claim number and `-FEE`.
+pub fn fee_order_id(claim_number: &str) -> String {
+    format!("{claim_number}-FEE")
+}
+
+/// `payClaimFee`: confirms the customer's card payment of exactly the fee due (an exchange's
+/// round trip, or a return's fee due) with the gateway and records it as a payment of its own. For a
 /// return awaiting its fee, the paid parts of its deductions now count as paid money
 /// (`money.md`: shipping a later claim may refund, a clawback it may give back).
 pub(super) async fn record_fee_payment(
@@ -29,6 +37,7 @@ pub(super) async fn record_fee_payment(
     at: ClaimInOrder<'_>,
     status: ClaimStatus,
     offered: Option<Won>,
+    payment_key: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<Won, ServiceError> {
     let ClaimInOrder {
@@ -55,14 +64,31 @@ pub(super) async fn record_fee_payment(
         repo::claims::confirm_fee_transfer(db, t.id, now).await?;
         return Ok(amount);
     }
-    // The key names the claim and its version: a retry of this very request charges once.
-    let key = format!("{}-fee-v{}", c.claim_number, c.version);
-    let reference = app.gateway.charge(key, amount).await.map_err(|e| {
-        ServiceError::User(UserError::general(
-            UserErrorCode::FeeAmountMismatch,
-            format!("the card was not charged: {e}; try again"),
-        ))
+    // The customer authorized the fee in the gateway's widget under the claim's fee order id;
+    // the server confirms it with the amount it computed.
+    let payment_key = payment_key.ok_or_else(|| {
+        ServiceError::BadInput(
+            "payClaimFee by CARD needs the paymentKey the payment widget gave for the fee \
+             (opened with the claim's feePaymentOrderId and the fee due)"
+                .into(),
+        )
     })?;
+    let call = ConfirmCall {
+        payment_key,
+        order_id: fee_order_id(&c.claim_number),
+        amount,
+    };
+    let payment = confirm_with_gateway(app, call).await?;
+    if payment.status != PaymentStatus::Done {
+        return Err(UserError::new(
+            UserErrorCode::PaymentDeclined,
+            &["paymentKey"],
+            "a claim fee is paid by card: the payment widget issued a virtual account instead; \
+             pay the fee by card, or announce a bank transfer (method BANK_TRANSFER)",
+        )
+        .into());
+    }
+    let reference = payment.payment_key;
     let tender = NewFeeTender {
         order_id: order.id,
         claim_id: c.id,
@@ -221,29 +247,8 @@ pub(super) async fn refund_paid_fee(
     c: &claim::Model,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let refund_id = repo::claims::insert_refund(
-        db,
-        refund::ActiveModel {
-            claim_id: Set(c.id),
-            order_id: Set(order.id),
-            items_cash: Set(0),
-            items_points: Set(0),
-            shipping_refund_cash: Set(0),
-            shipping_refund_points: Set(0),
-            clawback_returned_cash: Set(0),
-            clawback_returned_points: Set(0),
-            credit: Set(c.fee_paid),
-            deductions: Set("[]".into()),
-            fee_due: Set(0),
-            cash: Set(c.fee_paid),
-            points: Set(0),
-            due_reduced: Set(0),
-            coupon_restored: Set(false),
-            created_at: Set(now),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let paid = Won::new(c.fee_paid);
+    let refund_id = insert_cash_refund(db, order, c, paid, paid, now).await?;
     let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
     for t in tenders.iter().filter(|t| t.claim_id == Some(c.id)) {
         let amount = t.amount - t.refunded_amount;

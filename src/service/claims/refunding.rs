@@ -42,7 +42,9 @@ pub(super) async fn load_ledger(
     let method = o.payment_method()?;
     Ok(OrderLedger {
         payment: match method {
-            PaymentMethod::Card => Payment::Card,
+            PaymentMethod::Card => Payment::Card {
+                confirmed: o.deposited_at.is_some(),
+            },
             PaymentMethod::BankTransfer => Payment::BankTransfer {
                 deposited: o.deposited_at.is_some(),
             },
@@ -242,13 +244,184 @@ pub(super) async fn persist_refund(
     if p.points.is_positive() {
         restore_points(db, order, &parts, p.points).await?;
     }
+    let mut line_changes = line_changes;
     if p.due_reduced.is_positive() {
         repo::claims::reduce_amount_due(db, order.id, p.due_reduced.amount()).await?;
+        let due_now = Won::new(order.amount_due) - p.due_reduced;
+        line_changes.extend(settle_held_deposit(db, at, &parts, due_now).await?);
     }
     if p.cash.is_positive() {
         pay_cash_back(db, order, &parts, p.cash).await?;
     }
     Ok(line_changes)
+}
+
+/// A bank transfer deposited short of the amount due, when a cancel lowers what the order
+/// owes to `due_now` (`money.md` "Fee payments"): once the deposit covers it, the transfer is
+/// paid, what it holds beyond `due_now` goes back to the refund account, and the order's
+/// remaining lines are paid. Nothing is left to pay after a cancel of everything, so the whole
+/// deposit goes back. Returns the lines that became PAID.
+async fn settle_held_deposit(
+    db: &impl ConnectionTrait,
+    at: ClaimInOrder<'_>,
+    parts: &Parts<'_>,
+    due_now: Won,
+) -> Result<Vec<(i64, LineStatus)>, ServiceError> {
+    let order = at.order;
+    let tenders = repo::orders::tenders_of_orders(db, &[order.id]).await?;
+    let mut held = None;
+    for t in tenders {
+        if t.claim_id.is_none()
+            && t.method()? == TenderMethod::BankTransfer
+            && t.status()? == TenderStatus::AwaitingDeposit
+            && t.deposited_amount > 0
+        {
+            held = Some(t);
+        }
+    }
+    let Some(t) = held else {
+        return Ok(Vec::new());
+    };
+    let deposited = Won::new(t.deposited_amount);
+    if deposited < due_now {
+        return Ok(Vec::new());
+    }
+    let paid = tender::ActiveModel {
+        status: Set(TenderStatus::Paid.as_str().to_owned()),
+        amount: Set(deposited.amount()),
+        paid_at: Set(Some(parts.now)),
+        ..Default::default()
+    };
+    repo::orders::update_tender(db, t.id, paid).await?;
+    let excess = deposited - due_now;
+    if excess.is_positive() {
+        repo::claims::add_refunded(db, t.id, excess.amount()).await?;
+        repo::claims::shift_due_reduction_to_cash(db, parts.refund_id, excess.amount()).await?;
+        let status = transfer_part_status(db, order).await?;
+        let suffix = format!("deposit{}", t.id);
+        let part = parts.part(TenderMethod::BankTransfer, t.id, excess, status, &suffix);
+        repo::claim_writes::insert_part(db, part).await?;
+    }
+    if !due_now.is_positive() {
+        return Ok(Vec::new());
+    }
+    // The deposit covers what is left: the lines still waiting for it are paid.
+    let claimed = |line: i64| -> i32 {
+        at.items
+            .iter()
+            .filter(|i| i.line_id == line)
+            .map(|i| i.quantity)
+            .sum()
+    };
+    let now_paid: Vec<i64> = at
+        .lines
+        .iter()
+        .filter(|l| l.status == LineStatus::AwaitingPayment.as_str())
+        .filter(|l| l.quantity - l.cancelled_quantity - l.returned_quantity - claimed(l.id) > 0)
+        .map(|l| l.id)
+        .collect();
+    let set = order_line::ActiveModel {
+        status: Set(LineStatus::Paid.as_str().to_owned()),
+        ..Default::default()
+    };
+    repo::orders::update_lines(db, &now_paid, set).await?;
+    let row = order::ActiveModel {
+        amount_due: Set(0),
+        deposited_at: Set(Some(parts.now)),
+        ..Default::default()
+    };
+    repo::orders::update_order(db, order.id, row, parts.now).await?;
+    Ok(now_paid
+        .into_iter()
+        .map(|l| (l, LineStatus::Paid))
+        .collect())
+}
+
+/// A refund of cash alone (no units, no deductions): a fee given back (`credit` is the fee
+/// that comes back as cash), or money that arrived for a cancelled order.
+pub(super) async fn insert_cash_refund(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    c: &claim::Model,
+    cash: Won,
+    credit: Won,
+    now: DateTime<Utc>,
+) -> Result<i64, ServiceError> {
+    let row = refund::ActiveModel {
+        claim_id: Set(c.id),
+        order_id: Set(order.id),
+        items_cash: Set(0),
+        items_points: Set(0),
+        shipping_refund_cash: Set(0),
+        shipping_refund_points: Set(0),
+        clawback_returned_cash: Set(0),
+        clawback_returned_points: Set(0),
+        credit: Set(credit.amount()),
+        deductions: Set("[]".into()),
+        fee_due: Set(0),
+        cash: Set(cash.amount()),
+        points: Set(0),
+        due_reduced: Set(0),
+        coupon_restored: Set(false),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    Ok(repo::claims::insert_refund(db, row).await?)
+}
+
+/// A bank transfer's refund waits for the customer's refund account when there is none.
+async fn transfer_part_status(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+) -> Result<RefundStatus, ServiceError> {
+    let has_account = repo::catalog::customers_by_ids(db, &[order.customer_id])
+        .await?
+        .into_iter()
+        .next()
+        .is_some_and(|cu| cu.refund_account_number.is_some());
+    Ok(if has_account {
+        RefundStatus::Pending
+    } else {
+        RefundStatus::AccountRequired
+    })
+}
+
+/// Money that arrived for an order already cancelled (a deposit after its deadline) goes back
+/// in full: a refund of its own on the order's latest claim, paid like any other.
+pub async fn refund_stranded_payment(
+    db: &impl ConnectionTrait,
+    order: &order::Model,
+    tender_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    let claims = repo::claims::claims_of_orders(db, &[order.id], None).await?;
+    let Some(c) = claims.iter().max_by_key(|c| c.id) else {
+        return Err(ServiceError::Corrupt(format!(
+            "order {} was cancelled without a claim",
+            order.order_number
+        )));
+    };
+    let Some(t) = repo::orders::tender_by_id(db, tender_id).await? else {
+        return Ok(());
+    };
+    let amount = Won::new(t.amount - t.refunded_amount);
+    if !amount.is_positive() {
+        return Ok(());
+    }
+    let refund_id = insert_cash_refund(db, order, c, amount, Won::ZERO, now).await?;
+    repo::claims::add_refunded(db, t.id, amount.amount()).await?;
+    let parts = Parts {
+        refund_id,
+        claim: c,
+        now,
+    };
+    let status = match t.method()? {
+        TenderMethod::BankTransfer => transfer_part_status(db, order).await?,
+        TenderMethod::Card | TenderMethod::Points => RefundStatus::Pending,
+    };
+    let part = parts.part(t.method()?, t.id, amount, status, &format!("late{}", t.id));
+    repo::claim_writes::insert_part(db, part).await?;
+    Ok(())
 }
 
 /// The refund row, with every figure of the pricing.

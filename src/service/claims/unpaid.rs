@@ -6,18 +6,34 @@ use chrono::Duration;
 use crate::app::App;
 use crate::domain::actor::Actor;
 use crate::domain::claim::{ClaimAction, Reason};
-use crate::domain::order::LineStatus;
+use crate::domain::order::{LineStatus, PaymentMethod};
 use crate::error::ServiceError;
 use crate::repo;
 
 use super::*;
 
-/// 미입금 취소 (SYSTEM): cancels every active unit of bank-transfer orders whose deposit
-/// deadline passed, one claim per seller. Returns how many claims it opened.
+/// 미입금 취소 (SYSTEM): cancels every active unit of orders whose payment deadline passed
+/// unpaid (a card never confirmed, a transfer never deposited), one claim per seller, which
+/// releases their stock. The gateway is asked first whether it was paid after all (a
+/// confirmation whose commit was lost): such an order is recorded paid instead, and one the
+/// gateway cannot be asked about waits for the next run. Returns how many claims it opened.
 pub async fn cancel_unpaid_orders(app: &App) -> Result<u64, ServiceError> {
     let now = app.clock.now();
     let mut opened = 0;
     for o in repo::claims::orders_past_deposit_deadline(app.db.conn(), now, 200).await? {
+        match crate::service::payments::settle_before_lapse(app, &o).await {
+            Ok(false) => {}
+            Ok(true) => continue,
+            Err(e) => {
+                tracing::warn!(order = %o.order_number, error = %e, "unpaid order left for the next run");
+                continue;
+            }
+        }
+        let memo = if o.payment_method == PaymentMethod::Card.as_str() {
+            "결제 시간 초과로 자동 취소"
+        } else {
+            "입금 기한 경과로 자동 취소"
+        };
         let lines = repo::orders::lines_of_orders(app.db.conn(), &[o.id], None).await?;
         let mut sellers: Vec<i64> = lines.iter().map(|l| l.seller_id).collect();
         sellers.sort_unstable();
@@ -48,7 +64,7 @@ pub async fn cancel_unpaid_orders(app: &App) -> Result<u64, ServiceError> {
                 order_number: o.order_number.clone(),
                 items,
                 reason: Reason::Other,
-                memo: Some("입금 기한 경과로 자동 취소".into()),
+                memo: Some(memo.into()),
                 collection_method: CollectionMethod::CustomerShips,
             };
             match open_claim(app, Actor::System, None, request).await.result {

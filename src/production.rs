@@ -71,6 +71,10 @@ const READ_DATABASE_URL: Setting = Setting {
     flag: "--read-database-url",
     env: "OMS_READ_DATABASE_URL",
 };
+const PAYMENT_GATEWAY: Setting = Setting {
+    flag: "--payment-gateway",
+    env: "OMS_PAYMENT_GATEWAY",
+};
 const PAYMENT_GATEWAY_URL: Setting = Setting {
     flag: "--payment-gateway-url",
     env: "OMS_PAYMENT_GATEWAY_URL",
@@ -133,6 +137,18 @@ pub fn unsafe_settings(args: &ServeArgs) -> Vec<Unsafe> {
                   tokens on standard output, into the logs"
                 .to_owned(),
             fix: "remove --demo (unset OMS_DEMO)".to_owned(),
+            even_on_loopback: false,
+        });
+    }
+    if args.payment_gateway == crate::config::GatewayKind::Simulated {
+        found.push(Unsafe {
+            setting: PAYMENT_GATEWAY,
+            why: "the built-in simulator confirms any payment key: orders would be paid with no \
+                  money behind them, and refunds would go nowhere"
+                .to_owned(),
+            fix: "use --payment-gateway toss with the shop's secret key in \
+                  OMS_PAYMENT_GATEWAY_SECRET_KEY_FILE (README, \"Payments\")"
+                .to_owned(),
             even_on_loopback: false,
         });
     }
@@ -605,12 +621,18 @@ mod tests {
     const JWT: &str = "0123456789abcdefghijklmnopqrstuvwxyz";
     const COURIER: &str = "another-of-our-own-long-enough-too";
 
-    /// `oms serve` with strong secrets and `extra` flags; what is unsafe, as `flag: why`.
+    /// `oms serve` with strong secrets, a real payment gateway and `extra` flags; what is
+    /// unsafe, as `flag: why`.
     fn unsafe_with(extra: &[&str]) -> Vec<String> {
         let mut argv = vec!["oms"];
-        // The strong secrets, unless `extra` sets one itself.
-        for (flag, value) in [("--jwt-secret", JWT), ("--courier-webhook-secret", COURIER)] {
-            if !extra.iter().any(|a| a.starts_with(flag)) {
+        // The strong secrets and the gateway, unless `extra` sets one itself.
+        for (flag, value) in [
+            ("--jwt-secret", JWT),
+            ("--courier-webhook-secret", COURIER),
+            ("--payment-gateway", "toss"),
+        ] {
+            let given = |a: &&str| *a == flag || a.starts_with(&format!("{flag}="));
+            if !extra.iter().any(given) {
                 argv.extend([flag, value]);
             }
         }
@@ -630,6 +652,22 @@ mod tests {
     fn strong_secrets_and_the_defaults_are_safe() {
         assert!(is_safe(&[]), "{:?}", unsafe_with(&[]));
         assert!(is_safe(&["--listen", "0.0.0.0:8080"]));
+    }
+
+    #[test]
+    fn the_payment_simulator_is_for_development_only() {
+        let found = unsafe_with(&["--payment-gateway", "simulated"]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("--payment-gateway: the built-in simulator confirms any"),
+            "{found:?}"
+        );
+        let cli = Cli::try_parse_from(["oms", "--payment-gateway", "simulated"]).unwrap();
+        let simulator = unsafe_settings(&cli.serve)
+            .into_iter()
+            .find(|u| u.setting.flag == "--payment-gateway")
+            .unwrap();
+        assert!(!simulator.even_on_loopback, "the demo runs on loopback");
     }
 
     #[test]
@@ -699,7 +737,8 @@ mod tests {
             .map(|u| u.setting.flag)
             .collect();
         assert_eq!(everywhere, ["--jwt-secret"]);
-        assert_eq!(found.len(), 3, "{found:?}");
+        // The secrets, the demo and the payment simulator.
+        assert_eq!(found.len(), 4, "{found:?}");
     }
 
     #[test]
@@ -934,6 +973,10 @@ mod tests {
             "smtps://mailer:mailpw@mail.example.com:465",
             "--nats-url",
             "tls://natstoken@nats.example.com:4222",
+            "--payment-gateway",
+            "toss",
+            "--payment-gateway-secret-key",
+            "live_sk_tossSecret42",
         ];
         let command = Cli::command();
         let matches = command.clone().try_get_matches_from(argv).unwrap();
@@ -948,6 +991,7 @@ mod tests {
             "hunter2",
             "mailpw",
             "natstoken",
+            "live_sk_tossSecret42",
         ] {
             assert!(!text.contains(secret), "{secret} shown: {text}");
         }
@@ -970,7 +1014,7 @@ mod tests {
         let cli = Cli::from_arg_matches(&matches).unwrap();
         let (text, any_unsafe) = check_config(&command, &matches, &cli.serve, &[]);
         assert!(any_unsafe);
-        assert!(text.contains("Unsafe for production (3):"), "{text}");
+        assert!(text.contains("Unsafe for production (4):"), "{text}");
         assert!(text.contains("  - --demo (OMS_DEMO): "), "{text}");
         assert!(text.contains("refuses to start on 0.0.0.0:8080"), "{text}");
     }

@@ -602,9 +602,15 @@ pub async fn settle_before_lapse(app: &App, order: &order::Model) -> Result<bool
     if tender.method == TenderMethod::BankTransfer.as_str() && tender.gateway_reference.is_none() {
         return Ok(false);
     }
-    let payment = match &tender.gateway_reference {
-        Some(key) => Some(app.gateway.payment(key).await?),
-        None => app.gateway.payment_for_order(&order.order_number).await?,
+    let looked_up = match &tender.gateway_reference {
+        Some(key) => app.gateway.payment(key).await.map(Some),
+        None => app.gateway.payment_for_order(&order.order_number).await,
+    };
+    let payment = match looked_up {
+        Ok(p) => p,
+        // The gateway knows no such payment: nothing was paid.
+        Err(e) if e.outcome == Outcome::GiveUp => None,
+        Err(e) => return Err(e),
     };
     let Some(payment) = payment.filter(|p| p.status == PaymentStatus::Done) else {
         return Ok(false);

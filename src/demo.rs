@@ -24,7 +24,7 @@ use crate::domain::order::{LineStatus, LineStep, PaymentMethod};
 use crate::error::ServiceError;
 use crate::gateway::{SimulatedGateway, VIRTUAL_ACCOUNT_KEY_PREFIX};
 use crate::repo;
-use crate::service::claims;
+use crate::service::claims::{self, fee_order_id};
 use crate::service::orders::{self, LineSelection, PlaceOrder, PlaceOrderLine, StepRequest};
 use crate::service::payments;
 
@@ -629,6 +629,11 @@ async fn seed_claims(app: &App, start: DateTime<Utc>) -> Result<(), ServiceError
                     Actor::Customer(order.customer_id),
                     claims::ActRequest {
                         fee: Some(crate::domain::money::Won::new(claim.exchange_fee)),
+                        // The key the payment widget gave for the fee.
+                        payment_key: Some(format!(
+                            "sim-card-{}",
+                            fee_order_id(&claim.claim_number)
+                        )),
                         ..Default::default()
                     },
                 ),

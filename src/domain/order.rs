@@ -333,6 +333,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_order_with_cash_to_pay_waits_for_it() {
+        assert_eq!(
+            initial_line_status(Won::new(1)),
+            LineStatus::AwaitingPayment
+        );
+        assert_eq!(initial_line_status(Won::ZERO), LineStatus::Paid);
+        let placed = DateTime::parse_from_rfc3339("2026-12-08T09:00:00Z")
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default();
+        let windows = PaymentWindows {
+            card_minutes: 30,
+            deposit_hours: 72,
+        };
+        let card = PaymentMethod::Card.payment_deadline(placed, Won::new(1000), windows);
+        assert_eq!(card, Some(placed + chrono::Duration::minutes(30)));
+        let transfer =
+            PaymentMethod::BankTransfer.payment_deadline(placed, Won::new(1000), windows);
+        assert_eq!(transfer, Some(placed + chrono::Duration::hours(72)));
+        // Points paid it all: nothing lapses.
+        assert_eq!(
+            PaymentMethod::Card.payment_deadline(placed, Won::ZERO, windows),
+            None
+        );
+        assert_eq!(
+            PaymentMethod::Card.unpaid_tender_status(),
+            TenderStatus::AwaitingPayment
+        );
+        assert_eq!(
+            PaymentMethod::BankTransfer.unpaid_tender_status(),
+            TenderStatus::AwaitingDeposit
+        );
+    }
+
+    #[test]
     fn order_status_is_the_least_advanced_active_line() {
         use LineStatus::*;
         assert_eq!(order_status([Delivered, Preparing, Cancelled]), Preparing);

@@ -70,7 +70,9 @@ async fn role_matrix(t: TestApp) {
         ("markDelivered", "mutation($l: [ID!]!) { markDelivered(input: {lineIds: $l}) { userErrors { code } order { id } } }".into(), json!({"l": [line]}), [u, f, f, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", "LINE_STATUS_NOT_ALLOWED", f]),
         ("confirmPurchase", "mutation($n: String!) { confirmPurchase(input: {orderNumber: $n}) { userErrors { code } order { id } } }".into(), json!({"n": number}), [u, "LINE_STATUS_NOT_ALLOWED", "NOT_FOUND", f, f, "LINE_STATUS_NOT_ALLOWED", f]),
         ("runSystemJobs", "mutation { runSystemJobs(input: {}) { runs { ran } } }".into(), json!({}), [u, f, f, f, f, "ok", f]),
-        ("confirmDeposit", "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } order { status } } }".into(), json!({"n": number}), [u, f, f, f, f, "ok", f]),
+        ("confirmDeposit", "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n, amount: 13000}) { userErrors { code } order { status } } }".into(), json!({"n": number}), [u, f, f, f, f, "ok", f]),
+        // Paid by then: its customer and an operator hear that it waits for no payment.
+        ("confirmPayment", "mutation($n: String!) { confirmPayment(input: {orderNumber: $n, paymentKey: \"pk-1\", amount: 13000}) { userErrors { code } order { status } } }".into(), json!({"n": number}), [u, "NOT_AWAITING_PAYMENT", "NOT_FOUND", f, f, "NOT_AWAITING_PAYMENT", f]),
     ];
     for (root, doc, vars, expected) in &matrix {
         for ((who, token), want) in roles.iter().zip(expected.iter()) {

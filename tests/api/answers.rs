@@ -68,7 +68,7 @@ async fn retried_parts_explain_the_wait(t: TestApp) {
         before["part"],
         json!({"method": "CARD", "status": "PENDING", "attempts": 1, "maxAttempts": 3,
                "nextAttemptAt": "2026-11-24T09:00:02+00:00",
-               "lastError": "gateway declined: simulated failure"}),
+               "lastError": "PROVIDER_ERROR: simulated failure"}),
         "{before}"
     );
     let manual = json!({"claimNumber": n, "reference": "BANK-OUT-1"});
@@ -76,7 +76,7 @@ async fn retried_parts_explain_the_wait(t: TestApp) {
     for expected in [
         "resolveRefundManually is not allowed in CANCEL_REFUNDING for OPERATOR",
         "No part of the refund has FAILED: its CARD part of 13000원 is being paid by the SYSTEM \
-         (attempt 1 of 3 failed: gateway declined: simulated failure; attempt 2 is due at \
+         (attempt 1 of 3 failed: PROVIDER_ERROR: simulated failure; attempt 2 is due at \
          2026-11-24T09:00:02Z)",
         "Only a FAILED part is resolved by hand",
         "resolveRefundManually becomes allowed if a part fails its last attempt (3 of 3), due at \

@@ -321,6 +321,17 @@ impl OrderBuilder {
     }
 }
 
+/// `confirmDeposit` by an OPERATOR (`ops`) of everything order `number` still owes; the
+/// answer's data.
+pub async fn deposit_in_full(t: &TestApp, ops: &str, number: &str) -> Value {
+    let q = "query($n: String!) { order(orderNumber: $n) { amountDue } }";
+    let due = t.gql(ops, q, json!({"n": number})).await["order"]["amountDue"].clone();
+    t.gql(ops, DEPOSIT, json!({"n": number, "a": due})).await
+}
+
+/// `confirmDeposit` of `$a` won for order `$n`.
+pub const DEPOSIT: &str = "mutation($n: String!, $a: Won!, $v: Int) { confirmDeposit(input: {orderNumber: $n, amount: $a, expectedVersion: $v}) { order { status version amountDue tenders { status amount depositedAmount } } userErrors { code field message } } }";
+
 /// `confirmPayment` of `amount` for order `number` with a fresh payment key, as the payment
 /// widget's success redirect hands it over; the answer's data.
 pub async fn confirm_payment(t: &TestApp, token: &str, number: &str, amount: &Value) -> Value {
@@ -337,7 +348,8 @@ pub async fn confirm_payment_with(
     amount: &Value,
 ) -> Value {
     let input = json!({"orderNumber": number, "paymentKey": key, "amount": amount});
-    t.gql(token, CONFIRM_PAYMENT, json!({ "input": input })).await
+    t.gql(token, CONFIRM_PAYMENT, json!({ "input": input }))
+        .await
 }
 
 /// `confirmPayment`, selecting what `PLACE` selects.
@@ -354,7 +366,11 @@ pub const CONFIRM_PAYMENT: &str = r#"mutation Confirm($input: ConfirmPaymentInpu
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// The number and line ids of a `placeOrder` payload's `order`.

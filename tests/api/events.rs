@@ -277,7 +277,8 @@ async fn webhooks(t: TestApp) {
         "the same id on every attempt: {ids:?}"
     );
     let body: Value = serde_json::from_slice(&requests[2].body).unwrap();
-    assert_eq!(body["type"], "order.placed");
+    // A card order is announced when its payment is confirmed.
+    assert_eq!(body["type"], "order.paid");
     assert_eq!(body["data"]["orderNumber"], number);
 
     // The receiver's side: verify, and refuse tampering, old timestamps and replays.
@@ -476,7 +477,8 @@ async fn crash(t: TestApp) {
         crate::replicas::start_with(&t.url, &fast, &[("OMS_FAULT_ABORT_AFTER_DELIVERY", "1")])
             .await;
     let client = crate::harness::http_client();
-    let body = json!({"query": PLACE, "variables": {"input": OrderBuilder::new(&s).input()}});
+    // A bank-transfer order: placing it announces it (a card order waits for its payment).
+    let body = json!({"query": PLACE, "variables": {"input": OrderBuilder::new(&s).bank_transfer().input()}});
     // The order commits; the dispatcher may deliver its event and abort the process before
     // the response is written, so the response itself is not awaited for success.
     let _ = client
@@ -591,7 +593,7 @@ async fn events_reach_nats() {
         .unwrap();
     assert_eq!(
         msg.subject.as_str(),
-        format!("oms.seller.{}.order.placed", s.seller.id)
+        format!("oms.seller.{}.order.paid", s.seller.id)
     );
     let id = msg
         .headers

@@ -30,9 +30,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use oms::domain::claim::ClaimStatus;
@@ -82,29 +82,72 @@ fn hash(parts: impl Hash) -> u64 {
 // ---------------------------------------------------------------------------------------------
 // The payment gateway, in the test process
 
-/// What the gateway did, per idempotency key.
+/// What the gateway did.
 #[derive(Default)]
 struct Book {
-    /// Refunds executed: key → (payment reference, amount). Each key moves money once.
+    /// Refunds executed: cancel idempotency key → (payment key, amount). Each key moves money
+    /// once.
     refunds: BTreeMap<String, (String, i64)>,
-    /// Fee charges executed: key → amount.
-    charges: BTreeMap<String, i64>,
-    /// Calls per key, retries included.
+    /// Payments: payment key → the payment (order id, amount, method, deposited).
+    payments: BTreeMap<String, Pay>,
+    /// Calls per key (payment key for confirms, idempotency key for cancels), retries included.
     calls: HashMap<String, u32>,
     /// Keys that came back with another amount or payment than the first time.
     mismatches: Vec<String>,
 }
 
-/// A loopback payment gateway that records every call and every money movement. When `flaky`,
-/// it declines the first call of one key in five (the adapter retries with backoff) and answers
-/// each call up to 150 ms after moving the money, so that a kill often falls between the
-/// gateway's execution and the server's record of it.
+/// A payment the gateway holds.
+#[derive(Clone)]
+struct Pay {
+    order_id: String,
+    amount: i64,
+    virtual_account: bool,
+    deposited: bool,
+    cancelled: i64,
+    cancels: Vec<Value>,
+}
+
+impl Pay {
+    /// The payment as Toss Payments' API answers it.
+    fn json(&self, key: &str) -> Value {
+        let status = match (self.virtual_account, self.deposited, self.cancelled) {
+            (true, false, _) => "WAITING_FOR_DEPOSIT",
+            (_, _, 0) => "DONE",
+            (_, _, c) if c < self.amount => "PARTIAL_CANCELED",
+            _ => "CANCELED",
+        };
+        json!({
+            "paymentKey": key,
+            "orderId": self.order_id,
+            "status": status,
+            "method": if self.virtual_account { "가상계좌" } else { "카드" },
+            "totalAmount": self.amount,
+            "balanceAmount": self.amount - self.cancelled,
+            "virtualAccount": if self.virtual_account {
+                json!({"accountNumber": "X1234567890", "bankCode": "88", "customerName": "고객",
+                       "dueDate": "2099-12-31T23:59:59+09:00"})
+            } else {
+                Value::Null
+            },
+            "secret": if self.virtual_account { json!(format!("secret-{key}")) } else { Value::Null },
+            "cancels": self.cancels,
+        })
+    }
+}
+
+/// A loopback gateway speaking Toss Payments' protocol that records every call and every money
+/// movement. When `flaky`, it fails the first cancel of one key in five (500, retried with
+/// backoff) and answers each call up to 150 ms after doing its work, so that a kill often falls
+/// between the gateway's execution and the server's record of it.
 struct Gateway {
     book: Mutex<Book>,
     flaky: bool,
     seed: u64,
     url: String,
 }
+
+/// The secret key the servers under test present.
+const SECRET_KEY: &str = "test_sk_faults";
 
 impl Gateway {
     async fn start(flaky: bool, seed: u64) -> Arc<Gateway> {
@@ -116,8 +159,10 @@ impl Gateway {
             url: format!("http://{}", listener.local_addr().unwrap()),
         });
         let app = Router::new()
-            .route("/refunds", post(refund))
-            .route("/charges", post(charge))
+            .route("/v1/payments/confirm", post(confirm))
+            .route("/v1/payments/{key}", get(payment))
+            .route("/v1/payments/orders/{order}", get(payment_for_order))
+            .route("/v1/payments/{key}/cancel", post(cancel))
             .with_state(gateway.clone());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         gateway
@@ -137,83 +182,208 @@ impl Gateway {
             .sum()
     }
 
-    /// Records a call; moves the money unless this call is declined. Returns the answer delay,
-    /// or `None` to decline.
-    fn record(&self, charge: bool, key: &str, reference: &str, amount: i64) -> Option<u64> {
+    /// The customer deposits into the virtual account of `order_id`: the callback's body.
+    fn deposit(&self, order_id: &str) -> Option<Value> {
         let mut book = self.book.lock().unwrap();
+        let (key, pay) = book
+            .payments
+            .iter_mut()
+            .find(|(_, p)| p.order_id == order_id && p.virtual_account)?;
+        pay.deposited = true;
+        Some(
+            json!({"createdAt": "2026-12-08T12:00:00.000000", "secret": format!("secret-{key}"),
+                    "status": "DONE", "transactionKey": format!("dep-{key}"), "orderId": order_id}),
+        )
+    }
+
+    /// Counts a call of `key`; true when this call is to fail (a flaky gateway's first call of
+    /// one key in five).
+    fn count(&self, book: &mut Book, key: &str) -> bool {
         let calls = {
             let n = book.calls.entry(key.to_owned()).or_default();
             *n += 1;
             *n
         };
-        if self.flaky && calls == 1 && hash((self.seed, key)) % 5 == 0 {
-            return None;
+        self.flaky && calls == 1 && hash((self.seed, key)) % 5 == 0
+    }
+
+    /// How long the answer takes after the work is done.
+    fn delay(&self, key: &str) -> Duration {
+        if !self.flaky {
+            return Duration::ZERO;
         }
-        let mismatch = if charge {
-            *book.charges.entry(key.to_owned()).or_insert(amount) != amount
-        } else {
-            let first = book
-                .refunds
-                .entry(key.to_owned())
-                .or_insert_with(|| (reference.to_owned(), amount));
-            *first != (reference.to_owned(), amount)
-        };
-        if mismatch {
-            book.mismatches
-                .push(format!("{key}: {reference} {amount} after another call"));
-        }
-        Some(if self.flaky {
-            hash((self.seed, key, calls)) % 150
-        } else {
-            0
-        })
+        let calls = self
+            .book
+            .lock()
+            .unwrap()
+            .calls
+            .get(key)
+            .copied()
+            .unwrap_or(0);
+        Duration::from_millis(hash((self.seed, key, calls)) % 150)
     }
 }
 
-async fn movement(
-    g: &Gateway,
-    charge: bool,
-    headers: &HeaderMap,
-    body: &Value,
+fn toss_error(status: StatusCode, code: &str, message: &str) -> (StatusCode, Json<Value>) {
+    (status, Json(json!({"code": code, "message": message})))
+}
+
+fn authorized(headers: &HeaderMap) -> bool {
+    use base64::Engine as _;
+    let want = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{SECRET_KEY}:"))
+    );
+    headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(want.as_str())
+}
+
+async fn confirm(
+    State(g): State<Arc<Gateway>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
 ) -> (StatusCode, Json<Value>) {
+    if !authorized(&headers) {
+        return toss_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED_KEY",
+            "인증되지 않은 시크릿 키",
+        );
+    }
+    let key = body["paymentKey"].as_str().unwrap_or_default().to_owned();
+    let order_id = body["orderId"].as_str().unwrap_or_default().to_owned();
+    let amount = body["amount"].as_i64().unwrap_or(-1);
+    let answer = {
+        let mut book = g.book.lock().unwrap();
+        g.count(&mut book, &key);
+        if book.payments.contains_key(&key) {
+            return toss_error(
+                StatusCode::BAD_REQUEST,
+                "ALREADY_PROCESSED_PAYMENT",
+                "이미 처리된 결제 입니다.",
+            );
+        }
+        if book.payments.values().any(|p| p.order_id == order_id) {
+            book.mismatches
+                .push(format!("{order_id}: a second payment ({key})"));
+        }
+        let pay = Pay {
+            order_id,
+            amount,
+            virtual_account: key.starts_with("va-"),
+            deposited: false,
+            cancelled: 0,
+            cancels: Vec::new(),
+        };
+        let answer = pay.json(&key);
+        book.payments.insert(key.clone(), pay);
+        answer
+    };
+    // Confirmed; the answer is still on its way.
+    tokio::time::sleep(g.delay(&key)).await;
+    (StatusCode::OK, Json(answer))
+}
+
+async fn payment(
+    State(g): State<Arc<Gateway>>,
+    Path(key): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    match g.book.lock().unwrap().payments.get(&key) {
+        Some(p) => (StatusCode::OK, Json(p.json(&key))),
+        None => toss_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND_PAYMENT",
+            "존재하지 않는 결제 정보 입니다.",
+        ),
+    }
+}
+
+async fn payment_for_order(
+    State(g): State<Arc<Gateway>>,
+    Path(order): Path<String>,
+) -> (StatusCode, Json<Value>) {
+    let book = g.book.lock().unwrap();
+    match book.payments.iter().find(|(_, p)| p.order_id == order) {
+        Some((key, p)) => (StatusCode::OK, Json(p.json(key))),
+        None => toss_error(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND_PAYMENT",
+            "존재하지 않는 결제 정보 입니다.",
+        ),
+    }
+}
+
+async fn cancel(
+    State(g): State<Arc<Gateway>>,
+    Path(payment_key): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
+    if !authorized(&headers) {
+        return toss_error(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED_KEY",
+            "인증되지 않은 시크릿 키",
+        );
+    }
     let Some(key) = headers.get("idempotency-key").and_then(|k| k.to_str().ok()) else {
-        return (
+        return toss_error(
             StatusCode::BAD_REQUEST,
-            Json(json!({"message": "Idempotency-Key required"})),
+            "INVALID_REQUEST",
+            "Idempotency-Key required",
         );
     };
-    let reference = body["paymentReference"].as_str().unwrap_or_default();
-    let amount = body["amount"].as_i64().unwrap_or(-1);
-    match g.record(charge, key, reference, amount) {
-        None => (
-            StatusCode::BAD_GATEWAY,
-            Json(json!({"message": "card issuer unavailable"})),
-        ),
-        Some(delay) => {
-            // The money moved; the answer is still on its way.
-            tokio::time::sleep(Duration::from_millis(delay)).await;
-            (
-                StatusCode::OK,
-                Json(json!({"reference": format!("pg-{key}")})),
-            )
+    let key = key.to_owned();
+    let amount = body["cancelAmount"].as_i64().unwrap_or(-1);
+    let answer = {
+        let mut book = g.book.lock().unwrap();
+        if g.count(&mut book, &key) {
+            return toss_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "FAILED_INTERNAL_SYSTEM_PROCESSING",
+                "내부 시스템 처리 작업이 실패했습니다.",
+            );
         }
-    }
-}
-
-async fn refund(
-    State(g): State<Arc<Gateway>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    movement(&g, false, &headers, &body).await
-}
-
-async fn charge(
-    State(g): State<Arc<Gateway>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> (StatusCode, Json<Value>) {
-    movement(&g, true, &headers, &body).await
+        if let Some((paid_key, paid)) = book.refunds.get(&key).cloned() {
+            if (paid_key.as_str(), paid) != (payment_key.as_str(), amount) {
+                book.mismatches.push(format!(
+                    "{key}: {payment_key} {amount} after {paid_key} {paid}"
+                ));
+            }
+        } else {
+            let Some(pay) = book.payments.get_mut(&payment_key) else {
+                return toss_error(
+                    StatusCode::NOT_FOUND,
+                    "NOT_FOUND_PAYMENT",
+                    "존재하지 않는 결제 정보 입니다.",
+                );
+            };
+            if pay.virtual_account && body["refundReceiveAccount"].is_null() {
+                return toss_error(
+                    StatusCode::BAD_REQUEST,
+                    "INVALID_REFUND_ACCOUNT_INFO",
+                    "환불 계좌 정보가 필요합니다.",
+                );
+            }
+            if amount > pay.amount - pay.cancelled {
+                return toss_error(
+                    StatusCode::FORBIDDEN,
+                    "NOT_CANCELABLE_AMOUNT",
+                    "취소 할 수 없는 금액 입니다.",
+                );
+            }
+            pay.cancelled += amount;
+            pay.cancels.push(
+                json!({"cancelAmount": amount, "transactionKey": format!("pg-{key}"),
+                                    "canceledAt": "2026-12-08T12:00:00+09:00"}),
+            );
+            book.refunds
+                .insert(key.clone(), (payment_key.clone(), amount));
+        }
+        book.payments[&payment_key].json(&payment_key)
+    };
+    // The money moved; the answer is still on its way.
+    tokio::time::sleep(g.delay(&key)).await;
+    (StatusCode::OK, Json(answer))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -241,8 +411,12 @@ impl Oms {
             "test-secret",
             "--job-interval-secs",
             &job_interval_secs.to_string(),
+            "--payment-gateway",
+            "toss",
             "--payment-gateway-url",
             gateway,
+            "--payment-gateway-secret-key",
+            SECRET_KEY,
             "--outbox-poll-ms",
             "20",
             "--outbox-lease-secs",
@@ -471,21 +645,62 @@ impl Api {
             .await
     }
 
-    /// Places `order`, which must be accepted; its number and its (first) line.
-    async fn place(&self, order: &OrderBuilder) -> Result<(String, String), String> {
+    /// Places `order`, which must be accepted; its number, its (first) line and what it owes.
+    async fn place(&self, order: &OrderBuilder) -> Result<(String, String, Value), String> {
         let p = self
             .mutate(
                 order.token(),
                 "placeOrder",
                 "PlaceOrderInput",
-                "order { orderNumber lines { id } }",
+                "order { orderNumber amountDue lines { id } }",
                 order.input(),
             )
             .await?;
         Ok((
             p["order"]["orderNumber"].as_str().unwrap().to_owned(),
             p["order"]["lines"][0]["id"].as_str().unwrap().to_owned(),
+            p["order"]["amountDue"].clone(),
         ))
+    }
+
+    /// `confirmPayment` of a card checkout under the idempotency key `key`.
+    async fn pay_by_card(
+        &self,
+        token: &str,
+        number: &str,
+        due: &Value,
+        key: &str,
+    ) -> Result<(), String> {
+        let input = json!({"orderNumber": number, "paymentKey": format!("pk-{key}"), "amount": due,
+                           "idempotencyKey": format!("{key}-pay")});
+        self.mutate(token, "confirmPayment", "ConfirmPaymentInput", "", input)
+            .await
+            .map(|_| ())
+    }
+
+    /// Posts the gateway's deposit callback until the server has recorded it (it may be down).
+    async fn deposit_callback(&self, body: &Value) {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        loop {
+            let sent = self
+                .http
+                .post(format!("{}/webhooks/payments", self.base))
+                .json(body)
+                .send()
+                .await;
+            match sent {
+                Ok(resp) if resp.status().is_success() => return,
+                Ok(resp) => self.anomaly(format!("deposit callback: {}", resp.status())),
+                Err(_) => {
+                    self.interrupted.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the deposit callback was never recorded"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// `field` on `claim` under the idempotency key `key`, with `extra` input fields.
@@ -667,13 +882,19 @@ async fn exchange_flow(
 /// One customer's flow: an order (card or bank transfer, with or without points, 2 to 4
 /// units), then a partial cancel and a return, a return, or an exchange. Every step has its
 /// own idempotency key.
-async fn flow(api: &Api, shop: &Shop, worker: usize, n: u64, rng: &mut Rng) -> Result<(), String> {
+async fn flow(
+    (api, gateway): (&Api, &Gateway),
+    shop: &Shop,
+    worker: usize,
+    n: u64,
+    rng: &mut Rng,
+) -> Result<(), String> {
     let customer = &shop.customers[worker].token;
     let key = format!("w{worker}-f{n}");
     let quantity = rng.range(2, 4);
     let card = rng.range(0, 1) == 0;
     let points = if rng.range(0, 2) == 0 { 1000 } else { 0 };
-    let (number, line) = api
+    let (number, line, due) = api
         .place(
             &OrderBuilder::by(customer)
                 .line(shop.option, quantity as i64)
@@ -682,15 +903,19 @@ async fn flow(api: &Api, shop: &Shop, worker: usize, n: u64, rng: &mut Rng) -> R
                 .idempotency_key(&format!("{key}-place")),
         )
         .await?;
-    if !card {
-        api.mutate(
-            &shop.operator,
-            "confirmDeposit",
-            "ConfirmDepositInput",
-            "",
-            json!({"orderNumber": number, "idempotencyKey": format!("{key}-deposit")}),
-        )
-        .await?;
+    // The checkout's second step: the card confirmed, or a virtual account issued and
+    // deposited into (the gateway's callback).
+    if card {
+        api.pay_by_card(customer, &number, &due, &key).await?;
+    } else {
+        let input = json!({"orderNumber": number, "paymentKey": format!("va-{key}"), "amount": due,
+                           "idempotencyKey": format!("{key}-pay")});
+        api.mutate(customer, "confirmPayment", "ConfirmPaymentInput", "", input)
+            .await?;
+        let callback = gateway
+            .deposit(&number)
+            .ok_or_else(|| format!("no virtual account for {number}"))?;
+        api.deposit_callback(&callback).await;
     }
     let reason = if rng.range(0, 1) == 0 {
         "CHANGE_OF_MIND"
@@ -1114,11 +1339,15 @@ async fn crash(backend: Backend) {
     let mut load = Vec::new();
     for worker in 0..workers {
         let (api, shop, stop, done) = (api.clone(), shop.clone(), stop.clone(), flows_done.clone());
+        let gateway = gateway.clone();
         let mut rng = Rng(seed ^ hash(worker));
         load.push(tokio::spawn(async move {
             let mut n = 0;
             while !stop.load(Ordering::SeqCst) {
-                if flow(&api, &shop, worker, n, &mut rng).await.is_ok() {
+                if flow((&api, &gateway), &shop, worker, n, &mut rng)
+                    .await
+                    .is_ok()
+                {
                     done.fetch_add(1, Ordering::SeqCst);
                 }
                 n += 1;
@@ -1332,7 +1561,10 @@ async fn storms(backend: Backend, processes: usize) {
             .line(shop.option, 3)
             .idempotency_key(key)
     };
-    let (number, line) = api.place(&storm_order("storm-1")).await.unwrap();
+    let (number, line, due) = api.place(&storm_order("storm-1")).await.unwrap();
+    api.pay_by_card(customer, &number, &due, "storm-1")
+        .await
+        .unwrap();
     deliver(&api, &shop, &number, &line, "storm-1")
         .await
         .unwrap();
@@ -1420,7 +1652,10 @@ async fn storms(backend: Backend, processes: usize) {
     );
 
     // (d) Cancelling the same 2 of 3 paid units 100 times: refusals as in (a).
-    let (number, line) = api.place(&storm_order("storm-2")).await.unwrap();
+    let (number, line, due) = api.place(&storm_order("storm-2")).await.unwrap();
+    api.pay_by_card(customer, &number, &due, "storm-2")
+        .await
+        .unwrap();
     let requests = (0..100)
         .map(|_| claim_request(&ClaimBuilder::cancel(&number, &line).quantity(2)))
         .collect();
@@ -1456,7 +1691,7 @@ async fn storms(backend: Backend, processes: usize) {
             .set(entity::refund_part::ActiveModel {
                 status: Set("FAILED".into()),
                 attempts: Set(oms::config::RefundAttempts::DEFAULT.get()),
-                last_error: Set(Some("gateway declined: card issuer unavailable".into())),
+                last_error: Set(Some("PROVIDER_ERROR: card issuer unavailable".into())),
                 ..Default::default()
             })
             .filter(entity::refund_part::Column::ClaimId.eq(cancel_id))

@@ -128,15 +128,21 @@ async fn lifecycle(t: TestApp) {
     assert_eq!(o["status"], "AWAITING_PAYMENT");
     assert_eq!(o["amountDue"], 23000);
     let (number2, line2) = placed.number_and_line();
-    let deposit = "mutation($n: String!, $v: Int) { confirmDeposit(input: {orderNumber: $n, expectedVersion: $v}) { order { status amountDue tenders { status } } userErrors { code } } }";
-    let (_, body) = t.post(Some(&seller), deposit, json!({"n": number2})).await;
+    let deposit = crate::builders::DEPOSIT;
+    let (_, body) = t
+        .post(Some(&seller), deposit, json!({"n": number2, "a": 23000}))
+        .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
-    let d = t.gql(&ops, deposit, json!({"n": number2, "v": 7})).await;
+    let d = t
+        .gql(&ops, deposit, json!({"n": number2, "a": 23000, "v": 7}))
+        .await;
     assert_eq!(
         d["confirmDeposit"]["userErrors"][0]["code"],
         "STALE_VERSION"
     );
-    let d = t.gql(&ops, deposit, json!({"n": number2, "v": 1})).await;
+    let d = t
+        .gql(&ops, deposit, json!({"n": number2, "a": 23000, "v": 1}))
+        .await;
     assert_eq!(d["confirmDeposit"]["order"]["status"], "PAID");
     assert_eq!(d["confirmDeposit"]["order"]["amountDue"], 0);
     assert_eq!(d["confirmDeposit"]["order"]["tenders"][0]["status"], "PAID");

@@ -40,6 +40,8 @@ async fn no_n_plus_one(t: TestApp) {
         if i % 2 == 0 {
             let line = d["placeOrder"]["order"]["lines"][0]["id"].clone();
             let n = d["placeOrder"]["order"]["orderNumber"].clone();
+            let due = d["placeOrder"]["order"]["amountDue"].clone();
+            crate::builders::confirm_payment(&t, &customer, n.as_str().unwrap(), &due).await;
             t.gql(&ops, "mutation($n: String!) { confirmOrder(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": n})).await;
             t.gql(&ops, "mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: \"CJ\", trackingNumber: \"9\"}) { userErrors { code } } }", json!({"l": [line]})).await;
         }
@@ -395,7 +397,7 @@ async fn statements_per_claim_mutation(t: TestApp) {
             .await
             .number_and_line();
         if method == "BANK_TRANSFER" {
-            t.gql(&ops, "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": number})).await;
+            crate::builders::deposit_in_full(&t, &ops, &number).await;
         }
         crate::claims::deliver(&t, &number, std::slice::from_ref(&line)).await;
         let mut steps: Vec<(&str, &str, &str, serde_json::Value)> = vec![
@@ -569,8 +571,7 @@ async fn bad_input_by_channel(t: TestApp) {
 
     // A refund account of blanks is no account: the refund keeps waiting for one.
     let o = OrderBuilder::new(&shop).bank_transfer().place(&t).await;
-    let deposit = "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }";
-    t.gql(&shop.operator, deposit, json!({"n": o.number})).await;
+    crate::builders::deposit_in_full(&t, &shop.operator, &o.number).await;
     let cancel = json!({"orderNumber": o.number, "items": [{"lineId": o.line(), "quantity": 1}]});
     let d = crate::claims::claim_call(&t, &customer, "requestCancel", cancel).await;
     let claim = d["claim"]["claimNumber"].clone();

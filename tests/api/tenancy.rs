@@ -439,6 +439,9 @@ impl TenantA {
                         "couponCode" => json!("WELCOME"),
                         "memo" | "description" | "bundleId" => json!("probe"),
                         "externalId" => json!("tenant-b|probe"),
+                        // A key the payment widget gave tenant B; A's order numbers come
+                        // with it, so the probe is B paying for A's order.
+                        "paymentKey" => json!("test-pk-tenant-b"),
                         other
                             if other.ends_with("Number")
                                 || other.ends_with("Id")

@@ -491,7 +491,7 @@ async fn texts_at_their_limits(t: TestApp) {
 
     let bundle = "세".repeat(64);
     let coupon = "쿠".repeat(50);
-    let d = t.gql(&ops, "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { orderNumber coupon { code } lines { id bundleId } } userErrors { code field message } } }",
+    let d = t.gql(&ops, "mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { order { orderNumber amountDue coupon { code } lines { id bundleId } } userErrors { code field message } } }",
         json!({"input": {"customerId": gid("Customer", c), "lines": [{"optionId": gid("ProductOption", opt), "quantity": 1, "bundleId": bundle}], "couponCode": coupon, "coupon": {"amount": 1000, "minPurchase": 0}, "paymentMethod": "CARD"}})).await;
     assert_eq!(d["placeOrder"]["userErrors"], json!([]), "{d}");
     let order = &d["placeOrder"]["order"];
@@ -499,6 +499,14 @@ async fn texts_at_their_limits(t: TestApp) {
     assert_eq!(order["coupon"]["code"], json!(coupon));
     let number = order["orderNumber"].as_str().unwrap().to_owned();
     let line = order["lines"][0]["id"].as_str().unwrap().to_owned();
+    // A payment key at its limit is confirmed and stored whole.
+    let key = "k".repeat(200);
+    let d =
+        crate::builders::confirm_payment_with(&t, &ops, &number, &key, &order["amountDue"]).await;
+    assert_eq!(d["confirmPayment"]["userErrors"], json!([]), "{d}");
+    let q = "query($n: String!) { order(orderNumber: $n) { tenders { gatewayReference } } }";
+    let d = t.gql(&ops, q, json!({"n": number})).await;
+    assert_eq!(d["order"]["tenders"][0]["gatewayReference"], json!(key));
 
     let courier = "대".repeat(50);
     let tracking = "7".repeat(50);
@@ -577,7 +585,7 @@ async fn texts_at_their_limits(t: TestApp) {
 
     // A refund account at its limits: a bank transfer cancelled after the deposit.
     let o = OrderBuilder::new(&shop).bank_transfer().place(&t).await;
-    t.gql(&ops, "mutation($n: String!) { confirmDeposit(input: {orderNumber: $n}) { userErrors { code } } }", json!({"n": o.number})).await;
+    crate::builders::deposit_in_full(&t, &ops, &o.number).await;
     let claim = act(
         &t,
         &customer,

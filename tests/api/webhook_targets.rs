@@ -330,7 +330,8 @@ async fn the_allow_list_flag() {
                 .unwrap()
         }
     };
-    let order = json!({"input": OrderBuilder::new(&s).input()});
+    // A bank-transfer order: placing it announces it (a card order waits for its payment).
+    let order = json!({"input": OrderBuilder::new(&s).bank_transfer().input()});
     let fast = ["--outbox-poll-ms", "20"];
 
     let (server, base) = crate::replicas::start_with(&t.url, &fast, &[]).await;

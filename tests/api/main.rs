@@ -32,5 +32,6 @@ mod startup;
 mod tenancy;
 mod text;
 mod tls;
+mod toss;
 mod wasm;
 mod webhook_targets;

@@ -21,6 +21,7 @@ mod live;
 mod notify_channels;
 mod oidc;
 mod orders;
+mod payments;
 mod plugins;
 mod protocol;
 mod replicas;

@@ -700,8 +700,21 @@ impl PaymentGateway for TossGateway {
                 "cancelAmount": call.amount.amount(),
             });
             if let Some(account) = &call.refund_account {
+                // Toss wants its two-character bank code; customers give a bank's name.
+                let Some(bank) = bank_code(&account.bank) else {
+                    return Err(GatewayError::new(
+                        "INVALID_BANK",
+                        format!(
+                            "the refund account's bank `{}` is not a bank Toss Payments pays \
+                             into: the customer gives the account again with a bank such as \
+                             국민은행, 신한, 카카오뱅크 or Toss's code (06, 88, 90)",
+                            account.bank
+                        ),
+                        Outcome::NeedsAccount,
+                    ));
+                };
                 body["refundReceiveAccount"] = serde_json::json!({
-                    "bank": account.bank,
+                    "bank": bank,
                     "accountNumber": account.account_number,
                     "holderName": account.holder_name,
                 });
@@ -735,9 +748,82 @@ impl PaymentGateway for TossGateway {
     }
 }
 
+/// The banks a virtual account's refund can go to, as Toss Payments codes them (its reference,
+/// "Codes"): the code, then the names customers type (with and without 은행, the short name,
+/// the English name).
+const BANKS: &[(&str, &[&str])] = &[
+    ("39", &["경남은행", "경남", "KYONGNAMBANK"]),
+    ("34", &["광주은행", "광주", "GWANGJUBANK"]),
+    ("12", &["단위농협", "지역농축협", "LOCALNONGHYEOP"]),
+    ("32", &["부산은행", "부산", "BUSANBANK"]),
+    ("45", &["새마을금고", "새마을", "SAEMAUL"]),
+    ("64", &["산림조합", "산림", "SANLIM"]),
+    ("88", &["신한은행", "신한", "SHINHAN"]),
+    ("48", &["신협", "SHINHYEOP"]),
+    ("27", &["씨티은행", "씨티", "CITI"]),
+    ("20", &["우리은행", "우리", "WOORI"]),
+    ("71", &["우체국", "우체국예금보험", "POST"]),
+    ("50", &["저축은행중앙회", "저축은행", "저축", "SAVINGBANK"]),
+    ("37", &["전북은행", "전북", "JEONBUKBANK"]),
+    ("35", &["제주은행", "제주", "JEJUBANK"]),
+    ("90", &["카카오뱅크", "카카오", "KAKAOBANK"]),
+    ("89", &["케이뱅크", "케이", "KBANK"]),
+    ("92", &["토스뱅크", "토스", "TOSSBANK"]),
+    ("81", &["하나은행", "하나", "HANA"]),
+    ("54", &["홍콩상하이은행", "HSBC"]),
+    ("31", &["DGB대구은행", "대구은행", "대구", "DAEGUBANK"]),
+    ("03", &["IBK기업은행", "기업은행", "기업", "IBK"]),
+    ("06", &["KB국민은행", "국민은행", "국민", "KOOKMIN"]),
+    ("02", &["KDB산업은행", "산업은행", "산업", "KDBBANK"]),
+    ("11", &["NH농협은행", "농협은행", "농협", "NONGHYEOP"]),
+    ("23", &["SC제일은행", "제일은행", "SC제일", "SC"]),
+    ("07", &["Sh수협은행", "수협은행", "수협", "SUHYEOP"]),
+];
+
+/// Toss Payments' code of the bank a customer named (`국민은행`, `KB국민`, `kookmin`, `06`),
+/// ignoring spaces and case; `None` for a bank it does not pay into.
+pub fn bank_code(bank: &str) -> Option<&'static str> {
+    let typed: String = bank
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>()
+        .to_uppercase();
+    BANKS
+        .iter()
+        .find(|(code, names)| {
+            *code == typed
+                || names.iter().any(|n| {
+                    n.to_uppercase() == typed || format!("KB{}", n.to_uppercase()) == typed
+                })
+        })
+        .map(|(code, _)| *code)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+
+    #[test]
+    fn banks_are_known_by_name_code_and_english() {
+        for (typed, code) in [
+            ("국민은행", "06"),
+            ("KB국민은행", "06"),
+            ("kookmin", "06"),
+            ("06", "06"),
+            ("신한", "88"),
+            (" 카카오 뱅크 ", "90"),
+            ("NH농협은행", "11"),
+            ("우체국", "71"),
+            ("Sh수협은행", "07"),
+        ] {
+            assert_eq!(bank_code(typed), Some(code), "{typed}");
+        }
+        for unknown in ["", "뱅크오브아메리카", "99", "국민카드"] {
+            assert_eq!(bank_code(unknown), None, "{unknown}");
+        }
+        let codes: std::collections::HashSet<&str> = BANKS.iter().map(|(c, _)| *c).collect();
+        assert_eq!(codes.len(), BANKS.len(), "each code once");
+    }
     use super::*;
     use serde_json::json;
 

@@ -1270,14 +1270,25 @@ async fn virtual_account_refunds_need_an_account() {
         Outcome::NeedsAccount,
     );
     assert!(toss.refunds("va-40").is_empty());
-    let done = gw.cancel(call).await.unwrap();
+    let done = gw.cancel(call.clone()).await.unwrap();
     assert_eq!(done.cancel_amount, Won::new(10000));
     assert_eq!(toss.refunds("va-40"), [Won::new(10000)]);
+    // The bank the customer typed goes out as Toss's code.
     let sent = toss.requests().pop().unwrap();
     assert_eq!(
         sent.body["refundReceiveAccount"],
-        json!({"bank": "신한", "accountNumber": "110-123-456789", "holderName": "구매자"})
+        json!({"bank": "88", "accountNumber": "110-123-456789", "holderName": "구매자"})
     );
+    // A bank Toss does not pay into waits for another account, without a call.
+    let calls = toss.requests().len();
+    let mut unknown = call.clone();
+    unknown.refund_account.as_mut().unwrap().bank = "뱅크오브아메리카".into();
+    assert_refused(
+        gw.cancel(unknown).await,
+        "INVALID_BANK",
+        Outcome::NeedsAccount,
+    );
+    assert_eq!(toss.requests().len(), calls);
 }
 
 /// Look-ups by key and by order id; a key with reserved characters is percent-encoded; an

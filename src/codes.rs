@@ -65,7 +65,7 @@ error_codes! {
     /// verify (expired, another secret): send `Authorization: Bearer <token>` with a valid
     /// token (`oms token` issues one in development). The courier webhook: its secret in
     /// `X-Courier-Token`. The payment gateway's deposit callback: a `secret` that is not the
-    /// payment's (forged, or meant for another shop).
+    /// payment's (forged, or meant for another shop), or an `orderId` with no virtual account.
     Unauthenticated => "UNAUTHENTICATED",
         "`errors[].extensions.code`; HTTP 401 from `/graphql`, `/export/*` and \
          `/webhooks/courier` and `/webhooks/payments` (`error.code`); the reason of the WebSocket's close (code 1002) after a \
@@ -76,10 +76,9 @@ error_codes! {
         "`errors[].extensions.code`; HTTP 403 from `/export/*`";
     /// The order, claim or seller a query, subscription or lookup names does not exist or is
     /// not visible to the caller (another tenant's is never "forbidden"): check the number or
-    /// id, and the token. A deposit callback for an order with no virtual account issued.
+    /// id, and the token.
     NotFound => "NOT_FOUND",
-        "`errors[].extensions.code` of a query or subscription; HTTP 404 from \
-         `/webhooks/payments` (`error.code`)";
+        "`errors[].extensions.code` of a query or subscription";
     /// An argument or variable that its type refuses, or that a documented rule refuses (a
     /// malformed global ID, a page size over the limit, a bad cursor or filter): the message
     /// names it and what to send instead.

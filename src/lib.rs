@@ -42,13 +42,6 @@ use crate::metrics::Metrics;
 pub async fn serve(args: ServeArgs) -> Result<(), String> {
     init_tracing(args.log_json);
     args.refuse_unsafe()?;
-    if args.demo && args.payment_gateway != config::GatewayKind::Simulated {
-        return Err(
-            "--demo pays its orders with payment keys only the built-in simulator \
-                    knows: leave out --payment-gateway toss for the demo"
-                .into(),
-        );
-    }
     let tls = tls::Tls::from_args(&args.tls).map_err(|e| e.to_string())?;
     let ca_file = args.tls.tls_ca_file.as_deref();
     // The identity provider's flags are checked before anything is served; its keys are

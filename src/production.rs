@@ -140,6 +140,7 @@ pub fn unsafe_settings(args: &ServeArgs) -> Vec<Unsafe> {
             even_on_loopback: false,
         });
     }
+    found.extend(gateway_mismatch(args));
     if args.payment_gateway == crate::config::GatewayKind::Simulated {
         found.push(Unsafe {
             setting: PAYMENT_GATEWAY,
@@ -185,6 +186,49 @@ pub fn unsafe_settings(args: &ServeArgs) -> Vec<Unsafe> {
         });
     }
     found
+}
+
+/// Payment gateway flags that cannot work together: the server refuses them anywhere.
+fn gateway_mismatch(args: &ServeArgs) -> Option<Unsafe> {
+    use crate::config::GatewayKind;
+    let (why, fix) = match args.payment_gateway {
+        GatewayKind::Simulated => {
+            let url = args.payment_gateway_url.as_deref()?;
+            (
+                format!(
+                    "--payment-gateway-url {} is set, but for the built-in simulator",
+                    redacted_url(url)
+                ),
+                "add --payment-gateway toss and its secret key, or drop the URL",
+            )
+        }
+        GatewayKind::Toss => {
+            let key = args
+                .payment_gateway_secret_key
+                .as_deref()
+                .unwrap_or_default();
+            if key.trim().is_empty() {
+                (
+                    "Toss Payments needs the shop's secret key, and none is set".to_owned(),
+                    "set OMS_PAYMENT_GATEWAY_SECRET_KEY_FILE to a file holding it",
+                )
+            } else if args.demo {
+                (
+                    "--demo pays its orders with payment keys only the built-in simulator knows"
+                        .to_owned(),
+                    "leave out --payment-gateway toss for the demo",
+                )
+            } else {
+                return None;
+            }
+        }
+    };
+    Some(Unsafe {
+        setting: PAYMENT_GATEWAY,
+        why,
+        fix: fix.to_owned(),
+        even_on_loopback: true,
+    })
 }
 
 /// A secret no one should trust beyond this machine: a value published in this repository
@@ -630,6 +674,7 @@ mod tests {
             ("--jwt-secret", JWT),
             ("--courier-webhook-secret", COURIER),
             ("--payment-gateway", "toss"),
+            ("--payment-gateway-secret-key", "test_sk_our_own"),
         ] {
             let given = |a: &&str| *a == flag || a.starts_with(&format!("{flag}="));
             if !extra.iter().any(given) {
@@ -668,6 +713,54 @@ mod tests {
             .find(|u| u.setting.flag == "--payment-gateway")
             .unwrap();
         assert!(!simulator.even_on_loopback, "the demo runs on loopback");
+    }
+
+    #[test]
+    fn gateway_flags_that_cannot_work_are_refused_everywhere() {
+        for (argv, says) in [
+            (
+                &[
+                    "--payment-gateway",
+                    "toss",
+                    "--payment-gateway-secret-key",
+                    " ",
+                ][..],
+                "Toss Payments needs the shop's secret key",
+            ),
+            (
+                &[
+                    "--payment-gateway",
+                    "toss",
+                    "--payment-gateway-secret-key",
+                    "k",
+                    "--demo",
+                ][..],
+                "--demo pays",
+            ),
+            (
+                &["--payment-gateway-url", "http://127.0.0.1:9"][..],
+                "is set, but for the built-in simulator",
+            ),
+        ] {
+            let cli = Cli::try_parse_from([&["oms"][..], argv].concat()).unwrap();
+            let found = unsafe_settings(&cli.serve);
+            let refused = found
+                .iter()
+                .find(|u| u.setting.flag == "--payment-gateway" && u.why.contains(says));
+            assert!(
+                refused.is_some_and(|u| u.even_on_loopback),
+                "{argv:?}: {found:?}"
+            );
+        }
+        let argv = [
+            "oms",
+            "--payment-gateway",
+            "toss",
+            "--payment-gateway-secret-key",
+            "k",
+        ];
+        let cli = Cli::try_parse_from(argv).unwrap();
+        assert!(gateway_mismatch(&cli.serve).is_none());
     }
 
     #[test]
@@ -743,8 +836,10 @@ mod tests {
 
     #[test]
     fn demo_is_unsafe() {
-        assert_eq!(unsafe_with(&["--demo"]).len(), 1);
-        assert!(unsafe_with(&["--demo"])[0].starts_with("--demo: "));
+        // The demo runs on the simulator, which is unsafe too.
+        let found = unsafe_with(&["--demo", "--payment-gateway", "simulated"]);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].starts_with("--demo: "), "{found:?}");
     }
 
     #[test]

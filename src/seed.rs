@@ -986,6 +986,8 @@ impl Plan {
                 self.order_number("o", &shift)
             ),
             ("shipments", "tracking_number") => suffix("tracking_number"),
+            // A payment key pays one thing (unique; NULL stays NULL).
+            ("tenders", "gateway_reference") => suffix("gateway_reference"),
             ("claims", "collection_tracking" | "reship_tracking" | "redelivery_tracking") => {
                 suffix(col)
             }

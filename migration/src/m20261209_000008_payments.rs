@@ -3,6 +3,7 @@
 //! - a tender records what was deposited so far (`deposited_amount`: a short deposit is
 //!   partial, not paid) and, for a virtual account the gateway issued, where to deposit
 //!   (`va_*`) and the secret its deposit callbacks carry (`deposit_secret`);
+//! - a payment key pays one thing: unique among tenders (many NULLs allowed);
 //! - every order with cash to pay now waits for it, a card too, and `orders.deposited_at`
 //!   reads "paid at". Card orders placed before this migration were charged at checkout: their
 //!   orders get `deposited_at = placed_at`, and paid transfers their `deposited_amount`.
@@ -39,6 +40,15 @@ impl MigrationTrait for Migration {
             )
             .await?;
         }
+        m.create_index(
+            Index::create()
+                .name(KEY_INDEX)
+                .table(Tender::Table)
+                .col(Tender::GatewayReference)
+                .unique()
+                .take(),
+        )
+        .await?;
         let db = m.get_connection();
         db.execute_unprepared(
             "UPDATE orders SET deposited_at = placed_at \
@@ -54,6 +64,13 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name(KEY_INDEX)
+                .table(Tender::Table)
+                .to_owned(),
+        )
+        .await?;
         for column in [
             Tender::DepositSecret,
             Tender::VaDueAt,
@@ -74,10 +91,13 @@ impl MigrationTrait for Migration {
     }
 }
 
+const KEY_INDEX: &str = "ux_tenders_gateway_reference";
+
 #[derive(DeriveIden)]
 enum Tender {
     #[sea_orm(iden = "tenders")]
     Table,
+    GatewayReference,
     DepositedAmount,
     VaBankCode,
     VaAccountNumber,

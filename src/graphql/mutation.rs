@@ -66,7 +66,10 @@ pub struct PlaceOrderInput {
     /// Points to use (적립금), at most the balance and what is left to pay after the coupon.
     #[graphql(default)]
     pub points: Option<Won>,
-    /// Card (paid at once) or bank transfer (waits for the deposit).
+    /// Card or bank transfer. Either way an order with cash to pay waits for it: a card until
+    /// `confirmPayment` (`--card-payment-minutes`), a bank transfer until its deposit. The
+    /// customer may still pay another way in the payment widget; the order follows what the
+    /// gateway reports (a virtual account makes it a bank transfer, a card a card).
     pub payment_method: PaymentMethod,
     /// Makes retries safe: 1 to 255 printable ASCII characters, scoped to the caller. A
     /// request under a used key answers that request's outcome again (`replayed: true`).

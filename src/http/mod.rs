@@ -50,7 +50,9 @@ pub fn router(app: App, graphiql_assets: &Path) -> Router {
         )
         .route(
             "/webhooks/payments",
-            axum::routing::post(payments::deposit_callback),
+            axum::routing::post(payments::deposit_callback).layer(
+                axum::extract::DefaultBodyLimit::max(payments::MAX_CALLBACK_BYTES + 1),
+            ),
         )
         .route("/export/claims.csv", get(export::claims))
         .route("/export/claim-stats.csv", get(export::claim_stats))

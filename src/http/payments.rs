@@ -4,8 +4,9 @@
 //! Body: `{"createdAt": "...", "secret": "...", "status": "DONE", "transactionKey": "...",
 //! "orderId": "20261124-000123"}`. Genuine only when `secret` is the one the gateway gave
 //! with the account, and confirmed by looking the payment up again before anything is
-//! recorded; recorded once however often it is sent. Every refusal is logged. The gateway
-//! resends a callback that was not answered 200.
+//! recorded; recorded once however often it is sent. A wrong secret and an order with no
+//! virtual account get the same answer. Every refusal is logged. The gateway resends a
+//! callback that was not answered 200.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -29,7 +30,19 @@ fn refuse(status: StatusCode, code: ErrorCode, message: &str) -> Response {
 }
 
 /// Applies one deposit callback.
-pub async fn deposit_callback(State(state): State<HttpState>, body: axum::body::Bytes) -> Response {
+pub async fn deposit_callback(
+    State(state): State<HttpState>,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    // The route's body limit stops reading just past the limit; either way the answer is ours.
+    let Ok(body) = body else {
+        tracing::warn!("deposit callback refused: too large or unreadable");
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            "a deposit callback is at most 16 KiB",
+        );
+    };
     if body.len() > MAX_CALLBACK_BYTES {
         tracing::warn!(bytes = body.len(), "deposit callback refused: too large");
         return refuse(
@@ -50,7 +63,7 @@ pub async fn deposit_callback(State(state): State<HttpState>, body: axum::body::
     let outcome = match payments::deposit_callback(&state.app, callback).await {
         Ok(outcome) => outcome,
         Err(e) => {
-            tracing::error!(error = %e, order = %order_id, "deposit callback failed");
+            tracing::error!(error = %e, order = ?order_id, "deposit callback failed");
             return refuse(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 ErrorCode::Internal,
@@ -61,43 +74,47 @@ pub async fn deposit_callback(State(state): State<HttpState>, body: axum::body::
     let answer = |result: &str| Json(json!({"result": result})).into_response();
     match outcome {
         CallbackOutcome::Recorded => {
-            tracing::info!(order = %order_id, "deposit recorded");
+            tracing::info!(order = ?order_id, "deposit recorded");
             answer("RECORDED")
         }
         CallbackOutcome::AlreadyRecorded => {
-            tracing::info!(order = %order_id, "deposit callback replayed; nothing changed");
+            tracing::info!(order = ?order_id, "deposit callback replayed; nothing changed");
             answer("ALREADY_RECORDED")
         }
         CallbackOutcome::Ignored => {
-            tracing::info!(order = %order_id, "deposit callback of another status; nothing changed");
+            tracing::info!(order = ?order_id, "deposit callback of another status; nothing changed");
             answer("IGNORED")
         }
-        CallbackOutcome::UnknownOrder => {
-            tracing::warn!(order = %order_id, "deposit callback refused: no virtual account of ours");
-            refuse(
-                StatusCode::NOT_FOUND,
-                ErrorCode::NotFound,
-                "no virtual account was issued for this orderId",
-            )
-        }
-        CallbackOutcome::Forged => {
-            tracing::warn!(order = %order_id, "deposit callback refused: wrong secret (forged?)");
+        // One answer for both, so that a caller without the secret learns nothing about
+        // which order numbers have a virtual account; the log tells them apart.
+        CallbackOutcome::UnknownOrder | CallbackOutcome::Forged => {
+            let why = if outcome == CallbackOutcome::Forged {
+                "wrong secret (forged?)"
+            } else {
+                "no virtual account of ours"
+            };
+            tracing::warn!(order = ?order_id, why, "deposit callback refused");
             refuse(
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthenticated,
-                "the secret is not the payment's",
+                "no virtual account of this orderId takes this secret",
             )
         }
         CallbackOutcome::NotConfirmed => {
-            tracing::warn!(order = %order_id, "deposit callback refused: the gateway reports no deposit");
+            tracing::warn!(order = ?order_id, "deposit callback refused: the gateway reports no deposit");
             refuse(
                 StatusCode::CONFLICT,
                 ErrorCode::DepositNotConfirmed,
                 "the payment gateway does not report this payment as deposited",
             )
         }
+        CallbackOutcome::AmountDiffers => refuse(
+            StatusCode::CONFLICT,
+            ErrorCode::DepositNotConfirmed,
+            "the payment gateway reports less than the order owes; nothing was recorded",
+        ),
         CallbackOutcome::GatewayUnavailable => {
-            tracing::warn!(order = %order_id, "deposit callback deferred: the gateway did not answer");
+            tracing::warn!(order = ?order_id, "deposit callback deferred: the gateway did not answer");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::GatewayUnavailable,

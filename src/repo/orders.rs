@@ -306,6 +306,17 @@ pub async fn update_order(
     Ok(())
 }
 
+/// The tender holding the gateway's payment key `key`, if any.
+pub async fn tender_by_gateway_reference(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<Option<tender::Model>, DbErr> {
+    tender::Entity::find()
+        .filter(tender::Column::GatewayReference.eq(key))
+        .one(db)
+        .await
+}
+
 /// Updates a tender row (a payment confirmed, a deposit recorded, a virtual account issued).
 pub async fn update_tender(
     db: &impl ConnectionTrait,

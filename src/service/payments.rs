@@ -80,19 +80,28 @@ async fn confirm_payment_in(
     let Some(tender) = cash_tender(txn, order.id).await? else {
         return Err(not_awaiting(&order, "it was paid with points alone").into());
     };
+    check_payment_key(&req.payment_key)?;
     // A repeat of a confirmation that went through answers the same, with no second call.
-    if tender.gateway_reference.as_deref() == Some(req.payment_key.as_str()) {
+    let repeat = tender.gateway_reference.as_deref() == Some(req.payment_key.as_str());
+    if repeat && req.amount == Won::new(tender.amount) {
         return Ok(changed);
     }
-    check_awaiting(&order, &tender)?;
-    let due = Won::new(order.amount_due);
+    if !repeat {
+        check_awaiting(&order, &tender)?;
+        check_key_unused(txn, &req.payment_key).await?;
+    }
+    let due = if repeat {
+        Won::new(tender.amount)
+    } else {
+        Won::new(order.amount_due)
+    };
     if req.amount != due {
         return Err(UserError::new(
             UserErrorCode::PaymentAmountMismatch,
             &["amount"],
             format!(
-                "order {} owes {due}, not {}: open the payment widget with the order's amountDue; \
-                 nothing was charged",
+                "the payment of order {} is {due}, not {}: open the payment widget with the \
+                 order's amountDue; nothing was charged",
                 order.order_number, req.amount
             ),
         )
@@ -113,6 +122,40 @@ async fn confirm_payment_in(
     }
     tracing::info!(order = %order.order_number, status = payment.status.as_str(), "payment confirmed");
     Ok(changed)
+}
+
+/// A payment key is what the widget handed over: never blank.
+pub(crate) fn check_payment_key(key: &str) -> Result<(), ServiceError> {
+    if key.trim().is_empty() {
+        return Err(UserError::new(
+            UserErrorCode::InvalidInput,
+            &["paymentKey"],
+            "paymentKey is blank: send the key the payment widget's success redirect carries",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// A payment key pays one thing: a key already recorded on a payment of this marketplace (an
+/// order's, a claim fee's) is refused before the gateway is asked, whoever's it is.
+pub(crate) async fn check_key_unused(
+    db: &impl ConnectionTrait,
+    key: &str,
+) -> Result<(), ServiceError> {
+    if repo::orders::tender_by_gateway_reference(db, key)
+        .await?
+        .is_some()
+    {
+        return Err(UserError::new(
+            UserErrorCode::PaymentDeclined,
+            &["paymentKey"],
+            "this payment key already paid for something else: pay again in the payment \
+             widget, which gives a new key; nothing was charged",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// The order's own cash payment (card or bank transfer), if it has one.
@@ -421,6 +464,18 @@ async fn confirm_deposit_in(
             .into())
         }
     };
+    if tender.deposit_secret.is_some() {
+        return Err(UserError::new(
+            UserErrorCode::NotAwaitingDeposit,
+            &["orderNumber"],
+            format!(
+                "order {} is paid into a virtual account the payment gateway issued: its \
+                 deposit is recorded by the gateway's callback, not by hand",
+                order.order_number
+            ),
+        )
+        .into());
+    }
     if order.status != LineStatus::AwaitingPayment.as_str()
         || tender.status()? == TenderStatus::Paid
     {
@@ -440,7 +495,7 @@ async fn confirm_deposit_in(
             UserErrorCode::DepositExceedsDue,
             &["amount"],
             format!(
-                "order {} has {left} left to deposit: record a deposit from 1 to {left} won \
+                "order {} has {left} left to deposit: record a deposit from 1원 to {left} \
                  ({amount} given); pay any excess back to the customer outside",
                 order.order_number
             ),
@@ -505,6 +560,8 @@ pub enum CallbackOutcome {
     Forged,
     /// The gateway, asked again, does not report the payment as deposited.
     NotConfirmed,
+    /// The gateway reports a payment short of what the order owes: nothing recorded.
+    AmountDiffers,
     /// The gateway could not be asked: the callback should be sent again later.
     GatewayUnavailable,
 }
@@ -567,22 +624,37 @@ async fn record_gateway_payment_in(
     if tender.status()? == TenderStatus::Paid {
         return Ok(CallbackOutcome::AlreadyRecorded);
     }
-    if order.status == LineStatus::AwaitingPayment.as_str() {
-        record_paid(app, txn, &order, &tender, payment, now).await?;
-        return Ok(CallbackOutcome::Recorded);
+    let (paid, due) = (payment.total_amount, Won::new(order.amount_due));
+    let awaiting = order.status == LineStatus::AwaitingPayment.as_str() && due.is_positive();
+    if awaiting && paid < due {
+        // A gateway never takes less than it was asked for: someone else's payment, or a
+        // gateway out of step. Nothing is recorded; an operator looks.
+        tracing::error!(
+            order = %order.order_number, %paid, %due,
+            "the gateway reports a payment short of what the order owes; nothing recorded"
+        );
+        return Ok(CallbackOutcome::AmountDiffers);
     }
-    // The order was cancelled before the money arrived (a deposit after the deadline): the
-    // money is the customer's, and goes back like any refund of the payment.
-    let set = tender::ActiveModel {
-        status: Set(TenderStatus::Paid.as_str().to_owned()),
-        amount: Set(payment.total_amount.amount()),
-        deposited_amount: Set(payment.total_amount.amount()),
-        paid_at: Set(Some(now)),
-        ..Default::default()
-    };
-    repo::orders::update_tender(txn, tender.id, set).await?;
-    crate::service::claims::refund_stranded_payment(txn, &order, tender.id, now).await?;
-    tracing::warn!(order = %order.order_number, "deposit for a cancelled order: refunding it");
+    if awaiting {
+        record_paid(app, txn, &order, &tender, payment, now).await?;
+    } else {
+        // The order was cancelled before the money arrived (a deposit after the deadline).
+        let set = tender::ActiveModel {
+            status: Set(TenderStatus::Paid.as_str().to_owned()),
+            amount: Set(paid.amount()),
+            deposited_amount: Set(paid.amount()),
+            paid_at: Set(Some(now)),
+            ..Default::default()
+        };
+        repo::orders::update_tender(txn, tender.id, set).await?;
+    }
+    // What it paid beyond what it owes now (all of it, once cancelled; the original amount of
+    // a virtual account after part of the order was cancelled) goes back.
+    let beyond = if awaiting { paid - due } else { paid };
+    if beyond.is_positive() {
+        crate::service::claims::refund_beyond_due(txn, &order, tender.id, beyond, now).await?;
+        tracing::warn!(order = %order.order_number, %beyond, "paid beyond what the order owes: refunding it");
+    }
     Ok(CallbackOutcome::Recorded)
 }
 
@@ -615,19 +687,6 @@ pub async fn settle_before_lapse(app: &App, order: &order::Model) -> Result<bool
     let Some(payment) = payment.filter(|p| p.status == PaymentStatus::Done) else {
         return Ok(false);
     };
-    if payment.total_amount != Won::new(order.amount_due) {
-        tracing::error!(
-            order = %order.order_number,
-            paid = %payment.total_amount,
-            due = order.amount_due,
-            "the gateway holds a payment of another amount; left for an operator"
-        );
-        return Err(GatewayError::new(
-            "AMOUNT_DIFFERS",
-            "the gateway holds a payment of another amount",
-            Outcome::GiveUp,
-        ));
-    }
     let recorded = async {
         let txn = app.db.write().await?;
         let outcome = record_gateway_payment_in(app, &txn, &order.order_number, &payment).await?;
@@ -636,6 +695,11 @@ pub async fn settle_before_lapse(app: &App, order: &order::Model) -> Result<bool
     }
     .await;
     match recorded {
+        Ok(CallbackOutcome::AmountDiffers) => Err(GatewayError::new(
+            "AMOUNT_DIFFERS",
+            "the gateway holds a payment short of what the order owes; left for an operator",
+            Outcome::GiveUp,
+        )),
         Ok(_) => {
             tracing::warn!(order = %order.order_number, "paid at the gateway but not recorded: recorded now");
             Ok(true)

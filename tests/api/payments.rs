@@ -148,6 +148,17 @@ async fn card_checkout(t: TestApp, toss: TossServer) {
     let d = confirm(&t, &customer, &number, &key, 13000).await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
     assert_eq!(toss.calls(Endpoint::Confirm), confirms);
+    // The same key with another amount is checked like any confirmation.
+    let d = confirm(&t, &customer, &number, &key, 1).await;
+    assert_eq!(code(&d), "PAYMENT_AMOUNT_MISMATCH", "{d}");
+    // A key that paid this order cannot pay another, whoever asks: refused before the gateway.
+    let second = OrderBuilder::new(&shop).place_unpaid(&t).await.number;
+    let d = confirm(&t, &customer, &second, &key, 13000).await;
+    assert_eq!(code(&d), "PAYMENT_DECLINED", "{d}");
+    assert_eq!(toss.calls(Endpoint::Confirm), confirms);
+    let d = confirm(&t, &customer, &second, "   ", 13000).await;
+    assert_eq!(code(&d), "INVALID_INPUT", "{d}");
+    assert_eq!(d["userErrors"][0]["field"], json!(["input", "paymentKey"]));
     // Another authorization for a paid order: refused, not charged.
     let other = toss.authorize(&number, 13000, PaymentKind::Card);
     let d = confirm(&t, &customer, &number, &other, 13000).await;
@@ -306,12 +317,24 @@ async fn virtual_account(t: TestApp, toss: TossServer) {
     let mut unknown = paid.clone();
     unknown["orderId"] = json!("20991231-999999");
     let (status, body) = callback(&t, &unknown).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the same answer as a wrong secret: {body}"
+    );
+    assert_eq!(body["error"]["code"], "UNAUTHENTICATED");
     let (status, body) = callback(&t, &json!({"orderId": number})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let huge = json!({"orderId": number, "secret": "x".repeat(20_000), "status": "DONE"});
-    let (status, _) = callback(&t, &huge).await;
+    let (status, body) = callback(&t, &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE", "{body}");
+    // An operator cannot record a deposit into a virtual account by hand.
+    let d = t
+        .gql(&t.operator(), DEPOSIT, json!({"n": number, "a": 1000}))
+        .await["confirmDeposit"]
+        .clone();
+    assert_eq!(code(&d), "NOT_AWAITING_DEPOSIT", "{d}");
     let o = order(&t, &number).await;
     assert_eq!(
         o["status"], "AWAITING_PAYMENT",
@@ -342,6 +365,72 @@ async fn virtual_account(t: TestApp, toss: TossServer) {
     assert_eq!(toss.charges(&key), vec![Won::new(13000)]);
 }
 with_toss_on_both!(virtual_account_paid_by_callback, virtual_account);
+
+/// Deposits that do not match the order any more: the original amount after part of the order
+/// was cancelled pays the order and gives the difference back; a deposit after the whole order
+/// was cancelled is recorded and given back in full. Both through a cancel of the virtual
+/// account's payment into the customer's refund account.
+async fn changed_deposits(t: TestApp, toss: TossServer) {
+    let shop = ShopBuilder::new().refund_account().build(&t).await;
+    let customer = shop.customer().token.clone();
+    // Two units, 23,000 with shipping; one cancelled before the deposit.
+    let placed = OrderBuilder::new(&shop).quantity(2).place_unpaid(&t).await;
+    let number = placed.number.clone();
+    let key = toss.authorize(&number, 23000, PaymentKind::VirtualAccount);
+    confirm(&t, &customer, &number, &key, 23000).await;
+    let d = ClaimBuilder::cancel(&number, placed.line())
+        .request(&t, &customer)
+        .await;
+    assert_eq!(d["claim"]["refund"]["dueReduced"], 10000, "{d}");
+    let claim = d["claim"]["claimNumber"].clone();
+    assert_eq!(order(&t, &number).await["amountDue"], 13000);
+    let (status, body) = callback(&t, &toss.deposit(&number).unwrap()).await;
+    assert_eq!(
+        (status, body["result"].clone()),
+        (StatusCode::OK, json!("RECORDED"))
+    );
+    let o = order(&t, &number).await;
+    assert_eq!(o["status"], "PAID", "{o}");
+    assert_eq!(o["tenders"][0]["depositedAmount"], 23000);
+    assert_eq!(
+        o["tenders"][0]["refundedAmount"], 10000,
+        "the cancelled unit's money"
+    );
+    let q = "query($n: String!) { claim(claimNumber: $n) { refund { cash dueReduced parts { status amount } } } }";
+    let c = t.gql(&customer, q, json!({"n": claim})).await["claim"].clone();
+    assert_eq!(c["refund"]["cash"], 10000, "{c}");
+    assert_eq!(c["refund"]["dueReduced"], 0, "{c}");
+    run_refund_job(&t).await;
+    assert_eq!(toss.refunds(&key), vec![Won::new(10000)]);
+
+    // The whole order cancelled; the customer deposits anyway.
+    let placed = OrderBuilder::new(&shop).place_unpaid(&t).await;
+    let number = placed.number.clone();
+    let key = toss.authorize(&number, 13000, PaymentKind::VirtualAccount);
+    confirm(&t, &customer, &number, &key, 13000).await;
+    ClaimBuilder::cancel(&number, placed.line())
+        .open(&t, &customer)
+        .await;
+    assert_eq!(order(&t, &number).await["status"], "CANCELLED");
+    let paid = toss.deposit(&number).unwrap();
+    let (status, body) = callback(&t, &paid).await;
+    assert_eq!(
+        (status, body["result"].clone()),
+        (StatusCode::OK, json!("RECORDED")),
+        "{body}"
+    );
+    let (status, body) = callback(&t, &paid).await;
+    assert_eq!(
+        (status, body["result"].clone()),
+        (StatusCode::OK, json!("ALREADY_RECORDED"))
+    );
+    let o = order(&t, &number).await;
+    assert_eq!(o["status"], "CANCELLED", "{o}");
+    assert_eq!(o["tenders"][0]["refundedAmount"], 13000, "{o}");
+    run_refund_job(&t).await;
+    assert_eq!(toss.refunds(&key), vec![Won::new(13000)], "given back once");
+}
+with_toss_on_both!(deposits_that_no_longer_match_the_order, changed_deposits);
 
 /// A virtual account's refund is a cancel with the customer's refund account: without one the
 /// part waits (ACCOUNT_REQUIRED) and nothing reaches the gateway; `setRefundAccount` lets it
@@ -533,29 +622,53 @@ with_toss_on_both!(refund_vectors_as_partial_cancels, vectors_through_toss);
 async fn card_fee(t: TestApp, toss: TossServer) {
     let shop = ShopBuilder::new().with_sibling().build(&t).await;
     let customer = shop.customer().token.clone();
-    let placed = OrderBuilder::new(&shop).delivered(&t).await;
-    let d = ClaimBuilder::exchange(&placed.number, placed.line(), shop.sibling())
-        .reason("SIZE_OR_OPTION_CHANGE")
-        .request(&t, &customer)
-        .await;
-    assert_eq!(d["userErrors"], json!([]), "{d}");
-    let claim = d["claim"]["claimNumber"].as_str().unwrap().to_owned();
     let q = "query($n: String!) { claim(claimNumber: $n) { exchangeFee feePaid feePaymentOrderId status } }";
+    let exchange = || async {
+        let placed = OrderBuilder::new(&shop).delivered(&t).await;
+        let d = ClaimBuilder::exchange(&placed.number, placed.line(), shop.sibling())
+            .reason("SIZE_OR_OPTION_CHANGE")
+            .request(&t, &customer)
+            .await;
+        assert_eq!(d["userErrors"], json!([]), "{d}");
+        d["claim"]["claimNumber"].as_str().unwrap().to_owned()
+    };
+
+    // A transfer announced for the fee: a card payment now would pay it twice.
+    let claim = exchange().await;
     let c = t.gql(&customer, q, json!({"n": claim})).await["claim"].clone();
     let fee = c["exchangeFee"].as_i64().unwrap();
     assert!(fee > 0, "{c}");
+    let transfer = json!({"claimNumber": claim, "amount": fee, "method": "BANK_TRANSFER"});
+    let d = claim_call(&t, &customer, "payClaimFee", transfer).await;
+    assert_eq!(d["userErrors"], json!([]), "{d}");
+    let key = toss.authorize(&format!("{claim}-FEE"), fee, PaymentKind::Card);
+    let card = json!({"claimNumber": claim, "amount": fee, "paymentKey": key});
+    let d = claim_call(&t, &customer, "payClaimFee", card).await;
+    assert_eq!(code(&d), "FEE_AMOUNT_MISMATCH", "{d}");
+    let message = d["userErrors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("confirmClaimFeeTransfer"), "{d}");
+    let confirmed = json!({"claimNumber": claim});
+    let d = claim_call(&t, &shop.operator, "confirmClaimFeeTransfer", confirmed).await;
+    assert_eq!(d["userErrors"], json!([]), "{d}");
+    let c = t.gql(&customer, q, json!({"n": claim})).await["claim"].clone();
+    assert_eq!(c["feePaid"], fee, "paid once, by the transfer: {c}");
+    assert!(toss.all_charges().iter().all(|(k, _)| *k != key));
+
+    // By card: the widget opened with the claim's fee order id and the fee.
+    let claim = exchange().await;
+    let c = t.gql(&customer, q, json!({"n": claim})).await["claim"].clone();
     let fee_order = c["feePaymentOrderId"].as_str().unwrap().to_owned();
     assert_eq!(fee_order, format!("{claim}-FEE"));
     let key = toss.authorize(&fee_order, fee, PaymentKind::Card);
     let pay =
         |amount: i64, key: &str| json!({"claimNumber": claim, "amount": amount, "paymentKey": key});
-
+    let confirms = toss.calls(Endpoint::Confirm);
     let d = claim_call(&t, &customer, "payClaimFee", pay(fee - 1, &key)).await;
     assert_eq!(code(&d), "FEE_AMOUNT_MISMATCH", "{d}");
     assert_eq!(
         toss.calls(Endpoint::Confirm),
-        1,
-        "only the order's own confirmation"
+        confirms,
+        "nothing reached the gateway"
     );
     toss.decline_next_confirm("INVALID_STOPPED_CARD");
     let d = claim_call(&t, &customer, "payClaimFee", pay(fee, &key)).await;

@@ -36,7 +36,7 @@ pub enum LineStatus {
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
 #[graphql(remote = "DomainPaymentMethod", name = "PaymentMethod")]
 pub enum PaymentMethod {
-    /// 카드 결제.
+    /// 카드 결제: the order waits for `confirmPayment`.
     Card,
     /// 무통장입금 / 가상계좌: the order waits for a deposit.
     BankTransfer,

@@ -124,9 +124,10 @@ impl Order {
 
     /// 결제·입금 기한: when the order is cancelled if still unpaid (a card order
     /// `--card-payment-minutes` after placing; a bank transfer `--deposit-deadline-hours` after,
-    /// or its virtual account's due date). Null once nothing is owed.
+    /// or its virtual account's due date). Null once the order waits for no payment.
     async fn deposit_deadline(&self) -> Option<DateTime<Utc>> {
-        self.0.deposit_deadline
+        let awaiting = self.0.status == crate::domain::order::LineStatus::AwaitingPayment.as_str();
+        self.0.deposit_deadline.filter(|_| awaiting)
     }
 
     /// When the order was paid in full: the card payment confirmed, the deposit arrived, or

@@ -17,7 +17,7 @@ use crate::repo;
 use crate::repo::claim_writes::{NewFeeTender, NewRefundPart};
 use crate::repo::stored::{StoredClaim, StoredTender};
 use crate::service::idempotency::{self, Answer, Keyed};
-use crate::service::payments::confirm_with_gateway;
+use crate::service::payments::{check_key_unused, check_payment_key, confirm_with_gateway};
 
 use super::*;
 
@@ -95,12 +95,28 @@ pub(super) async fn record_fee_payment(
     // The customer authorized the fee in the gateway's widget under the claim's fee order id;
     // the server confirms it with the amount it computed.
     let payment_key = payment_key.ok_or_else(|| {
-        ServiceError::BadInput(
+        UserError::new(
+            UserErrorCode::InvalidInput,
+            &["paymentKey"],
             "payClaimFee by CARD needs the paymentKey the payment widget gave for the fee \
-             (opened with the claim's feePaymentOrderId and the fee due)"
-                .into(),
+             (opened with the claim's feePaymentOrderId and the fee due)",
         )
     })?;
+    check_payment_key(&payment_key)?;
+    // A transfer announced for this fee may still arrive: paying by card as well would pay
+    // the fee twice.
+    if repo::claims::pending_fee_transfer(db, c.id)
+        .await?
+        .is_some()
+    {
+        return Err(UserError::general(
+            UserErrorCode::FeeAmountMismatch,
+            "a bank transfer of this fee is announced and waits for an operator's \
+             confirmClaimFeeTransfer: the fee is paid once that transfer arrives",
+        )
+        .into());
+    }
+    check_key_unused(db, &payment_key).await?;
     let call = ConfirmCall {
         payment_key,
         order_id: fee_order_id(&c.claim_number),

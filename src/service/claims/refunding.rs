@@ -386,41 +386,56 @@ async fn transfer_part_status(
     })
 }
 
-/// Money that arrived for an order already cancelled (a deposit after its deadline) goes back
-/// in full: a refund of its own on the order's latest claim, paid like any other.
-pub async fn refund_stranded_payment(
+/// Money the gateway took beyond what the order owes now — a deposit of the original amount
+/// after part of the order was cancelled, or any deposit after all of it was — goes back to the
+/// payment `tender_id`. It is the cash those cancels' refunds took off the amount due instead
+/// of paying back (`dueReduced`): each such refund, the latest first, now pays it back as a
+/// part of its own, so every won is accounted to the claim that cancelled it.
+pub async fn refund_beyond_due(
     db: &impl ConnectionTrait,
     order: &order::Model,
     tender_id: i64,
+    amount: Won,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    let claims = repo::claims::claims_of_orders(db, &[order.id], None).await?;
-    let Some(c) = claims.iter().max_by_key(|c| c.id) else {
-        return Err(ServiceError::Corrupt(format!(
-            "order {} was cancelled without a claim",
-            order.order_number
-        )));
-    };
     let Some(t) = repo::orders::tender_by_id(db, tender_id).await? else {
-        return Ok(());
+        return Err(ServiceError::Corrupt(format!("tender {tender_id} is gone")));
     };
-    let amount = Won::new(t.amount - t.refunded_amount);
-    if !amount.is_positive() {
-        return Ok(());
-    }
-    let refund_id = insert_cash_refund(db, order, c, amount, Won::ZERO, now).await?;
-    repo::claims::add_refunded(db, t.id, amount.amount()).await?;
-    let parts = Parts {
-        refund_id,
-        claim: c,
-        now,
-    };
-    let status = match t.method()? {
+    let method = t.method()?;
+    let status = match method {
         TenderMethod::BankTransfer => transfer_part_status(db, order).await?,
         TenderMethod::Card | TenderMethod::Points => RefundStatus::Pending,
     };
-    let part = parts.part(t.method()?, t.id, amount, status, &format!("late{}", t.id));
-    repo::claim_writes::insert_part(db, part).await?;
+    let claims = repo::claims::claims_of_orders(db, &[order.id], None).await?;
+    let ids: Vec<i64> = claims.iter().map(|c| c.id).collect();
+    let mut refunds = repo::claims::refunds_of_claims(db, &ids).await?;
+    refunds.sort_by_key(|r| std::cmp::Reverse(r.id));
+    let mut left = amount;
+    for r in refunds.iter().filter(|r| r.due_reduced > 0) {
+        let Some(c) = claims.iter().find(|c| c.id == r.claim_id) else {
+            continue;
+        };
+        let part_amount = left.min(Won::new(r.due_reduced));
+        if !part_amount.is_positive() {
+            break;
+        }
+        repo::claims::shift_due_reduction_to_cash(db, r.id, part_amount.amount()).await?;
+        repo::claims::add_refunded(db, t.id, part_amount.amount()).await?;
+        let parts = Parts {
+            refund_id: r.id,
+            claim: c,
+            now,
+        };
+        let part = parts.part(method, t.id, part_amount, status, &format!("late{}", t.id));
+        repo::claim_writes::insert_part(db, part).await?;
+        left -= part_amount;
+    }
+    if left.is_positive() {
+        return Err(ServiceError::Corrupt(format!(
+            "order {} was paid {left} more than any of its cancels took off what it owed",
+            order.order_number
+        )));
+    }
     Ok(())
 }
 

@@ -630,10 +630,10 @@ async fn seed_claims(app: &App, start: DateTime<Utc>) -> Result<(), ServiceError
                     claims::ActRequest {
                         fee: Some(crate::domain::money::Won::new(claim.exchange_fee)),
                         // The key the payment widget gave for the fee.
-                        payment_key: Some(format!(
+                        paid_by: claims::FeePaidBy::Card(Some(format!(
                             "sim-card-{}",
                             fee_order_id(&claim.claim_number)
-                        )),
+                        ))),
                         ..Default::default()
                     },
                 ),

@@ -1063,7 +1063,7 @@ impl ClaimMutation {
             claim_number: input.claim_number,
             expected_version: input.expected_version,
             fee: Some(input.amount),
-            payment_key: input.payment_key,
+            paid_by: claims::FeePaidBy::Card(input.payment_key),
             ..Default::default()
         };
         acting(ctx, ClaimAction::PayClaimFee, key, req).await

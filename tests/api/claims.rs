@@ -171,7 +171,7 @@ pub(crate) async fn refund_vectors_on(t: &TestApp) {
     let cases: Vec<Value> = serde_json::from_str(include_str!("../vectors/refunds.json")).unwrap();
     for case in &cases {
         let name = case["name"].as_str().unwrap();
-        let p = place_case(&t, case).await;
+        let p = place_case(t, case).await;
         let claims = case["claims"].as_array().unwrap();
         // Lines that some claim returns are delivered first; cancelled lines stay PAID.
         let mut returned: Vec<String> = Vec::new();
@@ -183,7 +183,7 @@ pub(crate) async fn refund_vectors_on(t: &TestApp) {
                 }
             }
         }
-        deliver(&t, &p.number, &returned).await;
+        deliver(t, &p.number, &returned).await;
         let customer = t.token(Role::Customer, &p.customer.to_string());
         for (i, (c, want)) in claims
             .iter()
@@ -203,7 +203,7 @@ pub(crate) async fn refund_vectors_on(t: &TestApp) {
             let payload = match (c["type"].as_str().unwrap(), c["fault"].as_str().unwrap()) {
                 ("CANCEL", "CUSTOMER") => {
                     claim_call(
-                        &t,
+                        t,
                         &customer,
                         "requestCancel",
                         json!({"orderNumber": p.number, "items": items}),
@@ -212,7 +212,7 @@ pub(crate) async fn refund_vectors_on(t: &TestApp) {
                 }
                 ("CANCEL", _) => {
                     claim_call(
-                        &t,
+                        t,
                         &seller,
                         "sellerCancel",
                         json!({"orderNumber": p.number, "items": items}),
@@ -227,10 +227,10 @@ pub(crate) async fn refund_vectors_on(t: &TestApp) {
                     };
                     let n = if let Some(credit) = c.get("credit").and_then(Value::as_i64) {
                         // An exchange whose round trip was paid, converted into this return.
-                        exchange_then_convert(&t, &customer, &p.number, &items, credit).await
+                        exchange_then_convert(t, &customer, &p.number, &items, credit).await
                     } else {
                         let d = claim_call(
-                            &t,
+                            t,
                             &customer,
                             "requestReturn",
                             json!({"orderNumber": p.number, "items": items, "reason": reason}),
@@ -239,29 +239,28 @@ pub(crate) async fn refund_vectors_on(t: &TestApp) {
                         assert_eq!(d["userErrors"], json!([]), "{name} claim {i}");
                         d["claim"]["claimNumber"].clone()
                     };
-                    claim_call(&t, &seller, "approveClaim", json!({"claimNumber": n})).await;
+                    claim_call(t, &seller, "approveClaim", json!({"claimNumber": n})).await;
                     claim_call(
-                        &t,
+                        t,
                         &seller,
                         "markCollected",
                         json!({"claimNumber": n, "courier": "CJ대한통운", "trackingNumber": "R1"}),
                     )
                     .await;
                     let d =
-                        claim_call(&t, &seller, "completeReturn", json!({"claimNumber": n})).await;
+                        claim_call(t, &seller, "completeReturn", json!({"claimNumber": n})).await;
                     match (
                         d["claim"]["status"].as_str(),
                         c.get("fee").and_then(Value::as_str),
                     ) {
                         (Some("RETURN_AWAITING_FEE"), Some("WAIVED")) => {
-                            claim_call(&t, &seller, "waiveClaimFee", json!({"claimNumber": n}))
-                                .await
+                            claim_call(t, &seller, "waiveClaimFee", json!({"claimNumber": n})).await
                         }
                         (Some("RETURN_AWAITING_FEE"), Some("UNPAID")) => d,
                         (Some("RETURN_AWAITING_FEE"), _) => {
                             let due = d["claim"]["refund"]["feeDue"].clone();
                             let paid = claim_call(
-                                &t,
+                                t,
                                 &customer,
                                 "payClaimFee",
                                 json!({"claimNumber": n, "amount": due}),
@@ -296,7 +295,7 @@ pub(crate) async fn refund_vectors_on(t: &TestApp) {
                 "{name} claim {i}: deductions"
             );
         }
-        run_refund_job(&t).await;
+        run_refund_job(t).await;
     }
 }
 on_both!(refund_vectors, vectors_refund_to_the_won);

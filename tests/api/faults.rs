@@ -1243,15 +1243,29 @@ async fn check_invariants(
         "claim transitions (left) against their outbox messages (right)"
     );
     let orders = entity::order::Entity::find().all(db).await.unwrap();
+    // Every order announced itself once: a card order when its payment was confirmed
+    // (`order.paid`), a virtual account's when it was issued (`order.placed`), and once paid
+    // it said so once.
     for o in &orders {
-        let placed = messages
-            .iter()
-            .filter(|m| m.order_id == o.id && m.event_type == "order.placed")
-            .count();
-        assert_eq!(
-            placed, 1,
-            "order {} has one order.placed message",
-            o.order_number
+        let count = |event: &str| {
+            messages
+                .iter()
+                .filter(|m| m.order_id == o.id && m.event_type == event)
+                .count()
+        };
+        let (placed, paid, deposited) = (
+            count("order.placed"),
+            count("order.paid"),
+            count("order.deposit_confirmed"),
+        );
+        let once = match o.payment_method.as_str() {
+            "CARD" => placed == 0 && paid == 1 && deposited == 0,
+            _ => placed == 1 && paid == 0 && deposited == 1,
+        };
+        assert!(
+            once,
+            "order {} ({}): order.placed {placed}, order.paid {paid}, order.deposit_confirmed {deposited}",
+            o.order_number, o.payment_method
         );
     }
 

@@ -1,8 +1,8 @@
-//! The partners' HTTP adapters against small servers on loopback: the payment gateway
-//! (idempotency keys, declines, timeouts, and refunds never executed twice — not even when the
-//! process dies between the gateway's answer and the commit) and the courier's pickup booking.
+//! The partners' HTTP adapters against small servers on loopback: Toss Payments (refunds
+//! through the API retried with the same idempotency key and never executed twice — not even
+//! when the process loses the gateway's answer, as a crash between that answer and the commit
+//! would) and the courier's pickup booking.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,9 +17,105 @@ use serde_json::{json, Value};
 use crate::builders::{ClaimBuilder, OrderBuilder, ShopBuilder};
 use crate::claims::{claim_call, run_refund_job};
 use crate::harness::{Backend, TestApp};
+use crate::toss::{Endpoint, TossServer};
 
-// TODO(helper h-toss): the Toss adapter against the loopback Toss server.
+const PARTS: &str = "query($n: String!) { claim(claimNumber: $n) { status refund { parts { status attempts amount gatewayReference lastError } } } }";
 
+/// A card refund through Toss: refused twice with a 500, then paid once; and a refund whose
+/// answer is lost (the gateway refunds, the answer never arrives in time: to the OMS the same
+/// as a crash between the gateway's answer and the commit): the next run sends the same key,
+/// gets the first answer, and no money moves twice.
+async fn refunds_through_toss(backend: Backend) {
+    let toss = TossServer::start().await;
+    let Some(t) = TestApp::with_gateway(backend, Arc::new(toss.gateway())).await else {
+        crate::harness::skip_postgres();
+        return;
+    };
+    let shop = ShopBuilder::new().build(&t).await;
+    let customer = shop.customer().token.clone();
+
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let key = toss
+        .payment_key_of(&o.number)
+        .expect("the order was paid through Toss");
+    assert_eq!(toss.charges(&key).len(), 1, "charged once");
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .request(&t, &customer)
+        .await;
+    let n = d["claim"]["claimNumber"].clone();
+    toss.fail_next(2);
+    run_refund_job(&t).await;
+    t.clock.advance(chrono::Duration::hours(1));
+    run_refund_job(&t).await;
+    t.clock.advance(chrono::Duration::hours(1));
+    run_refund_job(&t).await;
+    let d = t.gql(&customer, PARTS, json!({"n": n})).await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
+    let part = &d["claim"]["refund"]["parts"][0];
+    assert_eq!(part["attempts"], 3, "{d}");
+    assert_eq!(toss.calls(Endpoint::Cancel), 3);
+    let amount = part["amount"].as_i64().unwrap();
+    assert_eq!(toss.refunds(&key), [Won::new(amount)], "refunded once");
+    let cancels = &toss.payment(&key).unwrap()["cancels"];
+    assert_eq!(
+        part["gatewayReference"], cancels[0]["transactionKey"],
+        "{d}"
+    );
+
+    // The answer lost: refunded at Toss, the part still pending.
+    let o = OrderBuilder::new(&shop).place(&t).await;
+    let key = toss.payment_key_of(&o.number).unwrap();
+    let d = ClaimBuilder::cancel(&o.number, o.line())
+        .request(&t, &customer)
+        .await;
+    let n = d["claim"]["claimNumber"].clone();
+    toss.lose_next();
+    run_refund_job(&t).await;
+    let d = t.gql(&customer, PARTS, json!({"n": n})).await;
+    assert_ne!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
+    let part = &d["claim"]["refund"]["parts"][0];
+    assert!(
+        part["lastError"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("TIMEOUT"),
+        "{d}"
+    );
+    let amount = part["amount"].as_i64().unwrap();
+    assert_eq!(toss.refunds(&key).len(), 1, "Toss refunded");
+    let calls_before = toss.calls(Endpoint::Cancel);
+    t.clock.advance(chrono::Duration::hours(1));
+    run_refund_job(&t).await;
+    let d = t.gql(&customer, PARTS, json!({"n": n})).await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
+    assert_eq!(d["claim"]["refund"]["parts"][0]["attempts"], 2, "{d}");
+    assert_eq!(toss.calls(Endpoint::Cancel), calls_before + 1);
+    assert_eq!(
+        toss.refunds(&key),
+        [Won::new(amount)],
+        "no money moved twice"
+    );
+    let cancels = &toss.payment(&key).unwrap()["cancels"];
+    assert_eq!(cancels.as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        d["claim"]["refund"]["parts"][0]["gatewayReference"],
+        cancels[0]["transactionKey"]
+    );
+    assert_eq!(toss.all_refunds().len(), 2, "each refund executed once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_through_toss_sqlite() {
+    refunds_through_toss(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_through_toss_postgres() {
+    refunds_through_toss(Backend::Postgres).await;
+}
+
+/// A loopback courier: books pickups, remembering idempotency keys; refuses while `down`;
+/// answers a tracking number with a NUL while `garbled`.
 #[derive(Default)]
 struct FakeCourier {
     bookings: Mutex<Vec<String>>,

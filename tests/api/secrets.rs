@@ -65,6 +65,9 @@ fn published_secrets_are_refused_beyond_loopback() {
     let url = sqlite_url();
     let serve = |extra: &[&str]| {
         let mut args = vec!["serve", "--listen", &listen, "--database-url", &url];
+        // A real payment gateway: the simulator is refused beyond loopback too.
+        args.extend(["--payment-gateway", "toss", "--payment-gateway-secret-key"]);
+        args.push("test_sk_secrets_zXLkKEypNArWmo50");
         args.extend_from_slice(extra);
         run_oms(&args, Duration::from_secs(20))
     };

@@ -81,8 +81,13 @@ fn safe_env(database: &str) -> Vec<(&'static str, String)> {
         ("OMS_COURIER_WEBHOOK_SECRET", COURIER.to_owned()),
         ("OMS_DATABASE_URL", database.to_owned()),
         ("OMS_JOB_INTERVAL_SECS", "0".to_owned()),
+        ("OMS_PAYMENT_GATEWAY", "toss".to_owned()),
+        ("OMS_PAYMENT_GATEWAY_SECRET_KEY", TOSS_KEY.to_owned()),
     ]
 }
+
+/// A Toss Payments secret key of the shop's own (test keys look like this).
+const TOSS_KEY: &str = "test_sk_startup_zXLkKEypNArWmo50nX3l";
 
 /// One unsafe setting at a time: the flags and variables that make it, the variables taken
 /// away, and the name the refusal must give.
@@ -111,6 +116,12 @@ const CASES: &[Case] = &[
         envs: &[],
         unset: &[],
         names: "--demo (OMS_DEMO)",
+    },
+    Case {
+        args: &[],
+        envs: &[("OMS_PAYMENT_GATEWAY", "simulated")],
+        unset: &[],
+        names: "--payment-gateway (OMS_PAYMENT_GATEWAY): the built-in simulator confirms any payment key",
     },
     Case {
         args: &[],
@@ -361,6 +372,8 @@ fn file_variables_are_refused_when_ambiguous_or_unreadable() {
     // check-config says where the secret came from, and not what it is.
     let mut envs = vec![("OMS_JWT_SECRET_FILE", file.as_str())];
     envs.push(("OMS_COURIER_WEBHOOK_SECRET", COURIER));
+    envs.push(("OMS_PAYMENT_GATEWAY", "toss"));
+    envs.push(("OMS_PAYMENT_GATEWAY_SECRET_KEY", TOSS_KEY));
     let shown = run(&["serve", "--check-config"], &envs).expect("it exits");
     assert_eq!(shown.code, Some(0), "{}", shown.stdout);
     assert!(

@@ -9,6 +9,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use oms::domain::money::Won;
+use oms::gateway::{CancelCall, ConfirmCall, GatewayError, Outcome, PaymentGateway, TossGateway};
 use oms::notify::channels::Mailer;
 use oms::notify::templates::Rendered;
 use oms::outbox::dispatch::Channels;
@@ -26,7 +28,8 @@ use crate::builders::{ClaimBuilder, OrderBuilder, ShopBuilder};
 use crate::claims::run_refund_job;
 use crate::events::drain;
 use crate::harness::{webhook_client_trusting, Backend, TestApp, LOOPBACK_SINKS};
-use crate::sinks::{HttpSink, SmtpSink, SmtpTls, TlsListener};
+use crate::sinks::{HttpSink, SmtpSink, SmtpTls};
+use crate::toss::{TossServer, CLIENT_TIMEOUT, SECRET_KEY};
 
 /// A certificate authority for one test.
 pub struct TestCa {
@@ -97,13 +100,29 @@ impl TestCa {
     /// A TLS acceptor presenting `leaf`; when `clients` is given, it requires a client
     /// certificate signed by that authority.
     pub fn acceptor(leaf: &Leaf, clients: Option<&TestCa>) -> TlsAcceptor {
+        Self::acceptor_of_versions(leaf, clients, rustls::DEFAULT_VERSIONS)
+    }
+
+    /// [`TestCa::acceptor`] speaking only TLS 1.2: a server that refuses a missing client
+    /// certificate does so inside the handshake, so the client always reads why (under TLS 1.3
+    /// the client's handshake is over before the server checks, and the refusal can race the
+    /// first request).
+    pub fn acceptor_tls12(leaf: &Leaf, clients: Option<&TestCa>) -> TlsAcceptor {
+        Self::acceptor_of_versions(leaf, clients, &[&rustls::version::TLS12])
+    }
+
+    fn acceptor_of_versions(
+        leaf: &Leaf,
+        clients: Option<&TestCa>,
+        versions: &[&'static rustls::SupportedProtocolVersion],
+    ) -> TlsAcceptor {
         let certs: Vec<CertificateDer<'static>> =
             CertificateDer::pem_slice_iter(leaf.cert.as_bytes())
                 .collect::<Result<_, _>>()
                 .unwrap();
         let key = PrivateKeyDer::from_pem_slice(leaf.key.as_bytes()).unwrap();
         let builder = rustls::ServerConfig::builder_with_provider(oms::tls::provider())
-            .with_safe_default_protocol_versions()
+            .with_protocol_versions(versions)
             .unwrap();
         let builder = match clients {
             None => builder.with_no_client_auth(),
@@ -127,7 +146,11 @@ impl TestCa {
 
 const LOCAL: &[&str] = &["127.0.0.1", "localhost"];
 
-// TODO(helper h-toss): the payment gateway over TLS, against the loopback Toss server.
+/// The loopback Toss server over HTTPS with `leaf`, requiring a client certificate from
+/// `clients` when given.
+async fn https_toss(leaf: &Leaf, clients: Option<&TestCa>) -> TossServer {
+    TossServer::start_tls(TestCa::acceptor(leaf, clients)).await
+}
 
 /// An order placed and cancelled by its customer, the refund job run: the claim as the
 /// customer reads it (`status`, `refund.parts`).
@@ -143,6 +166,127 @@ async fn cancel_and_refund(t: &TestApp) -> serde_json::Value {
     let q = "query($n: String!) { claim(claimNumber: $n) { status refund { parts { status attempts } } } }";
     t.gql(&customer, q, json!({"n": d["claim"]["claimNumber"]}))
         .await
+}
+
+/// A cancel of `payment_key` that must be refused before it reaches the server.
+async fn refused(gateway: &TossGateway, payment_key: &str) -> GatewayError {
+    let call = CancelCall {
+        idempotency_key: "k-refused".into(),
+        payment_key: Some(payment_key.into()),
+        amount: Won::new(1000),
+        reason: "TLS test".into(),
+        refund_account: None,
+    };
+    match gateway.cancel(call).await {
+        Err(e) => e,
+        Ok(c) => panic!("expected a refusal, got {c:?}"),
+    }
+}
+
+/// A card order paid and refunded through the API with Toss over HTTPS demanding the
+/// marketplace's client certificate: charged once, refunded once; the same server refuses a
+/// client without the certificate, saying which flag presents one.
+async fn refunds_over_mutual_tls(backend: Backend) {
+    let ca = TestCa::new("OMS test CA");
+    let toss = https_toss(&ca.server(LOCAL), Some(&ca)).await;
+    assert!(toss.url().starts_with("https://127.0.0.1:"));
+    let client = ca.client("oms-marketplace");
+    let identity = ClientIdentity::from_pem(client.cert.as_bytes(), client.key.as_bytes()).unwrap();
+    let gateway = Arc::new(toss.gateway_trusting(&ca.trust(), Some(&identity)));
+    let Some(t) = TestApp::with_gateway(backend, gateway).await else {
+        crate::harness::skip_postgres();
+        return;
+    };
+    let d = cancel_and_refund(&t).await;
+    assert_eq!(d["claim"]["status"], "CANCEL_COMPLETED", "{d}");
+    assert_eq!(d["claim"]["refund"]["parts"][0]["attempts"], 1, "{d}");
+    assert_eq!(toss.all_charges().len(), 1);
+    assert_eq!(toss.all_refunds().len(), 1);
+
+    // Without the client certificate the server ends the handshake: nothing reaches it.
+    let (paid, _) = toss.all_charges().remove(0);
+    let requests = toss.requests().len();
+    let anonymous = toss.gateway_trusting(&ca.trust(), None);
+    let e = refused(&anonymous, &paid).await;
+    assert_eq!(
+        (e.code.as_str(), e.outcome),
+        ("NETWORK", Outcome::Retry),
+        "{e}"
+    );
+    assert_eq!(toss.requests().len(), requests);
+    assert_eq!(toss.all_refunds().len(), 1, "nothing moved");
+    // Refused inside the handshake (TLS 1.2, see `TestCa::acceptor_tls12`), the message says
+    // which flag presents a certificate.
+    let strict = TossServer::start_tls(TestCa::acceptor_tls12(&ca.server(LOCAL), Some(&ca))).await;
+    let e = refused(&strict.gateway_trusting(&ca.trust(), None), "any").await;
+    assert_eq!(e.code, "NETWORK", "{e}");
+    assert!(e.message.contains("--payment-gateway-client-cert"), "{e}");
+    assert!(strict.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_over_mutual_tls_sqlite() {
+    refunds_over_mutual_tls(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refunds_over_mutual_tls_postgres() {
+    refunds_over_mutual_tls(Backend::Postgres).await;
+}
+
+/// Certificates the server must not trust, each refused with what is wrong and what to do;
+/// nothing reaches the server over a refused handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn untrusted_certificates_are_refused_with_the_reason() {
+    let ca = TestCa::new("OMS test CA");
+    let gateway = |toss: &TossServer, tls: &Tls| {
+        TossGateway::new(toss.url(), SECRET_KEY, CLIENT_TIMEOUT, tls, None).unwrap()
+    };
+
+    // Signed by an authority the server does not know (the system's roots only).
+    let toss = https_toss(&ca.server(LOCAL), None).await;
+    let unknown = gateway(&toss, &Tls::default());
+    let e = refused(&unknown, "any").await;
+    assert_eq!(e.outcome, Outcome::Retry);
+    assert!(e.message.contains("UnknownIssuer"), "{e}");
+    assert!(e.message.contains("--tls-ca-file"), "{e}");
+    assert!(toss.requests().is_empty());
+    // The same server, its CA given: a payment is confirmed and refunded.
+    let trusting = gateway(&toss, &ca.trust());
+    let call = ConfirmCall {
+        payment_key: "test-pk-tls".into(),
+        order_id: "20261124-000001".into(),
+        amount: Won::new(5000),
+    };
+    trusting.confirm(call).await.unwrap();
+    let mut cancel = CancelCall {
+        idempotency_key: "k-ok".into(),
+        payment_key: Some("test-pk-tls".into()),
+        amount: Won::new(5000),
+        reason: "TLS test".into(),
+        refund_account: None,
+    };
+    trusting.cancel(cancel.clone()).await.unwrap();
+    assert_eq!(toss.all_refunds().len(), 1);
+
+    // Issued for another name.
+    let toss = https_toss(&ca.server(&["pg.partner.example"]), None).await;
+    let e = refused(&gateway(&toss, &ca.trust()), "any").await;
+    assert!(e.message.contains("not issued for the host name"), "{e}");
+
+    // Expired.
+    let toss = https_toss(&ca.expired_server(), None).await;
+    cancel.idempotency_key = "k-expired".into();
+    let e = gateway(&toss, &ca.trust())
+        .cancel(cancel)
+        .await
+        .unwrap_err();
+    assert!(e.message.contains("has expired"), "{e}");
+    assert!(toss.requests().is_empty());
+
+    // A client certificate file that holds no certificate, and a CA file that holds none.
+    assert!(ClientIdentity::from_pem(b"garbage", ca.client("x").key.as_bytes()).is_err());
+    assert!(Tls::default().trusting(b"-----BEGIN NOTHING-----").is_err());
 }
 
 /// Webhooks to an https receiver are delivered and signed; a receiver whose certificate the

@@ -442,9 +442,9 @@ impl<C: ConnectionTrait> Acting<'_, C> {
 
     async fn record_fee_payment(&mut self) -> Result<(), ServiceError> {
         let (at, from) = (self.loaded.in_order(), self.planned.from);
-        let key = self.req.payment_key.clone();
+        let by = self.req.paid_by.clone();
         let paid =
-            record_fee_payment(self.app, self.db, at, from, self.req.fee, key, self.now).await?;
+            record_fee_payment(self.app, self.db, at, from, self.req.fee, by, self.now).await?;
         self.update.fee_paid = Some(Won::new(self.loaded.claim.fee_paid) + paid);
         self.payload["feePaid"] = json!(paid);
         Ok(())

@@ -27,6 +27,22 @@ pub fn fee_order_id(claim_number: &str) -> String {
     format!("{claim_number}-FEE")
 }
 
+/// How a fee payment arrives.
+#[derive(Debug, Clone)]
+pub enum FeePaidBy {
+    /// The card payment the customer authorized in the payment widget, by its key.
+    Card(Option<String>),
+    /// The bank transfer the customer announced, confirmed by an OPERATOR.
+    AnnouncedTransfer,
+}
+
+/// A card unless said otherwise; without its key, `payClaimFee` asks for it.
+impl Default for FeePaidBy {
+    fn default() -> Self {
+        FeePaidBy::Card(None)
+    }
+}
+
 /// `payClaimFee`: confirms the customer's card payment of exactly the fee due (an exchange's
 /// round trip, or a return's fee due) with the gateway and records it as a payment of its own. For a
 /// return awaiting its fee, the paid parts of its deductions now count as paid money
@@ -37,7 +53,7 @@ pub(super) async fn record_fee_payment(
     at: ClaimInOrder<'_>,
     status: ClaimStatus,
     offered: Option<Won>,
-    payment_key: Option<String>,
+    paid_by: FeePaidBy,
     now: DateTime<Utc>,
 ) -> Result<Won, ServiceError> {
     let ClaimInOrder {
@@ -58,12 +74,24 @@ pub(super) async fn record_fee_payment(
         store_ledger(db, order.id, &settled.effect).await?;
         repo::claims::settle_refund_fee(db, r.id).await?;
     }
-    // A bank transfer the customer announced and an operator now confirms; otherwise the card.
-    let pending = repo::claims::pending_fee_transfer(db, c.id).await?;
-    if let Some(t) = pending.filter(|t| t.amount == amount.amount()) {
-        repo::claims::confirm_fee_transfer(db, t.id, now).await?;
-        return Ok(amount);
-    }
+    // A bank transfer the customer announced and an operator now confirms
+    // (`confirmClaimFeeTransfer`, which alone names it); otherwise the card.
+    let payment_key = match paid_by {
+        FeePaidBy::AnnouncedTransfer => {
+            let pending = repo::claims::pending_fee_transfer(db, c.id).await?;
+            let t = pending
+                .filter(|t| t.amount == amount.amount())
+                .ok_or_else(|| {
+                    UserError::general(
+                        UserErrorCode::FeeAmountMismatch,
+                        "no fee transfer of this amount is waiting for confirmation on this claim",
+                    )
+                })?;
+            repo::claims::confirm_fee_transfer(db, t.id, now).await?;
+            return Ok(amount);
+        }
+        FeePaidBy::Card(key) => key,
+    };
     // The customer authorized the fee in the gateway's widget under the claim's fee order id;
     // the server confirms it with the amount it computed.
     let payment_key = payment_key.ok_or_else(|| {
@@ -223,6 +251,7 @@ pub async fn confirm_fee_transfer(
         let request = ActRequest {
             claim_number: claim_number.clone(),
             fee: Some(Won::new(pending.amount)),
+            paid_by: FeePaidBy::AnnouncedTransfer,
             memo: Some("입금 확인".into()),
             ..Default::default()
         };

@@ -77,8 +77,8 @@ pub struct ActRequest {
     pub refund_account: Option<(String, String, String)>,
     /// `payClaimFee`: the amount paid (exactly the fee due).
     pub fee: Option<Won>,
-    /// `payClaimFee` by CARD: the gateway's key of the customer's authorization.
-    pub payment_key: Option<String>,
+    /// `payClaimFee`: the card payment's key, or the announced transfer an OPERATOR confirms.
+    pub paid_by: FeePaidBy,
 }
 
 /// What a claim mutation returns: the claim it touched (for a conversion, the new one).

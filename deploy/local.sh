@@ -4,7 +4,8 @@
 #
 #   PostgreSQL primary (TLS, scram) ──streaming──▶ hot standby made by `pg_basebackup -R`
 #   NATS with JetStream · an SMTP sink · a Toss Payments stand-in that records every call
-#   two `oms serve` replicas (--read-database-url on the standby) · haproxy in front
+#   two `oms serve` replicas (--read-database-url on the standby, --payment-gateway toss;
+#   the demo data seeded first by an instance with the simulator) · haproxy in front
 #
 #   deploy/local.sh [up|smoke] [OMS_BIN]
 #
@@ -73,9 +74,9 @@ if [ "$(id -u)" = 0 ]; then pg_owner=postgres; else pg_owner=$(id -un); fi
 
 # Free loopback ports, asked of the kernel (each is free when chosen; nothing else here binds
 # ports in between).
-read -r p_primary p_replica p_nats p_nats_http p_mail p_gateway p_a p_b p_proxy < <(python3 - <<'EOF'
+read -r p_primary p_replica p_nats p_nats_http p_mail p_gateway p_seed p_a p_b p_proxy < <(python3 - <<'EOF'
 import socket
-socks = [socket.socket() for _ in range(9)]
+socks = [socket.socket() for _ in range(10)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
@@ -181,6 +182,7 @@ started "NATS JetStream at $nats_url, mail sink at $smtp_url, Toss Payments stan
 # payment gateway is Toss Payments' protocol, spoken to the stand-in over plain http:// on
 # loopback (the only place the server allows it), with the secret key read from its file as
 # compose does (production: the shop's live key in that file, and no --payment-gateway-url).
+toss=(--payment-gateway toss --payment-gateway-url "http://127.0.0.1:$p_gateway")
 db_url="postgres://oms:$db_password@127.0.0.1:$p_primary/oms?sslmode=verify-full&sslrootcert=$work/certs/ca.pem"
 read_url="postgres://oms:$db_password@127.0.0.1:$p_replica/oms?sslmode=verify-full&sslrootcert=$work/certs/ca.pem"
 export OMS_JWT_SECRET
@@ -194,7 +196,6 @@ replica() { # name, port, extra flags...
      OMS_PAYMENT_GATEWAY_SECRET_KEY_FILE="$secrets/toss_secret_key" \
      "$bin" serve --listen "127.0.0.1:$port" \
        --nats-url "$nats_url" --smtp-url "$smtp_url" \
-       --payment-gateway toss --payment-gateway-url "http://127.0.0.1:$p_gateway" \
        --job-interval-secs 0 --job-lease-secs 3 --outbox-lease-secs 3 --outbox-poll-ms 100 \
        --graphiql-assets "$root/web/node_modules" "$@" >"$work/$name.log" 2>&1) &
   local pid=$!
@@ -209,10 +210,19 @@ replica() { # name, port, extra flags...
   echo "local.sh: oms replica $name was not ready within 90s" >&2
   return 1
 }
-# The first replica migrates and seeds the demo marketplace; the second starts on a database
-# that has both (two replicas seeding an empty database at once would seed it twice).
-replica a "$p_a" --demo
-replica b "$p_b"
+# The demo marketplace the smoke shops in: a first instance migrates and seeds it, with the
+# built-in simulator (the demo pays its orders with payment keys only the simulator knows, so
+# the server refuses --demo with --payment-gateway toss), and is stopped. The two replicas
+# then start on a database that has both (two replicas seeding an empty database at once
+# would seed it twice).
+replica seed "$p_seed" --payment-gateway simulated --demo
+# shellcheck disable=SC2154 # set by eval in replica()
+kill -TERM "$pid_seed"
+for _ in $(seq 1 100); do kill -0 "$pid_seed" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid_seed" 2>/dev/null; then echo "local.sh: the seeding instance did not stop" >&2; exit 1; fi
+started "demo marketplace seeded (a first instance with the simulator, stopped)"
+replica a "$p_a" "${toss[@]}"
+replica b "$p_b" "${toss[@]}"
 # shellcheck disable=SC2154 # set by eval in replica()
 started "oms replicas on 127.0.0.1:$p_a (pid $pid_a) and 127.0.0.1:$p_b (pid $pid_b)"
 

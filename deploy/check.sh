@@ -78,9 +78,19 @@ if [ -x "$bin" ]; then
     env -i PATH="$PATH" "${oms_env[@]}" "$bin" serve --listen 0.0.0.0:8080 --check-config
   mapfile -t plain_env < <(sed 's#^OMS_NATS_URL=tls://#OMS_NATS_URL=nats://#' "$work/oms-1.env")
   # The refusal names the setting; any other failure (an unknown flag) is not this refusal.
-  exits_unsafe() { ! "$@" >"$work/unsafe.out" 2>&1 && grep -q '^  - --nats-url (OMS_NATS_URL): plain-text' "$work/unsafe.out"; }
+  exits_unsafe() { # the refusal's line, command...
+    local line=$1; shift
+    ! "$@" >"$work/unsafe.out" 2>&1 && grep -qF -- "$line" "$work/unsafe.out"
+  }
   check "oms serve --check-config refuses nats:// beyond loopback, naming it" \
-    exits_unsafe env -i PATH="$PATH" "${plain_env[@]}" "$bin" serve --listen 0.0.0.0:8080 --check-config
+    exits_unsafe '  - --nats-url (OMS_NATS_URL): plain-text' \
+    env -i PATH="$PATH" "${plain_env[@]}" "$bin" serve --listen 0.0.0.0:8080 --check-config
+  # The replicas pay through Toss (OMS_PAYMENT_GATEWAY=toss with the secret key's file): the
+  # built-in simulator, which confirms any payment, is refused beyond loopback.
+  mapfile -t simulated_env < <(grep -v '^OMS_PAYMENT_GATEWAY' "$work/oms-1.env")
+  check "oms serve --check-config refuses the payment simulator beyond loopback, naming it" \
+    exits_unsafe '  - --payment-gateway (OMS_PAYMENT_GATEWAY): ' \
+    env -i PATH="$PATH" "${simulated_env[@]}" "$bin" serve --listen 0.0.0.0:8080 --check-config
 else
   echo "  skip  oms serve --check-config: no binary at $bin (set OMS_BIN)"
 fi

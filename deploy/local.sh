@@ -3,8 +3,9 @@
 # engine and for CI:
 #
 #   PostgreSQL primary (TLS, scram) ──streaming──▶ hot standby made by `pg_basebackup -R`
-#   NATS with JetStream · an SMTP sink · a payment gateway that records every call
-#   two `oms serve` replicas (--read-database-url on the standby) · haproxy in front
+#   NATS with JetStream · an SMTP sink · a Toss Payments stand-in that records every call
+#   two `oms serve` replicas (--read-database-url on the standby, --payment-gateway toss;
+#   the demo data seeded first by an instance with the simulator) · haproxy in front
 #
 #   deploy/local.sh [up|smoke] [OMS_BIN]
 #
@@ -73,9 +74,9 @@ if [ "$(id -u)" = 0 ]; then pg_owner=postgres; else pg_owner=$(id -un); fi
 
 # Free loopback ports, asked of the kernel (each is free when chosen; nothing else here binds
 # ports in between).
-read -r p_primary p_replica p_nats p_nats_http p_mail p_gateway p_a p_b p_proxy < <(python3 - <<'EOF'
+read -r p_primary p_replica p_nats p_nats_http p_mail p_gateway p_seed p_a p_b p_proxy < <(python3 - <<'EOF'
 import socket
-socks = [socket.socket() for _ in range(9)]
+socks = [socket.socket() for _ in range(10)]
 for s in socks:
     s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in socks))
@@ -165,16 +166,23 @@ nats-server -js -a 127.0.0.1 -p "$p_nats" -m "$p_nats_http" -sd "$work/nats" "${
 pids+=($!); disown
 python3 "$here/local/sinks.py" mail "$p_mail" "$work/mail" "${mail_tls[@]}" >"$work/mail.log" 2>&1 &
 pids+=($!); disown
-python3 "$here/local/sinks.py" gateway "$p_gateway" "$work/gateway.jsonl" >"$work/gateway.log" 2>&1 &
+# The stand-in checks the replicas' Basic credentials against the key make-certs.sh wrote
+# (through the environment: a command line is visible to every user).
+SINKS_GATEWAY_SECRET_KEY=$(cat "$secrets/toss_secret_key") \
+  python3 "$here/local/sinks.py" gateway "$p_gateway" "$work/gateway.jsonl" >"$work/gateway.log" 2>&1 &
 pids+=($!); disown
 wait_for "NATS" 20 curl -fs "http://127.0.0.1:$p_nats_http/healthz?js-enabled-only=true"
 wait_for "the mail sink" 20 grep -q ready "$work/mail.log"
 wait_for "the payment gateway" 20 grep -q ready "$work/gateway.log"
-started "NATS JetStream at $nats_url, mail sink at $smtp_url, payment gateway on :$p_gateway"
+started "NATS JetStream at $nats_url, mail sink at $smtp_url, Toss Payments stand-in on :$p_gateway"
 
 # ---------------------------------------------------------------------------------------------
 # Two oms replicas. Strong secrets from make-certs.sh, as in production. Short leases, so the
-# survivor takes over a dead replica's SYSTEM job and outbox deliveries within seconds.
+# survivor takes over a dead replica's SYSTEM job and outbox deliveries within seconds. The
+# payment gateway is Toss Payments' protocol, spoken to the stand-in over plain http:// on
+# loopback (the only place the server allows it), with the secret key read from its file as
+# compose does (production: the shop's live key in that file, and no --payment-gateway-url).
+toss=(--payment-gateway toss --payment-gateway-url "http://127.0.0.1:$p_gateway")
 db_url="postgres://oms:$db_password@127.0.0.1:$p_primary/oms?sslmode=verify-full&sslrootcert=$work/certs/ca.pem"
 read_url="postgres://oms:$db_password@127.0.0.1:$p_replica/oms?sslmode=verify-full&sslrootcert=$work/certs/ca.pem"
 export OMS_JWT_SECRET
@@ -185,9 +193,9 @@ replica() { # name, port, extra flags...
   (cd "$work/$name" && exec env \
      OMS_DATABASE_URL="$db_url" OMS_READ_DATABASE_URL="$read_url" \
      OMS_COURIER_WEBHOOK_SECRET="$(cat "$secrets/courier_webhook_secret")" \
+     OMS_PAYMENT_GATEWAY_SECRET_KEY_FILE="$secrets/toss_secret_key" \
      "$bin" serve --listen "127.0.0.1:$port" \
        --nats-url "$nats_url" --smtp-url "$smtp_url" \
-       --payment-gateway-url "http://127.0.0.1:$p_gateway" \
        --job-interval-secs 0 --job-lease-secs 3 --outbox-lease-secs 3 --outbox-poll-ms 100 \
        --graphiql-assets "$root/web/node_modules" "$@" >"$work/$name.log" 2>&1) &
   local pid=$!
@@ -202,10 +210,19 @@ replica() { # name, port, extra flags...
   echo "local.sh: oms replica $name was not ready within 90s" >&2
   return 1
 }
-# The first replica migrates and seeds the demo marketplace; the second starts on a database
-# that has both (two replicas seeding an empty database at once would seed it twice).
-replica a "$p_a" --demo
-replica b "$p_b"
+# The demo marketplace the smoke shops in: a first instance migrates and seeds it, with the
+# built-in simulator (the demo pays its orders with payment keys only the simulator knows, so
+# the server refuses --demo with --payment-gateway toss), and is stopped. The two replicas
+# then start on a database that has both (two replicas seeding an empty database at once
+# would seed it twice).
+replica seed "$p_seed" --payment-gateway simulated --demo
+# shellcheck disable=SC2154 # set by eval in replica()
+kill -TERM "$pid_seed"
+for _ in $(seq 1 100); do kill -0 "$pid_seed" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid_seed" 2>/dev/null; then echo "local.sh: the seeding instance did not stop" >&2; exit 1; fi
+started "demo marketplace seeded (a first instance with the simulator, stopped)"
+replica a "$p_a" "${toss[@]}"
+replica b "$p_b" "${toss[@]}"
 # shellcheck disable=SC2154 # set by eval in replica()
 started "oms replicas on 127.0.0.1:$p_a (pid $pid_a) and 127.0.0.1:$p_b (pid $pid_b)"
 

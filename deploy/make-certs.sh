@@ -69,6 +69,13 @@ secret jwt_secret 32
 secret courier_webhook_secret 32
 secret db_password 24
 secret replication_password 24
+# The Toss Payments secret key the replicas send with every payment gateway call (HTTP Basic;
+# OMS_PAYMENT_GATEWAY_SECRET_KEY_FILE). What is written here is a made-up test key
+# (`test_sk_` + random) that deploy/local.sh's stand-in (local/sinks.py) checks; Toss' own API
+# refuses it. Production puts the shop's live secret key (`live_sk_...`, from Toss Payments'
+# developer centre) into this file instead, and keeps it out of version control like the rest.
+toss_key="$dir/secrets/toss_secret_key"
+[ -s "$toss_key" ] || { printf 'test_sk_%s' "$(openssl rand -hex 16)" >"$toss_key"; echo "make-certs.sh: wrote $toss_key"; }
 password=$(cat "$dir/secrets/db_password")
 # The database URLs carry the password, so they are secrets too (OMS_DATABASE_URL_FILE,
 # OMS_READ_DATABASE_URL_FILE). verify-full: the certificate must name the host it came from.
@@ -86,6 +93,6 @@ url read_database_url db-replica
 # URLs. The directories can be crossed but not listed by other users.
 chmod 0600 "$dir"/*.key "$dir"/secrets/*
 chmod 0644 "$dir"/*.crt "$dir"/ca.pem
-chmod 0644 "$dir"/secrets/{jwt_secret,courier_webhook_secret,database_url,read_database_url}
+chmod 0644 "$dir"/secrets/{jwt_secret,courier_webhook_secret,toss_secret_key,database_url,read_database_url}
 chmod 0711 "$dir" "$dir/secrets"
 echo "make-certs.sh: certificates and secrets are in $dir"

@@ -4,13 +4,17 @@
 #
 #   deploy/smoke.sh TOPOLOGY.env     (deploy/local.sh smoke writes it and runs this)
 #
-# 1. an order is placed, shipped and delivered, a return is requested and approved
-#    (through the proxy: both replicas answer);
+# 1. a card order is placed and its payment confirmed (`confirmPayment` with a payment key
+#    made up here, as the Toss widget's success redirect would carry, and the order's
+#    `amountDue`), shipped and delivered, a return is requested and approved (through the
+#    proxy: both replicas answer);
 # 2. replica a is SIGKILLed; the return is collected and completed and the refund paid
 #    through the proxy, which now reaches replica b only;
-# 3. checks: the payment gateway executed the refund exactly once, for the refund's amount,
-#    and a second run of the refund job changes nothing; the read replica has the claim and
-#    the refund; the mail sink got the customer's mail; NATS JetStream has the claim's events.
+# 3. checks: the Toss stand-in confirmed the payment once, for the amount due; it executed
+#    the refund's cancel exactly once, for the refund's amount, and a second run of the refund
+#    job changes nothing; the read replica has the claim and the refund with the cancel's
+#    transactionKey; the mail sink got the customer's mail; NATS JetStream has the claim's
+#    events.
 
 # GraphQL documents name their variables `$i`, `$c`: single quotes keep them from the shell.
 # shellcheck disable=SC2016
@@ -64,10 +68,19 @@ seller=$(jq -r --arg o "$option" '.products[] | select(any(.options[]; .id == $o
 seller_id=${seller##*/}
 
 step "placeOrder (card)" \
-  'mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { orderNumber cashTotal lines { id } } userErrors { code message } } }' \
+  'mutation($i: PlaceOrderInput!) { placeOrder(input: $i) { order { orderNumber cashTotal amountDue lines { id } } userErrors { code message } } }' \
   "$(jq -nc --arg o "$option" --arg k "smoke-$run" '{i: {customerId: "gid://oms/Customer/1", lines: [{optionId: $o, quantity: 1}], paymentMethod: "CARD", idempotencyKey: $k}}')"
 order=$(last .placeOrder.order.orderNumber)
 line=$(last '.placeOrder.order.lines[0].id')
+amount_due=$(last .placeOrder.order.amountDue)
+# The customer pays in Toss' widget (orderId = the order number, amount = amountDue); its
+# success redirect hands the shop a payment key, which the server confirms with Toss. The
+# stand-in takes a key it has not seen as the widget's card authorization.
+payment_key=tsmoke$(date +%Y%m%d%H%M%S)$$
+step "confirmPayment ($amount_due won)" \
+  'mutation($i: ConfirmPaymentInput!) { confirmPayment(input: $i) { order { amountDue } userErrors { code message } } }' \
+  "$(jq -nc --arg n "$order" --arg p "$payment_key" --argjson a "$amount_due" '{i: {orderNumber: $n, paymentKey: $p, amount: $a}}')"
+due_after_payment=$(last .confirmPayment.order.amountDue)
 lines=$(jq -nc --arg l "$line" --arg n "$order" '{n: $n, l: [$l]}')
 step "confirmOrder" 'mutation($n: String!, $l: [ID!]!) { confirmOrder(input: {orderNumber: $n, lineIds: $l}) { userErrors { code message } } }' "$lines"
 step "shipLines" 'mutation($l: [ID!]!) { shipLines(input: {lineIds: $l, courier: "CJ대한통운", trackingNumber: "SMOKE1"}) { userErrors { code message } } }' "$(jq -c '{l}' <<<"$lines")"
@@ -106,7 +119,7 @@ echo "  step  runSystemJobs(PAY_REFUNDS) until the refund is paid: $refund_statu
 # Once more: a paid refund must not be paid again.
 gql 'mutation { runSystemJobs(input: {jobs: [PAY_REFUNDS]}) { runs { job ran } } }' >/dev/null
 after_kill=$(tail -n +"$((answers_before_kill + 1))" "$OMS_WORK/served.log" | sort -u | paste -sd, -)
-final=$(gql 'query($c: String!) { claim(claimNumber: $c) { status refund { cash status parts { method amount status attempts } } } }' \
+final=$(gql 'query($c: String!) { claim(claimNumber: $c) { status refund { cash status parts { method amount status attempts gatewayReference } } } }' \
   "$(jq -nc --arg c "$claim" '{c: $c}')")
 
 echo "== checks (order $order, claim $claim)"
@@ -116,23 +129,44 @@ else fail "before the kill the answers came from: $before_kill (expected a,b)"; 
 if [ "$after_kill" = "b" ]; then ok "after the kill only replica b answered"
 else fail "after the kill the answers came from: $after_kill (expected b)"; fi
 
-# The refund: paid, and executed once at the gateway, for the refund's amount.
+# The payment: confirmed once at the gateway (Toss' confirm, the stand-in's Basic credentials
+# checked), for the amount due, and the order owes nothing after it.
+confirmed=$(jq -sc --arg p "$payment_key" '[.[] | select(.endpoint == "confirm" and .key == $p and .executed)]' "$OMS_GATEWAY_BOOK")
+refused=$(jq -s '[.[] | select(.status == 401)] | length' "$OMS_GATEWAY_BOOK")
+if [ "$(jq length <<<"$confirmed")" = 1 ] && [ "$(jq -c '.[0].body | [.orderId, .amount]' <<<"$confirmed")" = "$(jq -nc --arg n "$order" --argjson a "$amount_due" '[$n, $a]')" ] \
+   && [ "$due_after_payment" = 0 ] && [ "$refused" = 0 ]; then
+  ok "the gateway confirmed payment $payment_key once for order $order, $amount_due won; it owes 0 now"
+else
+  fail "confirms of $payment_key at the gateway: $confirmed (expected one for $order, $amount_due won); amountDue after: $due_after_payment; calls refused for their credentials: $refused"
+fi
+
+# The refund: paid, and its cancel executed once at the gateway, for the refund's amount.
 status=$(jq -r .claim.status <<<"$final")
 if [ "$refund_status" = SUCCEEDED ]; then ok "claim $status, refund $refund_cash won SUCCEEDED"
 else fail "refund status $refund_status: $final"; fi
-executed=$(jq -sc --arg c "$claim-" '[.[] | select(.path == "/refunds" and (.key | startswith($c)) and .executed)]' "$OMS_GATEWAY_BOOK")
-calls=$(jq -s --arg c "$claim-" '[.[] | select(.path == "/refunds" and (.key | startswith($c)))] | length' "$OMS_GATEWAY_BOOK")
-if [ "$(jq length <<<"$executed")" = 1 ] && [ "$(jq '.[0].body.amount' <<<"$executed")" = "$refund_cash" ]; then
-  ok "the gateway executed the refund exactly once ($refund_cash won; $calls call(s) with its key)"
+# The cancels of the claim's refund part: the Idempotency-Key is the part's, which starts with
+# the claim number.
+executed=$(jq -sc --arg c "$claim-" '[.[] | select(.endpoint == "cancel" and (.key | startswith($c)) and .executed)]' "$OMS_GATEWAY_BOOK")
+calls=$(jq -s --arg c "$claim-" '[.[] | select(.endpoint == "cancel" and (.key | startswith($c)))] | length' "$OMS_GATEWAY_BOOK")
+if [ "$(jq length <<<"$executed")" = 1 ] && [ "$(jq '.[0].body.cancelAmount' <<<"$executed")" = "$refund_cash" ] \
+   && [ "$(jq -r '.[0].paymentKey' <<<"$executed")" = "$payment_key" ]; then
+  ok "the gateway executed the refund's cancel of $payment_key exactly once ($refund_cash won; $calls call(s) with its key)"
 else
-  fail "refunds executed at the gateway for $claim: $executed (expected one of $refund_cash)"
+  fail "cancels executed at the gateway for $claim: $executed (expected one of $refund_cash won from $payment_key)"
 fi
 paid_parts=$(jq '[.claim.refund.parts[] | select(.method != "POINTS")] | length' <<<"$final")
 if [ "$paid_parts" = 1 ]; then ok "one cash refund part"; else fail "cash refund parts: $final"; fi
+# The part keeps the cancel's transactionKey as its gateway reference.
+reference=$(jq -r '.[0].transactionKey // "none"' <<<"$executed")
+part_reference=$(jq -r '[.claim.refund.parts[] | select(.method != "POINTS")][0].gatewayReference // "none"' <<<"$final")
+if [ "$reference" != none ] && [ "$part_reference" = "$reference" ]; then
+  ok "the refund part's gatewayReference is the cancel's transactionKey ($reference)"
+else
+  fail "the refund part's gatewayReference is $part_reference; the cancel's transactionKey $reference"
+fi
 
 # The read replica: the claim's rows as the primary has them, read directly from the standby,
-# with the gateway's reference on the paid part.
-reference=$(jq -r '.[0].reference // "none"' <<<"$executed")
+# with the cancel's transactionKey on the paid part.
 rows="select c.status, p.method, p.amount, p.status, coalesce(p.gateway_reference, '-')
         from claims c join refund_parts p on p.claim_id = c.id
        where c.claim_number = '$claim' order by p.id"
@@ -198,7 +232,7 @@ else
   fail "JetStream subjects of seller $seller_id whose last event is $claim's: $events (expected 4 or more, return_completed among them: ${completed:-no})"
 fi
 
-echo "== summary: order $order, return $claim ($status), refund $refund_cash won paid once; replica a killed after approval, replica b finished"
+echo "== summary: order $order paid ($amount_due won, $payment_key), return $claim ($status), refund $refund_cash won cancelled once; replica a killed after approval, replica b finished"
 if [ "$failures" != 0 ]; then
   echo "smoke: $failures check(s) failed"
   exit 1

@@ -4,9 +4,30 @@
     sinks.py mail PORT DIR [CERT KEY]
                                   an SMTP sink: each message is written to DIR as N.eml;
                                   with a certificate and key, STARTTLS is required first
-    sinks.py gateway PORT FILE    a payment gateway: POST /refunds and /charges, each
-                                  Idempotency-Key moves money once; every call is appended
-                                  to FILE as a JSON line {path, key, body, executed}
+    sinks.py gateway PORT FILE [SECRET_KEY]
+                                  a stand-in for Toss Payments' core API v1, the calls the
+                                  server's adapter makes (src/gateway/toss.rs):
+                                    POST /v1/payments/confirm {paymentKey, orderId, amount}
+                                    GET  /v1/payments/{paymentKey}
+                                    GET  /v1/payments/orders/{orderId}
+                                    POST /v1/payments/{paymentKey}/cancel
+                                         {cancelReason, cancelAmount, refundReceiveAccount?}
+                                  Every call must carry HTTP Basic base64(SECRET_KEY + ":")
+                                  (the key: the argument, or SINKS_GATEWAY_SECRET_KEY; else
+                                  401 UNAUTHORIZED_KEY). A payment key it has not seen is
+                                  taken at confirm as the widget's card authorization of the
+                                  amount confirmed (DONE, 카드); a repeat is 400
+                                  ALREADY_PROCESSED_PAYMENT, another key for a confirmed
+                                  orderId 400 DUPLICATED_ORDER_ID, an unknown key 404
+                                  NOT_FOUND_PAYMENT. Each cancel Idempotency-Key moves money
+                                  once (a repeat gets the first answer again); nothing is
+                                  cancelled beyond the balance (403 NOT_CANCELABLE_AMOUNT).
+                                  State lives in memory. Every call is appended to FILE as a
+                                  JSON line {method, path, endpoint, key, body, status, code?,
+                                  executed, replayed?, paymentKey?, transactionKey?}: key is
+                                  the Idempotency-Key of a cancel, else the payment key (the
+                                  order id of a look-up by order); executed is true when the
+                                  call confirmed a payment or moved money
     sinks.py jetstream PORT STREAM SUBJECT
                                   asks NATS JetStream for the last message on SUBJECT of
                                   STREAM and prints its data (exit 1 when there is none)
@@ -20,12 +41,17 @@ set, the NATS requests speak TLS and check the server's certificate against that
 
 import asyncio
 import base64
+import datetime
+import hmac
 import json
 import os
+import re
 import socket
 import ssl
 import sys
 import threading
+import urllib.parse
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -104,42 +130,187 @@ async def mail(port, folder, cert=None, key=None):
 
 
 # ----------------------------------------------------------------------------------------------
-# Payment gateway (the HTTP adapter's contract: README, "Partners")
+# Payment gateway: the subset of Toss Payments' core API v1 the server's adapter speaks
+# (src/gateway/toss.rs; README, "Payments")
+
+TOSS_ORDER_ID = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
+KST = datetime.timezone(datetime.timedelta(hours=9))
 
 
-def gateway(port, book_path):
+class Refusal(Exception):
+    """A Toss error answer: HTTP status, {code, message}."""
+
+    def __init__(self, status, code, message):
+        super().__init__(code)
+        self.status, self.code, self.message = status, code, message
+
+
+def now_kst():
+    # As Toss writes times: ISO-8601 to the second, Korean time.
+    return datetime.datetime.now(KST).isoformat(timespec="seconds")
+
+
+def gateway(port, book_path, secret_key):
     lock = threading.Lock()
-    seen = {}
+    payments = {}  # paymentKey -> the Payment JSON object
+    orders = {}  # orderId -> paymentKey
+    cancels = {}  # Idempotency-Key -> (the first answer's bytes, its transactionKey)
+    credentials = "Basic " + base64.b64encode((secret_key + ":").encode()).decode()
+
+    def positive_int(value, field):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise Refusal(400, "INVALID_REQUEST", "%s must be a positive whole number of won" % field)
+        return value
+
+    def confirm(body, entry):
+        key, order_id, amount = body.get("paymentKey"), body.get("orderId"), body.get("amount")
+        entry["key"] = key
+        if not isinstance(key, str) or not 1 <= len(key) <= 200:
+            raise Refusal(400, "INVALID_REQUEST", "paymentKey is required (at most 200 characters)")
+        if not isinstance(order_id, str) or not TOSS_ORDER_ID.match(order_id):
+            raise Refusal(400, "INVALID_REQUEST", "orderId must be 6 to 64 of A-Z a-z 0-9 - _")
+        amount = positive_int(amount, "amount")
+        if key in payments:
+            raise Refusal(400, "ALREADY_PROCESSED_PAYMENT", "이미 처리된 결제 입니다.")
+        if order_id in orders:
+            raise Refusal(400, "DUPLICATED_ORDER_ID", "이미 승인 및 취소가 진행된 중복된 주문번호 입니다.")
+        # A key never seen: the widget's card authorization of exactly this amount.
+        now = now_kst()
+        payment = {
+            "mId": "tosspayments",
+            "version": "2022-11-16",
+            "paymentKey": key,
+            "orderId": order_id,
+            "orderName": "OMS order %s" % order_id,
+            "type": "NORMAL",
+            "status": "DONE",
+            "method": "카드",
+            "currency": "KRW",
+            "totalAmount": amount,
+            "balanceAmount": amount,
+            "card": {"amount": amount, "issuerCode": "61", "number": "433012******123*",
+                     "installmentPlanMonths": 0, "approveNo": "%08d" % (len(payments) + 1)},
+            "virtualAccount": None,
+            "secret": None,
+            "cancels": None,
+            "requestedAt": now,
+            "approvedAt": now,
+        }
+        payments[key] = payment
+        orders[order_id] = key
+        entry["executed"] = True
+        return payment
+
+    def lookup(key):
+        if key not in payments:
+            raise Refusal(404, "NOT_FOUND_PAYMENT", "존재하지 않는 결제 정보 입니다.")
+        return payments[key]
+
+    def cancel(payment_key, body, idempotency_key, entry):
+        entry["key"] = idempotency_key or payment_key
+        entry["paymentKey"] = payment_key
+        payment = lookup(payment_key)
+        if idempotency_key and idempotency_key in cancels:
+            # The same key: the first answer again, and no money moves.
+            answer, transaction_key = cancels[idempotency_key]
+            entry["replayed"] = True
+            entry["transactionKey"] = transaction_key
+            return answer
+        reason = body.get("cancelReason")
+        if not isinstance(reason, str) or not 1 <= len(reason) <= 200:
+            raise Refusal(400, "INVALID_REQUEST", "cancelReason is required (at most 200 characters)")
+        balance = payment["balanceAmount"]
+        # No cancelAmount: the whole balance, as Toss does.
+        amount = positive_int(body["cancelAmount"], "cancelAmount") if "cancelAmount" in body else balance
+        if balance == 0:
+            raise Refusal(400, "ALREADY_CANCELED_PAYMENT", "이미 취소된 결제 입니다.")
+        if amount > balance:
+            raise Refusal(403, "NOT_CANCELABLE_AMOUNT", "취소 할 수 없는 금액 입니다.")
+        transaction_key = "tx%s" % uuid.uuid4().hex
+        payment["balanceAmount"] = balance - amount
+        payment["status"] = "PARTIAL_CANCELED" if payment["balanceAmount"] else "CANCELED"
+        payment["cancels"] = (payment["cancels"] or []) + [
+            {
+                "transactionKey": transaction_key,
+                "cancelReason": reason,
+                "cancelAmount": amount,
+                "taxFreeAmount": 0,
+                "taxExemptionAmount": 0,
+                "refundableAmount": payment["balanceAmount"],
+                "transferDiscountAmount": 0,
+                "easyPayDiscountAmount": 0,
+                "canceledAt": now_kst(),
+                "cancelStatus": "DONE",
+                "cancelRequestId": None,
+                "receiptKey": None,
+            }
+        ]
+        answer = json.dumps(payment, ensure_ascii=False).encode()
+        if idempotency_key:
+            cancels[idempotency_key] = (answer, transaction_key)
+        entry["executed"] = True
+        entry["transactionKey"] = transaction_key
+        return answer
 
     class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.handle_call("GET")
+
         def do_POST(self):
+            self.handle_call("POST")
+
+        def handle_call(self, method):
+            path = urllib.parse.urlsplit(self.path).path
+            parts = [urllib.parse.unquote(p) for p in path.split("/")]
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            key = self.headers.get("Idempotency-Key")
-            if self.path not in ("/refunds", "/charges") or not key:
-                self.send_error(400, "POST /refunds or /charges with an Idempotency-Key")
-                return
+            raw = self.rfile.read(length) if length else b""
+            idempotency_key = self.headers.get("Idempotency-Key")
+            entry = {"method": method, "path": path, "key": idempotency_key, "body": None,
+                     "executed": False}
             with lock:
-                executed = key not in seen
-                if executed:
-                    seen[key] = "pg-%s-%d" % (self.path.strip("/"), len(seen) + 1)
-                reference = seen[key]
+                try:
+                    try:
+                        body = json.loads(raw) if raw else {}
+                    except ValueError:
+                        raise Refusal(400, "INVALID_REQUEST", "the body is not JSON")
+                    entry["body"] = body
+                    given = self.headers.get("Authorization") or ""
+                    if not given.startswith("Basic "):
+                        raise Refusal(401, "INCORRECT_BASIC_AUTH_FORMAT", "잘못된 요청입니다. ':' 를 포함해 인코딩해주세요.")
+                    if not hmac.compare_digest(given.encode(), credentials.encode()):
+                        raise Refusal(401, "UNAUTHORIZED_KEY", "인증되지 않은 시크릿 키 혹은 클라이언트 키 입니다.")
+                    if method == "POST" and parts[1:] == ["v1", "payments", "confirm"]:
+                        if not isinstance(body, dict):
+                            raise Refusal(400, "INVALID_REQUEST", "the body is not a JSON object")
+                        entry["endpoint"] = "confirm"
+                        answer = json.dumps(confirm(body, entry), ensure_ascii=False).encode()
+                    elif method == "GET" and len(parts) == 5 and parts[1:4] == ["v1", "payments", "orders"]:
+                        entry["endpoint"], entry["key"] = "payment-for-order", parts[4]
+                        if parts[4] not in orders:
+                            raise Refusal(404, "NOT_FOUND_PAYMENT", "존재하지 않는 결제 정보 입니다.")
+                        answer = json.dumps(payments[orders[parts[4]]], ensure_ascii=False).encode()
+                    elif method == "GET" and len(parts) == 4 and parts[1:3] == ["v1", "payments"]:
+                        entry["endpoint"], entry["key"] = "payment", parts[3]
+                        answer = json.dumps(lookup(parts[3]), ensure_ascii=False).encode()
+                    elif method == "POST" and len(parts) == 5 and parts[1:3] == ["v1", "payments"] \
+                            and parts[4] == "cancel":
+                        if not isinstance(body, dict):
+                            raise Refusal(400, "INVALID_REQUEST", "the body is not a JSON object")
+                        entry["endpoint"] = "cancel"
+                        answer = cancel(parts[3], body, idempotency_key, entry)
+                    else:
+                        raise Refusal(404, "NOT_FOUND", "%s %s is not an endpoint of this stand-in" % (method, path))
+                    status = 200
+                except Refusal as refusal:
+                    status = refusal.status
+                    entry["code"] = refusal.code
+                    answer = json.dumps({"code": refusal.code, "message": refusal.message},
+                                        ensure_ascii=False).encode()
+                entry["status"] = status
                 with open(book_path, "a") as f:
-                    f.write(
-                        json.dumps(
-                            {
-                                "path": self.path,
-                                "key": key,
-                                "body": body,
-                                "executed": executed,
-                                "reference": reference,
-                            }
-                        )
-                        + "\n"
-                    )
-            answer = json.dumps({"reference": reference}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+                    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
@@ -231,8 +402,11 @@ def main(argv):
     port = int(argv[2]) if argv[2].isdigit() else 0
     if what == "mail" and len(argv) in (4, 6):
         asyncio.run(mail(port, *argv[3:]))
-    elif what == "gateway" and len(argv) == 4:
-        gateway(port, argv[3])
+    elif what == "gateway" and len(argv) in (4, 5):
+        secret_key = argv[4] if len(argv) == 5 else os.environ.get("SINKS_GATEWAY_SECRET_KEY", "")
+        if not secret_key:
+            sys.exit("sinks.py gateway: no secret key (an argument, or SINKS_GATEWAY_SECRET_KEY)")
+        gateway(port, argv[3], secret_key)
     elif what == "jetstream" and len(argv) == 5:
         jetstream(port, argv[3], argv[4])
     elif what == "mails" and len(argv) == 4:

@@ -627,19 +627,7 @@ pub(crate) async fn step_lines_in(
     if !access::can_see_order(txn, actor, &order).await? {
         return Err(UserError::not_found(&[], "order").into());
     }
-    if let Some(v) = req.expected_version {
-        if v != order.version {
-            return Err(UserError::new(
-                UserErrorCode::StaleVersion,
-                &["expectedVersion"],
-                format!(
-                    "order {} is at version {}, not {v}; reload it and try again",
-                    order.order_number, order.version
-                ),
-            )
-            .into());
-        }
-    }
+    check_version(&order, req.expected_version)?;
     let scope = actor.scope().seller();
     let all_lines = repo::orders::lines_of_orders(txn, &[order.id], None).await?;
     let visible: Vec<&order_line::Model> = all_lines
@@ -800,6 +788,22 @@ pub(crate) async fn step_lines_in(
     .await?;
 
     Ok(OrderChanged { order_id: order.id })
+}
+
+/// `expectedVersion`: refuse with STALE_VERSION unless the order is at the version the caller
+/// saw.
+pub(crate) fn check_version(order: &order::Model, expected: Option<i32>) -> Result<(), UserError> {
+    match expected {
+        Some(v) if v != order.version => Err(UserError::new(
+            UserErrorCode::StaleVersion,
+            &["expectedVersion"],
+            format!(
+                "order {} is at version {}, not {v}; reload it and try again",
+                order.order_number, order.version
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn step_refusal(step: LineStep, line: &order_line::Model, from: LineStatus) -> UserError {

@@ -32,7 +32,9 @@ use crate::repo;
 use crate::repo::stored::StoredTender;
 use crate::service::access;
 use crate::service::idempotency::{self, Answer, Keyed};
-use crate::service::orders::{step_lines_in, LineSelection, OrderChanged, StepRequest};
+use crate::service::orders::{
+    check_version, step_lines_in, LineSelection, OrderChanged, StepRequest,
+};
 
 /// A `confirmPayment` request: the three values the widget's success redirect carries.
 #[derive(Debug, Clone)]
@@ -436,17 +438,7 @@ async fn confirm_deposit_in(
     let order = repo::orders::order_by_number(txn, &req.order_number, true)
         .await?
         .ok_or_else(|| UserError::not_found(&["orderNumber"], "order"))?;
-    if let Some(v) = req.expected_version.filter(|v| *v != order.version) {
-        return Err(UserError::new(
-            UserErrorCode::StaleVersion,
-            &["expectedVersion"],
-            format!(
-                "order {} is at version {}, not {v}; reload it and try again",
-                order.order_number, order.version
-            ),
-        )
-        .into());
-    }
+    check_version(&order, req.expected_version)?;
     let changed = OrderChanged { order_id: order.id };
     let tender = cash_tender(txn, order.id).await?;
     let tender = match tender {

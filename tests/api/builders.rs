@@ -348,19 +348,23 @@ pub async fn confirm_payment_with(
     amount: &Value,
 ) -> Value {
     let input = json!({"orderNumber": number, "paymentKey": key, "amount": amount});
-    t.gql(token, CONFIRM_PAYMENT, json!({ "input": input }))
-        .await
+    t.gql(
+        token,
+        &confirm_payment_document(),
+        json!({ "input": input }),
+    )
+    .await
 }
 
 /// `confirmPayment`, selecting what `PLACE` selects.
-pub const CONFIRM_PAYMENT: &str = r#"mutation Confirm($input: ConfirmPaymentInput!) {
-  confirmPayment(input: $input) {
-    order { id orderNumber status version totalAmount cashTotal amountDue
-      lines { id lineNumber net couponShare pointsShare cashShare status seller { id } }
-      shippingGroups { seller { id } shippingFee } tenders { method amount status } }
-    userErrors { code field message }
-  }
-}"#;
+pub fn confirm_payment_document() -> String {
+    PLACE
+        .replace(
+            "Place($input: PlaceOrderInput!)",
+            "Confirm($input: ConfirmPaymentInput!)",
+        )
+        .replace("placeOrder(input", "confirmPayment(input")
+}
 
 /// A short random suffix: payment keys of one test never repeat.
 fn uuid_like() -> String {

@@ -96,7 +96,12 @@ struct Case {
     envs: &'static [(&'static str, &'static str)],
     unset: &'static [&'static str],
     names: &'static str,
+    /// Another unsafe setting that comes with this one (the demo runs on the simulator).
+    with: Option<&'static str>,
 }
+
+/// The simulator, which the demo needs and which is unsafe beyond loopback too.
+const SIMULATOR: &str = "--payment-gateway (OMS_PAYMENT_GATEWAY): the built-in simulator";
 
 const CASES: &[Case] = &[
     Case {
@@ -104,30 +109,35 @@ const CASES: &[Case] = &[
         envs: &[],
         unset: &["OMS_JWT_SECRET"],
         names: "--jwt-secret (OMS_JWT_SECRET): the published development default",
+        with: None,
     },
     Case {
         args: &[],
         envs: &[("OMS_COURIER_WEBHOOK_SECRET", "too-short")],
         unset: &[],
         names: "--courier-webhook-secret (OMS_COURIER_WEBHOOK_SECRET): shorter than 32",
+        with: None,
     },
     Case {
         args: &["--demo"],
-        envs: &[],
+        envs: &[("OMS_PAYMENT_GATEWAY", "simulated")],
         unset: &[],
         names: "--demo (OMS_DEMO)",
+        with: Some(SIMULATOR),
     },
     Case {
         args: &[],
         envs: &[("OMS_PAYMENT_GATEWAY", "simulated")],
         unset: &[],
         names: "--payment-gateway (OMS_PAYMENT_GATEWAY): the built-in simulator confirms any payment key",
+        with: None,
     },
     Case {
         args: &[],
-        envs: &[("OMS_DEMO", "true")],
+        envs: &[("OMS_DEMO", "true"), ("OMS_PAYMENT_GATEWAY", "simulated")],
         unset: &[],
         names: "--demo (OMS_DEMO)",
+        with: Some(SIMULATOR),
     },
     Case {
         // TEST-NET-1: nothing answers there, so a connection attempt would take 10 s.
@@ -138,6 +148,7 @@ const CASES: &[Case] = &[
         envs: &[],
         unset: &[],
         names: "--database-url (OMS_DATABASE_URL): a plain-text connection to 192.0.2.1",
+        with: None,
     },
     Case {
         args: &[
@@ -147,42 +158,49 @@ const CASES: &[Case] = &[
         envs: &[],
         unset: &[],
         names: "--read-database-url (OMS_READ_DATABASE_URL): a plain-text connection",
+        with: None,
     },
     Case {
         args: &["--payment-gateway-url", "http://192.0.2.1:9000"],
         envs: &[],
         unset: &[],
         names: "--payment-gateway-url (OMS_PAYMENT_GATEWAY_URL): plain HTTP to 192.0.2.1",
+        with: None,
     },
     Case {
         args: &["--courier-url", "http://courier.example.com"],
         envs: &[],
         unset: &[],
         names: "--courier-url (OMS_COURIER_URL): plain HTTP to courier.example.com",
+        with: None,
     },
     Case {
         args: &["--alimtalk-url", "http://192.0.2.1/send"],
         envs: &[],
         unset: &[],
         names: "--alimtalk-url (OMS_ALIMTALK_URL): plain HTTP",
+        with: None,
     },
     Case {
         args: &["--smtp-url", "smtp://192.0.2.1:25"],
         envs: &[],
         unset: &[],
         names: "--smtp-url (OMS_SMTP_URL): plain SMTP to 192.0.2.1",
+        with: None,
     },
     Case {
         args: &["--nats-url", "nats://192.0.2.1:4222"],
         envs: &[],
         unset: &[],
         names: "--nats-url (OMS_NATS_URL): plain-text NATS to 192.0.2.1",
+        with: None,
     },
     Case {
         args: &["--webhook-allow-networks", "10.0.0.0/8"],
         envs: &[],
         unset: &[],
         names: "--webhook-allow-networks (OMS_WEBHOOK_ALLOW_NETWORKS)",
+        with: None,
     },
 ];
 
@@ -206,21 +224,31 @@ fn each_unsafe_setting_stops_the_server_beyond_loopback() {
     for case in CASES {
         let out = serve_case(case, &database, &["--listen", "0.0.0.0:0"]);
         assert_ne!(out.code, Some(0), "{}: {}", case.names, out.stderr);
+        let header = match case.with {
+            None => "refusing to listen on 0.0.0.0:0 with 1 unsafe setting:",
+            Some(_) => "refusing to listen on 0.0.0.0:0 with 2 unsafe settings:",
+        };
         assert!(
-            out.stderr
-                .contains("refusing to listen on 0.0.0.0:0 with 1 unsafe setting:"),
+            out.stderr.contains(header),
             "{}: {}",
             case.names,
             out.stderr
         );
+        assert!(out.stderr.contains(case.with.unwrap_or(case.names)));
         assert!(
             out.stderr.contains(case.names),
             "{}: {}",
             case.names,
             out.stderr
         );
-        // Exactly the one setting, with what to do and the way out.
-        assert_eq!(out.stderr.matches("\n  - ").count(), 1, "{}", out.stderr);
+        // Exactly the one setting (and what comes with it), with what to do and the way out.
+        let count = 1 + usize::from(case.with.is_some());
+        assert_eq!(
+            out.stderr.matches("\n  - ").count(),
+            count,
+            "{}",
+            out.stderr
+        );
         assert!(out.stderr.contains("listen on 127.0.0.1"), "{}", out.stderr);
         // Refused before connecting to anything, and no password in the message.
         assert!(
@@ -248,6 +276,7 @@ fn check_config_tells_safe_from_unsafe_without_connecting() {
         envs: &[],
         unset: &[],
         names: "safe",
+        with: None,
     };
     let out = serve_case(
         &safe,
@@ -292,9 +321,13 @@ fn check_config_tells_safe_from_unsafe_without_connecting() {
             out.stdout,
             out.stderr
         );
+        let heading = format!(
+            "Unsafe for production ({}):",
+            1 + usize::from(case.with.is_some())
+        );
         let (_, unsafe_part) = out
             .stdout
-            .split_once("Unsafe for production (1):")
+            .split_once(&heading)
             .unwrap_or_else(|| panic!("{}: {}", case.names, out.stdout));
         assert!(unsafe_part.contains(case.names), "{}", out.stdout);
         assert!(unsafe_part.contains("refuses to start on 0.0.0.0:0"));

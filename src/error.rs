@@ -42,6 +42,9 @@ pub enum UserErrorCode {
     /// replacement or another replacement after a loss in transit. Ask for fewer units or
     /// another option (the message names the option).
     OutOfStock,
+    /// A product of a suspended seller: it takes no new orders (its orders and claims go on).
+    /// Order it later, or another seller's.
+    SellerSuspended,
     /// More points than the customer's balance.
     PointsExceedBalance,
     /// More points than are left to pay after the coupon.
@@ -195,6 +198,7 @@ impl UserErrorCode {
             | C::InvalidLineDiscount
             | C::InvalidAmount
             | C::OutOfStock
+            | C::SellerSuspended
             | C::PointsExceedBalance
             | C::PointsExceedTotal
             | C::CouponMinimumNotMet

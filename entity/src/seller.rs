@@ -20,6 +20,18 @@ pub struct Model {
     /// is linked: its tokens act as this account. Unique.
     pub external_id: Option<String>,
     pub created_at: DateTimeUtc,
+    /// 사업자등록번호, `123-45-67890` (sellers onboarded before it was asked have none).
+    pub business_number: Option<String>,
+    /// Where returns are sent (반품지).
+    pub return_address: Option<String>,
+    /// The courier the seller ships with unless it names another.
+    pub default_courier: Option<String>,
+    /// Set while the seller is suspended: no new orders of its products.
+    pub suspended_at: Option<DateTimeUtc>,
+    /// Why it was suspended, for staff.
+    pub suspension_reason: Option<String>,
+    /// Bumped by every change of the seller's details or terms (`expectedVersion`).
+    pub version: i32,
 }
 
 /// No relations are declared: the repository layer joins explicitly and batches loads.

@@ -14,6 +14,7 @@ mod m20261126_000005_analytics;
 mod m20261201_000006_idempotency_outcomes;
 mod m20261208_000007_external_identities;
 mod m20261209_000008_payments;
+mod m20261209_000009_seller_onboarding;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000006_idempotency_outcomes::Migration),
             Box::new(m20261208_000007_external_identities::Migration),
             Box::new(m20261209_000008_payments::Migration),
+            Box::new(m20261209_000009_seller_onboarding::Migration),
         ]
     }
 }

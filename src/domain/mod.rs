@@ -62,4 +62,5 @@ pub mod order;
 pub mod page;
 pub mod policy;
 pub mod refund;
+pub mod seller;
 pub mod text;

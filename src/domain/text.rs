@@ -168,6 +168,16 @@ pub const EXTERNAL_ID: Limit = Limit::line(255);
 /// The payment gateway's key of a payment (`confirmPayment`, `payClaimFee`; Toss Payments'
 /// keys are at most 200 characters).
 pub const PAYMENT_KEY: Limit = Limit::line(200);
+/// A seller's name as customers see it (`onboardSeller`).
+pub const SELLER_NAME: Limit = Limit::line(100);
+/// 사업자등록번호 as typed (`123-45-67890`, spaces allowed).
+pub const BUSINESS_NUMBER: Limit = Limit::line(20);
+/// An e-mail address (RFC 5321's longest path).
+pub const EMAIL: Limit = Limit::line(254);
+/// A phone number as typed.
+pub const PHONE: Limit = Limit::line(20);
+/// A postal address (반품지), on one line.
+pub const ADDRESS: Limit = Limit::line(300);
 /// A query parameter of a CSV export (the longest real one, an `orderBy` naming every field
 /// with its direction, is under 500 characters).
 pub const EXPORT_PARAMETER: Limit = Limit::line(1_000);

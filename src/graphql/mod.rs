@@ -14,6 +14,7 @@ pub mod loaders;
 pub mod mutation;
 pub mod plugins;
 pub mod query;
+pub mod sellers;
 pub mod text;
 pub mod types;
 
@@ -50,6 +51,7 @@ pub struct Mutation(
     plugins::PluginMutation,
     events::EventMutation,
     identity::IdentityMutation,
+    sellers::SellerMutation,
 );
 
 /// Who is calling: the actor of the bearer token, if any.

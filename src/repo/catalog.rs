@@ -192,6 +192,42 @@ pub async fn insert_seller(
     Ok(seller::Entity::insert(row).exec(db).await?.last_insert_id)
 }
 
+/// The seller holding business registration number `number`, if any.
+pub async fn seller_by_business_number(
+    db: &impl ConnectionTrait,
+    number: &str,
+) -> Result<Option<seller::Model>, DbErr> {
+    seller::Entity::find()
+        .filter(seller::Column::BusinessNumber.eq(number))
+        .one(db)
+        .await
+}
+
+/// The seller `id`, locked for the transaction.
+pub async fn seller_for_update(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<seller::Model>, DbErr> {
+    seller::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// Updates a seller row.
+pub async fn update_seller(
+    db: &impl ConnectionTrait,
+    id: i64,
+    set: seller::ActiveModel,
+) -> Result<(), DbErr> {
+    seller::Entity::update_many()
+        .set(set)
+        .filter(seller::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a product and returns its id.
 pub async fn insert_product(
     db: &impl ConnectionTrait,

@@ -16,4 +16,5 @@ pub mod policy;
 pub mod quota;
 pub mod reads;
 pub mod refunds;
+pub mod sellers;
 pub mod webhooks;

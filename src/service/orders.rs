@@ -195,9 +195,26 @@ async fn load_checkout(
         seller_ids.push(o.product.seller_id);
     }
     seller_ids.dedup();
+    let sellers = repo::catalog::sellers_by_ids(txn, &seller_ids).await?;
+    if let Some(s) = sellers.iter().find(|s| s.suspended_at.is_some()) {
+        let i = seller_ids
+            .iter()
+            .position(|id| *id == s.id)
+            .unwrap_or_default();
+        return Err(UserError::new(
+            UserErrorCode::SellerSuspended,
+            &["lines", &i.to_string(), "optionId"],
+            format!(
+                "seller {} is suspended and takes no new orders: order its products later, \
+                 or another seller's",
+                s.name
+            ),
+        )
+        .into());
+    }
     Ok(Checkout {
         customer,
-        sellers: shipping_settings(txn, &seller_ids).await?,
+        sellers: shipping_settings(sellers),
         coupon: coupon_of(txn, input).await?,
         options,
     })
@@ -220,12 +237,8 @@ fn check_quantities(lines: &[PlaceOrderLine]) -> Result<(), ServiceError> {
 }
 
 /// The shipping settings of some sellers, by seller.
-async fn shipping_settings(
-    txn: &DatabaseTransaction,
-    seller_ids: &[i64],
-) -> Result<HashMap<i64, ShippingSettings>, ServiceError> {
-    Ok(repo::catalog::sellers_by_ids(txn, seller_ids)
-        .await?
+fn shipping_settings(sellers: Vec<entity::seller::Model>) -> HashMap<i64, ShippingSettings> {
+    sellers
         .into_iter()
         .map(|s| {
             let settings = ShippingSettings {
@@ -235,7 +248,7 @@ async fn shipping_settings(
             };
             (s.id, settings)
         })
-        .collect())
+        .collect()
 }
 
 /// The coupon of the request: one by code from the catalogue, or an OPERATOR's ad-hoc terms

@@ -28,6 +28,7 @@ mod replicas;
 mod sandbox;
 mod secrets;
 mod seed;
+mod sellers;
 mod sinks;
 mod startup;
 mod tenancy;

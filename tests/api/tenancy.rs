@@ -442,6 +442,8 @@ impl TenantA {
                         // A key the payment widget gave tenant B; A's order numbers come
                         // with it, so the probe is B paying for A's order.
                         "paymentKey" => json!("test-pk-tenant-b"),
+                        // A valid number no seller of the probe holds.
+                        "businessRegistrationNumber" => json!("104-81-08128"),
                         other
                             if other.ends_with("Number")
                                 || other.ends_with("Id")

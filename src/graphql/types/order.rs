@@ -568,6 +568,63 @@ impl Seller {
     async fn return_fee(&self) -> Won {
         Won::new(self.0.return_fee)
     }
+
+    /// Bumped by every change of the seller's terms or standing (`expectedVersion`).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// True while the seller is suspended: its products take no new orders.
+    async fn suspended(&self) -> bool {
+        self.0.suspended_at.is_some()
+    }
+
+    /// 사업자등록번호 (`123-45-67890`). The seller itself and staff; null for others.
+    async fn business_registration_number(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.own(ctx).then_some(self.0.business_number.as_deref())?
+    }
+
+    /// 반품지. The seller itself and staff; null for others.
+    async fn return_address(&self, ctx: &Context<'_>) -> Option<&str> {
+        self.own(ctx).then_some(self.0.return_address.as_deref())?
+    }
+
+    /// The courier it ships with by default.
+    async fn default_courier(&self) -> Option<&str> {
+        self.0.default_courier.as_deref()
+    }
+
+    /// When it was suspended, and why. Staff only; null for others and when not suspended.
+    async fn suspension(&self, ctx: &Context<'_>) -> Option<SellerSuspension> {
+        let staff = matches!(
+            viewer(ctx),
+            Some(Actor::Operator | Actor::Analyst | Actor::System)
+        );
+        Some(SellerSuspension {
+            since: self.0.suspended_at.filter(|_| staff)?,
+            reason: self.0.suspension_reason.clone(),
+        })
+    }
+}
+
+impl Seller {
+    /// The seller itself, or staff.
+    fn own(&self, ctx: &Context<'_>) -> bool {
+        match viewer(ctx) {
+            Some(Actor::Seller(id)) => id == self.0.id,
+            Some(Actor::Operator | Actor::Analyst | Actor::System) => true,
+            Some(Actor::Customer(_)) | None => false,
+        }
+    }
+}
+
+/// A seller's suspension (판매 중지).
+#[derive(SimpleObject)]
+pub struct SellerSuspension {
+    /// Since when.
+    pub since: DateTime<Utc>,
+    /// Why, as the operator wrote it.
+    pub reason: Option<String>,
 }
 
 /// A shopper. A seller sees only the name; the customer itself, operators and analysts see

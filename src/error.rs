@@ -42,6 +42,8 @@ pub enum UserErrorCode {
     /// replacement or another replacement after a loss in transit. Ask for fewer units or
     /// another option (the message names the option).
     OutOfStock,
+    /// A discontinued product or option (단종): it takes no new orders. Pick another option.
+    OptionDiscontinued,
     /// A product of a suspended seller: it takes no new orders (its orders and claims go on).
     /// Order it later, or another seller's.
     SellerSuspended,
@@ -199,6 +201,7 @@ impl UserErrorCode {
             | C::InvalidAmount
             | C::OutOfStock
             | C::SellerSuspended
+            | C::OptionDiscontinued
             | C::PointsExceedBalance
             | C::PointsExceedTotal
             | C::CouponMinimumNotMet

@@ -13,6 +13,13 @@ pub struct Model {
     /// Bulky goods (대형 상품); a seller's policy may charge more to take them back.
     pub bulky: bool,
     pub created_at: DateTimeUtc,
+    /// Images by URL, as a JSON array of strings.
+    #[sea_orm(column_type = "Text")]
+    pub image_urls: String,
+    /// Set once discontinued (단종): no new orders.
+    pub discontinued_at: Option<DateTimeUtc>,
+    /// Bumped by every edit (`expectedVersion`).
+    pub version: i32,
 }
 
 /// No relations are declared: the repository layer joins explicitly and batches loads.

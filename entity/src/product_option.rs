@@ -14,6 +14,10 @@ pub struct Model {
     pub stock: i64,
     /// The seller's instant discount per unit (즉시할인).
     pub instant_discount: i64,
+    /// Set once discontinued (단종): no new orders.
+    pub discontinued_at: Option<DateTimeUtc>,
+    /// Bumped by every edit (`expectedVersion`).
+    pub version: i32,
 }
 
 /// No relations are declared: the repository layer joins explicitly and batches loads.

@@ -15,6 +15,7 @@ mod m20261201_000006_idempotency_outcomes;
 mod m20261208_000007_external_identities;
 mod m20261209_000008_payments;
 mod m20261209_000009_seller_onboarding;
+mod m20261209_000010_catalogue;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000007_external_identities::Migration),
             Box::new(m20261209_000008_payments::Migration),
             Box::new(m20261209_000009_seller_onboarding::Migration),
+            Box::new(m20261209_000010_catalogue::Migration),
         ]
     }
 }

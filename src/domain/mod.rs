@@ -55,6 +55,7 @@ macro_rules! labelled_enum {
 
 pub mod actor;
 pub mod analytics;
+pub mod catalogue;
 pub mod checkout;
 pub mod claim;
 pub mod money;

@@ -178,6 +178,14 @@ pub const EMAIL: Limit = Limit::line(254);
 pub const PHONE: Limit = Limit::line(20);
 /// A postal address (반품지), on one line.
 pub const ADDRESS: Limit = Limit::line(300);
+/// A product's name (상품명).
+pub const PRODUCT_NAME: Limit = Limit::line(200);
+/// An option's name (옵션명, e.g. `M / 블랙`).
+pub const OPTION_NAME: Limit = Limit::line(100);
+/// An image URL of a product.
+pub const IMAGE_URL: Limit = Limit::line(2_000);
+/// The most image URLs a product holds (the catalogue's own rule is the same).
+pub const IMAGE_URLS: usize = super::catalogue::MAX_IMAGES;
 /// A query parameter of a CSV export (the longest real one, an `orderBy` naming every field
 /// with its direction, is under 500 characters).
 pub const EXPORT_PARAMETER: Limit = Limit::line(1_000);

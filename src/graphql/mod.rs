@@ -3,6 +3,7 @@
 //! Resolvers are thin: parse, authorize, call a service, map the result.
 
 pub mod analytics;
+pub mod catalogue;
 pub mod claims;
 pub mod depth;
 pub mod events;
@@ -52,6 +53,7 @@ pub struct Mutation(
     events::EventMutation,
     identity::IdentityMutation,
     sellers::SellerMutation,
+    catalogue::CatalogueMutation,
 );
 
 /// Who is calling: the actor of the bearer token, if any.

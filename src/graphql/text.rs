@@ -60,6 +60,11 @@ impl Texts {
         }
     }
 
+    /// A field of a nested input object (`option.name`).
+    pub fn nested(self, path: &[&str], value: &str, limit: Limit) -> Texts {
+        self.at(path, Some(value), limit)
+    }
+
     /// A list of any kind (ids, input objects) with at most `max_entries` entries.
     pub fn count(self, name: &str, entries: usize, max_entries: usize) -> Texts {
         if self.0.is_err() || entries <= max_entries {

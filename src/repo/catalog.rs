@@ -228,6 +228,56 @@ pub async fn update_seller(
     Ok(())
 }
 
+/// The product `id`, locked for the transaction.
+pub async fn product_for_update(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<product::Model>, DbErr> {
+    product::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// The option `id`, locked for the transaction.
+pub async fn option_for_update(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<product_option::Model>, DbErr> {
+    product_option::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// Updates a product row.
+pub async fn update_product(
+    db: &impl ConnectionTrait,
+    id: i64,
+    set: product::ActiveModel,
+) -> Result<(), DbErr> {
+    product::Entity::update_many()
+        .set(set)
+        .filter(product::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Updates an option row.
+pub async fn update_option(
+    db: &impl ConnectionTrait,
+    id: i64,
+    set: product_option::ActiveModel,
+) -> Result<(), DbErr> {
+    product_option::Entity::update_many()
+        .set(set)
+        .filter(product_option::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a product and returns its id.
 pub async fn insert_product(
     db: &impl ConnectionTrait,

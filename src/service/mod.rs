@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod analytics;
+pub mod catalogue;
 pub mod claims;
 pub mod courier;
 pub mod idempotency;

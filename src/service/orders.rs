@@ -192,6 +192,17 @@ async fn load_checkout(
                 format!("product option {} does not exist", l.option_id),
             )
         })?;
+        if o.option.discontinued_at.is_some() || o.product.discontinued_at.is_some() {
+            return Err(UserError::new(
+                UserErrorCode::OptionDiscontinued,
+                &["lines", &i.to_string(), "optionId"],
+                format!(
+                    "{} ({}) is discontinued and takes no new orders",
+                    o.product.name, o.option.name
+                ),
+            )
+            .into());
+        }
         seller_ids.push(o.product.seller_id);
     }
     seller_ids.dedup();

@@ -7,6 +7,7 @@ mod access;
 mod analytics;
 mod answers;
 mod builders;
+mod catalogue;
 mod claims;
 mod codes;
 mod engine_model;

@@ -130,6 +130,7 @@ fn documented(doc: &str, unit: &str) -> Option<usize> {
 /// A delivered order with a return on its line, and the catalogue around it.
 struct World {
     seller: i64,
+    product: i64,
     customer: i64,
     option: i64,
     line: String,
@@ -152,8 +153,14 @@ async fn world(t: &TestApp) -> World {
         .request(t, token)
         .await;
     assert_eq!(d["userErrors"], json!([]), "{d}");
+    let product = oms::repo::catalog::option_by_id(t.app.db.conn(), shop.option)
+        .await
+        .unwrap()
+        .unwrap()
+        .product_id;
     World {
         seller: shop.seller.id,
+        product,
         customer: shop.customer().id,
         option: shop.option,
         line,
@@ -205,6 +212,7 @@ fn value(
                 ("ID", "lineId" | "lineIds") => json!(w.line),
                 ("ID", "optionId" | "replacementOptionId") => json!(gid("ProductOption", w.option)),
                 ("ID", "sellerId") => json!(gid("Seller", w.seller)),
+                ("ID", "productId") => json!(gid("Product", w.product)),
                 ("ID", "customerId") => json!(gid("Customer", w.customer)),
                 ("ID", "pluginId") => json!(gid("Plugin", 1)),
                 ("ID", "webhookId") => json!(gid("Webhook", 1)),

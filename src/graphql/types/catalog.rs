@@ -24,6 +24,26 @@ impl Product {
         &self.0.name
     }
 
+    /// 대형 상품: bulky goods (a seller's policy may charge more to take them back).
+    async fn bulky(&self) -> bool {
+        self.0.bulky
+    }
+
+    /// Images by URL (`https://`), in display order.
+    async fn image_urls(&self) -> Vec<String> {
+        serde_json::from_str(&self.0.image_urls).unwrap_or_default()
+    }
+
+    /// True once discontinued (단종): no new orders of any of its options.
+    async fn discontinued(&self) -> bool {
+        self.0.discontinued_at.is_some()
+    }
+
+    /// Bumped by every edit of the product or its options (`expectedVersion`).
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
     /// The seller.
     async fn seller(&self, ctx: &Context<'_>) -> Result<Option<Seller>> {
         Ok(load(
@@ -75,5 +95,15 @@ impl ProductOption {
     /// Units on hand (reserved units are already taken off).
     async fn stock(&self) -> i64 {
         self.0.stock
+    }
+
+    /// True once discontinued (단종): it takes no new orders.
+    async fn discontinued(&self) -> bool {
+        self.0.discontinued_at.is_some()
+    }
+
+    /// Bumped by every edit of the option (`expectedVersion`).
+    async fn version(&self) -> i32 {
+        self.0.version
     }
 }

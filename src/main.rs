@@ -178,8 +178,11 @@ fn main() -> ExitCode {
             return check_config(args, &matches, &from_files);
         }
     }
+    // GraphQL resolvers nest deep futures; an unoptimized build (`cargo run`) needs more than
+    // the 2 MiB a worker thread gets by default.
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(8 * 1024 * 1024)
         .build()
     {
         Ok(runtime) => runtime.block_on(run(cli)),

@@ -14,6 +14,10 @@ pub struct Model {
     pub delta: i64,
     pub balance_after: i64,
     pub created_at: DateTimeUtc,
+    /// Why an OPERATOR granted or took back points (`adjustPoints`); none for orders and
+    /// refunds, whose order says why.
+    #[sea_orm(column_type = "Text")]
+    pub reason: Option<String>,
 }
 
 /// No relations are declared: the repository layer joins explicitly and batches loads.

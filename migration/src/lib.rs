@@ -16,6 +16,7 @@ mod m20261208_000007_external_identities;
 mod m20261209_000008_payments;
 mod m20261209_000009_seller_onboarding;
 mod m20261209_000010_catalogue;
+mod m20261209_000011_points_reasons;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000008_payments::Migration),
             Box::new(m20261209_000009_seller_onboarding::Migration),
             Box::new(m20261209_000010_catalogue::Migration),
+            Box::new(m20261209_000011_points_reasons::Migration),
         ]
     }
 }

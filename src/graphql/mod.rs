@@ -5,6 +5,7 @@
 pub mod analytics;
 pub mod catalogue;
 pub mod claims;
+pub mod customers;
 pub mod depth;
 pub mod events;
 pub mod guard;
@@ -54,6 +55,7 @@ pub struct Mutation(
     identity::IdentityMutation,
     sellers::SellerMutation,
     catalogue::CatalogueMutation,
+    customers::CustomerMutation,
 );
 
 /// Who is calling: the actor of the bearer token, if any.

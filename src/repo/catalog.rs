@@ -278,6 +278,45 @@ pub async fn update_option(
     Ok(())
 }
 
+/// The customer `id`, locked for the transaction.
+pub async fn customer_for_update(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<customer::Model>, DbErr> {
+    customer::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(db)
+        .await
+}
+
+/// Updates a customer row.
+pub async fn update_customer(
+    db: &impl ConnectionTrait,
+    id: i64,
+    set: customer::ActiveModel,
+) -> Result<(), DbErr> {
+    customer::Entity::update_many()
+        .set(set)
+        .filter(customer::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// A customer's points ledger, newest first, at most `limit` entries.
+pub async fn points_history(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    limit: u64,
+) -> Result<Vec<points_ledger::Model>, DbErr> {
+    points_ledger::Entity::find()
+        .filter(points_ledger::Column::CustomerId.eq(customer_id))
+        .order_by_desc(points_ledger::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 /// Inserts a product and returns its id.
 pub async fn insert_product(
     db: &impl ConnectionTrait,

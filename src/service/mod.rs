@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod catalogue;
 pub mod claims;
 pub mod courier;
+pub mod customers;
 pub mod idempotency;
 pub mod identity;
 pub mod jobs;

@@ -10,6 +10,7 @@ mod builders;
 mod catalogue;
 mod claims;
 mod codes;
+mod customers;
 mod engine_model;
 mod events;
 mod faults;

@@ -663,6 +663,33 @@ impl Customer {
         self.private(ctx).then_some(Won::new(self.0.points_balance))
     }
 
+    /// The latest movements of the points (적립금 내역), newest first, at most 100. The
+    /// customer itself and staff; empty for sellers.
+    async fn points_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20, desc = "How many, 1 to 100.")] first: i32,
+    ) -> Result<Vec<PointsMovement>> {
+        if !self.private(ctx) {
+            return Ok(Vec::new());
+        }
+        let limit = u64::try_from(first.clamp(1, 100)).unwrap_or(20);
+        let db = crate::graphql::app(ctx)?.db.conn();
+        let rows = crate::repo::catalog::points_history(db, self.0.id, limit)
+            .await
+            .map_err(|e| crate::error::to_graphql_error(crate::error::ServiceError::from(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| PointsMovement {
+                kind: r.kind,
+                delta: Won::new(r.delta),
+                balance_after: Won::new(r.balance_after),
+                reason: r.reason,
+                at: r.created_at,
+            })
+            .collect())
+    }
+
     /// The refund account (환불계좌) for bank-transfer refunds; null for sellers or when none.
     async fn refund_account(&self, ctx: &Context<'_>) -> Option<RefundAccount> {
         if !self.private(ctx) {
@@ -674,6 +701,21 @@ impl Customer {
             holder: self.0.refund_account_holder.clone()?,
         })
     }
+}
+
+/// One movement of a customer's points (적립금 내역).
+#[derive(SimpleObject)]
+pub struct PointsMovement {
+    /// What moved them: `ORDER_PAYMENT`, a refund's restoration, `GRANTED`, `TAKEN_BACK`, ...
+    pub kind: String,
+    /// Points added (positive) or taken (negative).
+    pub delta: Won,
+    /// The balance after the movement.
+    pub balance_after: Won,
+    /// Why, for a grant or a taking back by an operator.
+    pub reason: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 /// A bank account refunds of bank transfers go to (환불계좌).

@@ -321,6 +321,11 @@ impl OrderBuilder {
     }
 }
 
+/// The code of a payload's first `userErrors` entry, or `none`.
+pub fn first_code(payload: &Value) -> &str {
+    payload["userErrors"][0]["code"].as_str().unwrap_or("none")
+}
+
 /// `confirmDeposit` by an OPERATOR (`ops`) of everything order `number` still owes; the
 /// answer's data.
 pub async fn deposit_in_full(t: &TestApp, ops: &str, number: &str) -> Value {

@@ -6,6 +6,7 @@
 use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
+use crate::builders::first_code as code;
 use crate::builders::{ClaimBuilder, OrderBuilder, ShopBuilder};
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
@@ -16,10 +17,6 @@ const OPTION: &str = "mutation($i: UpdateProductOptionInput!) { updateProductOpt
 const ADD: &str = "mutation($i: AddProductOptionInput!) { addProductOption(input: $i) { product { options { name price } } userErrors { code field message } } }";
 const END_OPTION: &str = "mutation($i: DiscontinueProductOptionInput!) { discontinueProductOption(input: $i) { product { options { discontinued } } userErrors { code field message } } }";
 const END_PRODUCT: &str = "mutation($i: DiscontinueProductInput!) { discontinueProduct(input: $i) { product { discontinued } userErrors { code field message } } }";
-
-fn code(payload: &Value) -> &str {
-    payload["userErrors"][0]["code"].as_str().unwrap_or("none")
-}
 
 fn shirt(seller: Option<i64>) -> Value {
     let mut input = json!({
@@ -101,17 +98,7 @@ async fn from_onboarding_to_an_order(t: TestApp) {
         .reason("DEFECTIVE")
         .open(&t, &customer)
         .await;
-    for (action, input) in [
-        ("approveClaim", json!({"claimNumber": n})),
-        (
-            "markCollected",
-            json!({"claimNumber": n, "courier": "CJ대한통운", "trackingNumber": "R1"}),
-        ),
-        ("completeReturn", json!({"claimNumber": n})),
-    ] {
-        let d = crate::claims::claim_call(&t, &seller, action, input).await;
-        assert_eq!(d["userErrors"], json!([]), "{action}: {d}");
-    }
+    crate::claims::approve_collect_complete(&t, &seller, &n).await;
     let q = "query($n: String!) { claim(claimNumber: $n) { refund { cash } } }";
     let c = t.gql(&customer, q, json!({"n": n})).await;
     assert_eq!(c["claim"]["refund"]["cash"], 21000, "{c}");

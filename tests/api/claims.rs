@@ -110,6 +110,21 @@ pub async fn deliver(t: &TestApp, number: &str, line_ids: &[String]) {
     }
 }
 
+/// A return the seller approves, collects and completes, each step accepted.
+pub async fn approve_collect_complete(t: &TestApp, seller: &str, claim: &str) {
+    for (action, input) in [
+        ("approveClaim", json!({"claimNumber": claim})),
+        (
+            "markCollected",
+            json!({"claimNumber": claim, "courier": "CJ대한통운", "trackingNumber": "R1"}),
+        ),
+        ("completeReturn", json!({"claimNumber": claim})),
+    ] {
+        let d = claim_call(t, seller, action, input).await;
+        assert_eq!(d["userErrors"], json!([]), "{action}: {d}");
+    }
+}
+
 /// Calls a claim mutation; returns its payload.
 pub async fn claim_call(t: &TestApp, token: &str, mutation: &str, input: Value) -> Value {
     let input = with_fee_payment_key(mutation, input);

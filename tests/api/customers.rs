@@ -7,6 +7,7 @@ use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
 use crate::builders::confirm_payment;
+use crate::builders::first_code as code;
 use crate::harness::{Backend, TestApp};
 use crate::on_both;
 
@@ -14,10 +15,6 @@ const CREATE: &str = "mutation($i: CreateCustomerInput!) { createCustomer(input:
 const UPDATE: &str = "mutation($i: UpdateCustomerInput!) { updateCustomer(input: $i) { customer { name email } userErrors { code field message } } }";
 const ADJUST: &str = "mutation($i: AdjustPointsInput!) { adjustPoints(input: $i) { customer { pointsBalance } userErrors { code field message } } }";
 const HISTORY: &str = "query($id: ID!) { node(id: $id) { ... on Customer { pointsBalance pointsHistory { kind delta balanceAfter reason } } } }";
-
-fn code(payload: &Value) -> &str {
-    payload["userErrors"][0]["code"].as_str().unwrap_or("none")
-}
 
 fn number(gid: &Value) -> i64 {
     gid.as_str()

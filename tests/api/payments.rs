@@ -15,6 +15,7 @@ use oms::domain::money::Won;
 use oms::gateway::PaymentKind;
 use serde_json::{json, Value};
 
+use crate::builders::first_code as code;
 use crate::builders::{confirm_payment_with, ClaimBuilder, OrderBuilder, ShopBuilder, DEPOSIT};
 use crate::claims::{claim_call, run_refund_job};
 use crate::harness::{Backend, TestApp};
@@ -76,10 +77,6 @@ async fn callback(t: &TestApp, body: &Value) -> (StatusCode, Value) {
         .body(Body::from(body.to_string()))
         .unwrap();
     t.send(req).await
-}
-
-fn code(payload: &Value) -> &str {
-    payload["userErrors"][0]["code"].as_str().unwrap_or("none")
 }
 
 /// Card checkout: the widget authorizes, `confirmPayment` confirms with the gateway and the

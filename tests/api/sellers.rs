@@ -5,6 +5,7 @@
 use oms::domain::actor::Role;
 use serde_json::{json, Value};
 
+use crate::builders::first_code as code;
 use crate::builders::{ClaimBuilder, OrderBuilder, ShopBuilder};
 use crate::harness::{gid, Backend, TestApp};
 use crate::on_both;
@@ -19,10 +20,6 @@ fn onboarding(number: &str) -> Value {
            "phone": "010-1234-5678", "returnAddress": "서울시 중구 세종대로 110, 반품센터",
            "defaultCourier": "CJ대한통운", "baseShippingFee": 3000,
            "freeShippingThreshold": 50000, "returnFee": 3500, "idempotencyKey": "onboard-1"})
-}
-
-fn code(payload: &Value) -> &str {
-    payload["userErrors"][0]["code"].as_str().unwrap_or("none")
 }
 
 /// Onboarding: the number's check digit, one seller per number, terms in range, staff only;
@@ -162,17 +159,7 @@ async fn terms_change_after_an_order(t: TestApp) {
     let n = ClaimBuilder::return_of(&order.number, order.line())
         .open(&t, &customer)
         .await;
-    for (action, input) in [
-        ("approveClaim", json!({"claimNumber": n})),
-        (
-            "markCollected",
-            json!({"claimNumber": n, "courier": "CJ대한통운", "trackingNumber": "R1"}),
-        ),
-        ("completeReturn", json!({"claimNumber": n})),
-    ] {
-        let d = crate::claims::claim_call(&t, &seller, action, input).await;
-        assert_eq!(d["userErrors"], json!([]), "{action}: {d}");
-    }
+    crate::claims::approve_collect_complete(&t, &seller, &n).await;
     let q = "query($n: String!) { claim(claimNumber: $n) { refund { cash deductions { kind amount } } order { shippingGroups { shippingFee returnFee baseFee } } } }";
     let d = t.gql(&customer, q, json!({"n": n})).await["claim"].clone();
     // 10,000 paid + 3,000 shipping; a change of mind keeps the 3,000 and pays 3,000 back.

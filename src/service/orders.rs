@@ -208,9 +208,15 @@ async fn load_checkout(
     seller_ids.dedup();
     let sellers = repo::catalog::sellers_by_ids(txn, &seller_ids).await?;
     if let Some(s) = sellers.iter().find(|s| s.suspended_at.is_some()) {
-        let i = seller_ids
+        // The first line of the suspended seller's products.
+        let i = input
+            .lines
             .iter()
-            .position(|id| *id == s.id)
+            .position(|l| {
+                options
+                    .get(&l.option_id)
+                    .is_some_and(|o| o.product.seller_id == s.id)
+            })
             .unwrap_or_default();
         return Err(UserError::new(
             UserErrorCode::SellerSuspended,

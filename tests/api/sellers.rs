@@ -218,6 +218,19 @@ async fn suspension(t: TestApp) {
         json!(["input", "lines", "0", "optionId"])
     );
     assert_eq!(t.stock(shop.option).await, stock, "nothing taken");
+    // In a cart of two sellers' goods the refusal names the suspended seller's line.
+    let other = ShopBuilder::new().name("B").build(&t).await;
+    let cart = OrderBuilder::by(&customer)
+        .line(other.option, 1)
+        .line(other.option, 1)
+        .line(shop.option, 1)
+        .input();
+    let d = t
+        .gql(&customer, crate::orders::PLACE, json!({"input": cart}))
+        .await["placeOrder"]
+        .clone();
+    let field = json!(["input", "lines", "2", "optionId"]);
+    assert_eq!(d["userErrors"][0]["field"], field, "{d}");
     // Existing business goes on: a cancel of the paid order.
     let d = ClaimBuilder::cancel(&order.number, order.line())
         .request(&t, &customer)

@@ -132,6 +132,20 @@ pub async fn update_customer(
     idempotency::once(app, actor, key, async |txn| {
         checked(&details, false)?;
         existing(txn, customer_id).await?;
+        let given = [
+            &details.name,
+            &details.email,
+            &details.phone,
+            &details.external_id,
+        ];
+        if given.iter().all(|f| f.is_none()) {
+            return Err(UserError::new(
+                UserErrorCode::InvalidInput,
+                &["customerId"],
+                "give at least one of name, email and phone to change",
+            )
+            .into());
+        }
         let mut row = <customer::ActiveModel as Default>::default();
         if let Some(name) = &details.name {
             row.name = Set(name.trim().to_owned());

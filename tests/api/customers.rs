@@ -67,6 +67,9 @@ async fn customers_and_points(t: TestApp) {
         )
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    let nothing = json!({"i": {"customerId": id}});
+    let d = t.gql(&ops, UPDATE, nothing).await["updateCustomer"].clone();
+    assert_eq!(code(&d), "INVALID_INPUT", "nothing to change: {d}");
     let d = t
         .gql(
             &ops,

@@ -246,7 +246,11 @@ impl CatalogueMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let seller_id = match input.seller_id.as_ref().map(|id| parse(id, Kind::Seller)) {
             Some(Err(e)) => return refusal(e),
@@ -281,7 +285,11 @@ impl CatalogueMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let product_id = match parse(&input.product_id, Kind::Product) {
             Ok(id) => id,
@@ -307,7 +315,11 @@ impl CatalogueMutation {
         ctx: &Context<'_>,
         input: DiscontinueProductInput,
     ) -> Result<ProductPayload> {
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let product_id = match parse(&input.product_id, Kind::Product) {
             Ok(id) => id,
@@ -329,7 +341,11 @@ impl CatalogueMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let product_id = match parse(&input.product_id, Kind::Product) {
             Ok(id) => id,
@@ -353,7 +369,11 @@ impl CatalogueMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let parsed =
             parse(&input.option_id, Kind::ProductOption).and_then(|id| Ok((id, figures(&input)?)));
@@ -380,7 +400,11 @@ impl CatalogueMutation {
         ctx: &Context<'_>,
         input: DiscontinueProductOptionInput,
     ) -> Result<ProductPayload> {
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let option_id = match parse(&input.option_id, Kind::ProductOption) {
             Ok(id) => id,

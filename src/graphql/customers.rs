@@ -139,7 +139,11 @@ impl CustomerMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let details = CustomerDetails {
             name: Some(input.name),
@@ -163,7 +167,11 @@ impl CustomerMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let customer_id = match parse(&input.customer_id, Kind::Customer) {
             Ok(id) => id,
@@ -192,7 +200,11 @@ impl CustomerMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let customer_id = match parse(&input.customer_id, Kind::Customer) {
             Ok(id) => id,

@@ -6,7 +6,7 @@ use super::idempotency::{keyed, with_key};
 use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::order::Seller;
-use super::types::payloads::{answered, refusable, replayable};
+use super::types::payloads::{answered, refusable, refusal, replayable};
 use super::{app, require_writer};
 use crate::domain::money::Won;
 use crate::domain::text as limit;
@@ -143,7 +143,11 @@ impl SellerMutation {
         if let Some(refused) = text::refusal(&input) {
             return Ok(refused);
         }
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let request = NewSeller {
             name: input.name,
@@ -170,10 +174,14 @@ impl SellerMutation {
         ctx: &Context<'_>,
         input: UpdateShippingTermsInput,
     ) -> Result<SellerPayload> {
-        let key = keyed(ctx, &input);
+        // A bad key is refused before anything else in the input.
+        let key = match keyed(ctx, &input) {
+            Ok(key) => Ok(key),
+            Err(e) => return refusal(e),
+        };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
         let seller_id = match input.seller_id.as_ref().map(|id| parse(id, Kind::Seller)) {
-            Some(Err(e)) => return super::types::payloads::refusal(e),
+            Some(Err(e)) => return refusal(e),
             Some(Ok(id)) => Some(id),
             None => None,
         };
@@ -217,11 +225,15 @@ async fn standing(
     if let Some(refused) = text::refusal(&input) {
         return Ok(refused);
     }
-    let key = keyed(ctx, &input);
+    // A bad key is refused before anything else in the input.
+    let key = match keyed(ctx, &input) {
+        Ok(key) => Ok(key),
+        Err(e) => return refusal(e),
+    };
     let (actor, app) = (require_writer(ctx)?, app(ctx)?);
     let seller_id = match parse(&input.seller_id, Kind::Seller) {
         Ok(id) => id,
-        Err(e) => return super::types::payloads::refusal(e),
+        Err(e) => return refusal(e),
     };
     let answer = with_key(key, |key| {
         sellers::set_suspended(app, actor, key, seller_id, input.reason, suspend)

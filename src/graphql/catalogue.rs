@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
-use super::idempotency::{keyed, with_key};
+use super::idempotency::keyed;
 use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::catalog::Product;
@@ -248,7 +248,7 @@ impl CatalogueMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -268,10 +268,7 @@ impl CatalogueMutation {
                 .map(ProductOptionInput::option)
                 .collect(),
         };
-        let answer = with_key(key, |key| {
-            catalogue::create_product(app, actor, key, request)
-        })
-        .await;
+        let answer = catalogue::create_product(app, actor, key, request).await;
         product_payload(ctx, answer).await
     }
 
@@ -287,7 +284,7 @@ impl CatalogueMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -301,10 +298,7 @@ impl CatalogueMutation {
             image_urls: input.image_urls,
             expected_version: input.expected_version,
         };
-        let answer = with_key(key, |key| {
-            catalogue::update_product(app, actor, key, product_id, edit)
-        })
-        .await;
+        let answer = catalogue::update_product(app, actor, key, product_id, edit).await;
         product_payload(ctx, answer).await
     }
 
@@ -317,7 +311,7 @@ impl CatalogueMutation {
     ) -> Result<ProductPayload> {
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -325,10 +319,7 @@ impl CatalogueMutation {
             Ok(id) => id,
             Err(e) => return refusal(e),
         };
-        let answer = with_key(key, |key| {
-            catalogue::discontinue_product(app, actor, key, product_id)
-        })
-        .await;
+        let answer = catalogue::discontinue_product(app, actor, key, product_id).await;
         product_payload(ctx, answer).await
     }
 
@@ -343,7 +334,7 @@ impl CatalogueMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -352,10 +343,7 @@ impl CatalogueMutation {
             Err(e) => return refusal(e),
         };
         let option = input.option.option();
-        let answer = with_key(key, |key| {
-            catalogue::add_option(app, actor, key, product_id, option)
-        })
-        .await;
+        let answer = catalogue::add_option(app, actor, key, product_id, option).await;
         product_payload(ctx, answer).await
     }
 
@@ -371,7 +359,7 @@ impl CatalogueMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -386,10 +374,7 @@ impl CatalogueMutation {
             figures,
             expected_version: input.expected_version,
         };
-        let answer = with_key(key, |key| {
-            catalogue::edit_option(app, actor, key, option_id, edit, false)
-        })
-        .await;
+        let answer = catalogue::edit_option(app, actor, key, option_id, edit, false).await;
         product_payload(ctx, answer).await
     }
 
@@ -402,7 +387,7 @@ impl CatalogueMutation {
     ) -> Result<ProductPayload> {
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -410,10 +395,8 @@ impl CatalogueMutation {
             Ok(id) => id,
             Err(e) => return refusal(e),
         };
-        let answer = with_key(key, |key| {
-            catalogue::edit_option(app, actor, key, option_id, OptionEdit::default(), true)
-        })
-        .await;
+        let answer =
+            catalogue::edit_option(app, actor, key, option_id, OptionEdit::default(), true).await;
         product_payload(ctx, answer).await
     }
 }

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
-use super::idempotency::{keyed, with_key};
+use super::idempotency::keyed;
 use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::order::Customer;
@@ -141,7 +141,7 @@ impl CustomerMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -151,10 +151,7 @@ impl CustomerMutation {
             phone: input.phone,
             external_id: input.external_id,
         };
-        let answer = with_key(key, |key| {
-            customers::create_customer(app, actor, key, details)
-        })
-        .await;
+        let answer = customers::create_customer(app, actor, key, details).await;
         customer_payload(ctx, answer).await
     }
 
@@ -169,7 +166,7 @@ impl CustomerMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -183,10 +180,7 @@ impl CustomerMutation {
             phone: input.phone,
             external_id: None,
         };
-        let answer = with_key(key, |key| {
-            customers::update_customer(app, actor, key, customer_id, details)
-        })
-        .await;
+        let answer = customers::update_customer(app, actor, key, customer_id, details).await;
         customer_payload(ctx, answer).await
     }
 
@@ -202,7 +196,7 @@ impl CustomerMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -210,10 +204,9 @@ impl CustomerMutation {
             Ok(id) => id,
             Err(e) => return refusal(e),
         };
-        let answer = with_key(key, |key| {
+        let answer =
             customers::adjust_points(app, actor, key, customer_id, input.points, input.reason)
-        })
-        .await;
+                .await;
         customer_payload(ctx, answer).await
     }
 }

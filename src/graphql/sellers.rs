@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
-use super::idempotency::{keyed, with_key};
+use super::idempotency::keyed;
 use super::ids::{parse, Kind};
 use super::text::{self, TextInput, Texts};
 use super::types::order::Seller;
@@ -145,7 +145,7 @@ impl SellerMutation {
         }
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -162,7 +162,7 @@ impl SellerMutation {
                 input.return_fee,
             ),
         };
-        let answer = with_key(key, |key| sellers::onboard_seller(app, actor, key, request)).await;
+        let answer = sellers::onboard_seller(app, actor, key, request).await;
         seller_payload(ctx, answer).await
     }
 
@@ -176,7 +176,7 @@ impl SellerMutation {
     ) -> Result<SellerPayload> {
         // A bad key is refused before anything else in the input.
         let key = match keyed(ctx, &input) {
-            Ok(key) => Ok(key),
+            Ok(key) => key,
             Err(e) => return refusal(e),
         };
         let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -190,10 +190,8 @@ impl SellerMutation {
             input.free_shipping_threshold,
             input.return_fee,
         );
-        let answer = with_key(key, |key| {
-            sellers::update_terms(app, actor, key, seller_id, terms, input.expected_version)
-        })
-        .await;
+        let answer =
+            sellers::update_terms(app, actor, key, seller_id, terms, input.expected_version).await;
         seller_payload(ctx, answer).await
     }
 
@@ -227,7 +225,7 @@ async fn standing(
     }
     // A bad key is refused before anything else in the input.
     let key = match keyed(ctx, &input) {
-        Ok(key) => Ok(key),
+        Ok(key) => key,
         Err(e) => return refusal(e),
     };
     let (actor, app) = (require_writer(ctx)?, app(ctx)?);
@@ -235,9 +233,6 @@ async fn standing(
         Ok(id) => id,
         Err(e) => return refusal(e),
     };
-    let answer = with_key(key, |key| {
-        sellers::set_suspended(app, actor, key, seller_id, input.reason, suspend)
-    })
-    .await;
+    let answer = sellers::set_suspended(app, actor, key, seller_id, input.reason, suspend).await;
     seller_payload(ctx, answer).await
 }
